@@ -1,0 +1,1 @@
+//! AutomationML element trees (work in progress).

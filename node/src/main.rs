@@ -1,0 +1,12 @@
+//! dt-node: a partner's node of a dt-ledger consortium chain.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod consortium_spec;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+	command::run()
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Starts the four partners of the `local` consortium (Manufacturer/Alice, Owner/Bob,
+# Maintainer/Charlie, Auditor/Dave) on loopback, each a validator with its own ports and
+# base path, and stops them all on Ctrl-C.
+#
+#   scripts/local-network.sh            keep the chain data between runs
+#   scripts/local-network.sh --purge    start from genesis again
+#
+# Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target),
+# DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
+network_dir="${DT_NETWORK_DIR:-$HOME/.local/share/dt-ledger/local}"
+base_port="${DT_BASE_PORT:-30333}"
+node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+
+if [ "${1:-}" = "--purge" ]; then
+	rm -rf "$network_dir"
+fi
+
+scripts/setup.sh
+echo "building dt-node (the first build takes about half an hour; later ones a few minutes)"
+cargo build -p dt-node
+
+partners=(manufacturer:alice owner:bob maintainer:charlie auditor:dave)
+# The peer id of --node-key 00..01, registered as the manufacturer's node in the chain spec.
+bootnode_peer=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
+pids=()
+
+stop_all() {
+	trap - INT TERM EXIT
+	if ((${#pids[@]})); then
+		echo
+		echo "stopping the consortium..."
+		kill "${pids[@]}" 2>/dev/null || true
+		wait "${pids[@]}" 2>/dev/null || true
+	fi
+	echo "stopped; chain data kept in $network_dir (use --purge to start afresh)"
+}
+trap stop_all INT TERM EXIT
+
+mkdir -p "$network_dir"
+printf '\n%-13s %-8s %-24s %-32s %s\n' PARTNER ACCOUNT P2P RPC "LOG"
+for index in "${!partners[@]}"; do
+	name="${partners[$index]%%:*}"
+	account="${partners[$index]##*:}"
+	p2p=$((base_port + index))
+	rpc=$((9944 + index))
+	prometheus=$((9615 + index))
+	node_key=$(printf '%064x' $((index + 1)))
+	args=(--chain local --"$account" --name "$name"
+		--base-path "$network_dir/$name"
+		--node-key "$node_key"
+		--listen-addr "/ip4/127.0.0.1/tcp/$p2p"
+		--rpc-port "$rpc" --rpc-cors all
+		--prometheus-port "$prometheus"
+		--no-mdns --no-telemetry)
+	if [ "$index" -gt 0 ]; then
+		args+=(--bootnodes "/ip4/127.0.0.1/tcp/$base_port/p2p/$bootnode_peer")
+	fi
+	"$node_bin" "${args[@]}" >"$network_dir/$name.log" 2>&1 &
+	pids+=($!)
+	printf '%-13s %-8s %-24s %-32s %s\n' "$name" "$account" "127.0.0.1:$p2p" "ws://127.0.0.1:$rpc" "$network_dir/$name.log"
+done
+
+echo
+echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:9944"
+echo "Prometheus metrics: http://127.0.0.1:9615/metrics (9616, 9617, 9618 for the others)"
+echo "waiting for the first finalized block..."
+for _ in $(seq 1 120); do
+	if finalized=$(curl -s -H 'Content-Type: application/json' \
+		-d '{"id":1,"jsonrpc":"2.0","method":"chain_getFinalizedHead","params":[]}' \
+		http://127.0.0.1:9944 2>/dev/null) && [ -n "$finalized" ]; then
+		number=$(curl -s -H 'Content-Type: application/json' \
+			-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"chain_getHeader\",\"params\":[$(echo "$finalized" | sed -n 's/.*"result":\("[^"]*"\).*/\1/p')]}" \
+			http://127.0.0.1:9944 | sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p')
+		if [ -n "$number" ] && [ "$((number))" -gt 0 ]; then
+			echo "the consortium finalizes blocks (#$((number)) so far). Ctrl-C stops all four nodes."
+			break
+		fi
+	fi
+	for pid in "${pids[@]}"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "a node exited; see the logs above" >&2
+			exit 1
+		fi
+	done
+	sleep 1
+done
+wait "${pids[@]}"

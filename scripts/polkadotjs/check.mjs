@@ -1,0 +1,69 @@
+// A real Polkadot.js client against dt-node: reads the metadata and the consortium's
+// storage, submits a signed extrinsic and waits for its finality, and checks that an
+// account of no organisation is refused by the pool.
+//
+//   node check.mjs ws://127.0.0.1:9944     (a `dt-node --dev` node)
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+
+const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
+const TIMEOUT_MS = 120_000;
+
+function fail(message) {
+  console.error(`FAIL ${message}`);
+  process.exit(1);
+}
+
+function check(condition, message) {
+  if (!condition) fail(message);
+  console.log(`ok   ${message}`);
+}
+
+const timer = setTimeout(() => fail(`no result within ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
+
+const api = await ApiPromise.create({
+  provider: new WsProvider(url),
+  // The membership check carries no data in the transaction or in the signed payload.
+  signedExtensions: { CheckMembership: { extrinsic: {}, payload: {} } },
+  noInitWarn: true,
+});
+
+const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString());
+check(pallets.includes('Consortium'), `metadata lists the Consortium pallet (${pallets.join(', ')})`);
+check(api.runtimeVersion.specName.toString() === 'dt-ledger', 'runtime reports spec name dt-ledger');
+
+const keyring = new Keyring({ type: 'sr25519' });
+const alice = keyring.addFromUri('//Alice');
+const ferdie = keyring.addFromUri('//Ferdie');
+
+const member = await api.query.consortium.members(alice.address);
+check(member.isSome, 'Alice is a member of the consortium (consortium.members)');
+const organisationId = member.unwrap().organisation.toNumber();
+const organisation = await api.query.consortium.organisations(organisationId);
+check(organisation.isSome, `Alice's organisation ${organisationId} exists`);
+console.log(`     organisation name: ${organisation.unwrap().name.toUtf8()}`);
+
+const finalized = await new Promise((resolve, reject) => {
+  api.tx.system
+    .remark('written by Polkadot.js')
+    .signAndSend(alice, ({ status, dispatchError, events }) => {
+      if (dispatchError) reject(new Error(`dispatch error: ${dispatchError.toString()}`));
+      if (status.isFinalized) {
+        const success = events.some(({ event }) => api.events.system.ExtrinsicSuccess.is(event));
+        resolve({ block: status.asFinalized.toHex(), success });
+      }
+    })
+    .catch(reject);
+}).catch((e) => fail(`Alice's remark: ${e.message}`));
+check(finalized.success, `Alice's signed remark finalized in ${finalized.block}`);
+
+const refusal = await api.tx.system
+  .remark('from outside')
+  .signAndSend(ferdie)
+  .then(() => null, (e) => e.message);
+check(refusal !== null && refusal.includes('Invalid signing address'),
+  `Ferdie (no organisation) is refused by the pool: ${refusal}`);
+
+clearTimeout(timer);
+await api.disconnect();
+console.log('polkadot.js check passed');
