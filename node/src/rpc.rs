@@ -10,32 +10,32 @@ use std::sync::Arc;
 
 /// What the RPC methods need from the node.
 pub struct FullDeps<C, P> {
-    /// The client, to read the chain.
-    pub client: Arc<C>,
-    /// The transaction pool.
-    pub pool: Arc<P>,
+	/// The client, to read the chain.
+	pub client: Arc<C>,
+	/// The transaction pool.
+	pub pool: Arc<P>,
 }
 
 /// All RPC methods beyond those `sc-service` mounts itself.
 pub fn create_full<C, P>(
-    deps: FullDeps<C, P>,
+	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
-    C: ProvideRuntimeApi<Block>
-        + HeaderBackend<Block>
-        + HeaderMetadata<Block, Error = BlockChainError>
-        + Send
-        + Sync
-        + 'static,
-    C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
-    C::Api: BlockBuilder<Block>,
-    P: TransactionPool + 'static,
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ HeaderMetadata<Block, Error = BlockChainError>
+		+ Send
+		+ Sync
+		+ 'static,
+	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
+	C::Api: BlockBuilder<Block>,
+	P: TransactionPool + 'static,
 {
-    use substrate_frame_rpc_system::{System, SystemApiServer};
+	use substrate_frame_rpc_system::{System, SystemApiServer};
 
-    let mut module = RpcModule::new(());
-    let FullDeps { client, pool } = deps;
-    // `system_accountNextIndex`: the next nonce, counting transactions still in the pool.
-    module.merge(System::new(client, pool).into_rpc())?;
-    Ok(module)
+	let mut module = RpcModule::new(());
+	let FullDeps { client, pool } = deps;
+	// `system_accountNextIndex`: the next nonce, counting transactions still in the pool.
+	module.merge(System::new(client, pool).into_rpc())?;
+	Ok(module)
 }

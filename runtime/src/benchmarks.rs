@@ -6,11 +6,11 @@ use frame_benchmarking::{BenchmarkBatch, BenchmarkConfig, BenchmarkList};
 use frame_support::traits::StorageInfo;
 
 frame_benchmarking::define_benchmarks!(
-    [frame_benchmarking, BaselineBench::<Runtime>]
-    [frame_system, SystemBench::<Runtime>]
-    [pallet_timestamp, Timestamp]
-    [pallet_sudo, Sudo]
-    [pallet_dt_consortium, Consortium]
+	[frame_benchmarking, BaselineBench::<Runtime>]
+	[frame_system, SystemBench::<Runtime>]
+	[pallet_timestamp, Timestamp]
+	[pallet_sudo, Sudo]
+	[pallet_dt_consortium, Consortium]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;
@@ -20,22 +20,22 @@ impl frame_system_benchmarking::Config for Runtime {}
 impl frame_benchmarking::baseline::Config for Runtime {}
 
 pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {
-    use frame_benchmarking::{BenchmarkList, Benchmarking};
-    use frame_support::traits::StorageInfoTrait;
+	use frame_benchmarking::{BenchmarkList, Benchmarking};
+	use frame_support::traits::StorageInfoTrait;
 
-    let mut list = Vec::<BenchmarkList>::new();
-    list_benchmarks!(list, extra);
-    (list, AllPalletsWithSystem::storage_info())
+	let mut list = Vec::<BenchmarkList>::new();
+	list_benchmarks!(list, extra);
+	(list, AllPalletsWithSystem::storage_info())
 }
 
 pub fn dispatch(config: BenchmarkConfig) -> Result<Vec<BenchmarkBatch>, String> {
-    use frame_benchmarking::Benchmarking;
-    use frame_support::traits::WhitelistedStorageKeys;
-    use sp_core::storage::TrackedStorageKey;
+	use frame_benchmarking::Benchmarking;
+	use frame_support::traits::WhitelistedStorageKeys;
+	use sp_core::storage::TrackedStorageKey;
 
-    let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
-    let mut batches = Vec::<BenchmarkBatch>::new();
-    let params = (&config, &whitelist);
-    add_benchmarks!(params, batches);
-    Ok(batches)
+	let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
+	let mut batches = Vec::<BenchmarkBatch>::new();
+	let params = (&config, &whitelist);
+	add_benchmarks!(params, batches);
+	Ok(batches)
 }

@@ -1,19 +1,19 @@
 //! The configuration of every pallet of the runtime.
 
 use crate::{
-    no_deposits::NoDeposits, AccountId, Aura, Block, BlockNumber, Consortium, Hash, Nonce,
-    PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys, DAYS,
-    MINUTES, SLOT_DURATION, VERSION,
+	no_deposits::NoDeposits, AccountId, Aura, Block, BlockNumber, Consortium, Hash, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys, DAYS,
+	MINUTES, SLOT_DURATION, VERSION,
 };
 use frame_support::{
-    derive_impl,
-    dispatch::DispatchClass,
-    parameter_types,
-    traits::{ConstBool, ConstU128, ConstU32, ConstU64, Contains},
-    weights::{
-        constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-        Weight,
-    },
+	derive_impl,
+	dispatch::DispatchClass,
+	parameter_types,
+	traits::{ConstBool, ConstU128, ConstU32, ConstU64, Contains},
+	weights::{
+		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		Weight,
+	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
 use sp_runtime::{traits::ConvertInto, Perbill};
@@ -32,104 +32,104 @@ pub const MAX_VALIDATORS: u32 = 32;
 pub const SESSION_PERIOD: BlockNumber = 2 * MINUTES;
 
 parameter_types! {
-    pub const BlockHashCount: BlockNumber = 2400;
-    pub const Version: RuntimeVersion = VERSION;
-    /// A third of the 2-second block time for computation.
-    pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-        Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND * 2 / 3, u64::MAX),
-        NORMAL_DISPATCH_RATIO,
-    );
-    /// 5 MiB per block, three quarters of it for normal transactions.
-    pub RuntimeBlockLength: BlockLength = BlockLength::builder()
-        .max_length(MAX_BLOCK_LENGTH)
-        .modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
-        .build();
-    pub const SS58Prefix: u8 = 42;
+	pub const BlockHashCount: BlockNumber = 2400;
+	pub const Version: RuntimeVersion = VERSION;
+	/// A third of the 2-second block time for computation.
+	pub RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
+		Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND * 2 / 3, u64::MAX),
+		NORMAL_DISPATCH_RATIO,
+	);
+	/// 5 MiB per block, three quarters of it for normal transactions.
+	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+		.max_length(MAX_BLOCK_LENGTH)
+		.modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+		.build();
+	pub const SS58Prefix: u8 = 42;
 }
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
 impl frame_system::Config for Runtime {
-    type Block = Block;
-    type BlockWeights = RuntimeBlockWeights;
-    type BlockLength = RuntimeBlockLength;
-    type AccountId = AccountId;
-    type Nonce = Nonce;
-    type Hash = Hash;
-    type BlockHashCount = BlockHashCount;
-    type DbWeight = RocksDbWeight;
-    type Version = Version;
-    // No balances: accounts carry no data beyond their nonce and reference counts.
-    type AccountData = ();
-    type SS58Prefix = SS58Prefix;
-    type MaxConsumers = ConstU32<16>;
+	type Block = Block;
+	type BlockWeights = RuntimeBlockWeights;
+	type BlockLength = RuntimeBlockLength;
+	type AccountId = AccountId;
+	type Nonce = Nonce;
+	type Hash = Hash;
+	type BlockHashCount = BlockHashCount;
+	type DbWeight = RocksDbWeight;
+	type Version = Version;
+	// No balances: accounts carry no data beyond their nonce and reference counts.
+	type AccountData = ();
+	type SS58Prefix = SS58Prefix;
+	type MaxConsumers = ConstU32<16>;
 }
 
 impl pallet_timestamp::Config for Runtime {
-    /// Milliseconds since the Unix epoch.
-    type Moment = u64;
-    type OnTimestampSet = Aura;
-    type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
-    type WeightInfo = ();
+	/// Milliseconds since the Unix epoch.
+	type Moment = u64;
+	type OnTimestampSet = Aura;
+	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
+	type WeightInfo = ();
 }
 
 impl pallet_aura::Config for Runtime {
-    type AuthorityId = sp_consensus_aura::sr25519::AuthorityId;
-    type DisabledValidators = ();
-    type MaxAuthorities = ConstU32<MAX_VALIDATORS>;
-    type AllowMultipleBlocksPerSlot = ConstBool<false>;
-    type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type AuthorityId = sp_consensus_aura::sr25519::AuthorityId;
+	type DisabledValidators = ();
+	type MaxAuthorities = ConstU32<MAX_VALIDATORS>;
+	type AllowMultipleBlocksPerSlot = ConstBool<false>;
+	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
 }
 
 impl pallet_grandpa::Config for Runtime {
-    type RuntimeEvent = RuntimeEvent;
-    type WeightInfo = ();
-    type MaxAuthorities = ConstU32<MAX_VALIDATORS>;
-    type MaxNominators = ConstU32<0>;
-    type MaxSetIdSessionEntries = ConstU64<0>;
-    type KeyOwnerProof = sp_core::Void;
-    type EquivocationReportSystem = ();
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = ();
+	type MaxAuthorities = ConstU32<MAX_VALIDATORS>;
+	type MaxNominators = ConstU32<0>;
+	type MaxSetIdSessionEntries = ConstU64<0>;
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
 }
 
 impl pallet_session::Config for Runtime {
-    type RuntimeEvent = RuntimeEvent;
-    type ValidatorId = AccountId;
-    type ValidatorIdOf = ConvertInto;
-    type ShouldEndSession = pallet_session::PeriodicSessions<ConstU32<SESSION_PERIOD>, ConstU32<0>>;
-    type NextSessionRotation =
-        pallet_session::PeriodicSessions<ConstU32<SESSION_PERIOD>, ConstU32<0>>;
-    type SessionManager = Consortium;
-    type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
-    type Keys = SessionKeys;
-    type DisablingStrategy = ();
-    type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
-    type Currency = NoDeposits;
-    type KeyDeposit = ConstU128<0>;
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = ConvertInto;
+	type ShouldEndSession = pallet_session::PeriodicSessions<ConstU32<SESSION_PERIOD>, ConstU32<0>>;
+	type NextSessionRotation =
+		pallet_session::PeriodicSessions<ConstU32<SESSION_PERIOD>, ConstU32<0>>;
+	type SessionManager = Consortium;
+	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	type DisablingStrategy = ();
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = NoDeposits;
+	type KeyDeposit = ConstU128<0>;
 }
 
 impl pallet_sudo::Config for Runtime {
-    type RuntimeEvent = RuntimeEvent;
-    type RuntimeCall = RuntimeCall;
-    type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
 /// Accounts that have registered session keys, and so can validate.
 pub struct HasSessionKeys;
 impl Contains<AccountId> for HasSessionKeys {
-    fn contains(who: &AccountId) -> bool {
-        pallet_session::NextKeys::<Runtime>::contains_key(who)
-    }
+	fn contains(who: &AccountId) -> bool {
+		pallet_session::NextKeys::<Runtime>::contains_key(who)
+	}
 }
 
 impl pallet_dt_consortium::Config for Runtime {
-    type MaxNameLength = ConstU32<64>;
-    type MaxOrganisations = ConstU32<64>;
-    type MaxMembersPerOrganisation = ConstU32<256>;
-    type MaxValidators = ConstU32<MAX_VALIDATORS>;
-    type MaxPartnerNodes = ConstU32<128>;
-    // An identity-multihash ed25519 peer id is 38 bytes; leave room for other key types.
-    type MaxPeerIdLength = ConstU32<64>;
-    type MaxOpenProposals = ConstU32<32>;
-    type ProposalLifetime = ConstU32<{ 7 * DAYS }>;
-    type HasSessionKeys = HasSessionKeys;
-    type WeightInfo = pallet_dt_consortium::weights::SubstrateWeight<Runtime>;
+	type MaxNameLength = ConstU32<64>;
+	type MaxOrganisations = ConstU32<64>;
+	type MaxMembersPerOrganisation = ConstU32<256>;
+	type MaxValidators = ConstU32<MAX_VALIDATORS>;
+	type MaxPartnerNodes = ConstU32<128>;
+	// An identity-multihash ed25519 peer id is 38 bytes; leave room for other key types.
+	type MaxPeerIdLength = ConstU32<64>;
+	type MaxOpenProposals = ConstU32<32>;
+	type ProposalLifetime = ConstU32<{ 7 * DAYS }>;
+	type HasSessionKeys = HasSessionKeys;
+	type WeightInfo = pallet_dt_consortium::weights::SubstrateWeight<Runtime>;
 }

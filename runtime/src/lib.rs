@@ -29,9 +29,9 @@ mod no_deposits;
 
 use alloc::vec::Vec;
 use sp_runtime::{
-    generic, impl_opaque_keys,
-    traits::{BlakeTwo256, IdentifyAccount, Verify},
-    MultiAddress, MultiSignature,
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
 };
 use sp_version::{runtime_version, RuntimeVersion};
 
@@ -44,39 +44,39 @@ pub use sp_runtime::BuildStorage;
 /// Opaque types, for code (the node's service) that must not depend on the runtime's
 /// exact extrinsic format.
 pub mod opaque {
-    use super::*;
-    use sp_runtime::traits::Hash as HashT;
+	use super::*;
+	use sp_runtime::traits::Hash as HashT;
 
-    pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
-    /// Opaque block header type.
-    pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
-    /// Opaque block type.
-    pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-    /// Opaque block identifier type.
-    pub type BlockId = generic::BlockId<Block>;
-    /// Opaque block hash type.
-    pub type Hash = <BlakeTwo256 as HashT>::Output;
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash type.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
 }
 
 impl_opaque_keys! {
-    /// The keys a validator registers with `session.setKeys`.
-    pub struct SessionKeys {
-        pub aura: Aura,
-        pub grandpa: Grandpa,
-    }
+	/// The keys a validator registers with `session.setKeys`.
+	pub struct SessionKeys {
+		pub aura: Aura,
+		pub grandpa: Grandpa,
+	}
 }
 
 #[runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
-    spec_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
-    impl_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
-    authoring_version: 1,
-    spec_version: 100,
-    impl_version: 1,
-    apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 1,
-    system_version: 1,
+	spec_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
+	impl_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
 };
 
 /// Block time: partners see each other's writes within seconds.
@@ -120,19 +120,19 @@ pub type BlockId = generic::BlockId<Block>;
 /// The checks every signed transaction passes. Membership comes first so that an outsider
 /// gets the membership error, not a confusing nonce or payment one.
 pub type TxExtension = (
-    pallet_dt_consortium::CheckMembership<Runtime>,
-    frame_system::CheckNonZeroSender<Runtime>,
-    frame_system::CheckSpecVersion<Runtime>,
-    frame_system::CheckTxVersion<Runtime>,
-    frame_system::CheckGenesis<Runtime>,
-    frame_system::CheckEra<Runtime>,
-    frame_system::CheckNonce<Runtime>,
-    frame_system::CheckWeight<Runtime>,
+	pallet_dt_consortium::CheckMembership<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
 );
 
 /// Unchecked extrinsic type as expected by this runtime.
 pub type UncheckedExtrinsic =
-    generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
@@ -143,72 +143,72 @@ type Migrations = ();
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<
-    Runtime,
-    Block,
-    frame_system::ChainContext<Runtime>,
-    Runtime,
-    AllPalletsWithSystem,
-    Migrations,
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
 >;
 
 /// Builds the extension tuple for a transaction of `nonce` that is valid for ever.
 pub fn tx_extension(nonce: Nonce) -> TxExtension {
-    (
-        pallet_dt_consortium::CheckMembership::new(),
-        frame_system::CheckNonZeroSender::new(),
-        frame_system::CheckSpecVersion::new(),
-        frame_system::CheckTxVersion::new(),
-        frame_system::CheckGenesis::new(),
-        frame_system::CheckEra::from(generic::Era::Immortal),
-        frame_system::CheckNonce::from(nonce),
-        frame_system::CheckWeight::new(),
-    )
+	(
+		pallet_dt_consortium::CheckMembership::new(),
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(generic::Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+	)
 }
 
 #[frame_support::runtime]
 mod runtime {
-    #[runtime::runtime]
-    #[runtime::derive(
-        RuntimeCall,
-        RuntimeEvent,
-        RuntimeError,
-        RuntimeOrigin,
-        RuntimeFreezeReason,
-        RuntimeHoldReason,
-        RuntimeSlashReason,
-        RuntimeLockId,
-        RuntimeTask,
-        RuntimeViewFunction
-    )]
-    pub struct Runtime;
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
 
-    #[runtime::pallet_index(0)]
-    pub type System = frame_system;
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
 
-    #[runtime::pallet_index(1)]
-    pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
 
-    // Before `Session`: its genesis asks the consortium for the first validators.
-    #[runtime::pallet_index(2)]
-    pub type Consortium = pallet_dt_consortium;
+	// Before `Session`: its genesis asks the consortium for the first validators.
+	#[runtime::pallet_index(2)]
+	pub type Consortium = pallet_dt_consortium;
 
-    #[runtime::pallet_index(3)]
-    pub type Session = pallet_session;
+	#[runtime::pallet_index(3)]
+	pub type Session = pallet_session;
 
-    #[runtime::pallet_index(4)]
-    pub type Aura = pallet_aura;
+	#[runtime::pallet_index(4)]
+	pub type Aura = pallet_aura;
 
-    #[runtime::pallet_index(5)]
-    pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(5)]
+	pub type Grandpa = pallet_grandpa;
 
-    #[runtime::pallet_index(6)]
-    pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(6)]
+	pub type Sudo = pallet_sudo;
 }
 
 /// Session keys from their public parts, for chain specifications.
 pub fn session_keys(
-    aura: sp_consensus_aura::sr25519::AuthorityId,
-    grandpa: sp_consensus_grandpa::AuthorityId,
+	aura: sp_consensus_aura::sr25519::AuthorityId,
+	grandpa: sp_consensus_grandpa::AuthorityId,
 ) -> SessionKeys {
-    SessionKeys { aura, grandpa }
+	SessionKeys { aura, grandpa }
 }

@@ -5,16 +5,16 @@
 
 use codec::{Decode, Encode};
 use dt_runtime::{
-    AccountId, Hash, Nonce, RuntimeCall, RuntimeEvent, SignedPayload, UncheckedExtrinsic,
+	AccountId, Hash, Nonce, RuntimeCall, RuntimeEvent, SignedPayload, UncheckedExtrinsic,
 };
 use frame_system::EventRecord;
 use jsonrpsee::{
-    core::{
-        client::{ClientT, Subscription, SubscriptionClientT},
-        params::ArrayParams,
-    },
-    rpc_params,
-    ws_client::{WsClient, WsClientBuilder},
+	core::{
+		client::{ClientT, Subscription, SubscriptionClientT},
+		params::ArrayParams,
+	},
+	rpc_params,
+	ws_client::{WsClient, WsClientBuilder},
 };
 use serde_json::Value;
 use sp_core::{crypto::Pair as _, sr25519, H256};
@@ -22,10 +22,10 @@ use sp_io::hashing::twox_128;
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Header as GenericHeader, traits::BlakeTwo256, MultiSignature};
 use std::{
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
 };
 
 type Header = GenericHeader<u32, BlakeTwo256>;
@@ -35,395 +35,359 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The peer id that `--node-key 00..0N` gives, as registered in the `local` chain.
 pub fn local_peer_id(index: u8) -> String {
-    let bytes = dt_runtime::genesis_config_presets::LOCAL_PARTNER_NODES[usize::from(index) - 1];
-    sc_network_types::PeerId::from_bytes(&bytes)
-        .expect("valid peer id")
-        .to_base58()
+	let bytes = dt_runtime::genesis_config_presets::LOCAL_PARTNER_NODES[usize::from(index) - 1];
+	sc_network_types::PeerId::from_bytes(&bytes).expect("valid peer id").to_base58()
 }
 
 /// A 32-byte ed25519 node key whose last byte is `index`, hex encoded.
 pub fn node_key(index: u8) -> String {
-    let mut key = [0u8; 32];
-    key[31] = index;
-    hex::encode(key)
+	let mut key = [0u8; 32];
+	key[31] = index;
+	hex::encode(key)
 }
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A dt-node child process; killed when dropped.
 pub struct Node {
-    pub name: String,
-    pub base_path: PathBuf,
-    pub p2p_port: u16,
-    pub rpc_port: u16,
-    args: Vec<String>,
-    child: Option<Child>,
-    log_path: PathBuf,
+	pub name: String,
+	pub base_path: PathBuf,
+	pub p2p_port: u16,
+	pub rpc_port: u16,
+	args: Vec<String>,
+	child: Option<Child>,
+	log_path: PathBuf,
 }
 
 /// What a node is started with.
 pub struct NodeConfig<'a> {
-    pub name: &'a str,
-    pub chain: &'a str,
-    /// `--alice`, `--bob`, ...: the development account whose keys the node uses.
-    pub dev_account: Option<&'a str>,
-    pub node_key_index: u8,
-    pub bootnodes: Vec<String>,
-    pub base_path: &'a Path,
-    pub validator: bool,
+	pub name: &'a str,
+	pub chain: &'a str,
+	/// `--alice`, `--bob`, ...: the development account whose keys the node uses.
+	pub dev_account: Option<&'a str>,
+	pub node_key_index: u8,
+	pub bootnodes: Vec<String>,
+	pub base_path: &'a Path,
+	pub validator: bool,
 }
 
 impl Node {
-    pub fn start(config: NodeConfig) -> Node {
-        let p2p_port = free_port();
-        let rpc_port = free_port();
-        let mut args = vec![
-            "--chain".into(),
-            config.chain.into(),
-            "--base-path".into(),
-            config.base_path.display().to_string(),
-            "--name".into(),
-            config.name.into(),
-            "--node-key".into(),
-            node_key(config.node_key_index),
-            "--listen-addr".into(),
-            format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
-            "--rpc-port".into(),
-            rpc_port.to_string(),
-            "--no-prometheus".into(),
-            "--no-telemetry".into(),
-            "--no-mdns".into(),
-            "--rpc-cors".into(),
-            "all".into(),
-        ];
-        if let Some(account) = config.dev_account {
-            args.push(format!("--{account}"));
-        } else if config.validator {
-            args.push("--validator".into());
-        }
-        for bootnode in &config.bootnodes {
-            args.push("--bootnodes".into());
-            args.push(bootnode.clone());
-        }
-        let log_path = config.base_path.join(format!("{}.log", config.name));
-        let mut node = Node {
-            name: config.name.into(),
-            base_path: config.base_path.into(),
-            p2p_port,
-            rpc_port,
-            args,
-            child: None,
-            log_path,
-        };
-        node.spawn();
-        node
-    }
+	pub fn start(config: NodeConfig) -> Node {
+		let p2p_port = free_port();
+		let rpc_port = free_port();
+		let mut args = vec![
+			"--chain".into(),
+			config.chain.into(),
+			"--base-path".into(),
+			config.base_path.display().to_string(),
+			"--name".into(),
+			config.name.into(),
+			"--node-key".into(),
+			node_key(config.node_key_index),
+			"--listen-addr".into(),
+			format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
+			"--rpc-port".into(),
+			rpc_port.to_string(),
+			"--no-prometheus".into(),
+			"--no-telemetry".into(),
+			"--no-mdns".into(),
+			"--rpc-cors".into(),
+			"all".into(),
+		];
+		if let Some(account) = config.dev_account {
+			args.push(format!("--{account}"));
+		} else if config.validator {
+			args.push("--validator".into());
+		}
+		for bootnode in &config.bootnodes {
+			args.push("--bootnodes".into());
+			args.push(bootnode.clone());
+		}
+		let log_path = config.base_path.join(format!("{}.log", config.name));
+		let mut node = Node {
+			name: config.name.into(),
+			base_path: config.base_path.into(),
+			p2p_port,
+			rpc_port,
+			args,
+			child: None,
+			log_path,
+		};
+		node.spawn();
+		node
+	}
 
-    fn spawn(&mut self) {
-        std::fs::create_dir_all(&self.base_path).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_dt-node"))
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("dt-node starts");
-        self.child = Some(child);
-    }
+	fn spawn(&mut self) {
+		std::fs::create_dir_all(&self.base_path).unwrap();
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&self.log_path)
+			.unwrap();
+		let child = Command::new(env!("CARGO_BIN_EXE_dt-node"))
+			.args(&self.args)
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("dt-node starts");
+		self.child = Some(child);
+	}
 
-    /// The multiaddress other nodes use to reach this one.
-    pub fn multiaddr(&self, peer_id: &str) -> String {
-        format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
-    }
+	/// The multiaddress other nodes use to reach this one.
+	pub fn multiaddr(&self, peer_id: &str) -> String {
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
+	}
 
-    pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.rpc_port)
-    }
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
 
-    /// Kills the process at once (SIGKILL), as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+	/// Kills the process at once (SIGKILL), as a crash would.
+	pub fn kill(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
 
-    /// Starts the process again with the same arguments and base path.
-    pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
+	/// Starts the process again with the same arguments and base path.
+	pub fn restart(&mut self) {
+		self.kill();
+		self.spawn();
+	}
 
-    /// The last lines of the node's log, for failure messages.
-    pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
+	/// The last lines of the node's log, for failure messages.
+	pub fn log_tail(&self) -> String {
+		let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+		let lines: Vec<&str> = log.lines().collect();
+		lines[lines.len().saturating_sub(40)..].join("\n")
+	}
 
-    /// Connects to the node's RPC, waiting for it to come up.
-    pub async fn rpc(&self) -> Rpc {
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
-            if let Ok(client) = WsClientBuilder::default()
-                .request_timeout(Duration::from_secs(60))
-                .build(self.ws_url())
-                .await
-            {
-                let health: Result<Value, _> = client.request("system_health", rpc_params![]).await;
-                if health.is_ok() {
-                    return Rpc { client };
-                }
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "node {} did not answer RPC in time:\n{}",
-                    self.name,
-                    self.log_tail()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+	/// Connects to the node's RPC, waiting for it to come up.
+	pub async fn rpc(&self) -> Rpc {
+		let deadline = Instant::now() + STARTUP_TIMEOUT;
+		loop {
+			if let Ok(client) = WsClientBuilder::default()
+				.request_timeout(Duration::from_secs(60))
+				.build(self.ws_url())
+				.await
+			{
+				let health: Result<Value, _> = client.request("system_health", rpc_params![]).await;
+				if health.is_ok() {
+					return Rpc { client };
+				}
+			}
+			if Instant::now() > deadline {
+				panic!("node {} did not answer RPC in time:\n{}", self.name, self.log_tail());
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
 }
 
 impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
+	fn drop(&mut self) {
+		self.kill();
+	}
 }
 
 /// A JSON-RPC connection to one node.
 pub struct Rpc {
-    pub client: WsClient,
+	pub client: WsClient,
 }
 
 /// The outcome of a submitted extrinsic once its block is finalized.
 pub struct Finalized {
-    pub block: H256,
-    pub events: Vec<RuntimeEvent>,
+	pub block: H256,
+	pub events: Vec<RuntimeEvent>,
 }
 
 impl Rpc {
-    pub async fn request<T: serde::de::DeserializeOwned>(
-        &self,
-        method: &str,
-        params: ArrayParams,
-    ) -> T {
-        self.client
-            .request(method, params)
-            .await
-            .unwrap_or_else(|e| panic!("{method} failed: {e}"))
-    }
+	pub async fn request<T: serde::de::DeserializeOwned>(
+		&self,
+		method: &str,
+		params: ArrayParams,
+	) -> T {
+		self.client
+			.request(method, params)
+			.await
+			.unwrap_or_else(|e| panic!("{method} failed: {e}"))
+	}
 
-    pub async fn header(&self, hash: Option<H256>) -> Header {
-        self.request("chain_getHeader", rpc_params![hash]).await
-    }
+	pub async fn header(&self, hash: Option<H256>) -> Header {
+		self.request("chain_getHeader", rpc_params![hash]).await
+	}
 
-    pub async fn finalized_head(&self) -> H256 {
-        self.request("chain_getFinalizedHead", rpc_params![]).await
-    }
+	pub async fn finalized_head(&self) -> H256 {
+		self.request("chain_getFinalizedHead", rpc_params![]).await
+	}
 
-    pub async fn finalized_number(&self) -> u32 {
-        let head = self.finalized_head().await;
-        self.header(Some(head)).await.number
-    }
+	pub async fn finalized_number(&self) -> u32 {
+		let head = self.finalized_head().await;
+		self.header(Some(head)).await.number
+	}
 
-    pub async fn best_number(&self) -> u32 {
-        self.header(None).await.number
-    }
+	pub async fn best_number(&self) -> u32 {
+		self.header(None).await.number
+	}
 
-    pub async fn block_hash(&self, number: u32) -> Option<H256> {
-        self.request("chain_getBlockHash", rpc_params![number])
-            .await
-    }
+	pub async fn block_hash(&self, number: u32) -> Option<H256> {
+		self.request("chain_getBlockHash", rpc_params![number]).await
+	}
 
-    /// Waits until the node has finalized block `number`.
-    pub async fn wait_finalized(&self, number: u32, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let finalized = self.finalized_number().await;
-            if finalized >= number {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!("finalized only #{finalized}, wanted #{number} within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+	/// Waits until the node has finalized block `number`.
+	pub async fn wait_finalized(&self, number: u32, timeout: Duration) {
+		let deadline = Instant::now() + timeout;
+		loop {
+			let finalized = self.finalized_number().await;
+			if finalized >= number {
+				return;
+			}
+			if Instant::now() > deadline {
+				panic!("finalized only #{finalized}, wanted #{number} within {timeout:?}");
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
 
-    /// A storage value at a block (the best block if `at` is `None`).
-    pub async fn storage<T: Decode>(&self, key: Vec<u8>, at: Option<H256>) -> Option<T> {
-        let value: Option<String> = self
-            .request(
-                "state_getStorage",
-                rpc_params![format!("0x{}", hex::encode(key)), at],
-            )
-            .await;
-        value.map(|hex_value| {
-            let bytes = hex::decode(hex_value.trim_start_matches("0x")).unwrap();
-            T::decode(&mut &bytes[..]).expect("storage value decodes")
-        })
-    }
+	/// A storage value at a block (the best block if `at` is `None`).
+	pub async fn storage<T: Decode>(&self, key: Vec<u8>, at: Option<H256>) -> Option<T> {
+		let value: Option<String> = self
+			.request("state_getStorage", rpc_params![format!("0x{}", hex::encode(key)), at])
+			.await;
+		value.map(|hex_value| {
+			let bytes = hex::decode(hex_value.trim_start_matches("0x")).unwrap();
+			T::decode(&mut &bytes[..]).expect("storage value decodes")
+		})
+	}
 
-    pub async fn events(&self, at: H256) -> Vec<RuntimeEvent> {
-        // `System::Events` is private to frame-system; its key is the usual prefix pair.
-        let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-        let records: Vec<EventRecord<RuntimeEvent, Hash>> =
-            self.storage(key, Some(at)).await.unwrap_or_default();
-        records.into_iter().map(|record| record.event).collect()
-    }
+	pub async fn events(&self, at: H256) -> Vec<RuntimeEvent> {
+		// `System::Events` is private to frame-system; its key is the usual prefix pair.
+		let key = [twox_128(b"System"), twox_128(b"Events")].concat();
+		let records: Vec<EventRecord<RuntimeEvent, Hash>> =
+			self.storage(key, Some(at)).await.unwrap_or_default();
+		records.into_iter().map(|record| record.event).collect()
+	}
 
-    pub async fn next_nonce(&self, who: &AccountId) -> Nonce {
-        self.request("system_accountNextIndex", rpc_params![who.to_string()])
-            .await
-    }
+	pub async fn next_nonce(&self, who: &AccountId) -> Nonce {
+		self.request("system_accountNextIndex", rpc_params![who.to_string()]).await
+	}
 
-    /// Signs `call` as `signer` with the right nonce, genesis and runtime version.
-    pub async fn sign(&self, signer: &sr25519::Pair, call: RuntimeCall) -> UncheckedExtrinsic {
-        let who: AccountId = signer.public().into();
-        let nonce = self.next_nonce(&who).await;
-        let genesis = self.block_hash(0).await.expect("genesis exists");
-        let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await;
-        let spec_version = version["specVersion"].as_u64().unwrap() as u32;
-        let transaction_version = version["transactionVersion"].as_u64().unwrap() as u32;
-        let tx_extension = dt_runtime::tx_extension(nonce);
-        let implicit = (
-            (),
-            (),
-            spec_version,
-            transaction_version,
-            genesis,
-            genesis,
-            (),
-            (),
-        );
-        let payload = SignedPayload::from_raw(call.clone(), tx_extension.clone(), implicit);
-        let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-        UncheckedExtrinsic::new_signed(
-            call,
-            who.into(),
-            MultiSignature::Sr25519(signature),
-            tx_extension,
-        )
-    }
+	/// Signs `call` as `signer` with the right nonce, genesis and runtime version.
+	pub async fn sign(&self, signer: &sr25519::Pair, call: RuntimeCall) -> UncheckedExtrinsic {
+		let who: AccountId = signer.public().into();
+		let nonce = self.next_nonce(&who).await;
+		let genesis = self.block_hash(0).await.expect("genesis exists");
+		let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await;
+		let spec_version = version["specVersion"].as_u64().unwrap() as u32;
+		let transaction_version = version["transactionVersion"].as_u64().unwrap() as u32;
+		let tx_extension = dt_runtime::tx_extension(nonce);
+		let implicit = ((), (), spec_version, transaction_version, genesis, genesis, (), ());
+		let payload = SignedPayload::from_raw(call.clone(), tx_extension.clone(), implicit);
+		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+		UncheckedExtrinsic::new_signed(
+			call,
+			who.into(),
+			MultiSignature::Sr25519(signature),
+			tx_extension,
+		)
+	}
 
-    /// Submits an extrinsic; the error string is what the node answered if it refused it.
-    pub async fn submit_watch(
-        &self,
-        extrinsic: &UncheckedExtrinsic,
-    ) -> Result<Subscription<Value>, String> {
-        let hex_xt = format!("0x{}", hex::encode(extrinsic.encode()));
-        self.client
-            .subscribe(
-                "author_submitAndWatchExtrinsic",
-                rpc_params![hex_xt],
-                "author_unwatchExtrinsic",
-            )
-            .await
-            .map_err(|e| e.to_string())
-    }
+	/// Submits an extrinsic; the error string is what the node answered if it refused it.
+	pub async fn submit_watch(
+		&self,
+		extrinsic: &UncheckedExtrinsic,
+	) -> Result<Subscription<Value>, String> {
+		let hex_xt = format!("0x{}", hex::encode(extrinsic.encode()));
+		self.client
+			.subscribe(
+				"author_submitAndWatchExtrinsic",
+				rpc_params![hex_xt],
+				"author_unwatchExtrinsic",
+			)
+			.await
+			.map_err(|e| e.to_string())
+	}
 
-    /// Signs, submits and waits until the extrinsic's block is finalized.
-    pub async fn submit_finalized(&self, signer: &sr25519::Pair, call: RuntimeCall) -> Finalized {
-        let extrinsic = self.sign(signer, call).await;
-        let mut subscription = self
-            .submit_watch(&extrinsic)
-            .await
-            .unwrap_or_else(|e| panic!("refused: {e}"));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let status = tokio::time::timeout_at(deadline.into(), subscription.next())
-                .await
-                .expect("extrinsic finalized in time")
-                .expect("subscription open")
-                .expect("status decodes");
-            if let Some(block) = status.get("finalized") {
-                let block: H256 = serde_json::from_value(block.clone()).unwrap();
-                let events = self.events(block).await;
-                return Finalized { block, events };
-            }
-            for failure in ["invalid", "dropped", "usurped", "retracted"] {
-                if status.get(failure).is_some() || status == Value::String(failure.into()) {
-                    panic!("extrinsic {failure}: {status}");
-                }
-            }
-        }
-    }
+	/// Signs, submits and waits until the extrinsic's block is finalized.
+	pub async fn submit_finalized(&self, signer: &sr25519::Pair, call: RuntimeCall) -> Finalized {
+		let extrinsic = self.sign(signer, call).await;
+		let mut subscription =
+			self.submit_watch(&extrinsic).await.unwrap_or_else(|e| panic!("refused: {e}"));
+		let deadline = Instant::now() + Duration::from_secs(120);
+		loop {
+			let status = tokio::time::timeout_at(deadline.into(), subscription.next())
+				.await
+				.expect("extrinsic finalized in time")
+				.expect("subscription open")
+				.expect("status decodes");
+			if let Some(block) = status.get("finalized") {
+				let block: H256 = serde_json::from_value(block.clone()).unwrap();
+				let events = self.events(block).await;
+				return Finalized { block, events };
+			}
+			for failure in ["invalid", "dropped", "usurped", "retracted"] {
+				if status.get(failure).is_some() || status == Value::String(failure.into()) {
+					panic!("extrinsic {failure}: {status}");
+				}
+			}
+		}
+	}
 }
 
 /// The sr25519 pair of a development account.
 pub fn dev_pair(account: Sr25519Keyring) -> sr25519::Pair {
-    account.pair()
+	account.pair()
 }
 
 /// Whether the events of a block say that an extrinsic succeeded / failed.
 pub fn succeeded(events: &[RuntimeEvent]) -> bool {
-    events.iter().any(|event| {
-        matches!(
-            event,
-            RuntimeEvent::System(frame_system::Event::ExtrinsicSuccess { .. })
-        )
-    }) && !failed(events)
+	events.iter().any(|event| {
+		matches!(event, RuntimeEvent::System(frame_system::Event::ExtrinsicSuccess { .. }))
+	}) && !failed(events)
 }
 
 pub fn failed(events: &[RuntimeEvent]) -> bool {
-    events.iter().any(|event| {
-        matches!(
-            event,
-            RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. })
-        )
-    })
+	events.iter().any(|event| {
+		matches!(event, RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. }))
+	})
 }
 
 /// The four partners of the `local` chain, started on loopback and connected.
 pub struct LocalConsortium {
-    pub nodes: Vec<Node>,
-    _dir: tempfile::TempDir,
+	pub nodes: Vec<Node>,
+	_dir: tempfile::TempDir,
 }
 
-pub const PARTNERS: [(&str, &str); 4] = [
-    ("manufacturer", "alice"),
-    ("owner", "bob"),
-    ("maintainer", "charlie"),
-    ("auditor", "dave"),
-];
+pub const PARTNERS: [(&str, &str); 4] =
+	[("manufacturer", "alice"), ("owner", "bob"), ("maintainer", "charlie"), ("auditor", "dave")];
 
 impl LocalConsortium {
-    pub fn start() -> LocalConsortium {
-        let dir = tempfile::tempdir().unwrap();
-        let mut nodes: Vec<Node> = Vec::new();
-        for (index, (name, account)) in PARTNERS.iter().enumerate() {
-            let bootnodes = nodes
-                .first()
-                .map(|first| vec![first.multiaddr(&local_peer_id(1))])
-                .unwrap_or_default();
-            nodes.push(Node::start(NodeConfig {
-                name,
-                chain: "local",
-                dev_account: Some(account),
-                node_key_index: index as u8 + 1,
-                bootnodes,
-                base_path: &dir.path().join(name),
-                validator: true,
-            }));
-        }
-        LocalConsortium { nodes, _dir: dir }
-    }
+	pub fn start() -> LocalConsortium {
+		let dir = tempfile::tempdir().unwrap();
+		let mut nodes: Vec<Node> = Vec::new();
+		for (index, (name, account)) in PARTNERS.iter().enumerate() {
+			let bootnodes = nodes
+				.first()
+				.map(|first| vec![first.multiaddr(&local_peer_id(1))])
+				.unwrap_or_default();
+			nodes.push(Node::start(NodeConfig {
+				name,
+				chain: "local",
+				dev_account: Some(account),
+				node_key_index: index as u8 + 1,
+				bootnodes,
+				base_path: &dir.path().join(name),
+				validator: true,
+			}));
+		}
+		LocalConsortium { nodes, _dir: dir }
+	}
 
-    pub fn dir(&self) -> &Path {
-        self._dir.path()
-    }
+	pub fn dir(&self) -> &Path {
+		self._dir.path()
+	}
 }

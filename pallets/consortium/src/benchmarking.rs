@@ -13,200 +13,191 @@ use sp_runtime::traits::{Bounded, One};
 const LARGEST_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa8192.der");
 
 fn largest_key() -> Vec<u8> {
-    LARGEST_KEY.to_vec()
+	LARGEST_KEY.to_vec()
 }
 
 fn longest_name<T: Config>() -> Vec<u8> {
-    alloc::vec![b'n'; T::MaxNameLength::get() as usize]
+	alloc::vec![b'n'; T::MaxNameLength::get() as usize]
 }
 
 fn new_organisation<T: Config>(seed: u32) -> (OrganisationId, T::AccountId) {
-    let admin: T::AccountId = account("admin", seed, 0);
-    let organisation = Consortium::<T>::do_add_organisation(
-        longest_name::<T>(),
-        LifecycleRole::Other,
-        admin.clone(),
-        largest_key(),
-    )
-    .expect("the benchmark consortium has room for an organisation");
-    (organisation, admin)
+	let admin: T::AccountId = account("admin", seed, 0);
+	let organisation = Consortium::<T>::do_add_organisation(
+		longest_name::<T>(),
+		LifecycleRole::Other,
+		admin.clone(),
+		largest_key(),
+	)
+	.expect("the benchmark consortium has room for an organisation");
+	(organisation, admin)
 }
 
 fn new_member<T: Config>(organisation: OrganisationId, seed: u32) -> T::AccountId {
-    let member: T::AccountId = account("member", seed, 0);
-    Consortium::<T>::do_add_member(organisation, member.clone(), largest_key(), false)
-        .expect("the organisation has room for a member");
-    member
+	let member: T::AccountId = account("member", seed, 0);
+	Consortium::<T>::do_add_member(organisation, member.clone(), largest_key(), false)
+		.expect("the organisation has room for a member");
+	member
 }
 
 fn new_node_action<T: Config>(organisation: OrganisationId) -> Action<T> {
-    let peer_id = alloc::vec![7u8; T::MaxPeerIdLength::get() as usize];
-    Action::AddPartnerNode {
-        organisation,
-        peer_id: peer_id.try_into().expect("maximal length fits"),
-    }
+	let peer_id = alloc::vec![7u8; T::MaxPeerIdLength::get() as usize];
+	Action::AddPartnerNode {
+		organisation,
+		peer_id: peer_id.try_into().expect("maximal length fits"),
+	}
 }
 
 /// Stores a proposal that every current organisation approves.
 fn approved_proposal<T: Config>(action: Action<T>, proposer: T::AccountId) -> ProposalId {
-    let proposal = NextProposalId::<T>::get();
-    NextProposalId::<T>::put(proposal + 1);
-    let approvals: Vec<OrganisationId> = Organisations::<T>::iter_keys().collect();
-    Proposals::<T>::insert(
-        proposal,
-        Proposal {
-            action,
-            proposer,
-            expires_at: BlockNumberFor::<T>::max_value(),
-            approvals: approvals
-                .try_into()
-                .expect("one vote per organisation fits"),
-            rejections: BoundedVec::new(),
-        },
-    );
-    proposal
+	let proposal = NextProposalId::<T>::get();
+	NextProposalId::<T>::put(proposal + 1);
+	let approvals: Vec<OrganisationId> = Organisations::<T>::iter_keys().collect();
+	Proposals::<T>::insert(
+		proposal,
+		Proposal {
+			action,
+			proposer,
+			expires_at: BlockNumberFor::<T>::max_value(),
+			approvals: approvals.try_into().expect("one vote per organisation fits"),
+			rejections: BoundedVec::new(),
+		},
+	);
+	proposal
 }
 
 #[benchmarks]
 mod benchmarks {
-    use super::*;
+	use super::*;
 
-    #[benchmark]
-    fn add_member() {
-        let (organisation, admin) = new_organisation::<T>(0);
-        let member: T::AccountId = account("member", 0, 0);
+	#[benchmark]
+	fn add_member() {
+		let (organisation, admin) = new_organisation::<T>(0);
+		let member: T::AccountId = account("member", 0, 0);
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin), member.clone(), largest_key());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin), member.clone(), largest_key());
 
-        assert_eq!(
-            Consortium::<T>::organisation_of(&member),
-            Some(organisation)
-        );
-    }
+		assert_eq!(Consortium::<T>::organisation_of(&member), Some(organisation));
+	}
 
-    #[benchmark]
-    fn remove_member() {
-        let (organisation, admin) = new_organisation::<T>(0);
-        let member = new_member::<T>(organisation, 0);
+	#[benchmark]
+	fn remove_member() {
+		let (organisation, admin) = new_organisation::<T>(0);
+		let member = new_member::<T>(organisation, 0);
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin), member.clone());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin), member.clone());
 
-        assert!(!Consortium::<T>::is_member(&member));
-    }
+		assert!(!Consortium::<T>::is_member(&member));
+	}
 
-    #[benchmark]
-    fn set_admin() {
-        let (organisation, admin) = new_organisation::<T>(0);
-        let member = new_member::<T>(organisation, 0);
+	#[benchmark]
+	fn set_admin() {
+		let (organisation, admin) = new_organisation::<T>(0);
+		let member = new_member::<T>(organisation, 0);
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin), member.clone(), true);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin), member.clone(), true);
 
-        assert!(Members::<T>::get(&member).map_or(false, |m| m.is_admin));
-    }
+		assert!(Members::<T>::get(&member).map_or(false, |m| m.is_admin));
+	}
 
-    #[benchmark]
-    fn rotate_encryption_key() {
-        let (_, admin) = new_organisation::<T>(0);
-        let key = largest_key();
+	#[benchmark]
+	fn rotate_encryption_key() {
+		let (_, admin) = new_organisation::<T>(0);
+		let key = largest_key();
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin.clone()), key.clone());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin.clone()), key.clone());
 
-        assert_eq!(Consortium::<T>::encryption_key_of(&admin), Some(key));
-    }
+		assert_eq!(Consortium::<T>::encryption_key_of(&admin), Some(key));
+	}
 
-    #[benchmark]
-    fn propose() {
-        let (_, admin) = new_organisation::<T>(0);
-        let action = Action::AddOrganisation {
-            name: longest_name::<T>()
-                .try_into()
-                .expect("name has the maximal length"),
-            role: LifecycleRole::Other,
-            admin: account("future-admin", 0, 0),
-            admin_encryption_key: largest_key().try_into().expect("key fits"),
-        };
-        let proposal = NextProposalId::<T>::get();
+	#[benchmark]
+	fn propose() {
+		let (_, admin) = new_organisation::<T>(0);
+		let action = Action::AddOrganisation {
+			name: longest_name::<T>().try_into().expect("name has the maximal length"),
+			role: LifecycleRole::Other,
+			admin: account("future-admin", 0, 0),
+			admin_encryption_key: largest_key().try_into().expect("key fits"),
+		};
+		let proposal = NextProposalId::<T>::get();
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin), action);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin), action);
 
-        assert!(Proposals::<T>::contains_key(proposal));
-    }
+		assert!(Proposals::<T>::contains_key(proposal));
+	}
 
-    #[benchmark]
-    fn vote() {
-        let (_, proposer) = new_organisation::<T>(0);
-        let (voting_organisation, voter) = new_organisation::<T>(1);
-        let proposal = NextProposalId::<T>::get();
-        Consortium::<T>::propose(
-            RawOrigin::Signed(proposer).into(),
-            new_node_action::<T>(voting_organisation),
-        )
-        .expect("valid proposal");
+	#[benchmark]
+	fn vote() {
+		let (_, proposer) = new_organisation::<T>(0);
+		let (voting_organisation, voter) = new_organisation::<T>(1);
+		let proposal = NextProposalId::<T>::get();
+		Consortium::<T>::propose(
+			RawOrigin::Signed(proposer).into(),
+			new_node_action::<T>(voting_organisation),
+		)
+		.expect("valid proposal");
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(voter), proposal, true);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(voter), proposal, true);
 
-        assert!(Proposals::<T>::get(proposal)
-            .map_or(false, |p| p.approvals.contains(&voting_organisation)));
-    }
+		assert!(Proposals::<T>::get(proposal)
+			.map_or(false, |p| p.approvals.contains(&voting_organisation)));
+	}
 
-    /// Removing an organisation with `m` accounts and the most partner nodes is the most
-    /// expensive action.
-    #[benchmark]
-    fn execute_proposal(m: Linear<1, { T::MaxMembersPerOrganisation::get() }>) {
-        let (_, executor) = new_organisation::<T>(0);
-        let (doomed, doomed_admin) = new_organisation::<T>(1);
-        for seed in 1..m {
-            new_member::<T>(doomed, seed);
-        }
-        Validators::<T>::put(
-            BoundedVec::try_from(alloc::vec![executor.clone(), doomed_admin])
-                .expect("two validators fit"),
-        );
-        let free_node_slots = T::MaxPartnerNodes::get().saturating_sub(PartnerNodes::<T>::count());
-        for seed in 0..free_node_slots {
-            let peer_id = (seed as u64).to_le_bytes().to_vec();
-            Consortium::<T>::do_add_partner_node(doomed, peer_id).expect("room for a node");
-        }
-        let proposal = approved_proposal::<T>(
-            Action::RemoveOrganisation {
-                organisation: doomed,
-            },
-            executor.clone(),
-        );
+	/// Removing an organisation with `m` accounts and the most partner nodes is the most
+	/// expensive action.
+	#[benchmark]
+	fn execute_proposal(m: Linear<1, { T::MaxMembersPerOrganisation::get() }>) {
+		let (_, executor) = new_organisation::<T>(0);
+		let (doomed, doomed_admin) = new_organisation::<T>(1);
+		for seed in 1..m {
+			new_member::<T>(doomed, seed);
+		}
+		Validators::<T>::put(
+			BoundedVec::try_from(alloc::vec![executor.clone(), doomed_admin])
+				.expect("two validators fit"),
+		);
+		let free_node_slots = T::MaxPartnerNodes::get().saturating_sub(PartnerNodes::<T>::count());
+		for seed in 0..free_node_slots {
+			let peer_id = (seed as u64).to_le_bytes().to_vec();
+			Consortium::<T>::do_add_partner_node(doomed, peer_id).expect("room for a node");
+		}
+		let proposal = approved_proposal::<T>(
+			Action::RemoveOrganisation { organisation: doomed },
+			executor.clone(),
+		);
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(executor), proposal);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), proposal);
 
-        assert!(!Organisations::<T>::contains_key(doomed));
-    }
+		assert!(!Organisations::<T>::contains_key(doomed));
+	}
 
-    #[benchmark]
-    fn close_proposal() {
-        let (_, admin) = new_organisation::<T>(0);
-        let (other, _) = new_organisation::<T>(1);
-        let proposal = NextProposalId::<T>::get();
-        Consortium::<T>::propose(
-            RawOrigin::Signed(admin.clone()).into(),
-            new_node_action::<T>(other),
-        )
-        .expect("valid proposal");
-        frame_system::Pallet::<T>::set_block_number(
-            frame_system::Pallet::<T>::block_number()
-                + T::ProposalLifetime::get()
-                + BlockNumberFor::<T>::one(),
-        );
+	#[benchmark]
+	fn close_proposal() {
+		let (_, admin) = new_organisation::<T>(0);
+		let (other, _) = new_organisation::<T>(1);
+		let proposal = NextProposalId::<T>::get();
+		Consortium::<T>::propose(
+			RawOrigin::Signed(admin.clone()).into(),
+			new_node_action::<T>(other),
+		)
+		.expect("valid proposal");
+		frame_system::Pallet::<T>::set_block_number(
+			frame_system::Pallet::<T>::block_number()
+				+ T::ProposalLifetime::get()
+				+ BlockNumberFor::<T>::one(),
+		);
 
-        #[extrinsic_call]
-        _(RawOrigin::Signed(admin), proposal);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(admin), proposal);
 
-        assert!(!Proposals::<T>::contains_key(proposal));
-    }
+		assert!(!Proposals::<T>::contains_key(proposal));
+	}
 
-    impl_benchmark_test_suite!(Consortium, crate::mock::new_test_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(Consortium, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -5,16 +5,16 @@ use crate::{Config, Members, LOG_TARGET};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use core::marker::PhantomData;
 use frame_support::{
-    pallet_prelude::TransactionSource,
-    traits::{Get, OriginTrait},
-    weights::Weight,
-    DefaultNoBound,
+	pallet_prelude::TransactionSource,
+	traits::{Get, OriginTrait},
+	weights::Weight,
+	DefaultNoBound,
 };
 use scale_info::TypeInfo;
 use sp_runtime::{
-    impl_tx_ext_default,
-    traits::{DispatchInfoOf, TransactionExtension, ValidateResult},
-    transaction_validity::InvalidTransaction,
+	impl_tx_ext_default,
+	traits::{DispatchInfoOf, TransactionExtension, ValidateResult},
+	transaction_validity::InvalidTransaction,
 };
 
 /// Refuses every signed transaction whose signer is not a member of a registered
@@ -30,47 +30,47 @@ use sp_runtime::{
 pub struct CheckMembership<T>(PhantomData<T>);
 
 impl<T> CheckMembership<T> {
-    /// The extension, for building transactions.
-    pub fn new() -> Self {
-        Self(PhantomData)
-    }
+	/// The extension, for building transactions.
+	pub fn new() -> Self {
+		Self(PhantomData)
+	}
 }
 
 impl<T> core::fmt::Debug for CheckMembership<T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        write!(f, "CheckMembership")
-    }
+	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+		write!(f, "CheckMembership")
+	}
 }
 
 impl<T: Config + Send + Sync> TransactionExtension<T::RuntimeCall> for CheckMembership<T> {
-    const IDENTIFIER: &'static str = "CheckMembership";
-    type Implicit = ();
-    type Val = ();
-    type Pre = ();
+	const IDENTIFIER: &'static str = "CheckMembership";
+	type Implicit = ();
+	type Val = ();
+	type Pre = ();
 
-    fn weight(&self, _call: &T::RuntimeCall) -> Weight {
-        // One read of `Members`.
-        T::DbWeight::get().reads(1)
-    }
+	fn weight(&self, _call: &T::RuntimeCall) -> Weight {
+		// One read of `Members`.
+		T::DbWeight::get().reads(1)
+	}
 
-    fn validate(
-        &self,
-        origin: T::RuntimeOrigin,
-        _call: &T::RuntimeCall,
-        _info: &DispatchInfoOf<T::RuntimeCall>,
-        _len: usize,
-        _self_implicit: Self::Implicit,
-        _inherited_implication: &impl Encode,
-        _source: TransactionSource,
-    ) -> ValidateResult<Self::Val, T::RuntimeCall> {
-        if let Some(who) = origin.as_signer() {
-            if !Members::<T>::contains_key(who) {
-                log::debug!(target: LOG_TARGET, "refused transaction of non-member {who:?}");
-                return Err(InvalidTransaction::BadSigner.into());
-            }
-        }
-        Ok((Default::default(), (), origin))
-    }
+	fn validate(
+		&self,
+		origin: T::RuntimeOrigin,
+		_call: &T::RuntimeCall,
+		_info: &DispatchInfoOf<T::RuntimeCall>,
+		_len: usize,
+		_self_implicit: Self::Implicit,
+		_inherited_implication: &impl Encode,
+		_source: TransactionSource,
+	) -> ValidateResult<Self::Val, T::RuntimeCall> {
+		if let Some(who) = origin.as_signer() {
+			if !Members::<T>::contains_key(who) {
+				log::debug!(target: LOG_TARGET, "refused transaction of non-member {who:?}");
+				return Err(InvalidTransaction::BadSigner.into());
+			}
+		}
+		Ok((Default::default(), (), origin))
+	}
 
-    impl_tx_ext_default!(T::RuntimeCall; prepare);
+	impl_tx_ext_default!(T::RuntimeCall; prepare);
 }

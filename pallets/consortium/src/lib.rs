@@ -66,963 +66,838 @@ pub use extension::CheckMembership;
 
 #[frame_support::pallet]
 pub mod pallet {
-    use super::*;
-    use alloc::vec::Vec;
-    use dt_primitives::{
-        encryption_key::{validate_rsa_public_key, EncryptionKeyError},
-        LifecycleRole, OrganisationId, ProposalId,
-    };
-    use frame_support::{pallet_prelude::*, traits::Contains};
-    use frame_system::pallet_prelude::*;
-    use sp_runtime::traits::Saturating;
+	use super::*;
+	use alloc::vec::Vec;
+	use dt_primitives::{
+		encryption_key::{validate_rsa_public_key, EncryptionKeyError},
+		LifecycleRole, OrganisationId, ProposalId,
+	};
+	use frame_support::{pallet_prelude::*, traits::Contains};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::Saturating;
 
-    /// The log target of this pallet.
-    pub const LOG_TARGET: &str = "runtime::dt-consortium";
+	/// The log target of this pallet.
+	pub const LOG_TARGET: &str = "runtime::dt-consortium";
 
-    #[pallet::pallet]
-    pub struct Pallet<T>(_);
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
 
-    #[pallet::config]
-    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-        /// Longest organisation name, in bytes.
-        #[pallet::constant]
-        type MaxNameLength: Get<u32>;
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// Longest organisation name, in bytes.
+		#[pallet::constant]
+		type MaxNameLength: Get<u32>;
 
-        /// Most organisations the consortium can hold.
-        #[pallet::constant]
-        type MaxOrganisations: Get<u32>;
+		/// Most organisations the consortium can hold.
+		#[pallet::constant]
+		type MaxOrganisations: Get<u32>;
 
-        /// Most accounts (admins included) one organisation can hold.
-        #[pallet::constant]
-        type MaxMembersPerOrganisation: Get<u32>;
+		/// Most accounts (admins included) one organisation can hold.
+		#[pallet::constant]
+		type MaxMembersPerOrganisation: Get<u32>;
 
-        /// Most validators.
-        #[pallet::constant]
-        type MaxValidators: Get<u32>;
+		/// Most validators.
+		#[pallet::constant]
+		type MaxValidators: Get<u32>;
 
-        /// Most partner nodes, over all organisations.
-        #[pallet::constant]
-        type MaxPartnerNodes: Get<u32>;
+		/// Most partner nodes, over all organisations.
+		#[pallet::constant]
+		type MaxPartnerNodes: Get<u32>;
 
-        /// Longest encoded libp2p peer id, in bytes.
-        #[pallet::constant]
-        type MaxPeerIdLength: Get<u32>;
+		/// Longest encoded libp2p peer id, in bytes.
+		#[pallet::constant]
+		type MaxPeerIdLength: Get<u32>;
 
-        /// Most proposals open at the same time.
-        #[pallet::constant]
-        type MaxOpenProposals: Get<u32>;
+		/// Most proposals open at the same time.
+		#[pallet::constant]
+		type MaxOpenProposals: Get<u32>;
 
-        /// Number of blocks after which a proposal can no longer be voted on or executed.
-        #[pallet::constant]
-        type ProposalLifetime: Get<BlockNumberFor<Self>>;
+		/// Number of blocks after which a proposal can no longer be voted on or executed.
+		#[pallet::constant]
+		type ProposalLifetime: Get<BlockNumberFor<Self>>;
 
-        /// Accounts that have registered session keys; only they can become validators, or
-        /// block production would stall on a validator that cannot author.
-        type HasSessionKeys: Contains<Self::AccountId>;
+		/// Accounts that have registered session keys; only they can become validators, or
+		/// block production would stall on a validator that cannot author.
+		type HasSessionKeys: Contains<Self::AccountId>;
 
-        /// Weights of this pallet's calls.
-        type WeightInfo: WeightInfo;
-    }
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
 
-    /// The organisations of the consortium.
-    #[pallet::storage]
-    pub type Organisations<T: Config> =
-        CountedStorageMap<_, Twox64Concat, OrganisationId, Organisation<T>>;
+	/// The organisations of the consortium.
+	#[pallet::storage]
+	pub type Organisations<T: Config> =
+		CountedStorageMap<_, Twox64Concat, OrganisationId, Organisation<T>>;
 
-    /// The id the next organisation will get. Ids are never reused.
-    #[pallet::storage]
-    pub type NextOrganisationId<T: Config> = StorageValue<_, OrganisationId, ValueQuery>;
+	/// The id the next organisation will get. Ids are never reused.
+	#[pallet::storage]
+	pub type NextOrganisationId<T: Config> = StorageValue<_, OrganisationId, ValueQuery>;
 
-    /// Every account of the consortium: its organisation, admin flag and encryption key.
-    #[pallet::storage]
-    pub type Members<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Membership>;
+	/// Every account of the consortium: its organisation, admin flag and encryption key.
+	#[pallet::storage]
+	pub type Members<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Membership>;
 
-    /// The accounts of each organisation, so that removing one reaches all of them.
-    #[pallet::storage]
-    pub type OrganisationMembers<T: Config> = StorageDoubleMap<
-        _,
-        Twox64Concat,
-        OrganisationId,
-        Blake2_128Concat,
-        T::AccountId,
-        (),
-        OptionQuery,
-    >;
+	/// The accounts of each organisation, so that removing one reaches all of them.
+	#[pallet::storage]
+	pub type OrganisationMembers<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		OrganisationId,
+		Blake2_128Concat,
+		T::AccountId,
+		(),
+		OptionQuery,
+	>;
 
-    /// The accounts that author and finalise blocks, as decided by governance.
-    #[pallet::storage]
-    pub type Validators<T: Config> =
-        StorageValue<_, BoundedVec<T::AccountId, T::MaxValidators>, ValueQuery>;
+	/// The accounts that author and finalise blocks, as decided by governance.
+	#[pallet::storage]
+	pub type Validators<T: Config> =
+		StorageValue<_, BoundedVec<T::AccountId, T::MaxValidators>, ValueQuery>;
 
-    /// Whether [`Validators`] changed since the session manager last reported them.
-    #[pallet::storage]
-    pub type ValidatorsChanged<T: Config> = StorageValue<_, bool, ValueQuery>;
+	/// Whether [`Validators`] changed since the session manager last reported them.
+	#[pallet::storage]
+	pub type ValidatorsChanged<T: Config> = StorageValue<_, bool, ValueQuery>;
 
-    /// The nodes allowed on the network (by libp2p peer id) and the organisation running each.
-    #[pallet::storage]
-    pub type PartnerNodes<T: Config> =
-        CountedStorageMap<_, Blake2_128Concat, PeerIdOf<T>, OrganisationId>;
+	/// The nodes allowed on the network (by libp2p peer id) and the organisation running each.
+	#[pallet::storage]
+	pub type PartnerNodes<T: Config> =
+		CountedStorageMap<_, Blake2_128Concat, PeerIdOf<T>, OrganisationId>;
 
-    /// Open governance proposals.
-    #[pallet::storage]
-    pub type Proposals<T: Config> = CountedStorageMap<_, Twox64Concat, ProposalId, Proposal<T>>;
+	/// Open governance proposals.
+	#[pallet::storage]
+	pub type Proposals<T: Config> = CountedStorageMap<_, Twox64Concat, ProposalId, Proposal<T>>;
 
-    /// The id the next proposal will get. Ids are never reused.
-    #[pallet::storage]
-    pub type NextProposalId<T: Config> = StorageValue<_, ProposalId, ValueQuery>;
+	/// The id the next proposal will get. Ids are never reused.
+	#[pallet::storage]
+	pub type NextProposalId<T: Config> = StorageValue<_, ProposalId, ValueQuery>;
 
-    #[pallet::event]
-    #[pallet::generate_deposit(pub(super) fn deposit_event)]
-    pub enum Event<T: Config> {
-        /// An admin added a member to its organisation.
-        MemberAdded {
-            organisation: OrganisationId,
-            who: T::AccountId,
-            by: T::AccountId,
-        },
-        /// An admin removed a member from its organisation.
-        MemberRemoved {
-            organisation: OrganisationId,
-            who: T::AccountId,
-            by: T::AccountId,
-        },
-        /// An admin granted or withdrew admin rights within its organisation.
-        AdminRightsChanged {
-            organisation: OrganisationId,
-            who: T::AccountId,
-            is_admin: bool,
-            by: T::AccountId,
-        },
-        /// A member registered a new encryption key.
-        EncryptionKeyRotated { who: T::AccountId },
-        /// An admin opened a proposal; its own organisation approves it.
-        ProposalCreated {
-            proposal: ProposalId,
-            organisation: OrganisationId,
-            proposer: T::AccountId,
-            action: Action<T>,
-            expires_at: BlockNumberFor<T>,
-        },
-        /// An organisation voted on a proposal.
-        Voted {
-            proposal: ProposalId,
-            organisation: OrganisationId,
-            approve: bool,
-        },
-        /// A proposal reached its majority and its action was carried out.
-        ProposalExecuted {
-            proposal: ProposalId,
-            by: T::AccountId,
-        },
-        /// An expired or defeated proposal was removed without effect.
-        ProposalClosed {
-            proposal: ProposalId,
-            reason: CloseReason,
-        },
-        /// Governance added an organisation with its first admin.
-        OrganisationAdded {
-            organisation: OrganisationId,
-            admin: T::AccountId,
-        },
-        /// Governance removed an organisation; its members, validators and nodes are gone.
-        OrganisationRemoved { organisation: OrganisationId },
-        /// Governance added a validator; it authors from the session after next.
-        ValidatorAdded { validator: T::AccountId },
-        /// Governance removed a validator; it stops authoring from the session after next.
-        ValidatorRemoved { validator: T::AccountId },
-        /// Governance allowed a node on the network.
-        PartnerNodeAdded {
-            organisation: OrganisationId,
-            peer_id: PeerIdOf<T>,
-        },
-        /// Governance removed a node from the network.
-        PartnerNodeRemoved {
-            organisation: OrganisationId,
-            peer_id: PeerIdOf<T>,
-        },
-    }
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An admin added a member to its organisation.
+		MemberAdded { organisation: OrganisationId, who: T::AccountId, by: T::AccountId },
+		/// An admin removed a member from its organisation.
+		MemberRemoved { organisation: OrganisationId, who: T::AccountId, by: T::AccountId },
+		/// An admin granted or withdrew admin rights within its organisation.
+		AdminRightsChanged {
+			organisation: OrganisationId,
+			who: T::AccountId,
+			is_admin: bool,
+			by: T::AccountId,
+		},
+		/// A member registered a new encryption key.
+		EncryptionKeyRotated { who: T::AccountId },
+		/// An admin opened a proposal; its own organisation approves it.
+		ProposalCreated {
+			proposal: ProposalId,
+			organisation: OrganisationId,
+			proposer: T::AccountId,
+			action: Action<T>,
+			expires_at: BlockNumberFor<T>,
+		},
+		/// An organisation voted on a proposal.
+		Voted { proposal: ProposalId, organisation: OrganisationId, approve: bool },
+		/// A proposal reached its majority and its action was carried out.
+		ProposalExecuted { proposal: ProposalId, by: T::AccountId },
+		/// An expired or defeated proposal was removed without effect.
+		ProposalClosed { proposal: ProposalId, reason: CloseReason },
+		/// Governance added an organisation with its first admin.
+		OrganisationAdded { organisation: OrganisationId, admin: T::AccountId },
+		/// Governance removed an organisation; its members, validators and nodes are gone.
+		OrganisationRemoved { organisation: OrganisationId },
+		/// Governance added a validator; it authors from the session after next.
+		ValidatorAdded { validator: T::AccountId },
+		/// Governance removed a validator; it stops authoring from the session after next.
+		ValidatorRemoved { validator: T::AccountId },
+		/// Governance allowed a node on the network.
+		PartnerNodeAdded { organisation: OrganisationId, peer_id: PeerIdOf<T> },
+		/// Governance removed a node from the network.
+		PartnerNodeRemoved { organisation: OrganisationId, peer_id: PeerIdOf<T> },
+	}
 
-    #[pallet::error]
-    pub enum Error<T> {
-        /// The signer is not a member of any organisation.
-        NotAMember,
-        /// The signer is not an admin of its organisation.
-        NotAnAdmin,
-        /// The account is already a member of an organisation.
-        AlreadyMember,
-        /// The account is a member of another organisation than the admin's.
-        MemberOfAnotherOrganisation,
-        /// The organisation already holds `MaxMembersPerOrganisation` accounts.
-        TooManyMembers,
-        /// The operation would leave the organisation without an admin.
-        LastAdmin,
-        /// The encryption key is not a DER SubjectPublicKeyInfo.
-        EncryptionKeyMalformed,
-        /// The encryption key is not an RSA key.
-        EncryptionKeyNotRsa,
-        /// The RSA modulus is shorter than 3072 bits.
-        EncryptionKeyTooShort,
-        /// The RSA modulus is longer than 8192 bits.
-        EncryptionKeyTooLong,
-        /// The RSA public exponent is even, below 3 or above 2^64.
-        EncryptionKeyBadExponent,
-        /// The organisation name is empty.
-        EmptyName,
-        /// The organisation name is longer than `MaxNameLength` bytes.
-        NameTooLong,
-        /// No organisation has this id.
-        UnknownOrganisation,
-        /// The consortium already holds `MaxOrganisations` organisations.
-        TooManyOrganisations,
-        /// The last organisation cannot be removed.
-        LastOrganisation,
-        /// The account is already a validator.
-        AlreadyValidator,
-        /// The account is not a validator.
-        NotAValidator,
-        /// The chain already has `MaxValidators` validators.
-        TooManyValidators,
-        /// The operation would leave the chain without a validator.
-        LastValidator,
-        /// The account has not registered session keys (`session.setKeys`) yet.
-        NoSessionKeys,
-        /// The peer id is empty.
-        EmptyPeerId,
-        /// The peer id is longer than `MaxPeerIdLength` bytes.
-        PeerIdTooLong,
-        /// The node is already a partner node.
-        AlreadyPartnerNode,
-        /// The node is not a partner node.
-        UnknownPartnerNode,
-        /// The network already holds `MaxPartnerNodes` partner nodes.
-        TooManyPartnerNodes,
-        /// No open proposal has this id.
-        UnknownProposal,
-        /// The proposal's lifetime has passed.
-        ProposalExpired,
-        /// The proposal has neither expired nor been defeated, so it stays open.
-        ProposalStillOpen,
-        /// This organisation already voted on the proposal.
-        AlreadyVoted,
-        /// Fewer than a strict majority of the organisations approve the proposal.
-        NotEnoughApprovals,
-        /// `MaxOpenProposals` proposals are already open.
-        TooManyOpenProposals,
-        /// An id counter reached its maximum.
-        IdsExhausted,
-    }
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The signer is not a member of any organisation.
+		NotAMember,
+		/// The signer is not an admin of its organisation.
+		NotAnAdmin,
+		/// The account is already a member of an organisation.
+		AlreadyMember,
+		/// The account is a member of another organisation than the admin's.
+		MemberOfAnotherOrganisation,
+		/// The organisation already holds `MaxMembersPerOrganisation` accounts.
+		TooManyMembers,
+		/// The operation would leave the organisation without an admin.
+		LastAdmin,
+		/// The encryption key is not a DER SubjectPublicKeyInfo.
+		EncryptionKeyMalformed,
+		/// The encryption key is not an RSA key.
+		EncryptionKeyNotRsa,
+		/// The RSA modulus is shorter than 3072 bits.
+		EncryptionKeyTooShort,
+		/// The RSA modulus is longer than 8192 bits.
+		EncryptionKeyTooLong,
+		/// The RSA public exponent is even, below 3 or above 2^64.
+		EncryptionKeyBadExponent,
+		/// The organisation name is empty.
+		EmptyName,
+		/// The organisation name is longer than `MaxNameLength` bytes.
+		NameTooLong,
+		/// No organisation has this id.
+		UnknownOrganisation,
+		/// The consortium already holds `MaxOrganisations` organisations.
+		TooManyOrganisations,
+		/// The last organisation cannot be removed.
+		LastOrganisation,
+		/// The account is already a validator.
+		AlreadyValidator,
+		/// The account is not a validator.
+		NotAValidator,
+		/// The chain already has `MaxValidators` validators.
+		TooManyValidators,
+		/// The operation would leave the chain without a validator.
+		LastValidator,
+		/// The account has not registered session keys (`session.setKeys`) yet.
+		NoSessionKeys,
+		/// The peer id is empty.
+		EmptyPeerId,
+		/// The peer id is longer than `MaxPeerIdLength` bytes.
+		PeerIdTooLong,
+		/// The node is already a partner node.
+		AlreadyPartnerNode,
+		/// The node is not a partner node.
+		UnknownPartnerNode,
+		/// The network already holds `MaxPartnerNodes` partner nodes.
+		TooManyPartnerNodes,
+		/// No open proposal has this id.
+		UnknownProposal,
+		/// The proposal's lifetime has passed.
+		ProposalExpired,
+		/// The proposal has neither expired nor been defeated, so it stays open.
+		ProposalStillOpen,
+		/// This organisation already voted on the proposal.
+		AlreadyVoted,
+		/// Fewer than a strict majority of the organisations approve the proposal.
+		NotEnoughApprovals,
+		/// `MaxOpenProposals` proposals are already open.
+		TooManyOpenProposals,
+		/// An id counter reached its maximum.
+		IdsExhausted,
+	}
 
-    impl<T> From<EncryptionKeyError> for Error<T> {
-        fn from(error: EncryptionKeyError) -> Self {
-            match error {
-                EncryptionKeyError::Malformed => Error::EncryptionKeyMalformed,
-                EncryptionKeyError::NotRsa => Error::EncryptionKeyNotRsa,
-                EncryptionKeyError::TooShort => Error::EncryptionKeyTooShort,
-                EncryptionKeyError::TooLong => Error::EncryptionKeyTooLong,
-                EncryptionKeyError::BadExponent => Error::EncryptionKeyBadExponent,
-            }
-        }
-    }
+	impl<T> From<EncryptionKeyError> for Error<T> {
+		fn from(error: EncryptionKeyError) -> Self {
+			match error {
+				EncryptionKeyError::Malformed => Error::EncryptionKeyMalformed,
+				EncryptionKeyError::NotRsa => Error::EncryptionKeyNotRsa,
+				EncryptionKeyError::TooShort => Error::EncryptionKeyTooShort,
+				EncryptionKeyError::TooLong => Error::EncryptionKeyTooLong,
+				EncryptionKeyError::BadExponent => Error::EncryptionKeyBadExponent,
+			}
+		}
+	}
 
-    /// The consortium at genesis.
-    #[pallet::genesis_config]
-    #[derive(frame_support::DefaultNoBound)]
-    pub struct GenesisConfig<T: Config> {
-        /// The founding organisations, ids assigned in order from 0.
-        pub organisations: Vec<GenesisOrganisation<T::AccountId>>,
-        /// The first validators; each needs session keys in `pallet-session`'s genesis.
-        pub validators: Vec<T::AccountId>,
-    }
+	/// The consortium at genesis.
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The founding organisations, ids assigned in order from 0.
+		pub organisations: Vec<GenesisOrganisation<T::AccountId>>,
+		/// The first validators; each needs session keys in `pallet-session`'s genesis.
+		pub validators: Vec<T::AccountId>,
+	}
 
-    #[pallet::genesis_build]
-    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
-        fn build(&self) {
-            for founding in &self.organisations {
-                let name = founding.name.as_bytes().to_vec();
-                let (first_admin, key) = founding
-                    .admins
-                    .first()
-                    .unwrap_or_else(|| panic!("organisation {} has no admin", founding.name));
-                let organisation = Pallet::<T>::do_add_organisation(
-                    name,
-                    founding.role,
-                    first_admin.clone(),
-                    key.0.clone(),
-                )
-                .unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
-                let accounts = founding
-                    .admins
-                    .iter()
-                    .skip(1)
-                    .map(|(who, key)| (who, key, true))
-                    .chain(founding.members.iter().map(|(who, key)| (who, key, false)));
-                for (who, key, is_admin) in accounts {
-                    Pallet::<T>::do_add_member(organisation, who.clone(), key.0.clone(), is_admin)
-                        .unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
-                }
-                for peer_id in &founding.partner_nodes {
-                    Pallet::<T>::do_add_partner_node(organisation, peer_id.0.clone())
-                        .unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
-                }
-            }
-            for validator in &self.validators {
-                assert!(
-                    Members::<T>::contains_key(validator),
-                    "validator {validator:?} is not a member of a founding organisation"
-                );
-                Validators::<T>::try_mutate(|validators| {
-                    if validators.contains(validator) {
-                        return Err(Error::<T>::AlreadyValidator);
-                    }
-                    validators
-                        .try_push(validator.clone())
-                        .map_err(|_| Error::<T>::TooManyValidators)
-                })
-                .unwrap_or_else(|e| panic!("validator {validator:?}: {e:?}"));
-            }
-        }
-    }
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for founding in &self.organisations {
+				let name = founding.name.as_bytes().to_vec();
+				let (first_admin, key) = founding
+					.admins
+					.first()
+					.unwrap_or_else(|| panic!("organisation {} has no admin", founding.name));
+				let organisation = Pallet::<T>::do_add_organisation(
+					name,
+					founding.role,
+					first_admin.clone(),
+					key.0.clone(),
+				)
+				.unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
+				let accounts = founding
+					.admins
+					.iter()
+					.skip(1)
+					.map(|(who, key)| (who, key, true))
+					.chain(founding.members.iter().map(|(who, key)| (who, key, false)));
+				for (who, key, is_admin) in accounts {
+					Pallet::<T>::do_add_member(organisation, who.clone(), key.0.clone(), is_admin)
+						.unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
+				}
+				for peer_id in &founding.partner_nodes {
+					Pallet::<T>::do_add_partner_node(organisation, peer_id.0.clone())
+						.unwrap_or_else(|e| panic!("organisation {}: {:?}", founding.name, e));
+				}
+			}
+			for validator in &self.validators {
+				assert!(
+					Members::<T>::contains_key(validator),
+					"validator {validator:?} is not a member of a founding organisation"
+				);
+				Validators::<T>::try_mutate(|validators| {
+					if validators.contains(validator) {
+						return Err(Error::<T>::AlreadyValidator);
+					}
+					validators
+						.try_push(validator.clone())
+						.map_err(|_| Error::<T>::TooManyValidators)
+				})
+				.unwrap_or_else(|e| panic!("validator {validator:?}: {e:?}"));
+			}
+		}
+	}
 
-    #[pallet::hooks]
-    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-        /// Tells the node which peers are partner nodes, so it talks to no one else.
-        ///
-        /// With no partner node registered (a single `--dev` node) nothing is restricted.
-        fn offchain_worker(_now: BlockNumberFor<T>) {
-            let nodes: Vec<sp_core::OpaquePeerId> = PartnerNodes::<T>::iter_keys()
-                .map(|peer_id| sp_core::OpaquePeerId(peer_id.into_inner()))
-                .collect();
-            if !nodes.is_empty() {
-                sp_io::offchain::set_authorized_nodes(nodes, true);
-            }
-        }
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Tells the node which peers are partner nodes, so it talks to no one else.
+		///
+		/// With no partner node registered (a single `--dev` node) nothing is restricted.
+		fn offchain_worker(_now: BlockNumberFor<T>) {
+			let nodes: Vec<sp_core::OpaquePeerId> = PartnerNodes::<T>::iter_keys()
+				.map(|peer_id| sp_core::OpaquePeerId(peer_id.into_inner()))
+				.collect();
+			if !nodes.is_empty() {
+				sp_io::offchain::set_authorized_nodes(nodes, true);
+			}
+		}
 
-        #[cfg(feature = "try-runtime")]
-        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-            Self::do_try_state()
-        }
-    }
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
 
-    #[pallet::call]
-    impl<T: Config> Pallet<T> {
-        /// Adds `who` to the signer's organisation with its public encryption key.
-        ///
-        /// The signer must be an admin of its organisation; no vote is needed.
-        #[pallet::call_index(0)]
-        #[pallet::weight(T::WeightInfo::add_member())]
-        pub fn add_member(
-            origin: OriginFor<T>,
-            who: T::AccountId,
-            encryption_key: Vec<u8>,
-        ) -> DispatchResult {
-            let admin = ensure_signed(origin)?;
-            let organisation = Self::ensure_admin(&admin)?;
-            Self::do_add_member(organisation, who.clone(), encryption_key, false)?;
-            Self::deposit_event(Event::MemberAdded {
-                organisation,
-                who,
-                by: admin,
-            });
-            Ok(())
-        }
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Adds `who` to the signer's organisation with its public encryption key.
+		///
+		/// The signer must be an admin of its organisation; no vote is needed.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::add_member())]
+		pub fn add_member(
+			origin: OriginFor<T>,
+			who: T::AccountId,
+			encryption_key: Vec<u8>,
+		) -> DispatchResult {
+			let admin = ensure_signed(origin)?;
+			let organisation = Self::ensure_admin(&admin)?;
+			Self::do_add_member(organisation, who.clone(), encryption_key, false)?;
+			Self::deposit_event(Event::MemberAdded { organisation, who, by: admin });
+			Ok(())
+		}
 
-        /// Removes `who` from the signer's organisation; its transactions are refused from the
-        /// next block on.
-        #[pallet::call_index(1)]
-        #[pallet::weight(T::WeightInfo::remove_member())]
-        pub fn remove_member(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
-            let admin = ensure_signed(origin)?;
-            let organisation = Self::ensure_admin(&admin)?;
-            let member = Self::ensure_member_of(&who, organisation)?;
-            if member.is_admin {
-                Self::ensure_not_last_admin(organisation)?;
-            }
-            Self::do_remove_member(organisation, &who);
-            Self::deposit_event(Event::MemberRemoved {
-                organisation,
-                who,
-                by: admin,
-            });
-            Ok(())
-        }
+		/// Removes `who` from the signer's organisation; its transactions are refused from the
+		/// next block on.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::remove_member())]
+		pub fn remove_member(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+			let admin = ensure_signed(origin)?;
+			let organisation = Self::ensure_admin(&admin)?;
+			let member = Self::ensure_member_of(&who, organisation)?;
+			if member.is_admin {
+				Self::ensure_not_last_admin(organisation)?;
+			}
+			Self::do_remove_member(organisation, &who);
+			Self::deposit_event(Event::MemberRemoved { organisation, who, by: admin });
+			Ok(())
+		}
 
-        /// Grants (`is_admin = true`) or withdraws admin rights of a member of the signer's
-        /// organisation. The last admin cannot be demoted.
-        #[pallet::call_index(2)]
-        #[pallet::weight(T::WeightInfo::set_admin())]
-        pub fn set_admin(
-            origin: OriginFor<T>,
-            who: T::AccountId,
-            is_admin: bool,
-        ) -> DispatchResult {
-            let admin = ensure_signed(origin)?;
-            let organisation = Self::ensure_admin(&admin)?;
-            let mut member = Self::ensure_member_of(&who, organisation)?;
-            if member.is_admin != is_admin {
-                if !is_admin {
-                    Self::ensure_not_last_admin(organisation)?;
-                }
-                member.is_admin = is_admin;
-                Members::<T>::insert(&who, member);
-                Organisations::<T>::mutate(organisation, |entry| {
-                    if let Some(entry) = entry {
-                        if is_admin {
-                            entry.admin_count.saturating_inc();
-                        } else {
-                            entry.admin_count.saturating_dec();
-                        }
-                    }
-                });
-            }
-            Self::deposit_event(Event::AdminRightsChanged {
-                organisation,
-                who,
-                is_admin,
-                by: admin,
-            });
-            Ok(())
-        }
+		/// Grants (`is_admin = true`) or withdraws admin rights of a member of the signer's
+		/// organisation. The last admin cannot be demoted.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_admin())]
+		pub fn set_admin(
+			origin: OriginFor<T>,
+			who: T::AccountId,
+			is_admin: bool,
+		) -> DispatchResult {
+			let admin = ensure_signed(origin)?;
+			let organisation = Self::ensure_admin(&admin)?;
+			let mut member = Self::ensure_member_of(&who, organisation)?;
+			if member.is_admin != is_admin {
+				if !is_admin {
+					Self::ensure_not_last_admin(organisation)?;
+				}
+				member.is_admin = is_admin;
+				Members::<T>::insert(&who, member);
+				Organisations::<T>::mutate(organisation, |entry| {
+					if let Some(entry) = entry {
+						if is_admin {
+							entry.admin_count.saturating_inc();
+						} else {
+							entry.admin_count.saturating_dec();
+						}
+					}
+				});
+			}
+			Self::deposit_event(Event::AdminRightsChanged {
+				organisation,
+				who,
+				is_admin,
+				by: admin,
+			});
+			Ok(())
+		}
 
-        /// Replaces the signer's public encryption key. Items encrypted earlier stay readable
-        /// only with the old private key; writers wrap new versions with the new key.
-        #[pallet::call_index(3)]
-        #[pallet::weight(T::WeightInfo::rotate_encryption_key())]
-        pub fn rotate_encryption_key(
-            origin: OriginFor<T>,
-            encryption_key: Vec<u8>,
-        ) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            let mut member = Members::<T>::get(&who).ok_or(Error::<T>::NotAMember)?;
-            member.encryption_key = Self::checked_encryption_key(encryption_key)?;
-            Members::<T>::insert(&who, member);
-            Self::deposit_event(Event::EncryptionKeyRotated { who });
-            Ok(())
-        }
+		/// Replaces the signer's public encryption key. Items encrypted earlier stay readable
+		/// only with the old private key; writers wrap new versions with the new key.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::rotate_encryption_key())]
+		pub fn rotate_encryption_key(
+			origin: OriginFor<T>,
+			encryption_key: Vec<u8>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut member = Members::<T>::get(&who).ok_or(Error::<T>::NotAMember)?;
+			member.encryption_key = Self::checked_encryption_key(encryption_key)?;
+			Members::<T>::insert(&who, member);
+			Self::deposit_event(Event::EncryptionKeyRotated { who });
+			Ok(())
+		}
 
-        /// Opens a governance proposal. The signer must be an admin; its organisation's
-        /// approval is recorded at once. The action is checked now and again at execution.
-        #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::propose())]
-        pub fn propose(origin: OriginFor<T>, action: Action<T>) -> DispatchResult {
-            let proposer = ensure_signed(origin)?;
-            let organisation = Self::ensure_admin(&proposer)?;
-            Self::check_action(&action)?;
-            ensure!(
-                Proposals::<T>::count() < T::MaxOpenProposals::get(),
-                Error::<T>::TooManyOpenProposals
-            );
-            let proposal = NextProposalId::<T>::get();
-            NextProposalId::<T>::put(proposal.checked_add(1).ok_or(Error::<T>::IdsExhausted)?);
-            let expires_at = frame_system::Pallet::<T>::block_number()
-                .saturating_add(T::ProposalLifetime::get());
-            let mut approvals = BoundedVec::new();
-            approvals
-                .try_push(organisation)
-                .map_err(|_| Error::<T>::TooManyOrganisations)?;
-            Proposals::<T>::insert(
-                proposal,
-                Proposal {
-                    action: action.clone(),
-                    proposer: proposer.clone(),
-                    expires_at,
-                    approvals,
-                    rejections: BoundedVec::new(),
-                },
-            );
-            Self::deposit_event(Event::ProposalCreated {
-                proposal,
-                organisation,
-                proposer,
-                action,
-                expires_at,
-            });
-            Ok(())
-        }
+		/// Opens a governance proposal. The signer must be an admin; its organisation's
+		/// approval is recorded at once. The action is checked now and again at execution.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::propose())]
+		pub fn propose(origin: OriginFor<T>, action: Action<T>) -> DispatchResult {
+			let proposer = ensure_signed(origin)?;
+			let organisation = Self::ensure_admin(&proposer)?;
+			Self::check_action(&action)?;
+			ensure!(
+				Proposals::<T>::count() < T::MaxOpenProposals::get(),
+				Error::<T>::TooManyOpenProposals
+			);
+			let proposal = NextProposalId::<T>::get();
+			NextProposalId::<T>::put(proposal.checked_add(1).ok_or(Error::<T>::IdsExhausted)?);
+			let expires_at = frame_system::Pallet::<T>::block_number()
+				.saturating_add(T::ProposalLifetime::get());
+			let mut approvals = BoundedVec::new();
+			approvals.try_push(organisation).map_err(|_| Error::<T>::TooManyOrganisations)?;
+			Proposals::<T>::insert(
+				proposal,
+				Proposal {
+					action: action.clone(),
+					proposer: proposer.clone(),
+					expires_at,
+					approvals,
+					rejections: BoundedVec::new(),
+				},
+			);
+			Self::deposit_event(Event::ProposalCreated {
+				proposal,
+				organisation,
+				proposer,
+				action,
+				expires_at,
+			});
+			Ok(())
+		}
 
-        /// Records the vote of the signer's organisation. The signer must be an admin; each
-        /// organisation votes once.
-        #[pallet::call_index(5)]
-        #[pallet::weight(T::WeightInfo::vote())]
-        pub fn vote(origin: OriginFor<T>, proposal: ProposalId, approve: bool) -> DispatchResult {
-            let voter = ensure_signed(origin)?;
-            let organisation = Self::ensure_admin(&voter)?;
-            Proposals::<T>::try_mutate(proposal, |entry| {
-                let entry = entry.as_mut().ok_or(Error::<T>::UnknownProposal)?;
-                ensure!(!Self::is_expired(entry), Error::<T>::ProposalExpired);
-                ensure!(
-                    !entry.approvals.contains(&organisation)
-                        && !entry.rejections.contains(&organisation),
-                    Error::<T>::AlreadyVoted
-                );
-                let votes = if approve {
-                    &mut entry.approvals
-                } else {
-                    &mut entry.rejections
-                };
-                votes
-                    .try_push(organisation)
-                    .map_err(|_| Error::<T>::TooManyOrganisations)?;
-                Ok::<_, DispatchError>(())
-            })?;
-            Self::deposit_event(Event::Voted {
-                proposal,
-                organisation,
-                approve,
-            });
-            Ok(())
-        }
+		/// Records the vote of the signer's organisation. The signer must be an admin; each
+		/// organisation votes once.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::vote())]
+		pub fn vote(origin: OriginFor<T>, proposal: ProposalId, approve: bool) -> DispatchResult {
+			let voter = ensure_signed(origin)?;
+			let organisation = Self::ensure_admin(&voter)?;
+			Proposals::<T>::try_mutate(proposal, |entry| {
+				let entry = entry.as_mut().ok_or(Error::<T>::UnknownProposal)?;
+				ensure!(!Self::is_expired(entry), Error::<T>::ProposalExpired);
+				ensure!(
+					!entry.approvals.contains(&organisation)
+						&& !entry.rejections.contains(&organisation),
+					Error::<T>::AlreadyVoted
+				);
+				let votes = if approve { &mut entry.approvals } else { &mut entry.rejections };
+				votes.try_push(organisation).map_err(|_| Error::<T>::TooManyOrganisations)?;
+				Ok::<_, DispatchError>(())
+			})?;
+			Self::deposit_event(Event::Voted { proposal, organisation, approve });
+			Ok(())
+		}
 
-        /// Carries out a proposal that a strict majority of the current organisations
-        /// approves. Any member may call it. If the action can no longer be carried out
-        /// (the state changed since the proposal), nothing changes and the proposal stays open.
-        #[pallet::call_index(6)]
-        #[pallet::weight(T::WeightInfo::execute_proposal(T::MaxMembersPerOrganisation::get()))]
-        pub fn execute_proposal(
-            origin: OriginFor<T>,
-            proposal: ProposalId,
-        ) -> DispatchResultWithPostInfo {
-            let who = ensure_signed(origin)?;
-            ensure!(Members::<T>::contains_key(&who), Error::<T>::NotAMember);
-            let entry = Proposals::<T>::get(proposal).ok_or(Error::<T>::UnknownProposal)?;
-            ensure!(!Self::is_expired(&entry), Error::<T>::ProposalExpired);
-            ensure!(
-                Self::is_majority(&entry.approvals),
-                Error::<T>::NotEnoughApprovals
-            );
-            Proposals::<T>::remove(proposal);
-            let removed_members = Self::apply_action(entry.action)?;
-            Self::deposit_event(Event::ProposalExecuted { proposal, by: who });
-            Ok(Some(T::WeightInfo::execute_proposal(removed_members)).into())
-        }
+		/// Carries out a proposal that a strict majority of the current organisations
+		/// approves. Any member may call it. If the action can no longer be carried out
+		/// (the state changed since the proposal), nothing changes and the proposal stays open.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::execute_proposal(T::MaxMembersPerOrganisation::get()))]
+		pub fn execute_proposal(
+			origin: OriginFor<T>,
+			proposal: ProposalId,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			ensure!(Members::<T>::contains_key(&who), Error::<T>::NotAMember);
+			let entry = Proposals::<T>::get(proposal).ok_or(Error::<T>::UnknownProposal)?;
+			ensure!(!Self::is_expired(&entry), Error::<T>::ProposalExpired);
+			ensure!(Self::is_majority(&entry.approvals), Error::<T>::NotEnoughApprovals);
+			Proposals::<T>::remove(proposal);
+			let removed_members = Self::apply_action(entry.action)?;
+			Self::deposit_event(Event::ProposalExecuted { proposal, by: who });
+			Ok(Some(T::WeightInfo::execute_proposal(removed_members)).into())
+		}
 
-        /// Removes a proposal that has expired or that a strict majority rejects. Any member
-        /// may call it.
-        #[pallet::call_index(7)]
-        #[pallet::weight(T::WeightInfo::close_proposal())]
-        pub fn close_proposal(origin: OriginFor<T>, proposal: ProposalId) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            ensure!(Members::<T>::contains_key(&who), Error::<T>::NotAMember);
-            let entry = Proposals::<T>::get(proposal).ok_or(Error::<T>::UnknownProposal)?;
-            let reason = if Self::is_expired(&entry) {
-                CloseReason::Expired
-            } else if Self::is_majority(&entry.rejections) {
-                CloseReason::Rejected
-            } else {
-                return Err(Error::<T>::ProposalStillOpen.into());
-            };
-            Proposals::<T>::remove(proposal);
-            Self::deposit_event(Event::ProposalClosed { proposal, reason });
-            Ok(())
-        }
-    }
+		/// Removes a proposal that has expired or that a strict majority rejects. Any member
+		/// may call it.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::close_proposal())]
+		pub fn close_proposal(origin: OriginFor<T>, proposal: ProposalId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Members::<T>::contains_key(&who), Error::<T>::NotAMember);
+			let entry = Proposals::<T>::get(proposal).ok_or(Error::<T>::UnknownProposal)?;
+			let reason = if Self::is_expired(&entry) {
+				CloseReason::Expired
+			} else if Self::is_majority(&entry.rejections) {
+				CloseReason::Rejected
+			} else {
+				return Err(Error::<T>::ProposalStillOpen.into());
+			};
+			Proposals::<T>::remove(proposal);
+			Self::deposit_event(Event::ProposalClosed { proposal, reason });
+			Ok(())
+		}
+	}
 
-    impl<T: Config> Pallet<T> {
-        /// Whether `who` is a member of a registered organisation: the test every signed
-        /// transaction must pass.
-        pub fn is_member(who: &T::AccountId) -> bool {
-            Members::<T>::contains_key(who)
-        }
+	impl<T: Config> Pallet<T> {
+		/// Whether `who` is a member of a registered organisation: the test every signed
+		/// transaction must pass.
+		pub fn is_member(who: &T::AccountId) -> bool {
+			Members::<T>::contains_key(who)
+		}
 
-        /// The organisation of `who`, if it is a member.
-        pub fn organisation_of(who: &T::AccountId) -> Option<OrganisationId> {
-            Members::<T>::get(who).map(|member| member.organisation)
-        }
+		/// The organisation of `who`, if it is a member.
+		pub fn organisation_of(who: &T::AccountId) -> Option<OrganisationId> {
+			Members::<T>::get(who).map(|member| member.organisation)
+		}
 
-        /// The registered encryption key of `who`, if it is a member.
-        pub fn encryption_key_of(who: &T::AccountId) -> Option<Vec<u8>> {
-            Members::<T>::get(who).map(|member| member.encryption_key.into_inner())
-        }
+		/// The registered encryption key of `who`, if it is a member.
+		pub fn encryption_key_of(who: &T::AccountId) -> Option<Vec<u8>> {
+			Members::<T>::get(who).map(|member| member.encryption_key.into_inner())
+		}
 
-        fn ensure_admin(who: &T::AccountId) -> Result<OrganisationId, Error<T>> {
-            let member = Members::<T>::get(who).ok_or(Error::<T>::NotAMember)?;
-            ensure!(member.is_admin, Error::<T>::NotAnAdmin);
-            Ok(member.organisation)
-        }
+		fn ensure_admin(who: &T::AccountId) -> Result<OrganisationId, Error<T>> {
+			let member = Members::<T>::get(who).ok_or(Error::<T>::NotAMember)?;
+			ensure!(member.is_admin, Error::<T>::NotAnAdmin);
+			Ok(member.organisation)
+		}
 
-        fn ensure_member_of(
-            who: &T::AccountId,
-            organisation: OrganisationId,
-        ) -> Result<Membership, Error<T>> {
-            let member = Members::<T>::get(who).ok_or(Error::<T>::NotAMember)?;
-            ensure!(
-                member.organisation == organisation,
-                Error::<T>::MemberOfAnotherOrganisation
-            );
-            Ok(member)
-        }
+		fn ensure_member_of(
+			who: &T::AccountId,
+			organisation: OrganisationId,
+		) -> Result<Membership, Error<T>> {
+			let member = Members::<T>::get(who).ok_or(Error::<T>::NotAMember)?;
+			ensure!(member.organisation == organisation, Error::<T>::MemberOfAnotherOrganisation);
+			Ok(member)
+		}
 
-        fn ensure_not_last_admin(organisation: OrganisationId) -> Result<(), Error<T>> {
-            let entry =
-                Organisations::<T>::get(organisation).ok_or(Error::<T>::UnknownOrganisation)?;
-            ensure!(entry.admin_count > 1, Error::<T>::LastAdmin);
-            Ok(())
-        }
+		fn ensure_not_last_admin(organisation: OrganisationId) -> Result<(), Error<T>> {
+			let entry =
+				Organisations::<T>::get(organisation).ok_or(Error::<T>::UnknownOrganisation)?;
+			ensure!(entry.admin_count > 1, Error::<T>::LastAdmin);
+			Ok(())
+		}
 
-        fn checked_encryption_key(key: Vec<u8>) -> Result<EncryptionKeyOf, Error<T>> {
-            validate_rsa_public_key(&key)?;
-            // A valid key always fits: the validator bounds the modulus length.
-            key.try_into().map_err(|_| Error::<T>::EncryptionKeyTooLong)
-        }
+		fn checked_encryption_key(key: Vec<u8>) -> Result<EncryptionKeyOf, Error<T>> {
+			validate_rsa_public_key(&key)?;
+			// A valid key always fits: the validator bounds the modulus length.
+			key.try_into().map_err(|_| Error::<T>::EncryptionKeyTooLong)
+		}
 
-        fn checked_peer_id(peer_id: Vec<u8>) -> Result<PeerIdOf<T>, Error<T>> {
-            ensure!(!peer_id.is_empty(), Error::<T>::EmptyPeerId);
-            peer_id.try_into().map_err(|_| Error::<T>::PeerIdTooLong)
-        }
+		fn checked_peer_id(peer_id: Vec<u8>) -> Result<PeerIdOf<T>, Error<T>> {
+			ensure!(!peer_id.is_empty(), Error::<T>::EmptyPeerId);
+			peer_id.try_into().map_err(|_| Error::<T>::PeerIdTooLong)
+		}
 
-        fn is_expired(proposal: &Proposal<T>) -> bool {
-            frame_system::Pallet::<T>::block_number() > proposal.expires_at
-        }
+		fn is_expired(proposal: &Proposal<T>) -> bool {
+			frame_system::Pallet::<T>::block_number() > proposal.expires_at
+		}
 
-        /// Whether the organisations in `votes` that still exist are more than half of all.
-        fn is_majority(votes: &[OrganisationId]) -> bool {
-            let current = votes
-                .iter()
-                .filter(|org| Organisations::<T>::contains_key(org))
-                .count();
-            current as u64 * 2 > u64::from(Organisations::<T>::count())
-        }
+		/// Whether the organisations in `votes` that still exist are more than half of all.
+		fn is_majority(votes: &[OrganisationId]) -> bool {
+			let current = votes.iter().filter(|org| Organisations::<T>::contains_key(org)).count();
+			current as u64 * 2 > u64::from(Organisations::<T>::count())
+		}
 
-        pub(crate) fn do_add_member(
-            organisation: OrganisationId,
-            who: T::AccountId,
-            encryption_key: Vec<u8>,
-            is_admin: bool,
-        ) -> Result<(), Error<T>> {
-            ensure!(!Members::<T>::contains_key(&who), Error::<T>::AlreadyMember);
-            let encryption_key = Self::checked_encryption_key(encryption_key)?;
-            Organisations::<T>::try_mutate(organisation, |entry| {
-                let entry = entry.as_mut().ok_or(Error::<T>::UnknownOrganisation)?;
-                ensure!(
-                    entry.member_count < T::MaxMembersPerOrganisation::get(),
-                    Error::<T>::TooManyMembers
-                );
-                entry.member_count.saturating_inc();
-                if is_admin {
-                    entry.admin_count.saturating_inc();
-                }
-                Ok::<_, Error<T>>(())
-            })?;
-            // Accounts hold no balance here, so membership is what keeps the account (and with
-            // it the nonce that protects against replay) alive. The reference is never dropped,
-            // so a removed and re-added member cannot have old transactions replayed.
-            if !frame_system::Pallet::<T>::account_exists(&who) {
-                frame_system::Pallet::<T>::inc_providers(&who);
-            }
-            OrganisationMembers::<T>::insert(organisation, &who, ());
-            Members::<T>::insert(
-                &who,
-                Membership {
-                    organisation,
-                    is_admin,
-                    encryption_key,
-                },
-            );
-            Ok(())
-        }
+		pub(crate) fn do_add_member(
+			organisation: OrganisationId,
+			who: T::AccountId,
+			encryption_key: Vec<u8>,
+			is_admin: bool,
+		) -> Result<(), Error<T>> {
+			ensure!(!Members::<T>::contains_key(&who), Error::<T>::AlreadyMember);
+			let encryption_key = Self::checked_encryption_key(encryption_key)?;
+			Organisations::<T>::try_mutate(organisation, |entry| {
+				let entry = entry.as_mut().ok_or(Error::<T>::UnknownOrganisation)?;
+				ensure!(
+					entry.member_count < T::MaxMembersPerOrganisation::get(),
+					Error::<T>::TooManyMembers
+				);
+				entry.member_count.saturating_inc();
+				if is_admin {
+					entry.admin_count.saturating_inc();
+				}
+				Ok::<_, Error<T>>(())
+			})?;
+			// Accounts hold no balance here, so membership is what keeps the account (and with
+			// it the nonce that protects against replay) alive. The reference is never dropped,
+			// so a removed and re-added member cannot have old transactions replayed.
+			if !frame_system::Pallet::<T>::account_exists(&who) {
+				frame_system::Pallet::<T>::inc_providers(&who);
+			}
+			OrganisationMembers::<T>::insert(organisation, &who, ());
+			Members::<T>::insert(&who, Membership { organisation, is_admin, encryption_key });
+			Ok(())
+		}
 
-        fn do_remove_member(organisation: OrganisationId, who: &T::AccountId) {
-            if let Some(member) = Members::<T>::take(who) {
-                OrganisationMembers::<T>::remove(organisation, who);
-                Organisations::<T>::mutate(organisation, |entry| {
-                    if let Some(entry) = entry {
-                        entry.member_count.saturating_dec();
-                        if member.is_admin {
-                            entry.admin_count.saturating_dec();
-                        }
-                    }
-                });
-            }
-        }
+		fn do_remove_member(organisation: OrganisationId, who: &T::AccountId) {
+			if let Some(member) = Members::<T>::take(who) {
+				OrganisationMembers::<T>::remove(organisation, who);
+				Organisations::<T>::mutate(organisation, |entry| {
+					if let Some(entry) = entry {
+						entry.member_count.saturating_dec();
+						if member.is_admin {
+							entry.admin_count.saturating_dec();
+						}
+					}
+				});
+			}
+		}
 
-        pub(crate) fn do_add_organisation(
-            name: Vec<u8>,
-            role: LifecycleRole,
-            admin: T::AccountId,
-            admin_encryption_key: Vec<u8>,
-        ) -> Result<OrganisationId, Error<T>> {
-            let name = Self::checked_name(name)?;
-            ensure!(
-                Organisations::<T>::count() < T::MaxOrganisations::get(),
-                Error::<T>::TooManyOrganisations
-            );
-            ensure!(
-                !Members::<T>::contains_key(&admin),
-                Error::<T>::AlreadyMember
-            );
-            let organisation = NextOrganisationId::<T>::get();
-            NextOrganisationId::<T>::put(
-                organisation
-                    .checked_add(1)
-                    .ok_or(Error::<T>::IdsExhausted)?,
-            );
-            Organisations::<T>::insert(
-                organisation,
-                Organisation {
-                    name,
-                    role,
-                    member_count: 0,
-                    admin_count: 0,
-                },
-            );
-            Self::do_add_member(organisation, admin, admin_encryption_key, true)?;
-            Ok(organisation)
-        }
+		pub(crate) fn do_add_organisation(
+			name: Vec<u8>,
+			role: LifecycleRole,
+			admin: T::AccountId,
+			admin_encryption_key: Vec<u8>,
+		) -> Result<OrganisationId, Error<T>> {
+			let name = Self::checked_name(name)?;
+			ensure!(
+				Organisations::<T>::count() < T::MaxOrganisations::get(),
+				Error::<T>::TooManyOrganisations
+			);
+			ensure!(!Members::<T>::contains_key(&admin), Error::<T>::AlreadyMember);
+			let organisation = NextOrganisationId::<T>::get();
+			NextOrganisationId::<T>::put(
+				organisation.checked_add(1).ok_or(Error::<T>::IdsExhausted)?,
+			);
+			Organisations::<T>::insert(
+				organisation,
+				Organisation { name, role, member_count: 0, admin_count: 0 },
+			);
+			Self::do_add_member(organisation, admin, admin_encryption_key, true)?;
+			Ok(organisation)
+		}
 
-        fn checked_name(name: Vec<u8>) -> Result<BoundedVec<u8, T::MaxNameLength>, Error<T>> {
-            ensure!(!name.is_empty(), Error::<T>::EmptyName);
-            name.try_into().map_err(|_| Error::<T>::NameTooLong)
-        }
+		fn checked_name(name: Vec<u8>) -> Result<BoundedVec<u8, T::MaxNameLength>, Error<T>> {
+			ensure!(!name.is_empty(), Error::<T>::EmptyName);
+			name.try_into().map_err(|_| Error::<T>::NameTooLong)
+		}
 
-        pub(crate) fn do_add_partner_node(
-            organisation: OrganisationId,
-            peer_id: Vec<u8>,
-        ) -> Result<PeerIdOf<T>, Error<T>> {
-            ensure!(
-                Organisations::<T>::contains_key(organisation),
-                Error::<T>::UnknownOrganisation
-            );
-            let peer_id = Self::checked_peer_id(peer_id)?;
-            ensure!(
-                !PartnerNodes::<T>::contains_key(&peer_id),
-                Error::<T>::AlreadyPartnerNode
-            );
-            ensure!(
-                PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
-                Error::<T>::TooManyPartnerNodes
-            );
-            PartnerNodes::<T>::insert(&peer_id, organisation);
-            Ok(peer_id)
-        }
+		pub(crate) fn do_add_partner_node(
+			organisation: OrganisationId,
+			peer_id: Vec<u8>,
+		) -> Result<PeerIdOf<T>, Error<T>> {
+			ensure!(
+				Organisations::<T>::contains_key(organisation),
+				Error::<T>::UnknownOrganisation
+			);
+			let peer_id = Self::checked_peer_id(peer_id)?;
+			ensure!(!PartnerNodes::<T>::contains_key(&peer_id), Error::<T>::AlreadyPartnerNode);
+			ensure!(
+				PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
+				Error::<T>::TooManyPartnerNodes
+			);
+			PartnerNodes::<T>::insert(&peer_id, organisation);
+			Ok(peer_id)
+		}
 
-        /// Checks that `action` could be carried out now, without changing anything.
-        fn check_action(action: &Action<T>) -> Result<(), DispatchError> {
-            match action {
-                Action::AddOrganisation {
-                    name,
-                    admin,
-                    admin_encryption_key,
-                    ..
-                } => {
-                    Self::checked_name(name.to_vec())?;
-                    ensure!(
-                        Organisations::<T>::count() < T::MaxOrganisations::get(),
-                        Error::<T>::TooManyOrganisations
-                    );
-                    ensure!(
-                        !Members::<T>::contains_key(admin),
-                        Error::<T>::AlreadyMember
-                    );
-                    validate_rsa_public_key(admin_encryption_key).map_err(Error::<T>::from)?;
-                }
-                Action::RemoveOrganisation { organisation } => {
-                    ensure!(
-                        Organisations::<T>::contains_key(organisation),
-                        Error::<T>::UnknownOrganisation
-                    );
-                    ensure!(
-                        Organisations::<T>::count() > 1,
-                        Error::<T>::LastOrganisation
-                    );
-                    let remaining = Validators::<T>::get()
-                        .iter()
-                        .filter(|v| Self::organisation_of(v) != Some(*organisation))
-                        .count();
-                    ensure!(remaining > 0, Error::<T>::LastValidator);
-                }
-                Action::AddValidator { validator } => {
-                    ensure!(
-                        Members::<T>::contains_key(validator),
-                        Error::<T>::NotAMember
-                    );
-                    ensure!(
-                        T::HasSessionKeys::contains(validator),
-                        Error::<T>::NoSessionKeys
-                    );
-                    let validators = Validators::<T>::get();
-                    ensure!(
-                        !validators.contains(validator),
-                        Error::<T>::AlreadyValidator
-                    );
-                    ensure!(
-                        (validators.len() as u32) < T::MaxValidators::get(),
-                        Error::<T>::TooManyValidators
-                    );
-                }
-                Action::RemoveValidator { validator } => {
-                    let validators = Validators::<T>::get();
-                    ensure!(validators.contains(validator), Error::<T>::NotAValidator);
-                    ensure!(validators.len() > 1, Error::<T>::LastValidator);
-                }
-                Action::AddPartnerNode {
-                    organisation,
-                    peer_id,
-                } => {
-                    ensure!(
-                        Organisations::<T>::contains_key(organisation),
-                        Error::<T>::UnknownOrganisation
-                    );
-                    ensure!(!peer_id.is_empty(), Error::<T>::EmptyPeerId);
-                    ensure!(
-                        !PartnerNodes::<T>::contains_key(peer_id),
-                        Error::<T>::AlreadyPartnerNode
-                    );
-                    ensure!(
-                        PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
-                        Error::<T>::TooManyPartnerNodes
-                    );
-                }
-                Action::RemovePartnerNode { peer_id } => {
-                    ensure!(
-                        PartnerNodes::<T>::contains_key(peer_id),
-                        Error::<T>::UnknownPartnerNode
-                    );
-                }
-            }
-            Ok(())
-        }
+		/// Checks that `action` could be carried out now, without changing anything.
+		fn check_action(action: &Action<T>) -> Result<(), DispatchError> {
+			match action {
+				Action::AddOrganisation { name, admin, admin_encryption_key, .. } => {
+					Self::checked_name(name.to_vec())?;
+					ensure!(
+						Organisations::<T>::count() < T::MaxOrganisations::get(),
+						Error::<T>::TooManyOrganisations
+					);
+					ensure!(!Members::<T>::contains_key(admin), Error::<T>::AlreadyMember);
+					validate_rsa_public_key(admin_encryption_key).map_err(Error::<T>::from)?;
+				},
+				Action::RemoveOrganisation { organisation } => {
+					ensure!(
+						Organisations::<T>::contains_key(organisation),
+						Error::<T>::UnknownOrganisation
+					);
+					ensure!(Organisations::<T>::count() > 1, Error::<T>::LastOrganisation);
+					let remaining = Validators::<T>::get()
+						.iter()
+						.filter(|v| Self::organisation_of(v) != Some(*organisation))
+						.count();
+					ensure!(remaining > 0, Error::<T>::LastValidator);
+				},
+				Action::AddValidator { validator } => {
+					ensure!(Members::<T>::contains_key(validator), Error::<T>::NotAMember);
+					ensure!(T::HasSessionKeys::contains(validator), Error::<T>::NoSessionKeys);
+					let validators = Validators::<T>::get();
+					ensure!(!validators.contains(validator), Error::<T>::AlreadyValidator);
+					ensure!(
+						(validators.len() as u32) < T::MaxValidators::get(),
+						Error::<T>::TooManyValidators
+					);
+				},
+				Action::RemoveValidator { validator } => {
+					let validators = Validators::<T>::get();
+					ensure!(validators.contains(validator), Error::<T>::NotAValidator);
+					ensure!(validators.len() > 1, Error::<T>::LastValidator);
+				},
+				Action::AddPartnerNode { organisation, peer_id } => {
+					ensure!(
+						Organisations::<T>::contains_key(organisation),
+						Error::<T>::UnknownOrganisation
+					);
+					ensure!(!peer_id.is_empty(), Error::<T>::EmptyPeerId);
+					ensure!(
+						!PartnerNodes::<T>::contains_key(peer_id),
+						Error::<T>::AlreadyPartnerNode
+					);
+					ensure!(
+						PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
+						Error::<T>::TooManyPartnerNodes
+					);
+				},
+				Action::RemovePartnerNode { peer_id } => {
+					ensure!(
+						PartnerNodes::<T>::contains_key(peer_id),
+						Error::<T>::UnknownPartnerNode
+					);
+				},
+			}
+			Ok(())
+		}
 
-        /// Carries out an approved action. Returns how many accounts it removed (for weight).
-        fn apply_action(action: Action<T>) -> Result<u32, DispatchError> {
-            Self::check_action(&action)?;
-            let mut removed_members = 0;
-            match action {
-                Action::AddOrganisation {
-                    name,
-                    role,
-                    admin,
-                    admin_encryption_key,
-                } => {
-                    let organisation = Self::do_add_organisation(
-                        name.into_inner(),
-                        role,
-                        admin.clone(),
-                        admin_encryption_key.into_inner(),
-                    )?;
-                    Self::deposit_event(Event::OrganisationAdded {
-                        organisation,
-                        admin,
-                    });
-                }
-                Action::RemoveOrganisation { organisation } => {
-                    removed_members = Self::do_remove_organisation(organisation);
-                    Self::deposit_event(Event::OrganisationRemoved { organisation });
-                }
-                Action::AddValidator { validator } => {
-                    Validators::<T>::try_mutate(|validators| {
-                        validators
-                            .try_push(validator.clone())
-                            .map_err(|_| Error::<T>::TooManyValidators)
-                    })?;
-                    ValidatorsChanged::<T>::put(true);
-                    Self::deposit_event(Event::ValidatorAdded { validator });
-                }
-                Action::RemoveValidator { validator } => {
-                    Validators::<T>::mutate(|validators| validators.retain(|v| v != &validator));
-                    ValidatorsChanged::<T>::put(true);
-                    Self::deposit_event(Event::ValidatorRemoved { validator });
-                }
-                Action::AddPartnerNode {
-                    organisation,
-                    peer_id,
-                } => {
-                    let peer_id = Self::do_add_partner_node(organisation, peer_id.into_inner())?;
-                    Self::deposit_event(Event::PartnerNodeAdded {
-                        organisation,
-                        peer_id,
-                    });
-                }
-                Action::RemovePartnerNode { peer_id } => {
-                    if let Some(organisation) = PartnerNodes::<T>::take(&peer_id) {
-                        Self::deposit_event(Event::PartnerNodeRemoved {
-                            organisation,
-                            peer_id,
-                        });
-                    }
-                }
-            }
-            Ok(removed_members)
-        }
+		/// Carries out an approved action. Returns how many accounts it removed (for weight).
+		fn apply_action(action: Action<T>) -> Result<u32, DispatchError> {
+			Self::check_action(&action)?;
+			let mut removed_members = 0;
+			match action {
+				Action::AddOrganisation { name, role, admin, admin_encryption_key } => {
+					let organisation = Self::do_add_organisation(
+						name.into_inner(),
+						role,
+						admin.clone(),
+						admin_encryption_key.into_inner(),
+					)?;
+					Self::deposit_event(Event::OrganisationAdded { organisation, admin });
+				},
+				Action::RemoveOrganisation { organisation } => {
+					removed_members = Self::do_remove_organisation(organisation);
+					Self::deposit_event(Event::OrganisationRemoved { organisation });
+				},
+				Action::AddValidator { validator } => {
+					Validators::<T>::try_mutate(|validators| {
+						validators
+							.try_push(validator.clone())
+							.map_err(|_| Error::<T>::TooManyValidators)
+					})?;
+					ValidatorsChanged::<T>::put(true);
+					Self::deposit_event(Event::ValidatorAdded { validator });
+				},
+				Action::RemoveValidator { validator } => {
+					Validators::<T>::mutate(|validators| validators.retain(|v| v != &validator));
+					ValidatorsChanged::<T>::put(true);
+					Self::deposit_event(Event::ValidatorRemoved { validator });
+				},
+				Action::AddPartnerNode { organisation, peer_id } => {
+					let peer_id = Self::do_add_partner_node(organisation, peer_id.into_inner())?;
+					Self::deposit_event(Event::PartnerNodeAdded { organisation, peer_id });
+				},
+				Action::RemovePartnerNode { peer_id } => {
+					if let Some(organisation) = PartnerNodes::<T>::take(&peer_id) {
+						Self::deposit_event(Event::PartnerNodeRemoved { organisation, peer_id });
+					}
+				},
+			}
+			Ok(removed_members)
+		}
 
-        /// Removes an organisation with all its accounts, validators and partner nodes.
-        fn do_remove_organisation(organisation: OrganisationId) -> u32 {
-            let accounts: Vec<T::AccountId> =
-                OrganisationMembers::<T>::iter_key_prefix(organisation).collect();
-            for who in &accounts {
-                Members::<T>::remove(who);
-            }
-            // Bounded by MaxMembersPerOrganisation, so one pass clears everything.
-            let _ = OrganisationMembers::<T>::clear_prefix(
-                organisation,
-                T::MaxMembersPerOrganisation::get(),
-                None,
-            );
-            let before = Validators::<T>::decode_len().unwrap_or_default();
-            Validators::<T>::mutate(|validators| validators.retain(|v| !accounts.contains(v)));
-            if Validators::<T>::decode_len().unwrap_or_default() != before {
-                ValidatorsChanged::<T>::put(true);
-            }
-            let nodes: Vec<PeerIdOf<T>> = PartnerNodes::<T>::iter()
-                .filter(|(_, owner)| *owner == organisation)
-                .map(|(peer_id, _)| peer_id)
-                .collect();
-            for peer_id in nodes {
-                PartnerNodes::<T>::remove(&peer_id);
-                Self::deposit_event(Event::PartnerNodeRemoved {
-                    organisation,
-                    peer_id,
-                });
-            }
-            Organisations::<T>::remove(organisation);
-            accounts.len() as u32
-        }
+		/// Removes an organisation with all its accounts, validators and partner nodes.
+		fn do_remove_organisation(organisation: OrganisationId) -> u32 {
+			let accounts: Vec<T::AccountId> =
+				OrganisationMembers::<T>::iter_key_prefix(organisation).collect();
+			for who in &accounts {
+				Members::<T>::remove(who);
+			}
+			// Bounded by MaxMembersPerOrganisation, so one pass clears everything.
+			let _ = OrganisationMembers::<T>::clear_prefix(
+				organisation,
+				T::MaxMembersPerOrganisation::get(),
+				None,
+			);
+			let before = Validators::<T>::decode_len().unwrap_or_default();
+			Validators::<T>::mutate(|validators| validators.retain(|v| !accounts.contains(v)));
+			if Validators::<T>::decode_len().unwrap_or_default() != before {
+				ValidatorsChanged::<T>::put(true);
+			}
+			let nodes: Vec<PeerIdOf<T>> = PartnerNodes::<T>::iter()
+				.filter(|(_, owner)| *owner == organisation)
+				.map(|(peer_id, _)| peer_id)
+				.collect();
+			for peer_id in nodes {
+				PartnerNodes::<T>::remove(&peer_id);
+				Self::deposit_event(Event::PartnerNodeRemoved { organisation, peer_id });
+			}
+			Organisations::<T>::remove(organisation);
+			accounts.len() as u32
+		}
 
-        #[cfg(any(feature = "try-runtime", test))]
-        pub(crate) fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-            for (organisation, entry) in Organisations::<T>::iter() {
-                let members: Vec<_> = OrganisationMembers::<T>::iter_key_prefix(organisation)
-                    .filter_map(|who| Members::<T>::get(&who))
-                    .collect();
-                ensure!(
-                    members.len() as u32 == entry.member_count,
-                    "member count out of sync"
-                );
-                let admins = members.iter().filter(|m| m.is_admin).count() as u32;
-                ensure!(admins == entry.admin_count, "admin count out of sync");
-                ensure!(admins > 0, "organisation without admin");
-            }
-            for (_, member) in Members::<T>::iter() {
-                ensure!(
-                    Organisations::<T>::contains_key(member.organisation),
-                    "member of a removed organisation"
-                );
-            }
-            for validator in Validators::<T>::get() {
-                ensure!(
-                    Members::<T>::contains_key(&validator),
-                    "validator is not a member"
-                );
-            }
-            Ok(())
-        }
-    }
+		#[cfg(any(feature = "try-runtime", test))]
+		pub(crate) fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			for (organisation, entry) in Organisations::<T>::iter() {
+				let members: Vec<_> = OrganisationMembers::<T>::iter_key_prefix(organisation)
+					.filter_map(|who| Members::<T>::get(&who))
+					.collect();
+				ensure!(members.len() as u32 == entry.member_count, "member count out of sync");
+				let admins = members.iter().filter(|m| m.is_admin).count() as u32;
+				ensure!(admins == entry.admin_count, "admin count out of sync");
+				ensure!(admins > 0, "organisation without admin");
+			}
+			for (_, member) in Members::<T>::iter() {
+				ensure!(
+					Organisations::<T>::contains_key(member.organisation),
+					"member of a removed organisation"
+				);
+			}
+			for validator in Validators::<T>::get() {
+				ensure!(Members::<T>::contains_key(&validator), "validator is not a member");
+			}
+			Ok(())
+		}
+	}
 
-    impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
-        fn new_session(_new_index: sp_staking::SessionIndex) -> Option<Vec<T::AccountId>> {
-            if ValidatorsChanged::<T>::take() {
-                let validators = Validators::<T>::get().into_inner();
-                log::info!(target: LOG_TARGET, "next validator set: {} validators", validators.len());
-                Some(validators)
-            } else {
-                None
-            }
-        }
+	impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
+		fn new_session(_new_index: sp_staking::SessionIndex) -> Option<Vec<T::AccountId>> {
+			if ValidatorsChanged::<T>::take() {
+				let validators = Validators::<T>::get().into_inner();
+				log::info!(target: LOG_TARGET, "next validator set: {} validators", validators.len());
+				Some(validators)
+			} else {
+				None
+			}
+		}
 
-        fn new_session_genesis(_new_index: sp_staking::SessionIndex) -> Option<Vec<T::AccountId>> {
-            Some(Validators::<T>::get().into_inner())
-        }
+		fn new_session_genesis(_new_index: sp_staking::SessionIndex) -> Option<Vec<T::AccountId>> {
+			Some(Validators::<T>::get().into_inner())
+		}
 
-        fn end_session(_end_index: sp_staking::SessionIndex) {}
+		fn end_session(_end_index: sp_staking::SessionIndex) {}
 
-        fn start_session(_start_index: sp_staking::SessionIndex) {}
-    }
+		fn start_session(_start_index: sp_staking::SessionIndex) {}
+	}
 }

@@ -1,770 +1,614 @@
 use crate::{mock::*, *};
 use dt_primitives::{LifecycleRole, ProposalId};
 use frame_support::{
-    assert_noop, assert_ok, dispatch::DispatchInfo, pallet_prelude::TransactionSource,
-    traits::Hooks,
+	assert_noop, assert_ok, dispatch::DispatchInfo, pallet_prelude::TransactionSource,
+	traits::Hooks,
 };
 use pallet_session::SessionManager;
 use sp_runtime::{
-    traits::{
-        AsTransactionAuthorizedOrigin, DispatchTransaction, TransactionExtension, TxBaseImplication,
-    },
-    transaction_validity::{InvalidTransaction, TransactionValidityError},
+	traits::{
+		AsTransactionAuthorizedOrigin, DispatchTransaction, TransactionExtension, TxBaseImplication,
+	},
+	transaction_validity::{InvalidTransaction, TransactionValidityError},
 };
 
 const NEW_MEMBER: u64 = 10;
 const NEW_ADMIN: u64 = 20;
 
 fn signed(who: u64) -> RuntimeOrigin {
-    RuntimeOrigin::signed(who)
+	RuntimeOrigin::signed(who)
 }
 
 fn add_organisation_action(admin: u64) -> Action<Test> {
-    Action::AddOrganisation {
-        name: b"Insurer".to_vec().try_into().unwrap(),
-        role: LifecycleRole::Other,
-        admin,
-        admin_encryption_key: KEY.to_vec().try_into().unwrap(),
-    }
+	Action::AddOrganisation {
+		name: b"Insurer".to_vec().try_into().unwrap(),
+		role: LifecycleRole::Other,
+		admin,
+		admin_encryption_key: KEY.to_vec().try_into().unwrap(),
+	}
 }
 
 /// Opens a proposal by the manufacturer and has `more` further organisations approve it.
 fn propose_and_approve(action: Action<Test>, more: &[u64]) -> ProposalId {
-    let proposal = NextProposalId::<Test>::get();
-    assert_ok!(Consortium::propose(signed(MANUFACTURER), action));
-    for admin in more {
-        assert_ok!(Consortium::vote(signed(*admin), proposal, true));
-    }
-    proposal
+	let proposal = NextProposalId::<Test>::get();
+	assert_ok!(Consortium::propose(signed(MANUFACTURER), action));
+	for admin in more {
+		assert_ok!(Consortium::vote(signed(*admin), proposal, true));
+	}
+	proposal
 }
 
 fn membership_check(who: u64) -> Result<(), TransactionValidityError> {
-    let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
-    CheckMembership::<Test>::new()
-        .validate_only(
-            signed(who),
-            &call,
-            &DispatchInfo::default(),
-            0,
-            TransactionSource::External,
-            0,
-        )
-        .map(|_| ())
+	let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
+	CheckMembership::<Test>::new()
+		.validate_only(
+			signed(who),
+			&call,
+			&DispatchInfo::default(),
+			0,
+			TransactionSource::External,
+			0,
+		)
+		.map(|_| ())
 }
 
 #[test]
 fn genesis_builds_the_consortium() {
-    new_test_ext().execute_with(|| {
-        assert_eq!(Organisations::<Test>::count(), 4);
-        let manufacturer = Organisations::<Test>::get(0).unwrap();
-        assert_eq!(manufacturer.name.to_vec(), b"Manufacturer".to_vec());
-        assert_eq!(manufacturer.role, LifecycleRole::Manufacturer);
-        assert_eq!(
-            (manufacturer.member_count, manufacturer.admin_count),
-            (1, 1)
-        );
-        assert_eq!(Consortium::organisation_of(&AUDITOR), Some(3));
-        assert_eq!(Consortium::encryption_key_of(&OWNER), Some(KEY.to_vec()));
-        assert_eq!(Validators::<Test>::get().to_vec(), vec![1, 2, 3, 4]);
-        let node: PeerIdOf<Test> = MANUFACTURER_NODE.to_vec().try_into().unwrap();
-        assert_eq!(PartnerNodes::<Test>::get(node), Some(0));
-        assert!(frame_system::Pallet::<Test>::account_exists(&OWNER));
-        Consortium::do_try_state().unwrap();
-    });
+	new_test_ext().execute_with(|| {
+		assert_eq!(Organisations::<Test>::count(), 4);
+		let manufacturer = Organisations::<Test>::get(0).unwrap();
+		assert_eq!(manufacturer.name.to_vec(), b"Manufacturer".to_vec());
+		assert_eq!(manufacturer.role, LifecycleRole::Manufacturer);
+		assert_eq!((manufacturer.member_count, manufacturer.admin_count), (1, 1));
+		assert_eq!(Consortium::organisation_of(&AUDITOR), Some(3));
+		assert_eq!(Consortium::encryption_key_of(&OWNER), Some(KEY.to_vec()));
+		assert_eq!(Validators::<Test>::get().to_vec(), vec![1, 2, 3, 4]);
+		let node: PeerIdOf<Test> = MANUFACTURER_NODE.to_vec().try_into().unwrap();
+		assert_eq!(PartnerNodes::<Test>::get(node), Some(0));
+		assert!(frame_system::Pallet::<Test>::account_exists(&OWNER));
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn admin_adds_member_without_vote() {
-    new_test_ext().execute_with(|| {
-        assert!(!frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        let member = Members::<Test>::get(NEW_MEMBER).unwrap();
-        assert_eq!((member.organisation, member.is_admin), (1, false));
-        assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 2);
-        // The account now exists, so its nonce protects it against replay.
-        assert!(frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
-        assert_eq!(
-            consortium_events(),
-            vec![Event::MemberAdded {
-                organisation: 1,
-                who: NEW_MEMBER,
-                by: OWNER
-            }]
-        );
-        assert_ok!(membership_check(NEW_MEMBER));
-        Consortium::do_try_state().unwrap();
-    });
+	new_test_ext().execute_with(|| {
+		assert!(!frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		let member = Members::<Test>::get(NEW_MEMBER).unwrap();
+		assert_eq!((member.organisation, member.is_admin), (1, false));
+		assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 2);
+		// The account now exists, so its nonce protects it against replay.
+		assert!(frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
+		assert_eq!(
+			consortium_events(),
+			vec![Event::MemberAdded { organisation: 1, who: NEW_MEMBER, by: OWNER }]
+		);
+		assert_ok!(membership_check(NEW_MEMBER));
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn only_admins_add_members() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::add_member(signed(NEW_MEMBER), 11, KEY.to_vec()),
-            Error::<Test>::NotAnAdmin
-        );
-        assert_noop!(
-            Consortium::add_member(signed(OUTSIDER), 11, KEY.to_vec()),
-            Error::<Test>::NotAMember
-        );
-        assert_noop!(
-            Consortium::add_member(RuntimeOrigin::none(), 11, KEY.to_vec()),
-            sp_runtime::DispatchError::BadOrigin
-        );
-    });
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_noop!(
+			Consortium::add_member(signed(NEW_MEMBER), 11, KEY.to_vec()),
+			Error::<Test>::NotAnAdmin
+		);
+		assert_noop!(
+			Consortium::add_member(signed(OUTSIDER), 11, KEY.to_vec()),
+			Error::<Test>::NotAMember
+		);
+		assert_noop!(
+			Consortium::add_member(RuntimeOrigin::none(), 11, KEY.to_vec()),
+			sp_runtime::DispatchError::BadOrigin
+		);
+	});
 }
 
 #[test]
 fn duplicate_member_is_refused() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
-            Error::<Test>::AlreadyMember
-        );
-        // Nor can another organisation claim the account.
-        assert_noop!(
-            Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec()),
-            Error::<Test>::AlreadyMember
-        );
-        assert_noop!(
-            Consortium::add_member(signed(AUDITOR), OWNER, KEY.to_vec()),
-            Error::<Test>::AlreadyMember
-        );
-    });
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Error::<Test>::AlreadyMember
+		);
+		// Nor can another organisation claim the account.
+		assert_noop!(
+			Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec()),
+			Error::<Test>::AlreadyMember
+		);
+		assert_noop!(
+			Consortium::add_member(signed(AUDITOR), OWNER, KEY.to_vec()),
+			Error::<Test>::AlreadyMember
+		);
+	});
 }
 
 #[test]
 fn invalid_or_short_encryption_keys_are_refused() {
-    new_test_ext().execute_with(|| {
-        let cases: [(&[u8], Error<Test>); 4] = [
-            (SHORT_KEY, Error::<Test>::EncryptionKeyTooShort),
-            (EC_KEY, Error::<Test>::EncryptionKeyNotRsa),
-            (
-                b"-----BEGIN PUBLIC KEY-----",
-                Error::<Test>::EncryptionKeyMalformed,
-            ),
-            (&KEY[..KEY.len() - 1], Error::<Test>::EncryptionKeyMalformed),
-        ];
-        for (key, error) in cases {
-            assert_noop!(
-                Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec()),
-                error
-            );
-        }
-        let oversized = vec![0x30; 5000];
-        assert_noop!(
-            Consortium::add_member(signed(OWNER), NEW_MEMBER, oversized),
-            Error::<Test>::EncryptionKeyMalformed
-        );
-    });
+	new_test_ext().execute_with(|| {
+		let cases: [(&[u8], Error<Test>); 4] = [
+			(SHORT_KEY, Error::<Test>::EncryptionKeyTooShort),
+			(EC_KEY, Error::<Test>::EncryptionKeyNotRsa),
+			(b"-----BEGIN PUBLIC KEY-----", Error::<Test>::EncryptionKeyMalformed),
+			(&KEY[..KEY.len() - 1], Error::<Test>::EncryptionKeyMalformed),
+		];
+		for (key, error) in cases {
+			assert_noop!(Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec()), error);
+		}
+		let oversized = vec![0x30; 5000];
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, oversized),
+			Error::<Test>::EncryptionKeyMalformed
+		);
+	});
 }
 
 #[test]
 fn organisation_size_is_bounded() {
-    new_test_ext().execute_with(|| {
-        for who in 1..MAX_MEMBERS as u64 {
-            assert_ok!(Consortium::add_member(
-                signed(OWNER),
-                100 + who,
-                KEY.to_vec()
-            ));
-        }
-        assert_noop!(
-            Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
-            Error::<Test>::TooManyMembers
-        );
-    });
+	new_test_ext().execute_with(|| {
+		for who in 1..MAX_MEMBERS as u64 {
+			assert_ok!(Consortium::add_member(signed(OWNER), 100 + who, KEY.to_vec()));
+		}
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Error::<Test>::TooManyMembers
+		);
+	});
 }
 
 #[test]
 fn admin_removes_own_members_only() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::remove_member(signed(AUDITOR), NEW_MEMBER),
-            Error::<Test>::MemberOfAnotherOrganisation
-        );
-        assert_noop!(
-            Consortium::remove_member(signed(NEW_MEMBER), OWNER),
-            Error::<Test>::NotAnAdmin
-        );
-        assert_noop!(
-            Consortium::remove_member(signed(OWNER), OUTSIDER),
-            Error::<Test>::NotAMember
-        );
-        assert_ok!(Consortium::remove_member(signed(OWNER), NEW_MEMBER));
-        assert!(!Members::<Test>::contains_key(NEW_MEMBER));
-        assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 1);
-        assert!(consortium_events().contains(&Event::MemberRemoved {
-            organisation: 1,
-            who: NEW_MEMBER,
-            by: OWNER
-        }));
-        // Its transactions are refused at once.
-        assert_eq!(
-            membership_check(NEW_MEMBER),
-            Err(InvalidTransaction::BadSigner.into())
-        );
-        Consortium::do_try_state().unwrap();
-    });
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_noop!(
+			Consortium::remove_member(signed(AUDITOR), NEW_MEMBER),
+			Error::<Test>::MemberOfAnotherOrganisation
+		);
+		assert_noop!(
+			Consortium::remove_member(signed(NEW_MEMBER), OWNER),
+			Error::<Test>::NotAnAdmin
+		);
+		assert_noop!(Consortium::remove_member(signed(OWNER), OUTSIDER), Error::<Test>::NotAMember);
+		assert_ok!(Consortium::remove_member(signed(OWNER), NEW_MEMBER));
+		assert!(!Members::<Test>::contains_key(NEW_MEMBER));
+		assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 1);
+		assert!(consortium_events().contains(&Event::MemberRemoved {
+			organisation: 1,
+			who: NEW_MEMBER,
+			by: OWNER
+		}));
+		// Its transactions are refused at once.
+		assert_eq!(membership_check(NEW_MEMBER), Err(InvalidTransaction::BadSigner.into()));
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn last_admin_cannot_be_removed_or_demoted() {
-    new_test_ext().execute_with(|| {
-        assert_noop!(
-            Consortium::remove_member(signed(OWNER), OWNER),
-            Error::<Test>::LastAdmin
-        );
-        assert_noop!(
-            Consortium::set_admin(signed(OWNER), OWNER, false),
-            Error::<Test>::LastAdmin
-        );
-        // With a second admin, the first may step down.
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_ADMIN,
-            KEY.to_vec()
-        ));
-        assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
-        assert_eq!(Organisations::<Test>::get(1).unwrap().admin_count, 2);
-        assert_ok!(Consortium::set_admin(signed(NEW_ADMIN), OWNER, false));
-        assert!(!Members::<Test>::get(OWNER).unwrap().is_admin);
-        assert_noop!(
-            Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
-            Error::<Test>::NotAnAdmin
-        );
-        assert!(consortium_events().contains(&Event::AdminRightsChanged {
-            organisation: 1,
-            who: OWNER,
-            is_admin: false,
-            by: NEW_ADMIN
-        }));
-        Consortium::do_try_state().unwrap();
-    });
+	new_test_ext().execute_with(|| {
+		assert_noop!(Consortium::remove_member(signed(OWNER), OWNER), Error::<Test>::LastAdmin);
+		assert_noop!(Consortium::set_admin(signed(OWNER), OWNER, false), Error::<Test>::LastAdmin);
+		// With a second admin, the first may step down.
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec()));
+		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
+		assert_eq!(Organisations::<Test>::get(1).unwrap().admin_count, 2);
+		assert_ok!(Consortium::set_admin(signed(NEW_ADMIN), OWNER, false));
+		assert!(!Members::<Test>::get(OWNER).unwrap().is_admin);
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Error::<Test>::NotAnAdmin
+		);
+		assert!(consortium_events().contains(&Event::AdminRightsChanged {
+			organisation: 1,
+			who: OWNER,
+			is_admin: false,
+			by: NEW_ADMIN
+		}));
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn set_admin_checks_organisation() {
-    new_test_ext().execute_with(|| {
-        assert_noop!(
-            Consortium::set_admin(signed(OWNER), AUDITOR, true),
-            Error::<Test>::MemberOfAnotherOrganisation
-        );
-        assert_noop!(
-            Consortium::set_admin(signed(OUTSIDER), OWNER, true),
-            Error::<Test>::NotAMember
-        );
-    });
+	new_test_ext().execute_with(|| {
+		assert_noop!(
+			Consortium::set_admin(signed(OWNER), AUDITOR, true),
+			Error::<Test>::MemberOfAnotherOrganisation
+		);
+		assert_noop!(
+			Consortium::set_admin(signed(OUTSIDER), OWNER, true),
+			Error::<Test>::NotAMember
+		);
+	});
 }
 
 #[test]
 fn members_rotate_their_encryption_key() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(Consortium::rotate_encryption_key(
-            signed(AUDITOR),
-            SECOND_KEY.to_vec()
-        ));
-        assert_eq!(
-            Consortium::encryption_key_of(&AUDITOR),
-            Some(SECOND_KEY.to_vec())
-        );
-        assert_eq!(
-            consortium_events(),
-            vec![Event::EncryptionKeyRotated { who: AUDITOR }]
-        );
-        assert_noop!(
-            Consortium::rotate_encryption_key(signed(AUDITOR), SHORT_KEY.to_vec()),
-            Error::<Test>::EncryptionKeyTooShort
-        );
-        assert_noop!(
-            Consortium::rotate_encryption_key(signed(OUTSIDER), KEY.to_vec()),
-            Error::<Test>::NotAMember
-        );
-    });
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::rotate_encryption_key(signed(AUDITOR), SECOND_KEY.to_vec()));
+		assert_eq!(Consortium::encryption_key_of(&AUDITOR), Some(SECOND_KEY.to_vec()));
+		assert_eq!(consortium_events(), vec![Event::EncryptionKeyRotated { who: AUDITOR }]);
+		assert_noop!(
+			Consortium::rotate_encryption_key(signed(AUDITOR), SHORT_KEY.to_vec()),
+			Error::<Test>::EncryptionKeyTooShort
+		);
+		assert_noop!(
+			Consortium::rotate_encryption_key(signed(OUTSIDER), KEY.to_vec()),
+			Error::<Test>::NotAMember
+		);
+	});
 }
 
 #[test]
 fn majority_adds_an_organisation() {
-    new_test_ext().execute_with(|| {
-        let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER]);
-        // Two of four is not a strict majority.
-        assert_noop!(
-            Consortium::execute_proposal(signed(AUDITOR), proposal),
-            Error::<Test>::NotEnoughApprovals
-        );
-        assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, true));
-        assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
-        assert_eq!(Organisations::<Test>::count(), 5);
-        assert_eq!(Consortium::organisation_of(&NEW_ADMIN), Some(4));
-        assert!(!Proposals::<Test>::contains_key(proposal));
-        let events = consortium_events();
-        assert!(events.contains(&Event::OrganisationAdded {
-            organisation: 4,
-            admin: NEW_ADMIN
-        }));
-        assert!(events.contains(&Event::ProposalExecuted {
-            proposal,
-            by: AUDITOR
-        }));
-        // The new organisation's admin onboards members itself.
-        assert_ok!(Consortium::add_member(
-            signed(NEW_ADMIN),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_ok!(membership_check(NEW_MEMBER));
-        // Executing twice is impossible.
-        assert_noop!(
-            Consortium::execute_proposal(signed(AUDITOR), proposal),
-            Error::<Test>::UnknownProposal
-        );
-        Consortium::do_try_state().unwrap();
-    });
+	new_test_ext().execute_with(|| {
+		let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER]);
+		// Two of four is not a strict majority.
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::NotEnoughApprovals
+		);
+		assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, true));
+		assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
+		assert_eq!(Organisations::<Test>::count(), 5);
+		assert_eq!(Consortium::organisation_of(&NEW_ADMIN), Some(4));
+		assert!(!Proposals::<Test>::contains_key(proposal));
+		let events = consortium_events();
+		assert!(events.contains(&Event::OrganisationAdded { organisation: 4, admin: NEW_ADMIN }));
+		assert!(events.contains(&Event::ProposalExecuted { proposal, by: AUDITOR }));
+		// The new organisation's admin onboards members itself.
+		assert_ok!(Consortium::add_member(signed(NEW_ADMIN), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(membership_check(NEW_MEMBER));
+		// Executing twice is impossible.
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::UnknownProposal
+		);
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn voting_rules() {
-    new_test_ext().execute_with(|| {
-        let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
-        assert_noop!(
-            Consortium::vote(signed(MANUFACTURER), proposal, true),
-            Error::<Test>::AlreadyVoted
-        );
-        assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
-        assert_noop!(
-            Consortium::vote(signed(OWNER), proposal, true),
-            Error::<Test>::AlreadyVoted
-        );
-        assert_noop!(
-            Consortium::vote(signed(OUTSIDER), proposal, true),
-            Error::<Test>::NotAMember
-        );
-        assert_ok!(Consortium::add_member(
-            signed(AUDITOR),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::vote(signed(NEW_MEMBER), proposal, true),
-            Error::<Test>::NotAnAdmin
-        );
-        assert_noop!(
-            Consortium::vote(signed(AUDITOR), 77, true),
-            Error::<Test>::UnknownProposal
-        );
-        assert!(consortium_events().contains(&Event::Voted {
-            proposal,
-            organisation: 1,
-            approve: false
-        }));
-    });
+	new_test_ext().execute_with(|| {
+		let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
+		assert_noop!(
+			Consortium::vote(signed(MANUFACTURER), proposal, true),
+			Error::<Test>::AlreadyVoted
+		);
+		assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
+		assert_noop!(Consortium::vote(signed(OWNER), proposal, true), Error::<Test>::AlreadyVoted);
+		assert_noop!(Consortium::vote(signed(OUTSIDER), proposal, true), Error::<Test>::NotAMember);
+		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec()));
+		assert_noop!(
+			Consortium::vote(signed(NEW_MEMBER), proposal, true),
+			Error::<Test>::NotAnAdmin
+		);
+		assert_noop!(Consortium::vote(signed(AUDITOR), 77, true), Error::<Test>::UnknownProposal);
+		assert!(consortium_events().contains(&Event::Voted {
+			proposal,
+			organisation: 1,
+			approve: false
+		}));
+	});
 }
 
 #[test]
 fn only_admins_propose_valid_actions() {
-    new_test_ext().execute_with(|| {
-        assert_noop!(
-            Consortium::propose(signed(OUTSIDER), add_organisation_action(NEW_ADMIN)),
-            Error::<Test>::NotAMember
-        );
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::propose(signed(NEW_MEMBER), add_organisation_action(NEW_ADMIN)),
-            Error::<Test>::NotAnAdmin
-        );
-        // The new organisation's admin must not belong to another one.
-        assert_noop!(
-            Consortium::propose(signed(OWNER), add_organisation_action(NEW_MEMBER)),
-            Error::<Test>::AlreadyMember
-        );
-        let short_key = Action::AddOrganisation {
-            name: b"Insurer".to_vec().try_into().unwrap(),
-            role: LifecycleRole::Other,
-            admin: NEW_ADMIN,
-            admin_encryption_key: SHORT_KEY.to_vec().try_into().unwrap(),
-        };
-        assert_noop!(
-            Consortium::propose(signed(OWNER), short_key),
-            Error::<Test>::EncryptionKeyTooShort
-        );
-        let empty_name = Action::AddOrganisation {
-            name: Default::default(),
-            role: LifecycleRole::Other,
-            admin: NEW_ADMIN,
-            admin_encryption_key: KEY.to_vec().try_into().unwrap(),
-        };
-        assert_noop!(
-            Consortium::propose(signed(OWNER), empty_name),
-            Error::<Test>::EmptyName
-        );
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::RemoveOrganisation { organisation: 42 }
-            ),
-            Error::<Test>::UnknownOrganisation
-        );
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::AddValidator {
-                    validator: OUTSIDER
-                }
-            ),
-            Error::<Test>::NotAMember
-        );
-        assert_noop!(
-            Consortium::propose(signed(OWNER), Action::AddValidator { validator: OWNER }),
-            Error::<Test>::AlreadyValidator
-        );
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::RemoveValidator {
-                    validator: NEW_MEMBER
-                }
-            ),
-            Error::<Test>::NotAValidator
-        );
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::AddPartnerNode {
-                    organisation: 0,
-                    peer_id: MANUFACTURER_NODE.to_vec().try_into().unwrap()
-                }
-            ),
-            Error::<Test>::AlreadyPartnerNode
-        );
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::RemovePartnerNode {
-                    peer_id: b"nobody".to_vec().try_into().unwrap()
-                }
-            ),
-            Error::<Test>::UnknownPartnerNode
-        );
-    });
+	new_test_ext().execute_with(|| {
+		assert_noop!(
+			Consortium::propose(signed(OUTSIDER), add_organisation_action(NEW_ADMIN)),
+			Error::<Test>::NotAMember
+		);
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_noop!(
+			Consortium::propose(signed(NEW_MEMBER), add_organisation_action(NEW_ADMIN)),
+			Error::<Test>::NotAnAdmin
+		);
+		// The new organisation's admin must not belong to another one.
+		assert_noop!(
+			Consortium::propose(signed(OWNER), add_organisation_action(NEW_MEMBER)),
+			Error::<Test>::AlreadyMember
+		);
+		let short_key = Action::AddOrganisation {
+			name: b"Insurer".to_vec().try_into().unwrap(),
+			role: LifecycleRole::Other,
+			admin: NEW_ADMIN,
+			admin_encryption_key: SHORT_KEY.to_vec().try_into().unwrap(),
+		};
+		assert_noop!(
+			Consortium::propose(signed(OWNER), short_key),
+			Error::<Test>::EncryptionKeyTooShort
+		);
+		let empty_name = Action::AddOrganisation {
+			name: Default::default(),
+			role: LifecycleRole::Other,
+			admin: NEW_ADMIN,
+			admin_encryption_key: KEY.to_vec().try_into().unwrap(),
+		};
+		assert_noop!(Consortium::propose(signed(OWNER), empty_name), Error::<Test>::EmptyName);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::RemoveOrganisation { organisation: 42 }),
+			Error::<Test>::UnknownOrganisation
+		);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::AddValidator { validator: OUTSIDER }),
+			Error::<Test>::NotAMember
+		);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::AddValidator { validator: OWNER }),
+			Error::<Test>::AlreadyValidator
+		);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::RemoveValidator { validator: NEW_MEMBER }),
+			Error::<Test>::NotAValidator
+		);
+		assert_noop!(
+			Consortium::propose(
+				signed(OWNER),
+				Action::AddPartnerNode {
+					organisation: 0,
+					peer_id: MANUFACTURER_NODE.to_vec().try_into().unwrap()
+				}
+			),
+			Error::<Test>::AlreadyPartnerNode
+		);
+		assert_noop!(
+			Consortium::propose(
+				signed(OWNER),
+				Action::RemovePartnerNode { peer_id: b"nobody".to_vec().try_into().unwrap() }
+			),
+			Error::<Test>::UnknownPartnerNode
+		);
+	});
 }
 
 #[test]
 fn open_proposals_are_bounded() {
-    new_test_ext().execute_with(|| {
-        for admin in [NEW_ADMIN, 21, 22] {
-            assert_ok!(Consortium::propose(
-                signed(OWNER),
-                add_organisation_action(admin)
-            ));
-        }
-        assert_noop!(
-            Consortium::propose(signed(OWNER), add_organisation_action(23)),
-            Error::<Test>::TooManyOpenProposals
-        );
-    });
+	new_test_ext().execute_with(|| {
+		for admin in [NEW_ADMIN, 21, 22] {
+			assert_ok!(Consortium::propose(signed(OWNER), add_organisation_action(admin)));
+		}
+		assert_noop!(
+			Consortium::propose(signed(OWNER), add_organisation_action(23)),
+			Error::<Test>::TooManyOpenProposals
+		);
+	});
 }
 
 #[test]
 fn expired_proposal_cannot_be_voted_or_executed() {
-    new_test_ext().execute_with(|| {
-        let proposal =
-            propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
-        assert_noop!(
-            Consortium::close_proposal(signed(AUDITOR), proposal),
-            Error::<Test>::ProposalStillOpen
-        );
-        System::set_block_number(1 + PROPOSAL_LIFETIME + 1);
-        assert_noop!(
-            Consortium::execute_proposal(signed(AUDITOR), proposal),
-            Error::<Test>::ProposalExpired
-        );
-        assert_noop!(
-            Consortium::vote(signed(AUDITOR), proposal, true),
-            Error::<Test>::ProposalExpired
-        );
-        assert_noop!(
-            Consortium::close_proposal(signed(OUTSIDER), proposal),
-            Error::<Test>::NotAMember
-        );
-        assert_ok!(Consortium::close_proposal(signed(AUDITOR), proposal));
-        assert!(!Proposals::<Test>::contains_key(proposal));
-        assert!(consortium_events().contains(&Event::ProposalClosed {
-            proposal,
-            reason: CloseReason::Expired
-        }));
-        assert_eq!(Organisations::<Test>::count(), 4);
-    });
+	new_test_ext().execute_with(|| {
+		let proposal =
+			propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
+		assert_noop!(
+			Consortium::close_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::ProposalStillOpen
+		);
+		System::set_block_number(1 + PROPOSAL_LIFETIME + 1);
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::ProposalExpired
+		);
+		assert_noop!(
+			Consortium::vote(signed(AUDITOR), proposal, true),
+			Error::<Test>::ProposalExpired
+		);
+		assert_noop!(
+			Consortium::close_proposal(signed(OUTSIDER), proposal),
+			Error::<Test>::NotAMember
+		);
+		assert_ok!(Consortium::close_proposal(signed(AUDITOR), proposal));
+		assert!(!Proposals::<Test>::contains_key(proposal));
+		assert!(consortium_events()
+			.contains(&Event::ProposalClosed { proposal, reason: CloseReason::Expired }));
+		assert_eq!(Organisations::<Test>::count(), 4);
+	});
 }
 
 #[test]
 fn rejected_proposal_is_closed() {
-    new_test_ext().execute_with(|| {
-        let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
-        assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
-        assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, false));
-        assert_noop!(
-            Consortium::close_proposal(signed(OWNER), proposal),
-            Error::<Test>::ProposalStillOpen
-        );
-        assert_ok!(Consortium::vote(signed(AUDITOR), proposal, false));
-        assert_ok!(Consortium::close_proposal(signed(OWNER), proposal));
-        assert!(consortium_events().contains(&Event::ProposalClosed {
-            proposal,
-            reason: CloseReason::Rejected
-        }));
-    });
+	new_test_ext().execute_with(|| {
+		let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
+		assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
+		assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, false));
+		assert_noop!(
+			Consortium::close_proposal(signed(OWNER), proposal),
+			Error::<Test>::ProposalStillOpen
+		);
+		assert_ok!(Consortium::vote(signed(AUDITOR), proposal, false));
+		assert_ok!(Consortium::close_proposal(signed(OWNER), proposal));
+		assert!(consortium_events()
+			.contains(&Event::ProposalClosed { proposal, reason: CloseReason::Rejected }));
+	});
 }
 
 #[test]
 fn removed_organisation_loses_its_rights_at_once() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(Consortium::add_member(
-            signed(MANUFACTURER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        // The manufacturer approves another proposal before it is removed.
-        let pending = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
-        let proposal = NextProposalId::<Test>::get();
-        assert_ok!(Consortium::propose(
-            signed(OWNER),
-            Action::RemoveOrganisation { organisation: 0 }
-        ));
-        assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, true));
-        assert_ok!(Consortium::vote(signed(AUDITOR), proposal, true));
-        assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::add_member(signed(MANUFACTURER), NEW_MEMBER, KEY.to_vec()));
+		// The manufacturer approves another proposal before it is removed.
+		let pending = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
+		let proposal = NextProposalId::<Test>::get();
+		assert_ok!(Consortium::propose(
+			signed(OWNER),
+			Action::RemoveOrganisation { organisation: 0 }
+		));
+		assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, true));
+		assert_ok!(Consortium::vote(signed(AUDITOR), proposal, true));
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
 
-        assert!(!Organisations::<Test>::contains_key(0));
-        for who in [MANUFACTURER, NEW_MEMBER] {
-            assert!(!Members::<Test>::contains_key(who));
-            assert_eq!(
-                membership_check(who),
-                Err(InvalidTransaction::BadSigner.into())
-            );
-        }
-        assert_noop!(
-            Consortium::add_member(signed(MANUFACTURER), 11, KEY.to_vec()),
-            Error::<Test>::NotAMember
-        );
-        assert_noop!(
-            Consortium::vote(signed(MANUFACTURER), pending, true),
-            Error::<Test>::NotAMember
-        );
-        assert_eq!(
-            Validators::<Test>::get().to_vec(),
-            vec![OWNER, MAINTAINER, AUDITOR]
-        );
-        assert_eq!(PartnerNodes::<Test>::count(), 0);
-        // The removed organisation's approval no longer counts: with the owner's it is 1 of 3.
-        assert_ok!(Consortium::vote(signed(OWNER), pending, true));
-        assert_noop!(
-            Consortium::execute_proposal(signed(OWNER), pending),
-            Error::<Test>::NotEnoughApprovals
-        );
-        assert_ok!(Consortium::vote(signed(MAINTAINER), pending, true));
-        assert_ok!(Consortium::execute_proposal(signed(OWNER), pending));
-        // The session manager hands the smaller set to pallet-session.
-        assert_eq!(
-            <Consortium as SessionManager<u64>>::new_session(1),
-            Some(vec![OWNER, MAINTAINER, AUDITOR])
-        );
-        let events = consortium_events();
-        assert!(events.contains(&Event::OrganisationRemoved { organisation: 0 }));
-        assert!(events.contains(&Event::PartnerNodeRemoved {
-            organisation: 0,
-            peer_id: MANUFACTURER_NODE.to_vec().try_into().unwrap()
-        }));
-        Consortium::do_try_state().unwrap();
-    });
+		assert!(!Organisations::<Test>::contains_key(0));
+		for who in [MANUFACTURER, NEW_MEMBER] {
+			assert!(!Members::<Test>::contains_key(who));
+			assert_eq!(membership_check(who), Err(InvalidTransaction::BadSigner.into()));
+		}
+		assert_noop!(
+			Consortium::add_member(signed(MANUFACTURER), 11, KEY.to_vec()),
+			Error::<Test>::NotAMember
+		);
+		assert_noop!(
+			Consortium::vote(signed(MANUFACTURER), pending, true),
+			Error::<Test>::NotAMember
+		);
+		assert_eq!(Validators::<Test>::get().to_vec(), vec![OWNER, MAINTAINER, AUDITOR]);
+		assert_eq!(PartnerNodes::<Test>::count(), 0);
+		// The removed organisation's approval no longer counts: with the owner's it is 1 of 3.
+		assert_ok!(Consortium::vote(signed(OWNER), pending, true));
+		assert_noop!(
+			Consortium::execute_proposal(signed(OWNER), pending),
+			Error::<Test>::NotEnoughApprovals
+		);
+		assert_ok!(Consortium::vote(signed(MAINTAINER), pending, true));
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), pending));
+		// The session manager hands the smaller set to pallet-session.
+		assert_eq!(
+			<Consortium as SessionManager<u64>>::new_session(1),
+			Some(vec![OWNER, MAINTAINER, AUDITOR])
+		);
+		let events = consortium_events();
+		assert!(events.contains(&Event::OrganisationRemoved { organisation: 0 }));
+		assert!(events.contains(&Event::PartnerNodeRemoved {
+			organisation: 0,
+			peer_id: MANUFACTURER_NODE.to_vec().try_into().unwrap()
+		}));
+		Consortium::do_try_state().unwrap();
+	});
 }
 
 #[test]
 fn last_validator_stays() {
-    new_test_ext().execute_with(|| {
-        for validator in [MANUFACTURER, OWNER, MAINTAINER] {
-            let proposal =
-                propose_and_approve(Action::RemoveValidator { validator }, &[OWNER, MAINTAINER]);
-            assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
-        }
-        assert_eq!(Validators::<Test>::get().to_vec(), vec![AUDITOR]);
-        assert_noop!(
-            Consortium::propose(
-                signed(AUDITOR),
-                Action::RemoveValidator { validator: AUDITOR }
-            ),
-            Error::<Test>::LastValidator
-        );
-        // Removing the auditor's organisation would remove the last validator too.
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::RemoveOrganisation { organisation: 3 }
-            ),
-            Error::<Test>::LastValidator
-        );
-    });
+	new_test_ext().execute_with(|| {
+		for validator in [MANUFACTURER, OWNER, MAINTAINER] {
+			let proposal =
+				propose_and_approve(Action::RemoveValidator { validator }, &[OWNER, MAINTAINER]);
+			assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
+		}
+		assert_eq!(Validators::<Test>::get().to_vec(), vec![AUDITOR]);
+		assert_noop!(
+			Consortium::propose(signed(AUDITOR), Action::RemoveValidator { validator: AUDITOR }),
+			Error::<Test>::LastValidator
+		);
+		// Removing the auditor's organisation would remove the last validator too.
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::RemoveOrganisation { organisation: 3 }),
+			Error::<Test>::LastValidator
+		);
+	});
 }
 
 #[test]
 fn validator_changes_reach_the_session_manager() {
-    new_test_ext().execute_with(|| {
-        assert_eq!(
-            <Consortium as SessionManager<u64>>::new_session_genesis(0),
-            Some(vec![1, 2, 3, 4])
-        );
-        assert_eq!(<Consortium as SessionManager<u64>>::new_session(1), None);
-        assert_ok!(Consortium::add_member(
-            signed(OWNER),
-            NEW_MEMBER,
-            KEY.to_vec()
-        ));
-        // Without session keys, a validator could not author: refused.
-        assert_noop!(
-            Consortium::propose(
-                signed(OWNER),
-                Action::AddValidator {
-                    validator: NEW_MEMBER
-                }
-            ),
-            Error::<Test>::NoSessionKeys
-        );
-        AccountsWithSessionKeys::mutate(|accounts| accounts.push(NEW_MEMBER));
-        let proposal = propose_and_approve(
-            Action::AddValidator {
-                validator: NEW_MEMBER,
-            },
-            &[OWNER, AUDITOR],
-        );
-        assert_ok!(Consortium::execute_proposal(signed(NEW_MEMBER), proposal));
-        assert!(consortium_events().contains(&Event::ValidatorAdded {
-            validator: NEW_MEMBER
-        }));
-        assert_eq!(
-            <Consortium as SessionManager<u64>>::new_session(2),
-            Some(vec![1, 2, 3, 4, NEW_MEMBER])
-        );
-        // Reported once; unchanged afterwards.
-        assert_eq!(<Consortium as SessionManager<u64>>::new_session(3), None);
+	new_test_ext().execute_with(|| {
+		assert_eq!(
+			<Consortium as SessionManager<u64>>::new_session_genesis(0),
+			Some(vec![1, 2, 3, 4])
+		);
+		assert_eq!(<Consortium as SessionManager<u64>>::new_session(1), None);
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		// Without session keys, a validator could not author: refused.
+		assert_noop!(
+			Consortium::propose(signed(OWNER), Action::AddValidator { validator: NEW_MEMBER }),
+			Error::<Test>::NoSessionKeys
+		);
+		AccountsWithSessionKeys::mutate(|accounts| accounts.push(NEW_MEMBER));
+		let proposal =
+			propose_and_approve(Action::AddValidator { validator: NEW_MEMBER }, &[OWNER, AUDITOR]);
+		assert_ok!(Consortium::execute_proposal(signed(NEW_MEMBER), proposal));
+		assert!(consortium_events().contains(&Event::ValidatorAdded { validator: NEW_MEMBER }));
+		assert_eq!(
+			<Consortium as SessionManager<u64>>::new_session(2),
+			Some(vec![1, 2, 3, 4, NEW_MEMBER])
+		);
+		// Reported once; unchanged afterwards.
+		assert_eq!(<Consortium as SessionManager<u64>>::new_session(3), None);
 
-        let proposal = propose_and_approve(
-            Action::RemoveValidator { validator: OWNER },
-            &[MAINTAINER, AUDITOR],
-        );
-        assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
-        assert!(consortium_events().contains(&Event::ValidatorRemoved { validator: OWNER }));
-        assert_eq!(
-            <Consortium as SessionManager<u64>>::new_session(4),
-            Some(vec![1, 3, 4, NEW_MEMBER])
-        );
-    });
+		let proposal = propose_and_approve(
+			Action::RemoveValidator { validator: OWNER },
+			&[MAINTAINER, AUDITOR],
+		);
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert!(consortium_events().contains(&Event::ValidatorRemoved { validator: OWNER }));
+		assert_eq!(
+			<Consortium as SessionManager<u64>>::new_session(4),
+			Some(vec![1, 3, 4, NEW_MEMBER])
+		);
+	});
 }
 
 #[test]
 fn partner_nodes_follow_governance() {
-    new_test_ext().execute_with(|| {
-        let peer_id: PeerIdOf<Test> = b"owner-node".to_vec().try_into().unwrap();
-        let proposal = propose_and_approve(
-            Action::AddPartnerNode {
-                organisation: 1,
-                peer_id: peer_id.clone(),
-            },
-            &[OWNER, MAINTAINER],
-        );
-        assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
-        assert_eq!(PartnerNodes::<Test>::get(&peer_id), Some(1));
-        assert!(consortium_events().contains(&Event::PartnerNodeAdded {
-            organisation: 1,
-            peer_id: peer_id.clone()
-        }));
+	new_test_ext().execute_with(|| {
+		let peer_id: PeerIdOf<Test> = b"owner-node".to_vec().try_into().unwrap();
+		let proposal = propose_and_approve(
+			Action::AddPartnerNode { organisation: 1, peer_id: peer_id.clone() },
+			&[OWNER, MAINTAINER],
+		);
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert_eq!(PartnerNodes::<Test>::get(&peer_id), Some(1));
+		assert!(consortium_events()
+			.contains(&Event::PartnerNodeAdded { organisation: 1, peer_id: peer_id.clone() }));
 
-        let proposal = propose_and_approve(
-            Action::RemovePartnerNode {
-                peer_id: peer_id.clone(),
-            },
-            &[OWNER, MAINTAINER],
-        );
-        assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
-        assert_eq!(PartnerNodes::<Test>::get(&peer_id), None);
-        assert!(consortium_events().contains(&Event::PartnerNodeRemoved {
-            organisation: 1,
-            peer_id
-        }));
-    });
+		let proposal = propose_and_approve(
+			Action::RemovePartnerNode { peer_id: peer_id.clone() },
+			&[OWNER, MAINTAINER],
+		);
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert_eq!(PartnerNodes::<Test>::get(&peer_id), None);
+		assert!(
+			consortium_events().contains(&Event::PartnerNodeRemoved { organisation: 1, peer_id })
+		);
+	});
 }
 
 #[test]
 fn proposal_that_became_impossible_changes_nothing() {
-    new_test_ext().execute_with(|| {
-        let proposal =
-            propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
-        // Meanwhile the future admin joins an existing organisation.
-        assert_ok!(Consortium::add_member(
-            signed(AUDITOR),
-            NEW_ADMIN,
-            KEY.to_vec()
-        ));
-        assert_noop!(
-            Consortium::execute_proposal(signed(AUDITOR), proposal),
-            Error::<Test>::AlreadyMember
-        );
-        assert!(Proposals::<Test>::contains_key(proposal));
-    });
+	new_test_ext().execute_with(|| {
+		let proposal =
+			propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
+		// Meanwhile the future admin joins an existing organisation.
+		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_ADMIN, KEY.to_vec()));
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::AlreadyMember
+		);
+		assert!(Proposals::<Test>::contains_key(proposal));
+	});
 }
 
 #[test]
 fn membership_extension_gates_signed_transactions_only() {
-    new_test_ext().execute_with(|| {
-        assert_ok!(membership_check(OWNER));
-        assert_eq!(
-            membership_check(OUTSIDER),
-            Err(InvalidTransaction::BadSigner.into())
-        );
-        // Unsigned transactions pass through untouched, to be judged by their pallet.
-        let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
-        let (_, _, origin) = CheckMembership::<Test>::new()
-            .validate(
-                RuntimeOrigin::none(),
-                &call,
-                &DispatchInfo::default(),
-                0,
-                (),
-                &TxBaseImplication(&call),
-                TransactionSource::External,
-            )
-            .unwrap();
-        assert!(!origin.is_transaction_authorized());
-    });
+	new_test_ext().execute_with(|| {
+		assert_ok!(membership_check(OWNER));
+		assert_eq!(membership_check(OUTSIDER), Err(InvalidTransaction::BadSigner.into()));
+		// Unsigned transactions pass through untouched, to be judged by their pallet.
+		let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
+		let (_, _, origin) = CheckMembership::<Test>::new()
+			.validate(
+				RuntimeOrigin::none(),
+				&call,
+				&DispatchInfo::default(),
+				0,
+				(),
+				&TxBaseImplication(&call),
+				TransactionSource::External,
+			)
+			.unwrap();
+		assert!(!origin.is_transaction_authorized());
+	});
 }
 
 #[test]
 fn offchain_worker_without_partner_nodes_restricts_nothing() {
-    // With partner nodes the worker calls into the node's network (covered by the
-    // multi-node tests); without any, it must not touch the network at all.
-    new_test_ext().execute_with(|| {
-        let _ = PartnerNodes::<Test>::clear(u32::MAX, None);
-        Consortium::offchain_worker(1);
-    });
+	// With partner nodes the worker calls into the node's network (covered by the
+	// multi-node tests); without any, it must not touch the network at all.
+	new_test_ext().execute_with(|| {
+		let _ = PartnerNodes::<Test>::clear(u32::MAX, None);
+		Consortium::offchain_worker(1);
+	});
 }

@@ -5,8 +5,8 @@ use alloc::{string::String, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use dt_primitives::{encryption_key::MAX_ENCRYPTION_KEY_LEN, LifecycleRole, OrganisationId};
 use frame_support::{
-    pallet_prelude::{BoundedVec, ConstU32},
-    CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	pallet_prelude::{BoundedVec, ConstU32},
+	CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
@@ -23,123 +23,120 @@ pub type NameOf<T> = BoundedVec<u8, <T as Config>::MaxNameLength>;
 
 /// An organisation of the consortium.
 #[derive(
-    Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Organisation<T: Config> {
-    /// Its name, UTF-8.
-    pub name: NameOf<T>,
-    /// The part it plays in the assets' life.
-    pub role: LifecycleRole,
-    /// How many accounts (admins included) it holds.
-    pub member_count: u32,
-    /// How many of those are admins; never zero.
-    pub admin_count: u32,
+	/// Its name, UTF-8.
+	pub name: NameOf<T>,
+	/// The part it plays in the assets' life.
+	pub role: LifecycleRole,
+	/// How many accounts (admins included) it holds.
+	pub member_count: u32,
+	/// How many of those are admins; never zero.
+	pub admin_count: u32,
 }
 
 /// What the chain knows about one account of the consortium.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Debug)]
 pub struct Membership {
-    /// The organisation the account belongs to.
-    pub organisation: OrganisationId,
-    /// Whether it manages its organisation's members and votes for it.
-    pub is_admin: bool,
-    /// Its public encryption key.
-    pub encryption_key: EncryptionKeyOf,
+	/// The organisation the account belongs to.
+	pub organisation: OrganisationId,
+	/// Whether it manages its organisation's members and votes for it.
+	pub is_admin: bool,
+	/// Its public encryption key.
+	pub encryption_key: EncryptionKeyOf,
 }
 
 /// A change to the consortium that needs a majority of the organisations.
 #[derive(
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    CloneNoBound,
-    PartialEqNoBound,
-    EqNoBound,
-    DebugNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(T))]
 pub enum Action<T: Config> {
-    /// Admit a new organisation with its first admin account.
-    AddOrganisation {
-        name: NameOf<T>,
-        role: LifecycleRole,
-        admin: T::AccountId,
-        admin_encryption_key: EncryptionKeyOf,
-    },
-    /// Remove an organisation together with its accounts, validators and partner nodes.
-    RemoveOrganisation { organisation: OrganisationId },
-    /// Let a member account author and finalise blocks (it must have set session keys).
-    AddValidator { validator: T::AccountId },
-    /// Stop a validator.
-    RemoveValidator { validator: T::AccountId },
-    /// Allow a node, run by `organisation`, on the network.
-    AddPartnerNode {
-        organisation: OrganisationId,
-        peer_id: PeerIdOf<T>,
-    },
-    /// Disallow a node.
-    RemovePartnerNode { peer_id: PeerIdOf<T> },
+	/// Admit a new organisation with its first admin account.
+	AddOrganisation {
+		name: NameOf<T>,
+		role: LifecycleRole,
+		admin: T::AccountId,
+		admin_encryption_key: EncryptionKeyOf,
+	},
+	/// Remove an organisation together with its accounts, validators and partner nodes.
+	RemoveOrganisation { organisation: OrganisationId },
+	/// Let a member account author and finalise blocks (it must have set session keys).
+	AddValidator { validator: T::AccountId },
+	/// Stop a validator.
+	RemoveValidator { validator: T::AccountId },
+	/// Allow a node, run by `organisation`, on the network.
+	AddPartnerNode { organisation: OrganisationId, peer_id: PeerIdOf<T> },
+	/// Disallow a node.
+	RemovePartnerNode { peer_id: PeerIdOf<T> },
 }
 
 /// An open governance proposal.
 #[derive(
-    Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct Proposal<T: Config> {
-    /// What it would do.
-    pub action: Action<T>,
-    /// The admin who opened it.
-    pub proposer: T::AccountId,
-    /// The last block in which it can be voted on and executed.
-    pub expires_at: BlockNumberFor<T>,
-    /// The organisations that approve.
-    pub approvals: BoundedVec<OrganisationId, T::MaxOrganisations>,
-    /// The organisations that reject.
-    pub rejections: BoundedVec<OrganisationId, T::MaxOrganisations>,
+	/// What it would do.
+	pub action: Action<T>,
+	/// The admin who opened it.
+	pub proposer: T::AccountId,
+	/// The last block in which it can be voted on and executed.
+	pub expires_at: BlockNumberFor<T>,
+	/// The organisations that approve.
+	pub approvals: BoundedVec<OrganisationId, T::MaxOrganisations>,
+	/// The organisations that reject.
+	pub rejections: BoundedVec<OrganisationId, T::MaxOrganisations>,
 }
 
 /// Why a proposal was closed without effect.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Debug,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Debug,
 )]
 pub enum CloseReason {
-    /// Its lifetime passed before it was executed.
-    Expired,
-    /// A strict majority of the organisations rejected it.
-    Rejected,
+	/// Its lifetime passed before it was executed.
+	Expired,
+	/// A strict majority of the organisations rejected it.
+	Rejected,
 }
 
 /// A founding organisation in the chain specification.
 #[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[serde(bound(
-    serialize = "AccountId: serde::Serialize",
-    deserialize = "AccountId: serde::Deserialize<'de>"
+	serialize = "AccountId: serde::Serialize",
+	deserialize = "AccountId: serde::Deserialize<'de>"
 ))]
 pub struct GenesisOrganisation<AccountId> {
-    /// Its name.
-    pub name: String,
-    /// The part it plays in the assets' life.
-    pub role: LifecycleRole,
-    /// Admin accounts with their encryption keys (DER, hex); at least one.
-    pub admins: Vec<(AccountId, Bytes)>,
-    /// Further member accounts with their encryption keys.
-    #[serde(default)]
-    pub members: Vec<(AccountId, Bytes)>,
-    /// The peer ids (binary multihash, hex) of the nodes it runs.
-    #[serde(default)]
-    pub partner_nodes: Vec<Bytes>,
+	/// Its name.
+	pub name: String,
+	/// The part it plays in the assets' life.
+	pub role: LifecycleRole,
+	/// Admin accounts with their encryption keys (DER, hex); at least one.
+	pub admins: Vec<(AccountId, Bytes)>,
+	/// Further member accounts with their encryption keys.
+	#[serde(default)]
+	pub members: Vec<(AccountId, Bytes)>,
+	/// The peer ids (binary multihash, hex) of the nodes it runs.
+	#[serde(default)]
+	pub partner_nodes: Vec<Bytes>,
 }

@@ -22,28 +22,28 @@ pub type ProposalId = u32;
 /// This is a label for people and tools; what an organisation may do with a particular twin
 /// is decided by that twin's access control, not by this label.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    serde::Serialize,
-    serde::Deserialize,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub enum LifecycleRole {
-    /// Builds the asset and supplies its specification.
-    Manufacturer,
-    /// Owns and operates the asset.
-    Owner,
-    /// Services the asset.
-    Maintainer,
-    /// Checks the asset's records on behalf of a third party.
-    Auditor,
-    /// Any other party (a supplier, an insurer, ...).
-    Other,
+	/// Builds the asset and supplies its specification.
+	Manufacturer,
+	/// Owns and operates the asset.
+	Owner,
+	/// Services the asset.
+	Maintainer,
+	/// Checks the asset's records on behalf of a third party.
+	Auditor,
+	/// Any other party (a supplier, an insurer, ...).
+	Other,
 }
