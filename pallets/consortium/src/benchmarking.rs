@@ -3,7 +3,7 @@
 use super::*;
 use crate::Pallet as Consortium;
 use alloc::vec::Vec;
-use dt_primitives::{LifecycleRole, OrganisationId};
+use dt_primitives::{LifecycleRole, OrganisationId, ProposalId};
 use frame_benchmarking::v2::*;
 use frame_support::{pallet_prelude::*, traits::Get};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
