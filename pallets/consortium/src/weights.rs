@@ -1,7 +1,9 @@
 //! Weights of `pallet-dt-consortium`'s calls.
 //!
-//! Produced by the frame-benchmarking benchmarks in `benchmarking.rs` (see
-//! `scripts/benchmark-weights.sh`), with the storage reads and writes each call makes.
+//! Provisional: conservative estimates from the storage reads and writes each call makes,
+//! until the frame-benchmarking benchmarks in `benchmarking.rs` (which run as tests today)
+//! are measured against the wasm runtime and this file is generated from
+//! `scripts/weight-template.hbs`.
 
 #![allow(unused_parens, unused_imports, missing_docs)]
 
