@@ -229,13 +229,15 @@ pub mod pallet {
 		TooManyMembers,
 		/// The operation would leave the organisation without an admin.
 		LastAdmin,
+		/// The account is a validator; governance must remove the validator first.
+		MemberIsValidator,
 		/// The encryption key is not a DER SubjectPublicKeyInfo.
 		EncryptionKeyMalformed,
 		/// The encryption key is not an RSA key.
 		EncryptionKeyNotRsa,
 		/// The RSA modulus is shorter than 3072 bits.
 		EncryptionKeyTooShort,
-		/// The RSA modulus is longer than 8192 bits.
+		/// The RSA modulus is longer than 8192 bits, or the key longer than 1100 bytes.
 		EncryptionKeyTooLong,
 		/// The RSA public exponent is even, below 3 or above 2^64.
 		EncryptionKeyBadExponent,
@@ -396,7 +398,8 @@ pub mod pallet {
 		}
 
 		/// Removes `who` from the signer's organisation; its transactions are refused from the
-		/// next block on.
+		/// next block on. A validator cannot be removed this way: governance removes the
+		/// validator first.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::remove_member())]
 		pub fn remove_member(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
@@ -406,6 +409,8 @@ pub mod pallet {
 			if member.is_admin {
 				Self::ensure_not_last_admin(organisation)?;
 			}
+			// A validator's account must stay a member: governance removes the validator first.
+			ensure!(!Validators::<T>::get().contains(&who), Error::<T>::MemberIsValidator);
 			Self::do_remove_member(organisation, &who);
 			Self::deposit_event(Event::MemberRemoved { organisation, who, by: admin });
 			Ok(())
@@ -542,7 +547,8 @@ pub mod pallet {
 			Proposals::<T>::remove(proposal);
 			let removed_members = Self::apply_action(entry.action)?;
 			Self::deposit_event(Event::ProposalExecuted { proposal, by: who });
-			Ok(Some(T::WeightInfo::execute_proposal(removed_members)).into())
+			// Actions other than removing an organisation cost at most its one-account case.
+			Ok(Some(T::WeightInfo::execute_proposal(removed_members.max(1))).into())
 		}
 
 		/// Removes a proposal that has expired or that a strict majority rejects. Any member
@@ -606,9 +612,11 @@ pub mod pallet {
 		}
 
 		fn checked_encryption_key(key: Vec<u8>) -> Result<EncryptionKeyOf, Error<T>> {
+			// Refuse oversized input before parsing it.
+			let key: EncryptionKeyOf =
+				key.try_into().map_err(|_| Error::<T>::EncryptionKeyTooLong)?;
 			validate_rsa_public_key(&key)?;
-			// A valid key always fits: the validator bounds the modulus length.
-			key.try_into().map_err(|_| Error::<T>::EncryptionKeyTooLong)
+			Ok(key)
 		}
 
 		fn checked_peer_id(peer_id: Vec<u8>) -> Result<PeerIdOf<T>, Error<T>> {

@@ -143,7 +143,7 @@ fn invalid_or_short_encryption_keys_are_refused() {
 		let oversized = vec![0x30; 5000];
 		assert_noop!(
 			Consortium::add_member(signed(OWNER), NEW_MEMBER, oversized),
-			Error::<Test>::EncryptionKeyMalformed
+			Error::<Test>::EncryptionKeyTooLong
 		);
 	});
 }
@@ -184,6 +184,23 @@ fn admin_removes_own_members_only() {
 		}));
 		// Its transactions are refused at once.
 		assert_eq!(membership_check(NEW_MEMBER), Err(InvalidTransaction::BadSigner.into()));
+		Consortium::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn validator_stays_a_member_until_governance_removes_it() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec()));
+		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
+		assert_noop!(
+			Consortium::remove_member(signed(NEW_ADMIN), OWNER),
+			Error::<Test>::MemberIsValidator
+		);
+		let proposal =
+			propose_and_approve(Action::RemoveValidator { validator: OWNER }, &[MAINTAINER, AUDITOR]);
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert_ok!(Consortium::remove_member(signed(NEW_ADMIN), OWNER));
 		Consortium::do_try_state().unwrap();
 	});
 }
