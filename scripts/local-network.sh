@@ -7,22 +7,26 @@
 #   scripts/local-network.sh --purge    start from genesis again
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target),
-# DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333).
+# DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333),
+# DT_NODE_BIN (a dt-node binary to use instead of building one).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
 network_dir="${DT_NETWORK_DIR:-$HOME/.local/share/dt-ledger/local}"
 base_port="${DT_BASE_PORT:-30333}"
-node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+node_bin="${DT_NODE_BIN:-}"
 
 if [ "${1:-}" = "--purge" ]; then
 	rm -rf "$network_dir"
 fi
 
-scripts/setup.sh
-echo "building dt-node (the first build takes about half an hour; later ones a few minutes)"
-cargo build -p dt-node
+if [ -z "$node_bin" ]; then
+	scripts/setup.sh
+	echo "building dt-node (the first build takes about half an hour; later ones a few minutes)"
+	cargo build -p dt-node
+	node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+fi
 
 partners=(manufacturer:alice owner:bob maintainer:charlie auditor:dave)
 # The peer id of --node-key 00..01, registered as the manufacturer's node in the chain spec.

@@ -12,6 +12,11 @@ started=$SECONDS
 
 step() { printf '\n\033[1m==> %s\033[0m (%ds)\n' "$*" "$((SECONDS - started))"; }
 
+# Every test run's output also goes to a log, so the totals can be printed at the end.
+results=$(mktemp -t dt-ledger-test-results.XXXXXX)
+trap 'rm -f "$results"' EXIT
+tests() { "$@" 2>&1 | tee -a "$results"; }
+
 step "setup"
 scripts/setup.sh
 
@@ -19,16 +24,19 @@ step "build dt-node with its wasm runtime"
 cargo build --locked -p dt-node
 
 step "unit tests (pallets, primitives, libraries, node)"
-cargo test --locked --workspace --exclude dt-node
-cargo test --locked -p dt-node --bins
+tests cargo test --locked --workspace --exclude dt-node
+tests cargo test --locked -p dt-node --bins
 
 step "benchmarks run as tests against the mock runtime"
-cargo test --locked -p pallet-dt-consortium --features runtime-benchmarks benchmarking
+tests cargo test --locked -p pallet-dt-consortium --features runtime-benchmarks benchmarking
 
 step "multi-node integration tests (real dt-node processes on 127.0.0.1)"
-cargo test --locked -p dt-node --test local_consortium --test governance -- --test-threads 1
+tests cargo test --locked -p dt-node --test local_consortium --test governance --test validator_rotation -- --test-threads 1
 
 step "Polkadot.js client against a dt-node --dev"
-scripts/polkadotjs-check.sh
+tests scripts/polkadotjs-check.sh
 
 step "all tests passed"
+passed=$(awk '/^test result: ok\./ { sum += $4 } END { print sum + 0 }' "$results")
+checks=$(grep -c '^ok   ' "$results" || true)
+echo "$((passed + checks)) passed, 0 failed"

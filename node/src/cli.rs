@@ -51,6 +51,11 @@ pub enum Subcommand {
 	/// Revert the chain to a previous state.
 	Revert(sc_cli::RevertCmd),
 
+	/// Measure the weights of the runtime's calls (nodes built with `runtime-benchmarks`).
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
 }

@@ -3,7 +3,7 @@
 use crate::{
 	no_deposits::NoDeposits, AccountId, Aura, Block, BlockNumber, Consortium, Hash, Nonce,
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys, DAYS,
-	MINUTES, SLOT_DURATION, VERSION,
+	SLOT_DURATION, VERSION,
 };
 use frame_support::{
 	derive_impl,
@@ -27,9 +27,10 @@ const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
 /// Most validators (and so Aura and GRANDPA authorities) the chain can have.
 pub const MAX_VALIDATORS: u32 = 32;
 
-/// Blocks per session: validator changes decided by governance take effect at the second
-/// session boundary after the decision, i.e. within two sessions.
-pub const SESSION_PERIOD: BlockNumber = 2 * MINUTES;
+/// Blocks per session (20 seconds): validator changes decided by governance take effect at
+/// the second session boundary after the decision. A session without a change costs nothing:
+/// the consortium reports no new set and GRANDPA keeps its authority set.
+pub const SESSION_PERIOD: BlockNumber = 10;
 
 parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;

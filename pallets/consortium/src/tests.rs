@@ -197,8 +197,10 @@ fn validator_stays_a_member_until_governance_removes_it() {
 			Consortium::remove_member(signed(NEW_ADMIN), OWNER),
 			Error::<Test>::MemberIsValidator
 		);
-		let proposal =
-			propose_and_approve(Action::RemoveValidator { validator: OWNER }, &[MAINTAINER, AUDITOR]);
+		let proposal = propose_and_approve(
+			Action::RemoveValidator { validator: OWNER },
+			&[MAINTAINER, AUDITOR],
+		);
 		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
 		assert_ok!(Consortium::remove_member(signed(NEW_ADMIN), OWNER));
 		Consortium::do_try_state().unwrap();

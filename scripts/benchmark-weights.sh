@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Measures the weights of the project's pallets against the wasm runtime and writes each
+# pallet's weights.rs from scripts/weight-template.hbs.
+#
+#   scripts/benchmark-weights.sh                  every project pallet
+#   scripts/benchmark-weights.sh pallet_dt_consortium
+#
+# Builds dt-node with the `runtime-benchmarks` feature (a larger build: the benchmarking
+# CLI brings its own dependencies). Run it on the reference machine after changing a call.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
+steps="${DT_BENCH_STEPS:-50}"
+repeat="${DT_BENCH_REPEAT:-20}"
+
+declare -A weight_files=(
+	[pallet_dt_consortium]=pallets/consortium/src/weights.rs
+)
+pallets=("$@")
+((${#pallets[@]})) || pallets=("${!weight_files[@]}")
+
+scripts/setup.sh
+echo "building dt-node with runtime-benchmarks"
+cargo build --locked -p dt-node --features runtime-benchmarks
+node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+
+for pallet in "${pallets[@]}"; do
+	output="${weight_files[$pallet]:-}"
+	if [ -z "$output" ]; then
+		echo "unknown pallet $pallet; known: ${!weight_files[*]}" >&2
+		exit 1
+	fi
+	echo "benchmarking $pallet ($steps steps, $repeat repeats) -> $output"
+	"$node_bin" benchmark pallet --chain dev --pallet "$pallet" --extrinsic '*' \
+		--steps "$steps" --repeat "$repeat" --wasm-execution compiled \
+		--template scripts/weight-template.hbs --output "$output"
+done
