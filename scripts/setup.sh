@@ -8,7 +8,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 cd "$(dirname "$0")/.."
 
 # System packages: protoc (libp2p protobufs), clang/libclang (RocksDB bindings),
-# a C/C++ toolchain, and Node.js/npm for the Polkadot.js client test.
+# a C/C++ toolchain, Node.js/npm for the Polkadot.js client test, and curl and python3
+# that the scripts use to probe nodes and pick free ports.
 need_apt=()
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v clang >/dev/null || need_apt+=(clang)
@@ -17,6 +18,8 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v python3 >/dev/null || need_apt+=(python3)
 if ((${#need_apt[@]})); then
 	log "installing ${need_apt[*]}"
 	SUDO=""

@@ -20,7 +20,6 @@ impl frame_system_benchmarking::Config for Runtime {}
 impl frame_benchmarking::baseline::Config for Runtime {}
 
 pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {
-	use frame_benchmarking::{BenchmarkList, Benchmarking};
 	use frame_support::traits::StorageInfoTrait;
 
 	let mut list = Vec::<BenchmarkList>::new();
@@ -29,7 +28,6 @@ pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {
 }
 
 pub fn dispatch(config: BenchmarkConfig) -> Result<Vec<BenchmarkBatch>, String> {
-	use frame_benchmarking::Benchmarking;
 	use frame_support::traits::WhitelistedStorageKeys;
 	use sp_core::storage::TrackedStorageKey;
 

@@ -359,7 +359,8 @@ pub fn failed(events: &[RuntimeEvent]) -> bool {
 /// The four partners of the `local` chain, started on loopback and connected.
 pub struct LocalConsortium {
 	pub nodes: Vec<Node>,
-	_dir: tempfile::TempDir,
+	/// Holds the nodes' base paths; removed when the consortium is dropped.
+	dir: tempfile::TempDir,
 }
 
 pub const PARTNERS: [(&str, &str); 4] =
@@ -384,10 +385,10 @@ impl LocalConsortium {
 				validator: true,
 			}));
 		}
-		LocalConsortium { nodes, _dir: dir }
+		LocalConsortium { nodes, dir }
 	}
 
 	pub fn dir(&self) -> &Path {
-		self._dir.path()
+		self.dir.path()
 	}
 }

@@ -685,12 +685,7 @@ pub mod pallet {
 			admin: T::AccountId,
 			admin_encryption_key: Vec<u8>,
 		) -> Result<OrganisationId, Error<T>> {
-			let name = Self::checked_name(name)?;
-			ensure!(
-				Organisations::<T>::count() < T::MaxOrganisations::get(),
-				Error::<T>::TooManyOrganisations
-			);
-			ensure!(!Members::<T>::contains_key(&admin), Error::<T>::AlreadyMember);
+			let name = Self::ensure_can_add_organisation(name, &admin, &admin_encryption_key)?;
 			let organisation = NextOrganisationId::<T>::get();
 			NextOrganisationId::<T>::put(
 				organisation.checked_add(1).ok_or(Error::<T>::IdsExhausted)?,
@@ -703,12 +698,38 @@ pub mod pallet {
 			Ok(organisation)
 		}
 
+		/// Checks an organisation could be admitted now; returns its bounded name.
+		fn ensure_can_add_organisation(
+			name: Vec<u8>,
+			admin: &T::AccountId,
+			admin_encryption_key: &[u8],
+		) -> Result<NameOf<T>, Error<T>> {
+			let name = Self::checked_name(name)?;
+			ensure!(
+				Organisations::<T>::count() < T::MaxOrganisations::get(),
+				Error::<T>::TooManyOrganisations
+			);
+			ensure!(!Members::<T>::contains_key(admin), Error::<T>::AlreadyMember);
+			validate_rsa_public_key(admin_encryption_key)?;
+			Ok(name)
+		}
+
 		fn checked_name(name: Vec<u8>) -> Result<BoundedVec<u8, T::MaxNameLength>, Error<T>> {
 			ensure!(!name.is_empty(), Error::<T>::EmptyName);
 			name.try_into().map_err(|_| Error::<T>::NameTooLong)
 		}
 
 		pub(crate) fn do_add_partner_node(
+			organisation: OrganisationId,
+			peer_id: Vec<u8>,
+		) -> Result<PeerIdOf<T>, Error<T>> {
+			let peer_id = Self::ensure_can_add_partner_node(organisation, peer_id)?;
+			PartnerNodes::<T>::insert(&peer_id, organisation);
+			Ok(peer_id)
+		}
+
+		/// Checks a node could be registered for `organisation` now; returns its bounded id.
+		fn ensure_can_add_partner_node(
 			organisation: OrganisationId,
 			peer_id: Vec<u8>,
 		) -> Result<PeerIdOf<T>, Error<T>> {
@@ -722,7 +743,6 @@ pub mod pallet {
 				PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
 				Error::<T>::TooManyPartnerNodes
 			);
-			PartnerNodes::<T>::insert(&peer_id, organisation);
 			Ok(peer_id)
 		}
 
@@ -730,13 +750,7 @@ pub mod pallet {
 		fn check_action(action: &Action<T>) -> Result<(), DispatchError> {
 			match action {
 				Action::AddOrganisation { name, admin, admin_encryption_key, .. } => {
-					Self::checked_name(name.to_vec())?;
-					ensure!(
-						Organisations::<T>::count() < T::MaxOrganisations::get(),
-						Error::<T>::TooManyOrganisations
-					);
-					ensure!(!Members::<T>::contains_key(admin), Error::<T>::AlreadyMember);
-					validate_rsa_public_key(admin_encryption_key).map_err(Error::<T>::from)?;
+					Self::ensure_can_add_organisation(name.to_vec(), admin, admin_encryption_key)?;
 				},
 				Action::RemoveOrganisation { organisation } => {
 					ensure!(
@@ -766,19 +780,7 @@ pub mod pallet {
 					ensure!(validators.len() > 1, Error::<T>::LastValidator);
 				},
 				Action::AddPartnerNode { organisation, peer_id } => {
-					ensure!(
-						Organisations::<T>::contains_key(organisation),
-						Error::<T>::UnknownOrganisation
-					);
-					ensure!(!peer_id.is_empty(), Error::<T>::EmptyPeerId);
-					ensure!(
-						!PartnerNodes::<T>::contains_key(peer_id),
-						Error::<T>::AlreadyPartnerNode
-					);
-					ensure!(
-						PartnerNodes::<T>::count() < T::MaxPartnerNodes::get(),
-						Error::<T>::TooManyPartnerNodes
-					);
+					Self::ensure_can_add_partner_node(*organisation, peer_id.to_vec())?;
 				},
 				Action::RemovePartnerNode { peer_id } => {
 					ensure!(
