@@ -188,7 +188,10 @@ pub fn new_full<
 			gap_sync_body_policy: None,
 		})?;
 
-	// The consortium pallet's offchain worker restricts the network to partner nodes.
+	// Talk only to partner nodes from the start; the consortium pallet's offchain worker then
+	// follows governance changes of the list at every imported block.
+	restrict_to_partner_nodes(&*client, &*network)?;
+
 	if config.offchain_worker.enabled {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
@@ -324,4 +327,37 @@ pub fn new_full<
 	}
 
 	Ok(task_manager)
+}
+
+/// Allows only the partner nodes registered at the best block as peers (reserved-only), so a
+/// node that is not registered gets no connection even before this node imports a block.
+/// A chain without registered partner nodes (a single `--dev` node) restricts nothing.
+fn restrict_to_partner_nodes(
+	client: &FullClient,
+	network: &dyn sc_network::service::traits::NetworkService,
+) -> Result<(), ServiceError> {
+	use pallet_dt_consortium::runtime_api::ConsortiumApi;
+	use sp_api::ProvideRuntimeApi;
+	use sp_blockchain::HeaderBackend;
+
+	let best = client.info().best_hash;
+	let encoded = client.runtime_api().partner_nodes(best).map_err(|e| {
+		ServiceError::Application(format!("cannot read the partner nodes: {e}").into())
+	})?;
+	if encoded.is_empty() {
+		return Ok(());
+	}
+	let mut partners = std::collections::HashSet::new();
+	for bytes in &encoded {
+		match sc_network_types::PeerId::from_bytes(bytes) {
+			Ok(peer_id) => {
+				partners.insert(peer_id);
+			},
+			Err(e) => log::warn!("ignoring a partner node with an invalid peer id: {e}"),
+		}
+	}
+	log::info!("accepting only the {} registered partner nodes as peers", partners.len());
+	network.set_authorized_peers(partners);
+	network.set_authorized_only(true);
+	Ok(())
 }

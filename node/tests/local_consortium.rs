@@ -72,6 +72,7 @@ async fn local_consortium_shares_one_chain_and_keeps_outsiders_out() {
 			.collect(),
 		base_path: &consortium.dir().join("outsider"),
 		validator: false,
+		extra_args: vec![],
 	});
 	let outsider_rpc = outsider.rpc().await;
 	let partners_best = rpcs[0].best_number().await;

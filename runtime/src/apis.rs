@@ -1,8 +1,8 @@
 //! The runtime APIs the node and clients call.
 
 use crate::{
-	genesis_config_presets, AccountId, Aura, Block, Executive, Grandpa, InherentDataExt, Nonce,
-	Runtime, RuntimeGenesisConfig, SessionKeys, System, VERSION,
+	genesis_config_presets, AccountId, Aura, Block, Consortium, Executive, Grandpa,
+	InherentDataExt, Nonce, Runtime, RuntimeGenesisConfig, SessionKeys, System, VERSION,
 };
 use alloc::vec::Vec;
 use frame_support::genesis_builder_helper::{build_state, get_preset};
@@ -128,6 +128,20 @@ impl_runtime_apis! {
 			_authority_id: sp_consensus_grandpa::AuthorityId,
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			None
+		}
+	}
+
+	impl pallet_dt_consortium::runtime_api::ConsortiumApi<Block, AccountId> for Runtime {
+		fn partner_nodes() -> Vec<Vec<u8>> {
+			Consortium::partner_node_ids()
+		}
+
+		fn organisation_of(who: AccountId) -> Option<dt_primitives::OrganisationId> {
+			Consortium::organisation_of(&who)
+		}
+
+		fn encryption_key(who: AccountId) -> Option<Vec<u8>> {
+			Consortium::encryption_key_of(&who)
 		}
 	}
 

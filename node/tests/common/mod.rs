@@ -72,6 +72,8 @@ pub struct NodeConfig<'a> {
 	pub bootnodes: Vec<String>,
 	pub base_path: &'a Path,
 	pub validator: bool,
+	/// Further command-line arguments.
+	pub extra_args: Vec<String>,
 }
 
 impl Node {
@@ -106,6 +108,7 @@ impl Node {
 			args.push("--bootnodes".into());
 			args.push(bootnode.clone());
 		}
+		args.extend(config.extra_args);
 		let log_path = config.base_path.join(format!("{}.log", config.name));
 		let mut node = Node {
 			name: config.name.into(),
@@ -383,6 +386,7 @@ impl LocalConsortium {
 				bootnodes,
 				base_path: &dir.path().join(name),
 				validator: true,
+				extra_args: vec![],
 			}));
 		}
 		LocalConsortium { nodes, dir }

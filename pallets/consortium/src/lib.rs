@@ -52,6 +52,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 mod extension;
+pub mod runtime_api;
 mod types;
 pub mod weights;
 
@@ -364,9 +365,8 @@ pub mod pallet {
 		///
 		/// With no partner node registered (a single `--dev` node) nothing is restricted.
 		fn offchain_worker(_now: BlockNumberFor<T>) {
-			let nodes: Vec<sp_core::OpaquePeerId> = PartnerNodes::<T>::iter_keys()
-				.map(|peer_id| sp_core::OpaquePeerId(peer_id.into_inner()))
-				.collect();
+			let nodes: Vec<sp_core::OpaquePeerId> =
+				Self::partner_node_ids().into_iter().map(sp_core::OpaquePeerId).collect();
 			if !nodes.is_empty() {
 				sp_io::offchain::set_authorized_nodes(nodes, true);
 			}
@@ -587,6 +587,11 @@ pub mod pallet {
 		/// The registered encryption key of `who`, if it is a member.
 		pub fn encryption_key_of(who: &T::AccountId) -> Option<Vec<u8>> {
 			Members::<T>::get(who).map(|member| member.encryption_key.into_inner())
+		}
+
+		/// The peer ids of all partner nodes.
+		pub fn partner_node_ids() -> Vec<Vec<u8>> {
+			PartnerNodes::<T>::iter_keys().map(|peer_id| peer_id.into_inner()).collect()
 		}
 
 		fn ensure_admin(who: &T::AccountId) -> Result<OrganisationId, Error<T>> {
