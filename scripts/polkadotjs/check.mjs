@@ -43,6 +43,12 @@ const organisation = await api.query.consortium.organisations(organisationId);
 check(organisation.isSome, `Alice's organisation ${organisationId} exists`);
 console.log(`     organisation name: ${organisation.unwrap().name.toUtf8()}`);
 
+const key = await api.call.consortiumApi.encryptionKey(alice.address);
+check(key.isSome && key.unwrap().length > 384,
+  `runtime API consortiumApi.encryptionKey returns Alice's RSA key (${key.unwrap().length} bytes)`);
+const partnerNodes = await api.call.consortiumApi.partnerNodes();
+check(partnerNodes.length === 0, 'a --dev chain registers no partner node (runtime API consortiumApi.partnerNodes)');
+
 const finalized = await new Promise((resolve, reject) => {
   api.tx.system
     .remark('written by Polkadot.js')
