@@ -6,6 +6,7 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod aml_fragment;
 pub mod encryption_key;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
