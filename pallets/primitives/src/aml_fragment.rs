@@ -313,6 +313,18 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 	}
 
 	/// End of the XML name starting at `at`, or `InvalidName` if there is none.
+	/// Like [`Self::name_end`], but a name missing because the input ended is reported as
+	/// the truncation it is.
+	fn name_end_before_eof(&self, at: usize) -> Result<usize, FragmentError> {
+		self.name_end(at).map_err(|e| {
+			if self.byte(at).is_none() {
+				FragmentError::UnexpectedEnd
+			} else {
+				e
+			}
+		})
+	}
+
 	fn name_end(&self, at: usize) -> Result<usize, FragmentError> {
 		let rest = self.text.get(at..).ok_or(FragmentError::InvalidName)?;
 		let mut end = at;
@@ -484,13 +496,7 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 
 	fn end_tag(&mut self) -> Result<(), FragmentError> {
 		let name_start = self.pos + 2;
-		let name_end = self.name_end(name_start).map_err(|e| {
-			if self.byte(name_start).is_none() {
-				FragmentError::UnexpectedEnd
-			} else {
-				e
-			}
-		})?;
+		let name_end = self.name_end_before_eof(name_start)?;
 		let close = self.skip_whitespace(name_end);
 		match self.byte(close) {
 			Some(b'>') => {},
@@ -514,13 +520,7 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 
 	fn processing_instruction(&mut self) -> Result<(), FragmentError> {
 		let target_start = self.pos + 2;
-		let target_end = self.name_end(target_start).map_err(|e| {
-			if self.byte(target_start).is_none() {
-				FragmentError::UnexpectedEnd
-			} else {
-				e
-			}
-		})?;
+		let target_end = self.name_end_before_eof(target_start)?;
 		let target = self.slice(target_start, target_end);
 		if target.eq_ignore_ascii_case(b"xml") {
 			return Err(FragmentError::XmlDeclarationNotAllowed);
