@@ -16,6 +16,8 @@ repeat="${DT_BENCH_REPEAT:-20}"
 
 declare -A weight_files=(
 	[pallet_dt_consortium]=pallets/consortium/src/weights.rs
+	[pallet_dt_access]=pallets/access/src/weights.rs
+	[pallet_dt_twin_spec]=pallets/twin-spec/src/weights.rs
 )
 pallets=("$@")
 ((${#pallets[@]})) || pallets=("${!weight_files[@]}")

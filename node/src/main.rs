@@ -6,6 +6,7 @@ mod command;
 mod consortium_spec;
 mod rpc;
 mod service;
+mod twin_rpc;
 
 fn main() -> sc_cli::Result<()> {
 	command::run()

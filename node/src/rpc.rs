@@ -1,6 +1,7 @@
 //! The node's own RPC methods, next to the standard Substrate ones.
 
-use dt_runtime::{opaque::Block, AccountId, Nonce};
+use crate::twin_rpc::{Twin, TwinApiServer};
+use dt_runtime::{opaque::Block, AccountId, BlockNumber, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -29,6 +30,7 @@ where
 		+ 'static,
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: pallet_dt_twin_spec::runtime_api::TwinSpecApi<Block, AccountId, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use substrate_frame_rpc_system::{System, SystemApiServer};
@@ -36,6 +38,8 @@ where
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool } = deps;
 	// `system_accountNextIndex`: the next nonce, counting transactions still in the pool.
-	module.merge(System::new(client, pool).into_rpc())?;
+	module.merge(System::new(client.clone(), pool).into_rpc())?;
+	// `twin_*`: twins' AML documents, elements and their history.
+	module.merge(Twin::<C, Block, AccountId>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -1,11 +1,16 @@
 //! The runtime APIs the node and clients call.
 
 use crate::{
-	genesis_config_presets, AccountId, Aura, Block, Consortium, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeGenesisConfig, SessionKeys, System, VERSION,
+	genesis_config_presets, Access, AccountId, Aura, Block, BlockNumber, Consortium, Executive,
+	Grandpa, InherentDataExt, Nonce, Runtime, RuntimeGenesisConfig, SessionKeys, System, TwinSpec,
+	VERSION,
 };
 use alloc::vec::Vec;
+use dt_primitives::access::{
+	Confidentiality, CustomRoleId, ElementId, Grantee, Permission, Role, TwinId,
+};
 use frame_support::genesis_builder_helper::{build_state, get_preset};
+use pallet_dt_twin_spec::{ElementRecord, ExternalSourceRecord, ProgramRecord, TwinInfo};
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_core::{crypto::KeyTypeId, OpaqueMetadata};
@@ -142,6 +147,59 @@ impl_runtime_apis! {
 
 		fn encryption_key(who: AccountId) -> Option<Vec<u8>> {
 			Consortium::encryption_key_of(&who)
+		}
+	}
+
+	impl pallet_dt_access::runtime_api::AccessApi<Block, AccountId> for Runtime {
+		fn roles_of(twin: TwinId, who: AccountId) -> Vec<Role> {
+			Access::roles_of(twin, &who)
+		}
+
+		fn clearance(twin: TwinId, who: AccountId) -> Option<Confidentiality> {
+			Access::clearance_of(twin, &who)
+		}
+
+		fn grants(twin: TwinId) -> Vec<(Grantee<AccountId>, Vec<Role>)> {
+			Access::grants(twin)
+		}
+
+		fn role_permissions(twin: TwinId, role: Role) -> Option<Vec<Permission>> {
+			Access::role_permissions(twin, role)
+		}
+
+		fn custom_roles(twin: TwinId) -> Vec<(CustomRoleId, Vec<u8>)> {
+			Access::custom_roles(twin)
+		}
+	}
+
+	impl pallet_dt_twin_spec::runtime_api::TwinSpecApi<Block, AccountId, BlockNumber> for Runtime {
+		fn twins() -> Vec<(TwinId, TwinInfo<AccountId, BlockNumber>)> {
+			TwinSpec::twins()
+		}
+
+		fn document_header(twin: TwinId) -> Option<(Vec<u8>, Vec<u8>)> {
+			TwinSpec::document_header(twin)
+		}
+
+		fn elements(
+			twin: TwinId,
+			after: Option<ElementId>,
+			limit: u32,
+			reader: Option<AccountId>,
+		) -> Vec<ElementRecord<AccountId, BlockNumber>> {
+			TwinSpec::elements_in_document_order(twin, after, limit, reader)
+		}
+
+		fn element(twin: TwinId, id: ElementId) -> Option<ElementRecord<AccountId, BlockNumber>> {
+			TwinSpec::element_record(twin, id)
+		}
+
+		fn external_sources(twin: TwinId) -> Vec<ExternalSourceRecord<AccountId>> {
+			TwinSpec::external_sources(twin)
+		}
+
+		fn programs(twin: TwinId) -> Vec<ProgramRecord<AccountId>> {
+			TwinSpec::programs(twin)
 		}
 	}
 

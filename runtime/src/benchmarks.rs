@@ -11,6 +11,8 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
 	[pallet_dt_consortium, Consortium]
+	[pallet_dt_access, Access]
+	[pallet_dt_twin_spec, TwinSpec]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

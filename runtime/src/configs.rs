@@ -2,8 +2,8 @@
 
 use crate::{
 	no_deposits::NoDeposits, AccountId, Aura, Block, BlockNumber, Consortium, Hash, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys, DAYS,
-	SLOT_DURATION, VERSION,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys,
+	TwinSpec, DAYS, SLOT_DURATION, VERSION,
 };
 use frame_support::{
 	derive_impl,
@@ -133,4 +133,67 @@ impl pallet_dt_consortium::Config for Runtime {
 	type ProposalLifetime = ConstU32<{ 7 * DAYS }>;
 	type HasSessionKeys = HasSessionKeys;
 	type WeightInfo = pallet_dt_consortium::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_dt_access::Config for Runtime {
+	type Consortium = Consortium;
+	type Specification = TwinSpec;
+	type MaxGrantsPerTwin = ConstU32<256>;
+	type MaxRolesPerGrantee = ConstU32<8>;
+	type MaxPermissionsPerRole = ConstU32<32>;
+	type MaxCustomRolesPerTwin = ConstU32<32>;
+	type MaxRoleNameLength = ConstU32<64>;
+	type WeightInfo = pallet_dt_access::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccessBenchmarkHelper;
+}
+
+impl pallet_dt_twin_spec::Config for Runtime {
+	type Authorize = crate::Access;
+	type MaxFragmentLength = ConstU32<{ dt_primitives::aml_fragment::MAX_FRAGMENT_LEN as u32 }>;
+	type MaxHeaderLength = ConstU32<{ 16 * 1024 }>;
+	// About a quarter of a block's weight; larger documents are imported in several calls.
+	type MaxElementsPerCall = ConstU32<500>;
+	type MaxElementsPerTwin = ConstU32<200_000>;
+	type MaxTreeDepth = ConstU32<64>;
+	type MaxRemovedElements = ConstU32<500>;
+	type MaxUriLength = ConstU32<512>;
+	type MaxDescriptionLength = ConstU32<1024>;
+	type MaxSourcesPerTwin = ConstU32<1024>;
+	type MaxSourcesPerElement = ConstU32<16>;
+	type MaxProgramsPerElement = ConstU32<16>;
+	type WeightInfo = pallet_dt_twin_spec::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccessBenchmarkHelper;
+}
+
+/// Makes benchmark accounts members of the consortium: the genesis consortium's first
+/// admin adds them to its organisation.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct AccessBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_access::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
+	fn make_member(who: &AccountId) -> dt_primitives::OrganisationId {
+		if let Some(organisation) = Consortium::organisation_of(who) {
+			return organisation;
+		}
+		let (admin, membership) = pallet_dt_consortium::Members::<Runtime>::iter()
+			.find(|(_, membership)| membership.is_admin)
+			.expect("the benchmark genesis has an organisation with an admin");
+		Consortium::add_member(
+			RuntimeOrigin::signed(admin),
+			who.clone(),
+			crate::genesis_config_presets::dev_encryption_keys::EVE.to_vec(),
+		)
+		.expect("the admin adds a member with a valid key");
+		membership.organisation
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_twin_spec::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
+	fn make_member(who: &AccountId) {
+		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
+	}
 }

@@ -36,7 +36,9 @@ use sp_runtime::{
 use sp_version::{runtime_version, RuntimeVersion};
 
 pub use frame_system::Call as SystemCall;
+pub use pallet_dt_access::Call as AccessCall;
 pub use pallet_dt_consortium::Call as ConsortiumCall;
+pub use pallet_dt_twin_spec::Call as TwinSpecCall;
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]
 pub use sp_runtime::BuildStorage;
@@ -203,6 +205,12 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(7)]
+	pub type Access = pallet_dt_access;
+
+	#[runtime::pallet_index(8)]
+	pub type TwinSpec = pallet_dt_twin_spec;
 }
 
 /// Session keys from their public parts, for chain specifications.

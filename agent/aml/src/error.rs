@@ -55,6 +55,9 @@ pub enum AmlError {
 	#[error("invalid fragment: {reason}")]
 	InvalidFragment { reason: String },
 
+	#[error("program parameter {parameter:?}: {reason}")]
+	InvalidProgramParameter { parameter: String, reason: String },
+
 	#[error("element ID \"{id}\" already exists in the tree")]
 	DuplicateId { id: String },
 

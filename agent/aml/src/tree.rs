@@ -162,6 +162,30 @@ impl AmlTree {
 		Ok(())
 	}
 
+	/// Inserts a node as the last child of `parent` (as the root when `None`). Appending the
+	/// nodes of a document in document order, as the chain's `twin_elements` runtime API
+	/// returns them, rebuilds the document; a sibling left out (e.g. one the reader may not
+	/// see) leaves no gap.
+	pub fn append_child(
+		&mut self,
+		id: &str,
+		parent: Option<&str>,
+		fragment: Fragment,
+	) -> Result<()> {
+		let previous_sibling = match parent {
+			Some(parent) => self
+				.get(parent)
+				.ok_or_else(|| AmlError::UnknownParent {
+					id: id.to_string(),
+					parent: parent.to_string(),
+				})?
+				.last_child()
+				.map(|last| last.id().to_string()),
+			None => None,
+		};
+		self.insert(id, parent, previous_sibling.as_deref(), fragment)
+	}
+
 	/// Inserts a record as produced by [`Self::records`] or [`crate::parse_snippet`].
 	pub fn insert_record(&mut self, record: NodeRecord) -> Result<()> {
 		self.insert(

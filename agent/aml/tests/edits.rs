@@ -291,3 +291,19 @@ fn elements_between_child_nodes_become_fillers_and_keep_their_place() {
 	assert_same_element_tree(doc, &exported);
 	assert!(!exported.contains("dropped"));
 }
+
+#[test]
+fn appending_in_document_order_rebuilds_the_document() {
+	let tree = plant();
+	let mut rebuilt = AmlTree::new(tree.header().clone());
+	for record in tree.records() {
+		rebuilt
+			.append_child(&record.id, record.parent.as_deref(), record.fragment)
+			.unwrap();
+	}
+	assert_eq!(rebuilt.to_xml_string().unwrap(), PLANT);
+	assert!(matches!(
+		rebuilt.append_child("x", Some("nowhere"), interface("x")),
+		Err(AmlError::UnknownParent { .. })
+	));
+}

@@ -52,6 +52,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 mod extension;
+mod membership;
 pub mod runtime_api;
 mod types;
 pub mod weights;

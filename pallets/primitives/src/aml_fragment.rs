@@ -105,7 +105,18 @@ pub struct FragmentInfo<'a> {
 }
 
 /// Why a fragment was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
+	scale_info::TypeInfo,
+)]
 pub enum FragmentError {
 	/// The fragment has no bytes.
 	Empty,

@@ -105,7 +105,7 @@ pub fn validate_rsa_public_key(der: &[u8]) -> Result<RsaKeyInfo, EncryptionKeyEr
 		return Err(TooLong);
 	}
 	// An even modulus cannot be the product of two large primes.
-	if modulus.last().map_or(true, |b| b & 1 == 0) {
+	if modulus.last().is_none_or(|b| b & 1 == 0) {
 		return Err(Malformed);
 	}
 

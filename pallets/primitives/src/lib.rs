@@ -6,8 +6,10 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+pub mod access;
 pub mod aml_fragment;
 pub mod encryption_key;
+pub mod program;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;

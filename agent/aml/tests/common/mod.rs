@@ -51,57 +51,5 @@ pub fn child_ids(tree: &AmlTree, id: &str) -> Vec<String> {
 		.collect()
 }
 
-/// Writes a generated CAEX plant: `lines` production lines of `machines_per_line` machines,
-/// each machine with two interfaces, attributes, a role and a link, so the file has
-/// `lines * (1 + 3 * machines_per_line)` ID-carrying elements and about 600 bytes per machine.
-/// With `namespaced`, it is CAEX 3.0 in the CAEX namespace, otherwise CAEX 2.15 without.
-pub fn write_generated_plant(
-	out: &mut impl std::io::Write,
-	lines: usize,
-	machines_per_line: usize,
-	namespaced: bool,
-) -> std::io::Result<()> {
-	let root_attributes = if namespaced {
-		r#"SchemaVersion="3.0" xmlns="http://www.dke.de/CAEX" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#
-	} else {
-		r#"SchemaVersion="2.15" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#
-	};
-	writeln!(out, "\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?>")?;
-	writeln!(out, "<CAEXFile FileName=\"generated.aml\" {root_attributes}>")?;
-	writeln!(out, "\t<!-- generated for dt-aml tests -->")?;
-	writeln!(out, "\t<AdditionalInformation AutomationMLVersion=\"2.0\" />")?;
-	writeln!(out, "\t<InstanceHierarchy Name=\"GeneratedPlant\">")?;
-	writeln!(out, "\t\t<Version>1.0</Version>")?;
-	for line in 0..lines {
-		writeln!(out, "\t\t<InternalElement Name=\"Line{line}\" ID=\"line-{line}\">")?;
-		writeln!(out, "\t\t\t<Attribute Name=\"Throughput\" AttributeDataType=\"xs:double\" Unit=\"1/h\"><Value>1200.5</Value></Attribute>")?;
-		for machine in 0..machines_per_line {
-			let id = format!("m-{line}-{machine}");
-			writeln!(out, "\t\t\t<InternalElement Name=\"Machine {line}.{machine}\" ID=\"{id}\" RefBaseSystemUnitPath=\"Lib/Machine\">")?;
-			writeln!(out, "\t\t\t\t<Attribute Name=\"Serial\" AttributeDataType=\"xs:string\"><Value>SN-{id} &amp; &lt;rev&gt;</Value></Attribute>")?;
-			writeln!(out, "\t\t\t\t<Attribute Name=\"Notes\"><Value><![CDATA[<calibrated> & checked]]></Value></Attribute>")?;
-			writeln!(out, "\t\t\t\t<ExternalInterface Name=\"Power\" ID=\"{id}-power\" RefBaseClassPath=\"Lib/Power\" />")?;
-			writeln!(out, "\t\t\t\t<ExternalInterface Name=\"Data\" ID=\"{id}-data\" RefBaseClassPath=\"Lib/Data\" />")?;
-			writeln!(out, "\t\t\t\t<SupportedRoleClass RefRoleClassPath=\"Roles/Machine\" />")?;
-			writeln!(out, "\t\t\t</InternalElement>")?;
-		}
-		writeln!(out, "\t\t\t<InternalLink Name=\"Feed{line}\" RefPartnerSideA=\"m-{line}-0:Data\" RefPartnerSideB=\"line-{line}:Data\" />")?;
-		writeln!(out, "\t\t</InternalElement>")?;
-	}
-	writeln!(out, "\t</InstanceHierarchy>")?;
-	writeln!(out, "\t<SystemUnitClassLib Name=\"Lib\">")?;
-	writeln!(out, "\t\t<SystemUnitClass Name=\"Machine\">")?;
-	writeln!(out, "\t\t\t<ExternalInterface Name=\"Power\" ID=\"lib-machine-power\" RefBaseClassPath=\"Lib/Power\" />")?;
-	writeln!(out, "\t\t</SystemUnitClass>")?;
-	writeln!(out, "\t</SystemUnitClassLib>")?;
-	writeln!(out, "</CAEXFile>")?;
-	Ok(())
-}
-
-/// [`write_generated_plant`] into a string.
-pub fn generated_plant(lines: usize, machines_per_line: usize, namespaced: bool) -> String {
-	let mut out = Vec::new();
-	write_generated_plant(&mut out, lines, machines_per_line, namespaced)
-		.expect("writing to memory");
-	String::from_utf8(out).expect("generated text is UTF-8")
-}
+#[allow(unused_imports)]
+pub use dt_aml::generated::{plant as generated_plant, write_plant as write_generated_plant};

@@ -1,0 +1,304 @@
+//! Access control vocabulary shared by every pallet that protects a twin's data.
+//!
+//! Each twin has its own role-based access control, kept by the access pallet: a stored map
+//! from [`Role`] to [`Permission`]s and grants of roles to accounts or whole organisations
+//! ([`Grantee`]). Other pallets never look at roles; they ask one question through
+//! [`Authorize`]: may this account do this [`Action`] on this twin?
+//!
+//! Data carries a [`Confidentiality`] level (AML elements, documents, feeds); reading it needs
+//! a role whose [`Permission::Read`] reaches that level.
+
+use bounded_collections::{BoundedVec, ConstU32};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+use crate::OrganisationId;
+
+/// Identifies a twin. Ids are never reused.
+pub type TwinId = u32;
+
+/// Identifies a custom role within its twin. Ids are never reused within a twin.
+pub type CustomRoleId = u32;
+
+/// Longest element id, in bytes. CAEX ids are GUIDs (36 to 38 bytes); structural ids are
+/// CAEX paths such as `/CAEXFile/SystemUnitClassLib[Lib]/SystemUnitClass[Machine]`.
+pub const MAX_ELEMENT_ID_LEN: u32 = 256;
+
+/// Longest program name, in bytes.
+pub const MAX_PROGRAM_NAME_LEN: u32 = 64;
+
+/// The id of an AML element (the value of its `ID` attribute, or a structural path).
+pub type ElementId = BoundedVec<u8, ConstU32<MAX_ELEMENT_ID_LEN>>;
+
+/// The name of a device program declared in a twin's specification.
+pub type ProgramName = BoundedVec<u8, ConstU32<MAX_PROGRAM_NAME_LEN>>;
+
+/// How confidential a piece of data is. Levels are ordered: a reader cleared for a level
+/// may read everything at that level and below.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum Confidentiality {
+	/// Every member of the consortium may read it.
+	Public,
+	/// Parties holding any role on the twin with internal clearance. The default.
+	#[default]
+	Internal,
+	/// Parties that need it for their work (e.g. maintenance records).
+	Confidential,
+	/// The most sensitive data (e.g. blueprints).
+	Secret,
+}
+
+/// A role on a twin: one of the built-in lifecycle roles, or a role the twin's access
+/// managers defined.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum Role {
+	/// Owns and operates the asset. The twin's creator gets this role.
+	Owner,
+	/// Built the asset and supplied its specification.
+	Manufacturer,
+	/// Services the asset.
+	Maintainer,
+	/// Checks the asset's records on behalf of a third party.
+	Auditor,
+	/// The asset itself (its device agent), which streams sensor data and runs programs.
+	Device,
+	/// A role defined for this twin only.
+	Custom(CustomRoleId),
+}
+
+impl Role {
+	/// The built-in roles, which every twin has from its creation.
+	pub const BUILT_IN: [Role; 5] =
+		[Role::Owner, Role::Manufacturer, Role::Maintainer, Role::Auditor, Role::Device];
+}
+
+/// Who a role is granted to.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum Grantee<AccountId> {
+	/// One account.
+	Account(AccountId),
+	/// Every member account of an organisation of the consortium, present and future.
+	Organisation(OrganisationId),
+}
+
+/// Something a role allows on its twin.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum Permission {
+	/// Read data up to and including this confidentiality level.
+	Read(Confidentiality),
+	/// Change the AML specification: the whole document (`None`) or only the subtree rooted
+	/// at the given element (that element included).
+	WriteSpecification(Option<ElementId>),
+	/// Register new documents.
+	AddDocuments,
+	/// Add new versions of registered documents.
+	VersionDocuments,
+	/// Annotate documents.
+	AnnotateDocuments,
+	/// Register sensor feeds.
+	RegisterFeeds,
+	/// Append entries to feeds (what a device does).
+	AppendToFeeds,
+	/// Call device programs: all of them (`None`) or only the one named.
+	CallPrograms(Option<ProgramName>),
+	/// Add and remove references to external data sources.
+	AddExternalSources,
+	/// Grant and revoke roles, define roles and their permissions, set confidentiality levels.
+	ManageAccess,
+}
+
+/// A protected action, as another pallet asks [`Authorize`] about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+	/// Read data of this confidentiality level.
+	Read(Confidentiality),
+	/// Change the specification at this element: the element replaced or removed, or the
+	/// parent under which an element is inserted.
+	WriteSpecification(&'a ElementId),
+	/// Register a document.
+	AddDocument,
+	/// Add a version of a document.
+	VersionDocument,
+	/// Annotate a document.
+	AnnotateDocument,
+	/// Register a feed.
+	RegisterFeed,
+	/// Append to a feed.
+	AppendToFeed,
+	/// Call the named program.
+	CallProgram(&'a [u8]),
+	/// Add or remove an external data source.
+	AddExternalSource,
+	/// Change the twin's access control.
+	ManageAccess,
+}
+
+impl Permission {
+	/// Whether this permission allows `action`. `within(scope)` tells whether the element the
+	/// action touches lies in the subtree rooted at `scope`; it is only called for scoped
+	/// specification writes.
+	pub fn allows(&self, action: &Action<'_>, within: impl FnOnce(&ElementId) -> bool) -> bool {
+		match (self, action) {
+			(Permission::Read(clearance), Action::Read(level)) => level <= clearance,
+			(Permission::WriteSpecification(None), Action::WriteSpecification(_)) => true,
+			(Permission::WriteSpecification(Some(scope)), Action::WriteSpecification(element)) => {
+				*element == scope || within(scope)
+			},
+			(Permission::AddDocuments, Action::AddDocument)
+			| (Permission::VersionDocuments, Action::VersionDocument)
+			| (Permission::AnnotateDocuments, Action::AnnotateDocument)
+			| (Permission::RegisterFeeds, Action::RegisterFeed)
+			| (Permission::AppendToFeeds, Action::AppendToFeed)
+			| (Permission::CallPrograms(None), Action::CallProgram(_))
+			| (Permission::AddExternalSources, Action::AddExternalSource)
+			| (Permission::ManageAccess, Action::ManageAccess) => true,
+			(Permission::CallPrograms(Some(name)), Action::CallProgram(called)) => {
+				name.as_slice() == *called
+			},
+			_ => false,
+		}
+	}
+}
+
+/// Why [`Authorize::authorize`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessDenied {
+	/// The twin has no access control: it does not exist.
+	UnknownTwin,
+	/// None of the caller's roles on the twin allows the action.
+	NotPermitted,
+}
+
+/// The access decision every pallet that protects twin data calls.
+pub trait Authorize<AccountId> {
+	/// `Ok` if `who` may do `action` on `twin`.
+	fn authorize(twin: TwinId, who: &AccountId, action: Action<'_>) -> Result<(), AccessDenied>;
+
+	/// The highest confidentiality level `who` may read on `twin`, `None` if it may read
+	/// nothing but public data. Members of the consortium can always read public data.
+	fn clearance(twin: TwinId, who: &AccountId) -> Option<Confidentiality>;
+
+	/// Sets up the access control of a new twin: the default role map, and the Owner role
+	/// for its creator.
+	fn twin_created(twin: TwinId, creator: &AccountId);
+}
+
+/// Tells the access pallet how a twin's elements nest, for permissions scoped to a subtree.
+pub trait SpecificationTree {
+	/// Whether `element` lies strictly below `ancestor` in `twin`'s specification.
+	fn is_descendant(twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool;
+}
+
+/// What the access pallet needs to know about the consortium.
+pub trait ConsortiumMembership<AccountId> {
+	/// The organisation `who` is a member of.
+	fn organisation_of(who: &AccountId) -> Option<OrganisationId>;
+
+	/// Whether the organisation is part of the consortium.
+	fn organisation_exists(organisation: OrganisationId) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn id(text: &str) -> ElementId {
+		ElementId::try_from(text.as_bytes().to_vec()).unwrap()
+	}
+
+	#[test]
+	fn read_reaches_up_to_the_clearance() {
+		let read = Permission::Read(Confidentiality::Confidential);
+		assert!(read.allows(&Action::Read(Confidentiality::Public), |_| false));
+		assert!(read.allows(&Action::Read(Confidentiality::Confidential), |_| false));
+		assert!(!read.allows(&Action::Read(Confidentiality::Secret), |_| false));
+	}
+
+	#[test]
+	fn scoped_write_covers_the_scope_root_and_what_lies_below() {
+		let scope = id("line-1");
+		let write = Permission::WriteSpecification(Some(scope.clone()));
+		assert!(write.allows(&Action::WriteSpecification(&scope), |_| false));
+		assert!(write.allows(&Action::WriteSpecification(&id("filler")), |s| *s == scope));
+		assert!(!write.allows(&Action::WriteSpecification(&id("other")), |_| false));
+		let unscoped = Permission::WriteSpecification(None);
+		assert!(unscoped.allows(&Action::WriteSpecification(&id("other")), |_| false));
+	}
+
+	#[test]
+	fn program_permission_names_one_program_or_all() {
+		let named =
+			Permission::CallPrograms(Some(ProgramName::try_from(b"clean".to_vec()).unwrap()));
+		assert!(named.allows(&Action::CallProgram(b"clean"), |_| false));
+		assert!(!named.allows(&Action::CallProgram(b"stop"), |_| false));
+		assert!(Permission::CallPrograms(None).allows(&Action::CallProgram(b"stop"), |_| false));
+	}
+
+	#[test]
+	fn permissions_do_not_leak_into_other_actions() {
+		assert!(!Permission::AddDocuments.allows(&Action::VersionDocument, |_| true));
+		assert!(!Permission::Read(Confidentiality::Secret)
+			.allows(&Action::WriteSpecification(&id("x")), |_| true));
+		assert!(!Permission::WriteSpecification(None).allows(&Action::ManageAccess, |_| true));
+		assert!(!Permission::AppendToFeeds.allows(&Action::RegisterFeed, |_| true));
+	}
+}

@@ -1,0 +1,1233 @@
+use crate::{mock::*, *};
+use dt_primitives::{
+	access::{Confidentiality, Grantee, Permission, ProgramName, Role, TwinId},
+	aml_fragment::FragmentError,
+	program::{DeclarationError, ParameterDeclaration, ParameterType, ProgramParameters},
+};
+use frame_support::{assert_noop, assert_ok, traits::ConstU32, BoundedVec};
+use std::path::PathBuf;
+
+/// CAEX 2.15: the InstanceHierarchy has no ID, so it is a structural element.
+const PLANT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<CAEXFile FileName="plant.aml" SchemaVersion="2.15">
+  <InstanceHierarchy Name="Plant">
+    <Version>1</Version>
+    <InternalElement Name="Filler" ID="filler">
+      <Attribute Name="Speed" />
+      <InternalElement Name="Sensor" ID="sensor-old">
+        <Attribute Name="Level" />
+        <ExternalInterface Name="Out" ID="sensor-old-out" />
+      </InternalElement>
+      <InternalElement Name="Valve" ID="valve" />
+      <SupportedRoleClass RefRoleClassPath="Roles/Machine" />
+    </InternalElement>
+    <InternalElement Name="Labeler" ID="labeler">
+      <Attribute Name="Rate" />
+      <SupportedRoleClass RefRoleClassPath="Roles/Machine" />
+    </InternalElement>
+  </InstanceHierarchy>
+</CAEXFile>
+"#;
+
+const HIERARCHY: &str = "/CAEXFile/InstanceHierarchy[Plant]";
+
+type Fragment = BoundedVec<u8, ConstU32<MAX_FRAGMENT_LENGTH>>;
+
+fn fragment(xml: &str) -> Fragment {
+	bounded(xml)
+}
+
+fn interface(element: &str) -> Fragment {
+	fragment(&format!(r#"<ExternalInterface Name="{element}" ID="{element}" />"#))
+}
+
+/// The plant after the same edit made by dt-aml in memory: what the chain must export.
+fn expected_after(edit: impl FnOnce(&mut dt_aml::AmlTree)) -> String {
+	let mut tree = dt_aml::AmlTree::parse_str(PLANT).unwrap();
+	edit(&mut tree);
+	tree.to_xml_string().unwrap()
+}
+
+fn assert_same_element_tree(expected: &str, actual: &str) {
+	if let Some(difference) =
+		dt_aml::first_difference(expected.as_bytes(), actual.as_bytes()).unwrap()
+	{
+		panic!("documents differ: {difference}\n--- actual ---\n{actual}");
+	}
+}
+
+/// The plant as a twin of OWNER, with MAINTAINER's account granted the Maintainer role.
+fn plant() -> TwinId {
+	let twin = import(OWNER, PLANT, 1000);
+	assert_ok!(Access::grant_role(
+		RuntimeOrigin::signed(OWNER),
+		twin,
+		Grantee::Account(MAINTAINER),
+		Role::Maintainer
+	));
+	twin
+}
+
+fn children(twin: TwinId, parent: &str) -> Vec<String> {
+	let mut ids = Vec::new();
+	let mut child = Elements::<Test>::get(twin, id(parent)).unwrap().first_child;
+	while let Some(current) = child {
+		let node = Elements::<Test>::get(twin, &current).unwrap();
+		assert_eq!(node.parent, Some(id(parent)), "{current:?} links to its parent");
+		ids.push(String::from_utf8(current.into_inner()).unwrap());
+		child = node.next_sibling;
+	}
+	ids
+}
+
+fn last_event() -> RuntimeEvent {
+	System::events().pop().expect("an event").event
+}
+
+fn shared_aml_files() -> Vec<PathBuf> {
+	let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml");
+	let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+		.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+		.map(|entry| entry.unwrap().path())
+		.filter(|path| path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("aml")))
+		.collect();
+	files.sort();
+	assert!(files.len() >= 4, "the shared AML files are beside the repository");
+	files
+}
+
+/// Grants `who` a custom role that may write only the subtree at `scope`.
+fn grant_scoped_writer(twin: TwinId, who: u64, scope: &str) {
+	let permissions = vec![
+		Permission::Read(Confidentiality::Internal),
+		Permission::WriteSpecification(Some(id(scope))),
+	];
+	assert_ok!(Access::create_custom_role(
+		RuntimeOrigin::signed(OWNER),
+		twin,
+		bounded("contractor"),
+		permissions.try_into().unwrap(),
+	));
+	assert_ok!(Access::grant_role(
+		RuntimeOrigin::signed(OWNER),
+		twin,
+		Grantee::Account(who),
+		Role::Custom(0),
+	));
+}
+
+mod round_trip {
+	use super::*;
+
+	#[test]
+	fn every_shared_aml_file_comes_back_as_the_same_element_tree() {
+		for path in shared_aml_files() {
+			new_test_ext().execute_with(|| {
+				let original = std::fs::read_to_string(&path).unwrap();
+				// Small chunks, so multi-call imports are exercised on every file.
+				let twin = import(OWNER, &original, 25);
+				let exported = export(twin);
+				assert_same_element_tree(&original, &exported);
+				// The files are consistently indented, so even the bytes come back.
+				assert_eq!(exported, original, "{}", path.display());
+				let info = Twins::<Test>::get(twin).unwrap();
+				assert!(!info.importing);
+				assert_eq!(info.element_count as usize, split(&original).1.len());
+			});
+		}
+	}
+
+	#[test]
+	fn a_generated_file_of_50_000_elements_comes_back() {
+		// 125 lines of 133 machines: 125 * (1 + 3 * 133) = 50,000 ID-carrying elements.
+		let original = dt_aml::generated::plant(125, 133, true);
+		new_test_ext().execute_with(|| {
+			let twin = import(OWNER, &original, MAX_ELEMENTS_PER_CALL as usize);
+			let info = Twins::<Test>::get(twin).unwrap();
+			assert!(info.element_count > 50_000, "{} elements", info.element_count);
+			let exported = export(twin);
+			assert_same_element_tree(&original, &exported);
+			assert_eq!(exported, original);
+		});
+	}
+
+	#[test]
+	fn import_in_one_call_emits_creation_and_completion() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			System::assert_has_event(Event::TwinCreated { twin, creator: OWNER }.into());
+			System::assert_has_event(
+				Event::ElementsImported { twin, count: 7, complete: true }.into(),
+			);
+			assert_eq!(Twins::<Test>::get(twin).unwrap().root, Some(id("/CAEXFile")));
+			assert_eq!(children(twin, HIERARCHY), ["filler", "labeler"]);
+			// The creator is the twin's Owner.
+			assert_eq!(Access::roles_of(twin, &OWNER), vec![Role::Owner]);
+		});
+	}
+}
+
+mod import {
+	use super::*;
+
+	#[test]
+	fn only_the_creator_imports_and_nobody_edits_before_the_end() {
+		new_test_ext().execute_with(|| {
+			let (header, elements) = split(PLANT);
+			assert_ok!(TwinSpec::create_twin(
+				RuntimeOrigin::signed(OWNER),
+				header,
+				elements[..3].to_vec().try_into().unwrap(),
+				false,
+			));
+			let rest: BoundedVec<_, _> = elements[3..].to_vec().try_into().unwrap();
+			assert_noop!(
+				TwinSpec::import_elements(RuntimeOrigin::signed(MAINTAINER), 0, rest.clone(), true),
+				Error::<Test>::NotImporter
+			);
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					RuntimeOrigin::signed(OWNER),
+					0,
+					id(HIERARCHY),
+					fragment(r#"<InstanceHierarchy Name="Plant" />"#)
+				),
+				Error::<Test>::ImportInProgress
+			);
+			assert_ok!(TwinSpec::import_elements(
+				RuntimeOrigin::signed(OWNER),
+				0,
+				rest.clone(),
+				true
+			));
+			assert_noop!(
+				TwinSpec::import_elements(RuntimeOrigin::signed(OWNER), 0, rest, true),
+				Error::<Test>::ImportNotInProgress
+			);
+			assert_noop!(
+				TwinSpec::import_elements(
+					RuntimeOrigin::signed(OWNER),
+					7,
+					Default::default(),
+					true
+				),
+				Error::<Test>::UnknownTwin
+			);
+			assert_same_element_tree(PLANT, &export(0));
+		});
+	}
+
+	#[test]
+	fn a_document_needs_exactly_one_root_and_a_clean_header() {
+		new_test_ext().execute_with(|| {
+			let (header, elements) = split(PLANT);
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					header.clone(),
+					Default::default(),
+					true
+				),
+				Error::<Test>::MissingRoot
+			);
+			let mut two_roots = elements.clone();
+			two_roots.push(NewElement {
+				id: id("second-root"),
+				parent: None,
+				previous_sibling: None,
+				fragment: fragment(r#"<CAEXFile ID="second-root" />"#),
+			});
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					header.clone(),
+					two_roots.try_into().unwrap(),
+					true
+				),
+				Error::<Test>::RootAlreadyExists
+			);
+			// An element before the root has no parent to go to.
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					header.clone(),
+					elements[1..].to_vec().try_into().unwrap(),
+					true
+				),
+				Error::<Test>::UnknownParent
+			);
+			let sneaky =
+				Header { prolog: bounded("<?xml version=\"1.0\"?><Extra/>"), epilog: bounded("") };
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					sneaky,
+					elements.clone().try_into().unwrap(),
+					true
+				),
+				Error::<Test>::InvalidHeader
+			);
+			let not_utf8 = Header { prolog: vec![0xff].try_into().unwrap(), epilog: bounded("") };
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					not_utf8,
+					elements.try_into().unwrap(),
+					true
+				),
+				Error::<Test>::InvalidHeader
+			);
+		});
+	}
+}
+
+mod insert {
+	use super::*;
+
+	#[test]
+	fn as_first_child() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("new"),
+				id("filler"),
+				None,
+				interface("new"),
+			));
+			assert_eq!(children(twin, "filler"), ["new", "sensor-old", "valve"]);
+			let expected = expected_after(|tree| {
+				tree.insert(
+					"new",
+					Some("filler"),
+					None,
+					dt_aml::Fragment::parse(r#"<ExternalInterface Name="new" ID="new" />"#)
+						.unwrap(),
+				)
+				.unwrap()
+			});
+			assert_same_element_tree(&expected, &export(twin));
+			assert_eq!(
+				last_event(),
+				Event::ElementInserted {
+					twin,
+					element: id("new"),
+					parent: id("filler"),
+					author: OWNER
+				}
+				.into()
+			);
+		});
+	}
+
+	#[test]
+	fn in_the_middle_and_last() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("middle"),
+				id("filler"),
+				Some(id("sensor-old")),
+				interface("middle"),
+			));
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("last"),
+				id("filler"),
+				Some(id("valve")),
+				interface("last"),
+			));
+			assert_eq!(children(twin, "filler"), ["sensor-old", "middle", "valve", "last"]);
+			assert_eq!(
+				Elements::<Test>::get(twin, id("valve")).unwrap().previous_sibling,
+				Some(id("middle"))
+			);
+			let expected = expected_after(|tree| {
+				let parse = |x: &str| dt_aml::Fragment::parse(x).unwrap();
+				tree.insert(
+					"middle",
+					Some("filler"),
+					Some("sensor-old"),
+					parse(r#"<ExternalInterface Name="middle" ID="middle" />"#),
+				)
+				.unwrap();
+				tree.insert(
+					"last",
+					Some("filler"),
+					Some("valve"),
+					parse(r#"<ExternalInterface Name="last" ID="last" />"#),
+				)
+				.unwrap();
+			});
+			let exported = export(twin);
+			assert_same_element_tree(&expected, &exported);
+			// The last child still goes before the SupportedRoleClass, as CAEX demands.
+			assert!(
+				exported.find(r#"ID="last""#).unwrap() < exported.find("Roles/Machine").unwrap()
+			);
+			let node = Elements::<Test>::get(twin, id("last")).unwrap();
+			assert_eq!((node.depth, node.version, node.last_change), (3, 1, ChangeKind::Inserted));
+			assert_eq!((node.changed_by, node.changed_at), (MAINTAINER, 1));
+		});
+	}
+
+	#[test]
+	fn a_whole_element_with_content_and_an_element_without_id() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let sensor = r#"<InternalElement Name="Sensor" ID="sensor-new"><Attribute Name="Level" Unit="mm"><Value>12</Value></Attribute><?dt-children?><SupportedRoleClass RefRoleClassPath="Roles/Sensor" /></InternalElement>"#;
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-new"),
+				id("filler"),
+				Some(id("sensor-old")),
+				fragment(sensor),
+			));
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-new-out"),
+				id("sensor-new"),
+				None,
+				interface("sensor-new-out"),
+			));
+			let exported = export(twin);
+			let out = exported.find(r#"ID="sensor-new-out""#).unwrap();
+			assert!(exported.find(r#"ID="sensor-new""#).unwrap() < out);
+			assert!(out < exported.find("Roles/Sensor").unwrap());
+			assert!(exported.find("Roles/Sensor").unwrap() < exported.find(r#"ID="valve""#).unwrap());
+		});
+	}
+
+	#[test]
+	fn misplaced_or_malformed_elements_change_nothing() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let insert = |element: &str, parent: &str, sibling: Option<&str>, xml: Fragment| {
+				TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id(element),
+					id(parent),
+					sibling.map(id),
+					xml,
+				)
+			};
+			assert_noop!(
+				insert("valve", "filler", None, interface("valve")),
+				Error::<Test>::DuplicateElement
+			);
+			assert_noop!(
+				insert("x", "nowhere", None, interface("x")),
+				Error::<Test>::UnknownParent
+			);
+			assert_noop!(
+				insert("x", "filler", Some("nowhere"), interface("x")),
+				Error::<Test>::UnknownSibling
+			);
+			assert_noop!(
+				insert("x", "filler", Some("labeler"), interface("x")),
+				Error::<Test>::SiblingNotUnderParent
+			);
+			let invalid = |reason| Error::<Test>::InvalidFragment(FragmentRejection(reason));
+			assert_noop!(
+				insert("x", "filler", None, interface("y")),
+				invalid(FragmentError::IdMismatch)
+			);
+			assert_noop!(
+				insert(
+					"x",
+					"filler",
+					None,
+					fragment(r#"<ExternalInterface ID="x"/><ExternalInterface ID="z"/>"#)
+				),
+				invalid(FragmentError::MultipleRoots)
+			);
+			assert_noop!(
+				insert(
+					"x",
+					"filler",
+					None,
+					fragment(r#"<InternalElement ID="x"><Attribute Name="a"></InternalElement>"#)
+				),
+				invalid(FragmentError::MismatchedEndTag)
+			);
+			assert_noop!(
+				insert(
+					"x",
+					"filler",
+					None,
+					fragment(
+						r#"<InternalElement ID="x"><ExternalInterface ID="hidden"/></InternalElement>"#
+					)
+				),
+				invalid(FragmentError::IdCarryingChild)
+			);
+			assert_noop!(
+				insert(
+					"x",
+					"filler",
+					None,
+					fragment(r#"<InternalElement ID="x">&custom;</InternalElement>"#)
+				),
+				invalid(FragmentError::UnknownEntity)
+			);
+			assert_noop!(insert("x", "filler", None, fragment("")), invalid(FragmentError::Empty));
+		});
+	}
+
+	#[test]
+	fn oversized_fragments_do_not_even_decode() {
+		use codec::{Decode, Encode};
+		let oversized = vec![b'a'; MAX_FRAGMENT_LENGTH as usize + 1].encode();
+		assert!(Fragment::decode(&mut &oversized[..]).is_err());
+		let at_limit = vec![b'a'; MAX_FRAGMENT_LENGTH as usize].encode();
+		assert!(Fragment::decode(&mut &at_limit[..]).is_ok());
+	}
+
+	#[test]
+	fn nesting_is_bounded() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			// filler has depth 2; fill up to the limit.
+			let mut parent = "filler".to_string();
+			for level in 3..=MAX_TREE_DEPTH {
+				let element = format!("deep-{level}");
+				assert_ok!(TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id(&element),
+					id(&parent),
+					None,
+					interface(&element),
+				));
+				parent = element;
+			}
+			assert_noop!(
+				TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("too-deep"),
+					id(&parent),
+					None,
+					interface("too-deep")
+				),
+				Error::<Test>::TreeTooDeep
+			);
+		});
+	}
+}
+
+mod remove {
+	use super::*;
+
+	#[test]
+	fn takes_the_subtree_and_relinks_the_neighbours() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-old"),
+				2
+			));
+			assert_eq!(children(twin, "filler"), ["valve"]);
+			assert!(!Elements::<Test>::contains_key(twin, id("sensor-old-out")));
+			assert!(!Fragments::<Test>::contains_key(twin, id("sensor-old")));
+			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, 5);
+			assert_eq!(
+				last_event(),
+				Event::ElementRemoved {
+					twin,
+					element: id("sensor-old"),
+					removed: 2,
+					author: OWNER
+				}
+				.into()
+			);
+			assert_same_element_tree(
+				&expected_after(|tree| {
+					tree.remove("sensor-old").unwrap();
+				}),
+				&export(twin),
+			);
+		});
+	}
+
+	#[test]
+	fn first_middle_and_last_children() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			for element in ["a", "b", "c"].iter().rev() {
+				assert_ok!(TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id(element),
+					id("valve"),
+					None,
+					interface(element),
+				));
+			}
+			assert_eq!(children(twin, "valve"), ["a", "b", "c"]);
+			assert_ok!(TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("b"), 1));
+			assert_eq!(children(twin, "valve"), ["a", "c"]);
+			assert_ok!(TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("a"), 1));
+			assert_eq!(children(twin, "valve"), ["c"]);
+			assert_ok!(TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("c"), 1));
+			assert!(children(twin, "valve").is_empty());
+			// A whole branch with the structural hierarchy at its top.
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				1
+			));
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id(HIERARCHY),
+				6
+			));
+			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, 1);
+			assert_eq!(Elements::<Test>::iter_prefix(twin).count(), 1);
+			assert_eq!(Fragments::<Test>::iter_prefix(twin).count(), 1);
+			assert_same_element_tree(
+				&expected_after(|tree| {
+					tree.remove(HIERARCHY).unwrap();
+				}),
+				&export(twin),
+			);
+		});
+	}
+
+	#[test]
+	fn refusals_change_nothing() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("/CAEXFile"), 9),
+				Error::<Test>::CannotRemoveRoot
+			);
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("filler"), 3),
+				Error::<Test>::SubtreeLargerThanWitness
+			);
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("nowhere"), 1),
+				Error::<Test>::UnknownElement
+			);
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), 5, id("filler"), 4),
+				Error::<Test>::UnknownTwin
+			);
+		});
+	}
+}
+
+mod replace {
+	use super::*;
+
+	#[test]
+	fn keeps_the_children_and_records_the_history() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			System::set_block_number(5);
+			let new = r#"<InternalElement Name="Filler" ID="filler"><Attribute Name="Speed" Unit="1/min"><Value>60</Value></Attribute><?dt-children?><SupportedRoleClass RefRoleClassPath="Roles/Machine" /></InternalElement>"#;
+			assert_ok!(TwinSpec::replace_fragment(RuntimeOrigin::signed(MAINTAINER), twin, id("filler"), fragment(new)));
+			assert_eq!(
+				last_event(),
+				Event::FragmentReplaced { twin, element: id("filler"), version: 2, author: MAINTAINER }.into()
+			);
+			let exported = export(twin);
+			assert!(exported.contains("<Value>60</Value>"));
+			assert_eq!(children(twin, "filler"), ["sensor-old", "valve"]);
+			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			assert_eq!(
+				(node.version, node.changed_at, node.previous_change_at, node.changed_by),
+				(2, 5, Some(1), MAINTAINER)
+			);
+			// A second change in the same block keeps the link to the block before.
+			assert_ok!(TwinSpec::replace_fragment(RuntimeOrigin::signed(OWNER), twin, id("filler"), fragment(new)));
+			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			assert_eq!((node.version, node.previous_change_at, node.changed_by), (3, Some(1), OWNER));
+		});
+	}
+
+	#[test]
+	fn the_id_stays() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("filler"),
+					interface("other")
+				),
+				Error::<Test>::InvalidFragment(FragmentRejection(FragmentError::IdMismatch))
+			);
+			// A structural element stays without ID.
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id(HIERARCHY),
+					fragment(r#"<InstanceHierarchy Name="Plant" ID="sneaky" />"#)
+				),
+				Error::<Test>::InvalidFragment(FragmentRejection(FragmentError::IdMismatch))
+			);
+			assert_ok!(TwinSpec::replace_fragment(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id(HIERARCHY),
+				fragment(
+					r#"<InstanceHierarchy Name="Plant"><Version>2</Version><?dt-children?></InstanceHierarchy>"#
+				)
+			));
+			assert!(export(twin).contains("<Version>2</Version>"));
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("nowhere"),
+					interface("nowhere")
+				),
+				Error::<Test>::UnknownElement
+			);
+		});
+	}
+}
+
+mod authorization {
+	use super::*;
+
+	#[test]
+	fn parties_without_write_permission_are_refused() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			for (who, role) in [(AUDITOR, Role::Auditor), (DEVICE, Role::Device)] {
+				assert_ok!(Access::grant_role(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					Grantee::Account(who),
+					role
+				));
+			}
+			for who in [AUDITOR, DEVICE, OUTSIDER] {
+				assert_noop!(
+					TwinSpec::insert_element(
+						RuntimeOrigin::signed(who),
+						twin,
+						id("x"),
+						id("filler"),
+						None,
+						interface("x")
+					),
+					Error::<Test>::NotAuthorized
+				);
+				assert_noop!(
+					TwinSpec::remove_element(RuntimeOrigin::signed(who), twin, id("valve"), 1),
+					Error::<Test>::NotAuthorized
+				);
+				assert_noop!(
+					TwinSpec::replace_fragment(
+						RuntimeOrigin::signed(who),
+						twin,
+						id("valve"),
+						interface("valve")
+					),
+					Error::<Test>::NotAuthorized
+				);
+				assert_noop!(
+					TwinSpec::set_element_confidentiality(
+						RuntimeOrigin::signed(who),
+						twin,
+						id("valve"),
+						Confidentiality::Public
+					),
+					Error::<Test>::NotAuthorized
+				);
+			}
+		});
+	}
+
+	#[test]
+	fn the_maintainer_organisation_writes_by_default_once_granted() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(CONTRACTOR), twin, id("valve"), 1),
+				Error::<Test>::NotAuthorized
+			);
+			// CONTRACTOR belongs to organisation 1; granting the organisation covers it.
+			assert_ok!(Access::grant_role(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				Grantee::Organisation(1),
+				Role::Maintainer
+			));
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(CONTRACTOR),
+				twin,
+				id("valve"),
+				1
+			));
+		});
+	}
+
+	#[test]
+	fn a_scoped_writer_stays_inside_its_subtree() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			grant_scoped_writer(twin, CONTRACTOR, "filler");
+			let writer = RuntimeOrigin::signed(CONTRACTOR);
+			// Inside: the scope root itself and everything below it.
+			assert_ok!(TwinSpec::insert_element(
+				writer.clone(),
+				twin,
+				id("in"),
+				id("filler"),
+				None,
+				interface("in")
+			));
+			assert_ok!(TwinSpec::insert_element(
+				writer.clone(),
+				twin,
+				id("deeper"),
+				id("sensor-old"),
+				None,
+				interface("deeper")
+			));
+			assert_ok!(TwinSpec::remove_element(writer.clone(), twin, id("sensor-old-out"), 1));
+			assert_ok!(TwinSpec::replace_fragment(
+				writer.clone(),
+				twin,
+				id("filler"),
+				fragment(
+					r#"<InternalElement Name="Filler 2" ID="filler"><?dt-children?></InternalElement>"#
+				)
+			));
+			// Outside: a sibling, the parent, and inserting next to the scope root.
+			assert_noop!(
+				TwinSpec::insert_element(
+					writer.clone(),
+					twin,
+					id("out"),
+					id(HIERARCHY),
+					Some(id("filler")),
+					interface("out")
+				),
+				Error::<Test>::NotAuthorized
+			);
+			assert_noop!(
+				TwinSpec::remove_element(writer.clone(), twin, id("labeler"), 1),
+				Error::<Test>::NotAuthorized
+			);
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					writer,
+					twin,
+					id(HIERARCHY),
+					fragment(r#"<InstanceHierarchy Name="X" />"#)
+				),
+				Error::<Test>::NotAuthorized
+			);
+		});
+	}
+
+	#[test]
+	fn the_last_access_manager_cannot_give_up() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_noop!(
+				Access::revoke_role(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					Grantee::Account(OWNER),
+					Role::Owner
+				),
+				pallet_dt_access::Error::<Test>::LastAccessManager
+			);
+		});
+	}
+}
+
+mod confidentiality {
+	use super::*;
+
+	#[test]
+	fn readers_see_only_what_they_are_cleared_for() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(Access::grant_role(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				Grantee::Account(DEVICE),
+				Role::Device
+			));
+			assert_ok!(TwinSpec::set_element_confidentiality(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("filler"),
+				Confidentiality::Secret
+			));
+			assert_eq!(
+				last_event(),
+				Event::ConfidentialitySet {
+					twin,
+					element: id("filler"),
+					level: Confidentiality::Secret,
+					author: OWNER
+				}
+				.into()
+			);
+			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			assert_eq!((node.version, node.last_change), (2, ChangeKind::ConfidentialitySet));
+
+			// The owner reads Secret; the device only Internal: the filler's subtree is hidden.
+			assert_same_element_tree(PLANT, &export_for(twin, Some(OWNER)));
+			let for_device = export_for(twin, Some(DEVICE));
+			assert!(!for_device.contains("filler") && !for_device.contains("sensor-old"));
+			assert!(for_device.contains(r#"ID="labeler""#));
+			assert_same_element_tree(
+				&expected_after(|tree| {
+					tree.remove("filler").unwrap();
+				}),
+				&for_device,
+			);
+			// A party without any role on the twin sees nothing beyond public data.
+			assert_eq!(
+				TwinSpec::elements_in_document_order(twin, None, 100, Some(AUDITOR)).len(),
+				0
+			);
+			// New elements inherit their parent's level.
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("secret-child"),
+				id("filler"),
+				None,
+				interface("secret-child")
+			));
+			assert_eq!(
+				Elements::<Test>::get(twin, id("secret-child")).unwrap().confidentiality,
+				Confidentiality::Secret
+			);
+		});
+	}
+
+	#[test]
+	fn pages_continue_where_the_last_one_ended() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let all = TwinSpec::elements_in_document_order(twin, None, 100, None);
+			assert_eq!(all.len(), 7);
+			let mut paged = Vec::new();
+			let mut after = None;
+			loop {
+				let page = TwinSpec::elements_in_document_order(twin, after, 2, None);
+				if page.is_empty() {
+					break;
+				}
+				assert!(page.len() <= 2);
+				after = page.last().map(|record| record.id.clone());
+				paged.extend(page);
+			}
+			assert_eq!(paged, all);
+		});
+	}
+}
+
+mod external_sources {
+	use super::*;
+
+	fn add(
+		twin: TwinId,
+		element: Option<&str>,
+		uri: &str,
+	) -> frame_support::dispatch::DispatchResult {
+		TwinSpec::add_external_source(
+			RuntimeOrigin::signed(OWNER),
+			twin,
+			element.map(id),
+			bounded(uri),
+			bounded("Fill level history"),
+			SourceKind::OpcUa,
+		)
+	}
+
+	#[test]
+	fn are_added_to_the_twin_or_an_element_and_removed() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(add(twin, None, "https://plant.example/manual"));
+			assert_ok!(add(twin, Some("sensor-old"), "opc.tcp://plant:4840/filler/level"));
+			assert_eq!(
+				last_event(),
+				Event::ExternalSourceAdded {
+					twin,
+					source: 1,
+					element: Some(id("sensor-old")),
+					author: OWNER
+				}
+				.into()
+			);
+			let sources = TwinSpec::external_sources(twin);
+			assert_eq!(sources.len(), 2);
+			assert_eq!(sources[1].uri, b"opc.tcp://plant:4840/filler/level".to_vec());
+			assert_ok!(TwinSpec::remove_external_source(RuntimeOrigin::signed(OWNER), twin, 0));
+			assert_noop!(
+				TwinSpec::remove_external_source(RuntimeOrigin::signed(OWNER), twin, 0),
+				Error::<Test>::UnknownSource
+			);
+			// Removing the element removes what is attached to it.
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-old"),
+				2
+			));
+			assert!(TwinSpec::external_sources(twin).is_empty());
+			assert_eq!(Twins::<Test>::get(twin).unwrap().source_count, 0);
+		});
+	}
+
+	#[test]
+	fn bad_input_and_wrong_parties_are_refused() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			for uri in ["no-scheme", "https:", "1http://x", "https://with space", "https://ünicode"]
+			{
+				assert_noop!(add(twin, None, uri), Error::<Test>::InvalidUri);
+			}
+			assert_noop!(add(twin, Some("nowhere"), "https://x"), Error::<Test>::UnknownElement);
+			assert_noop!(add(9, None, "https://x"), Error::<Test>::UnknownTwin);
+			assert_noop!(
+				TwinSpec::add_external_source(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					None,
+					bounded("https://x"),
+					vec![0xff].try_into().unwrap(),
+					SourceKind::Web
+				),
+				Error::<Test>::InvalidDescription
+			);
+			assert_noop!(
+				TwinSpec::add_external_source(
+					RuntimeOrigin::signed(AUDITOR),
+					twin,
+					None,
+					bounded("https://x"),
+					bounded(""),
+					SourceKind::Web
+				),
+				Error::<Test>::NotAuthorized
+			);
+			for _ in 0..MAX_SOURCES_PER_ELEMENT {
+				assert_ok!(add(twin, Some("valve"), "https://x"));
+			}
+			assert_noop!(
+				add(twin, Some("valve"), "https://x"),
+				Error::<Test>::TooManySourcesOnElement
+			);
+			assert_ok!(add(twin, None, "https://x"));
+			assert_ok!(add(twin, None, "https://x"));
+			assert_noop!(add(twin, None, "https://x"), Error::<Test>::TooManySources);
+		});
+	}
+}
+
+mod programs {
+	use super::*;
+
+	fn program(name: &str) -> ProgramName {
+		bounded(name)
+	}
+
+	fn fill_volume(min: i128, max: i128) -> ProgramParameters {
+		vec![ParameterDeclaration {
+			name: bounded("volume"),
+			kind: ParameterType::Decimal { decimals: 3 },
+			min: Some(min),
+			max: Some(max),
+			allowed: Default::default(),
+			unit: bounded("l"),
+		}]
+		.try_into()
+		.unwrap()
+	}
+
+	#[test]
+	fn are_declared_replaced_listed_and_removed() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let declare = |name: &str, parameters| {
+				TwinSpec::declare_program(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("filler"),
+					program(name),
+					parameters,
+				)
+			};
+			assert_ok!(declare("set-volume", fill_volume(250, 1_500)));
+			assert_eq!(
+				last_event(),
+				Event::ProgramDeclared {
+					twin,
+					element: id("filler"),
+					program: program("set-volume"),
+					author: OWNER
+				}
+				.into()
+			);
+			assert_ok!(declare("set-volume", fill_volume(330, 1_000)));
+			let programs = TwinSpec::programs(twin);
+			assert_eq!(programs.len(), 1);
+			assert_eq!(programs[0].parameters[0].max, Some(1_000));
+			assert_eq!(Elements::<Test>::get(twin, id("filler")).unwrap().program_count, 1);
+			assert_ok!(declare("clean", Default::default()));
+			assert_noop!(declare("third", Default::default()), Error::<Test>::TooManyPrograms);
+			assert_ok!(TwinSpec::remove_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("filler"),
+				program("clean")
+			));
+			assert_noop!(
+				TwinSpec::remove_program(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("filler"),
+					program("clean")
+				),
+				Error::<Test>::UnknownProgram
+			);
+			// Removing the element removes its programs.
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("filler"),
+				4
+			));
+			assert!(TwinSpec::programs(twin).is_empty());
+		});
+	}
+
+	#[test]
+	fn inconsistent_declarations_are_refused() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_noop!(
+				TwinSpec::declare_program(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("filler"),
+					program("p"),
+					fill_volume(5, 4)
+				),
+				Error::<Test>::InvalidProgramDeclaration(DeclarationRejection(
+					DeclarationError::MinAboveMax
+				))
+			);
+			assert_noop!(
+				TwinSpec::declare_program(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("filler"),
+					program(""),
+					fill_volume(1, 4)
+				),
+				Error::<Test>::InvalidProgramName
+			);
+			assert_noop!(
+				TwinSpec::declare_program(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("nowhere"),
+					program("p"),
+					fill_volume(1, 4)
+				),
+				Error::<Test>::UnknownElement
+			);
+			assert_noop!(
+				TwinSpec::declare_program(
+					RuntimeOrigin::signed(AUDITOR),
+					twin,
+					id("filler"),
+					program("p"),
+					fill_volume(1, 4)
+				),
+				Error::<Test>::NotAuthorized
+			);
+		});
+	}
+}
+
+mod programs_from_aml {
+	use super::*;
+	use dt_aml::program::{program_parameters, ParameterKind, ProgramParameter};
+
+	/// What the client does: the AML's attribute constraints as a chain declaration.
+	fn declaration(parameter: ProgramParameter) -> ParameterDeclaration {
+		ParameterDeclaration {
+			name: bounded(&parameter.name),
+			kind: match parameter.kind {
+				ParameterKind::Boolean => ParameterType::Boolean,
+				ParameterKind::Integer => ParameterType::Integer,
+				ParameterKind::Decimal { decimals } => ParameterType::Decimal { decimals },
+				ParameterKind::Text => ParameterType::Text,
+			},
+			min: parameter.min,
+			max: parameter.max,
+			allowed: parameter
+				.allowed
+				.iter()
+				.map(|value| bounded(value))
+				.collect::<Vec<_>>()
+				.try_into()
+				.unwrap(),
+			unit: bounded(parameter.unit.as_deref().unwrap_or_default()),
+		}
+	}
+
+	#[test]
+	fn the_safety_bounds_declared_in_the_aml_reach_the_chain() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let interface = r#"<ExternalInterface Name="SetFillVolume" ID="set-fill-volume" RefBaseClassPath="DtLedgerInterfaceClassLib/Program"><Attribute Name="volume" AttributeDataType="xs:double" Unit="ml"><Constraint Name="SafeRange"><OrdinalScaledType><RequiredMaxValue>1500.5</RequiredMaxValue><RequiredMinValue>250</RequiredMinValue></OrdinalScaledType></Constraint></Attribute><Attribute Name="mode" AttributeDataType="xs:string"><Constraint Name="Modes"><NominalScaledType><RequiredValue>gentle</RequiredValue><RequiredValue>fast</RequiredValue></NominalScaledType></Constraint></Attribute></ExternalInterface>"#;
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("set-fill-volume"),
+				id("filler"),
+				None,
+				fragment(interface),
+			));
+			let parameters: Vec<_> = program_parameters(&dt_aml::Fragment::parse(interface).unwrap())
+				.unwrap()
+				.into_iter()
+				.map(declaration)
+				.collect();
+			assert_ok!(TwinSpec::declare_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("set-fill-volume"),
+				bounded("SetFillVolume"),
+				parameters.try_into().unwrap(),
+			));
+			let declared = &TwinSpec::programs(twin)[0];
+			assert_eq!(declared.element, id("set-fill-volume"));
+			let volume = &declared.parameters[0];
+			assert_eq!(volume.kind, ParameterType::Decimal { decimals: 1 });
+			assert_eq!((volume.min, volume.max), (Some(2_500), Some(15_005)));
+			assert_eq!(declared.parameters[1].allowed.len(), 2);
+		});
+	}
+}
