@@ -166,27 +166,23 @@ pub mod pallet {
 	pub type DocumentHeaders<T: Config> =
 		StorageMap<_, Twox64Concat, TwinId, DocumentHeader<T::MaxHeaderLength>>;
 
-	/// The elements of each twin's specification: place in the tree and history.
+	/// The elements of every twin's specification: place in the tree and history.
+	///
+	/// Keyed by the hash of `(twin, element)` as a whole, not by twin first: every element of
+	/// every twin lies in one evenly filled part of the state trie, so reaching an element
+	/// costs the same in a small and in a large document.
 	#[pallet::storage]
-	pub type Elements<T: Config> = StorageDoubleMap<
+	pub type Elements<T: Config> = StorageMap<
 		_,
-		Twox64Concat,
-		TwinId,
 		Blake2_128Concat,
-		ElementId,
+		(TwinId, ElementId),
 		ElementNode<T::AccountId, BlockNumberFor<T>>,
 	>;
 
-	/// The XML fragment of each element.
+	/// The XML fragment of each element, keyed like [`Elements`].
 	#[pallet::storage]
-	pub type Fragments<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		TwinId,
-		Blake2_128Concat,
-		ElementId,
-		BoundedVec<u8, T::MaxFragmentLength>,
-	>;
+	pub type Fragments<T: Config> =
+		StorageMap<_, Blake2_128Concat, (TwinId, ElementId), BoundedVec<u8, T::MaxFragmentLength>>;
 
 	/// The external data sources of each twin.
 	#[pallet::storage]
@@ -379,6 +375,9 @@ pub mod pallet {
 				next_source_id: 0,
 			};
 			T::Authorize::twin_created(twin, &who);
+			// Roles count only for members of the consortium: an account outside it (which the
+			// transaction pool refuses anyway) would create a twin nobody could manage.
+			Self::authorize(twin, &who, Action::ManageAccess)?;
 			Self::deposit_event(Event::TwinCreated { twin, creator: who.clone() });
 			Self::import_chunk(twin, &mut info, &who, elements, complete)?;
 			NextTwinId::<T>::put(next);
@@ -423,7 +422,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Self::editable_twin(twin)?;
-			ensure!(Elements::<T>::contains_key(twin, &parent), Error::<T>::UnknownParent);
+			ensure!(Elements::<T>::contains_key((twin, &parent)), Error::<T>::UnknownParent);
 			Self::authorize(twin, &who, Action::WriteSpecification(&parent))?;
 			let new = NewElement {
 				id: element.clone(),
@@ -450,7 +449,7 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut info = Self::editable_twin(twin)?;
-			ensure!(Elements::<T>::contains_key(twin, &element), Error::<T>::UnknownElement);
+			ensure!(Elements::<T>::contains_key((twin, &element)), Error::<T>::UnknownElement);
 			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
 			let witness = subtree_size.min(T::MaxRemovedElements::get());
 			let removal = Self::remove_subtree(twin, &mut info, &element, witness)?;
@@ -479,13 +478,14 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
-			let mut node = Elements::<T>::get(twin, &element).ok_or(Error::<T>::UnknownElement)?;
+			let mut node =
+				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
 			validate::<T>(&element, &fragment)?;
 			Self::record_change(&mut node, &who, ChangeKind::FragmentReplaced);
 			let version = node.version;
-			Elements::<T>::insert(twin, &element, node);
-			Fragments::<T>::insert(twin, &element, fragment);
+			Elements::<T>::insert((twin, &element), node);
+			Fragments::<T>::insert((twin, &element), fragment);
 			Self::deposit_event(Event::FragmentReplaced { twin, element, version, author: who });
 			Ok(())
 		}
@@ -503,11 +503,12 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
-			let mut node = Elements::<T>::get(twin, &element).ok_or(Error::<T>::UnknownElement)?;
+			let mut node =
+				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			Self::authorize(twin, &who, Action::ManageAccess)?;
 			node.confidentiality = level;
 			Self::record_change(&mut node, &who, ChangeKind::ConfidentialitySet);
-			Elements::<T>::insert(twin, &element, node);
+			Elements::<T>::insert((twin, &element), node);
 			Self::deposit_event(Event::ConfidentialitySet { twin, element, level, author: who });
 			Ok(())
 		}
@@ -528,7 +529,7 @@ pub mod pallet {
 			let mut info = Twins::<T>::get(twin).ok_or(Error::<T>::UnknownTwin)?;
 			let mut node = match &element {
 				Some(element) => {
-					Some(Elements::<T>::get(twin, element).ok_or(Error::<T>::UnknownElement)?)
+					Some(Elements::<T>::get((twin, element)).ok_or(Error::<T>::UnknownElement)?)
 				},
 				None => None,
 			};
@@ -545,7 +546,7 @@ pub mod pallet {
 					Error::<T>::TooManySourcesOnElement
 				);
 				node.source_count += 1;
-				Elements::<T>::insert(twin, element, &*node);
+				Elements::<T>::insert((twin, element), &*node);
 				ElementSources::<T>::insert((twin, element, source), ());
 			}
 			ExternalSources::<T>::insert(
@@ -578,7 +579,7 @@ pub mod pallet {
 				ExternalSources::<T>::get(twin, source).ok_or(Error::<T>::UnknownSource)?;
 			Self::authorize(twin, &who, Action::AddExternalSource)?;
 			if let Some(element) = &removed.element {
-				Elements::<T>::mutate(twin, element, |node| {
+				Elements::<T>::mutate((twin, element), |node| {
 					if let Some(node) = node {
 						node.source_count = node.source_count.saturating_sub(1);
 					}
@@ -608,7 +609,8 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
-			let mut node = Elements::<T>::get(twin, &element).ok_or(Error::<T>::UnknownElement)?;
+			let mut node =
+				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
 			ensure!(
 				!program.is_empty() && core::str::from_utf8(&program).is_ok(),
@@ -624,7 +626,7 @@ pub mod pallet {
 					Error::<T>::TooManyPrograms
 				);
 				node.program_count += 1;
-				Elements::<T>::insert(twin, &element, node);
+				Elements::<T>::insert((twin, &element), node);
 			}
 			Programs::<T>::insert(key, ProgramDeclaration { parameters, declared_by: who.clone() });
 			Self::deposit_event(Event::ProgramDeclared { twin, element, program, author: who });
@@ -642,13 +644,14 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
-			let mut node = Elements::<T>::get(twin, &element).ok_or(Error::<T>::UnknownElement)?;
+			let mut node =
+				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			let key = (twin, element.clone(), program.clone());
 			ensure!(Programs::<T>::contains_key(&key), Error::<T>::UnknownProgram);
 			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
 			Programs::<T>::remove(key);
 			node.program_count = node.program_count.saturating_sub(1);
-			Elements::<T>::insert(twin, &element, node);
+			Elements::<T>::insert((twin, &element), node);
 			Self::deposit_event(Event::ProgramRemoved { twin, element, program, author: who });
 			Ok(())
 		}

@@ -70,9 +70,9 @@ fn plant() -> TwinId {
 
 fn children(twin: TwinId, parent: &str) -> Vec<String> {
 	let mut ids = Vec::new();
-	let mut child = Elements::<Test>::get(twin, id(parent)).unwrap().first_child;
+	let mut child = Elements::<Test>::get((twin, id(parent))).unwrap().first_child;
 	while let Some(current) = child {
-		let node = Elements::<Test>::get(twin, &current).unwrap();
+		let node = Elements::<Test>::get((twin, &current)).unwrap();
 		assert_eq!(node.parent, Some(id(parent)), "{current:?} links to its parent");
 		ids.push(String::from_utf8(current.into_inner()).unwrap());
 		child = node.next_sibling;
@@ -218,6 +218,25 @@ mod import {
 	}
 
 	#[test]
+	fn only_members_of_the_consortium_create_twins() {
+		new_test_ext().execute_with(|| {
+			let (header, elements) = split(PLANT);
+			assert_noop!(
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OUTSIDER),
+					header,
+					elements.try_into().unwrap(),
+					true
+				),
+				Error::<Test>::NotAuthorized
+			);
+			// Any member may: the auditor's organisation creates its own twin.
+			assert_eq!(import(AUDITOR, PLANT, 4), 0);
+			assert_eq!(Access::roles_of(0, &AUDITOR), vec![Role::Owner]);
+		});
+	}
+
+	#[test]
 	fn a_document_needs_exactly_one_root_and_a_clean_header() {
 		new_test_ext().execute_with(|| {
 			let (header, elements) = split(PLANT);
@@ -343,7 +362,7 @@ mod insert {
 			));
 			assert_eq!(children(twin, "filler"), ["sensor-old", "middle", "valve", "last"]);
 			assert_eq!(
-				Elements::<Test>::get(twin, id("valve")).unwrap().previous_sibling,
+				Elements::<Test>::get((twin, id("valve"))).unwrap().previous_sibling,
 				Some(id("middle"))
 			);
 			let expected = expected_after(|tree| {
@@ -369,7 +388,7 @@ mod insert {
 			assert!(
 				exported.find(r#"ID="last""#).unwrap() < exported.find("Roles/Machine").unwrap()
 			);
-			let node = Elements::<Test>::get(twin, id("last")).unwrap();
+			let node = Elements::<Test>::get((twin, id("last"))).unwrap();
 			assert_eq!((node.depth, node.version, node.last_change), (3, 1, ChangeKind::Inserted));
 			assert_eq!((node.changed_by, node.changed_at), (MAINTAINER, 1));
 		});
@@ -537,8 +556,8 @@ mod remove {
 				2
 			));
 			assert_eq!(children(twin, "filler"), ["valve"]);
-			assert!(!Elements::<Test>::contains_key(twin, id("sensor-old-out")));
-			assert!(!Fragments::<Test>::contains_key(twin, id("sensor-old")));
+			assert!(!Elements::<Test>::contains_key((twin, id("sensor-old-out"))));
+			assert!(!Fragments::<Test>::contains_key((twin, id("sensor-old"))));
 			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, 5);
 			assert_eq!(
 				last_event(),
@@ -594,8 +613,8 @@ mod remove {
 				6
 			));
 			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, 1);
-			assert_eq!(Elements::<Test>::iter_prefix(twin).count(), 1);
-			assert_eq!(Fragments::<Test>::iter_prefix(twin).count(), 1);
+			assert_eq!(Elements::<Test>::iter_keys().filter(|(of, _)| *of == twin).count(), 1);
+			assert_eq!(Fragments::<Test>::iter_keys().filter(|(of, _)| *of == twin).count(), 1);
 			assert_same_element_tree(
 				&expected_after(|tree| {
 					tree.remove(HIERARCHY).unwrap();
@@ -646,14 +665,14 @@ mod replace {
 			let exported = export(twin);
 			assert!(exported.contains("<Value>60</Value>"));
 			assert_eq!(children(twin, "filler"), ["sensor-old", "valve"]);
-			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			let node = Elements::<Test>::get((twin, id("filler"))).unwrap();
 			assert_eq!(
 				(node.version, node.changed_at, node.previous_change_at, node.changed_by),
 				(2, 5, Some(1), MAINTAINER)
 			);
 			// A second change in the same block keeps the link to the block before.
 			assert_ok!(TwinSpec::replace_fragment(RuntimeOrigin::signed(OWNER), twin, id("filler"), fragment(new)));
-			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			let node = Elements::<Test>::get((twin, id("filler"))).unwrap();
 			assert_eq!((node.version, node.previous_change_at, node.changed_by), (3, Some(1), OWNER));
 		});
 	}
@@ -886,7 +905,7 @@ mod confidentiality {
 				}
 				.into()
 			);
-			let node = Elements::<Test>::get(twin, id("filler")).unwrap();
+			let node = Elements::<Test>::get((twin, id("filler"))).unwrap();
 			assert_eq!((node.version, node.last_change), (2, ChangeKind::ConfidentialitySet));
 
 			// The owner reads Secret; the device only Internal: the filler's subtree is hidden.
@@ -915,8 +934,43 @@ mod confidentiality {
 				interface("secret-child")
 			));
 			assert_eq!(
-				Elements::<Test>::get(twin, id("secret-child")).unwrap().confidentiality,
+				Elements::<Test>::get((twin, id("secret-child"))).unwrap().confidentiality,
 				Confidentiality::Secret
+			);
+		});
+	}
+
+	#[test]
+	fn only_access_managers_set_levels_on_known_elements() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			// The maintainer writes the specification but does not manage access.
+			assert_noop!(
+				TwinSpec::set_element_confidentiality(
+					RuntimeOrigin::signed(MAINTAINER),
+					twin,
+					id("filler"),
+					Confidentiality::Public
+				),
+				Error::<Test>::NotAuthorized
+			);
+			assert_noop!(
+				TwinSpec::set_element_confidentiality(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("nowhere"),
+					Confidentiality::Public
+				),
+				Error::<Test>::UnknownElement
+			);
+			assert_noop!(
+				TwinSpec::set_element_confidentiality(
+					RuntimeOrigin::signed(OWNER),
+					4,
+					id("filler"),
+					Confidentiality::Public
+				),
+				Error::<Test>::UnknownTwin
 			);
 		});
 	}
@@ -980,6 +1034,10 @@ mod external_sources {
 			let sources = TwinSpec::external_sources(twin);
 			assert_eq!(sources.len(), 2);
 			assert_eq!(sources[1].uri, b"opc.tcp://plant:4840/filler/level".to_vec());
+			assert_noop!(
+				TwinSpec::remove_external_source(RuntimeOrigin::signed(AUDITOR), twin, 0),
+				Error::<Test>::NotAuthorized
+			);
 			assert_ok!(TwinSpec::remove_external_source(RuntimeOrigin::signed(OWNER), twin, 0));
 			assert_noop!(
 				TwinSpec::remove_external_source(RuntimeOrigin::signed(OWNER), twin, 0),
@@ -1091,9 +1149,18 @@ mod programs {
 			let programs = TwinSpec::programs(twin);
 			assert_eq!(programs.len(), 1);
 			assert_eq!(programs[0].parameters[0].max, Some(1_000));
-			assert_eq!(Elements::<Test>::get(twin, id("filler")).unwrap().program_count, 1);
+			assert_eq!(Elements::<Test>::get((twin, id("filler"))).unwrap().program_count, 1);
 			assert_ok!(declare("clean", Default::default()));
 			assert_noop!(declare("third", Default::default()), Error::<Test>::TooManyPrograms);
+			assert_noop!(
+				TwinSpec::remove_program(
+					RuntimeOrigin::signed(AUDITOR),
+					twin,
+					id("filler"),
+					program("clean")
+				),
+				Error::<Test>::NotAuthorized
+			);
 			assert_ok!(TwinSpec::remove_program(
 				RuntimeOrigin::signed(OWNER),
 				twin,

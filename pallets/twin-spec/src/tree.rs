@@ -50,7 +50,7 @@ impl<T: Config> Pallet<T> {
 		kind: ChangeKind,
 	) -> DispatchResult {
 		let NewElement { id, parent, previous_sibling, fragment } = element;
-		ensure!(!Elements::<T>::contains_key(twin, &id), Error::<T>::DuplicateElement);
+		ensure!(!Elements::<T>::contains_key((twin, &id)), Error::<T>::DuplicateElement);
 		ensure!(info.element_count < T::MaxElementsPerTwin::get(), Error::<T>::TooManyElements);
 		validate::<T>(&id, &fragment)?;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -77,7 +77,7 @@ impl<T: Config> Pallet<T> {
 			},
 			Some(parent) => {
 				let mut parent_node =
-					Elements::<T>::get(twin, &parent).ok_or(Error::<T>::UnknownParent)?;
+					Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
 				node.depth = parent_node.depth.saturating_add(1);
 				ensure!(node.depth <= T::MaxTreeDepth::get(), Error::<T>::TreeTooDeep);
 				// A new element inherits its parent's level: what sits inside a confidential
@@ -85,24 +85,24 @@ impl<T: Config> Pallet<T> {
 				node.confidentiality = parent_node.confidentiality;
 				node.next_sibling = match &previous_sibling {
 					Some(sibling) => {
-						let mut sibling_node =
-							Elements::<T>::get(twin, sibling).ok_or(Error::<T>::UnknownSibling)?;
+						let mut sibling_node = Elements::<T>::get((twin, sibling))
+							.ok_or(Error::<T>::UnknownSibling)?;
 						ensure!(
 							sibling_node.parent.as_ref() == Some(&parent),
 							Error::<T>::SiblingNotUnderParent
 						);
 						let next = sibling_node.next_sibling.replace(id.clone());
-						Elements::<T>::insert(twin, sibling, sibling_node);
+						Elements::<T>::insert((twin, sibling), sibling_node);
 						next
 					},
 					None => {
 						let next = parent_node.first_child.replace(id.clone());
-						Elements::<T>::insert(twin, &parent, parent_node);
+						Elements::<T>::insert((twin, &parent), parent_node);
 						next
 					},
 				};
 				if let Some(next) = &node.next_sibling {
-					Elements::<T>::mutate(twin, next, |next_node| {
+					Elements::<T>::mutate((twin, next), |next_node| {
 						if let Some(next_node) = next_node {
 							next_node.previous_sibling = Some(id.clone());
 						}
@@ -111,8 +111,8 @@ impl<T: Config> Pallet<T> {
 			},
 		}
 		info.element_count += 1;
-		Elements::<T>::insert(twin, &id, node);
-		Fragments::<T>::insert(twin, &id, fragment);
+		Elements::<T>::insert((twin, &id), node);
+		Fragments::<T>::insert((twin, &id), fragment);
 		Ok(())
 	}
 
@@ -124,7 +124,7 @@ impl<T: Config> Pallet<T> {
 		element: &ElementId,
 		witness: u32,
 	) -> Result<Removal, DispatchError> {
-		let top = Elements::<T>::get(twin, element).ok_or(Error::<T>::UnknownElement)?;
+		let top = Elements::<T>::get((twin, element)).ok_or(Error::<T>::UnknownElement)?;
 		let parent = top.parent.clone().ok_or(Error::<T>::CannotRemoveRoot)?;
 
 		// Collect the subtree first, reading only links, so a wrong witness changes nothing.
@@ -136,7 +136,7 @@ impl<T: Config> Pallet<T> {
 			let mut child = node.first_child.clone();
 			while let Some(child_id) = child {
 				let child_node =
-					Elements::<T>::get(twin, &child_id).ok_or(Error::<T>::UnknownElement)?;
+					Elements::<T>::get((twin, &child_id)).ok_or(Error::<T>::UnknownElement)?;
 				child = child_node.next_sibling.clone();
 				pending.push((child_id, child_node));
 			}
@@ -144,19 +144,19 @@ impl<T: Config> Pallet<T> {
 		}
 
 		match &top.previous_sibling {
-			Some(previous) => Elements::<T>::mutate(twin, previous, |node| {
+			Some(previous) => Elements::<T>::mutate((twin, previous), |node| {
 				if let Some(node) = node {
 					node.next_sibling = top.next_sibling.clone();
 				}
 			}),
-			None => Elements::<T>::mutate(twin, &parent, |node| {
+			None => Elements::<T>::mutate((twin, &parent), |node| {
 				if let Some(node) = node {
 					node.first_child = top.next_sibling.clone();
 				}
 			}),
 		}
 		if let Some(next) = &top.next_sibling {
-			Elements::<T>::mutate(twin, next, |node| {
+			Elements::<T>::mutate((twin, next), |node| {
 				if let Some(node) = node {
 					node.previous_sibling = top.previous_sibling.clone();
 				}
@@ -177,8 +177,8 @@ impl<T: Config> Pallet<T> {
 					removal.sources += 1;
 				}
 			}
-			Elements::<T>::remove(twin, &id);
-			Fragments::<T>::remove(twin, &id);
+			Elements::<T>::remove((twin, &id));
+			Fragments::<T>::remove((twin, &id));
 		}
 		info.element_count = info.element_count.saturating_sub(removal.elements);
 		info.source_count = info.source_count.saturating_sub(removal.sources);
@@ -201,16 +201,16 @@ impl<T: Config> Pallet<T> {
 	) -> Option<(ElementId, Node<T>)> {
 		if descend {
 			if let Some(child) = &node.first_child {
-				return Elements::<T>::get(twin, child)
+				return Elements::<T>::get((twin, child))
 					.map(|child_node| (child.clone(), child_node));
 			}
 		}
 		let mut current = node.clone();
 		loop {
 			if let Some(next) = &current.next_sibling {
-				return Elements::<T>::get(twin, next).map(|next_node| (next.clone(), next_node));
+				return Elements::<T>::get((twin, next)).map(|next_node| (next.clone(), next_node));
 			}
-			current = Elements::<T>::get(twin, current.parent.as_ref()?)?;
+			current = Elements::<T>::get((twin, current.parent.as_ref()?))?;
 		}
 	}
 
@@ -228,8 +228,8 @@ impl<T: Config> Pallet<T> {
 		let mut next = match after {
 			None => Twins::<T>::get(twin)
 				.and_then(|info| info.root)
-				.and_then(|root| Elements::<T>::get(twin, &root).map(|node| (root, node))),
-			Some(after) => Elements::<T>::get(twin, &after).and_then(|node| {
+				.and_then(|root| Elements::<T>::get((twin, &root)).map(|node| (root, node))),
+			Some(after) => Elements::<T>::get((twin, &after)).and_then(|node| {
 				let descend = Self::visible(twin, &node, reader.as_ref());
 				Self::next_in_document_order(twin, &node, descend)
 			}),
@@ -243,7 +243,7 @@ impl<T: Config> Pallet<T> {
 			next = Self::next_in_document_order(twin, &node, visible);
 			if visible {
 				let fragment =
-					Fragments::<T>::get(twin, &id).map(|f| f.into_inner()).unwrap_or_default();
+					Fragments::<T>::get((twin, &id)).map(|f| f.into_inner()).unwrap_or_default();
 				bytes += fragment.len();
 				page.push(ElementRecord { id, node, fragment });
 			}
@@ -256,23 +256,24 @@ impl<T: Config> Pallet<T> {
 		twin: TwinId,
 		id: ElementId,
 	) -> Option<ElementRecord<T::AccountId, BlockNumberFor<T>>> {
-		let node = Elements::<T>::get(twin, &id)?;
-		let fragment = Fragments::<T>::get(twin, &id).map(|f| f.into_inner()).unwrap_or_default();
+		let node = Elements::<T>::get((twin, &id))?;
+		let fragment = Fragments::<T>::get((twin, &id)).map(|f| f.into_inner()).unwrap_or_default();
 		Some(ElementRecord { id, node, fragment })
 	}
 }
 
 impl<T: Config> SpecificationTree for Pallet<T> {
 	fn is_descendant(twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool {
-		let Some(ancestor_depth) = Elements::<T>::get(twin, ancestor).map(|node| node.depth) else {
+		let Some(ancestor_depth) = Elements::<T>::get((twin, ancestor)).map(|node| node.depth)
+		else {
 			return false;
 		};
-		let mut current = Elements::<T>::get(twin, element).and_then(|node| node.parent);
+		let mut current = Elements::<T>::get((twin, element)).and_then(|node| node.parent);
 		while let Some(id) = current {
 			if &id == ancestor {
 				return true;
 			}
-			match Elements::<T>::get(twin, &id) {
+			match Elements::<T>::get((twin, &id)) {
 				Some(node) if node.depth > ancestor_depth => current = node.parent,
 				_ => return false,
 			}
