@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod aml_fragment;
+pub mod content_id;
 pub mod encryption_key;
 pub mod program;
 
