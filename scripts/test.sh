@@ -28,7 +28,7 @@ tests cargo test --locked --workspace --exclude dt-node
 tests cargo test --locked -p dt-node --bins
 
 step "benchmarks run as tests against the mock runtime"
-tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec --features runtime-benchmarks benchmarking
+tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec -p pallet-dt-documents --features runtime-benchmarks benchmarking
 
 step "multi-node integration tests (real dt-node processes on 127.0.0.1)"
 tests cargo test --locked -p dt-node --test local_consortium --test governance --test validator_rotation --test partner_nodes_at_start --test twin_spec -- --test-threads 1
