@@ -87,6 +87,10 @@ pub enum FragmentId<'a> {
 	/// A structural node (an ID-less container such as a CAEX 2.15 `InstanceHierarchy`, or
 	/// the document root): the fragment's root carries no `ID` attribute.
 	Structural,
+	/// Either of the above for a node keyed by these bytes: the root carries exactly this
+	/// `ID`, or none (then the node is structural). What the twin-spec pallet checks, since
+	/// a call names the node by its key only.
+	ElementOrStructural(&'a [u8]),
 }
 
 /// What a valid fragment looks like.
@@ -485,7 +489,7 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 				check_attribute_value(raw_value)?;
 				Err(FragmentError::UnexpectedId)
 			},
-			FragmentId::Element(expected) => {
+			FragmentId::Element(expected) | FragmentId::ElementOrStructural(expected) => {
 				let mut matched = 0usize;
 				let mut equal = true;
 				normalized_value(raw_value, |piece| {
@@ -743,6 +747,12 @@ mod tests {
 		assert!(info.has_children_marker);
 		assert_eq!(err(xml, E1), MissingId);
 		assert_eq!(err("<CAEXFile ID='e1'/>", S), UnexpectedId);
+		let either = FragmentId::ElementOrStructural(b"e1");
+		assert!(check("<CAEXFile ID='e1'/>", either).is_ok());
+		assert!(check("<CAEXFile Name='x'><a/></CAEXFile>", either).is_ok());
+		assert_eq!(err("<CAEXFile ID='e2'/>", either), IdMismatch);
+		assert_eq!(err("<CAEXFile ID=''/>", either), EmptyId);
+		assert_eq!(err("<CAEXFile><a ID='e1'/></CAEXFile>", either), IdCarryingChild);
 	}
 
 	#[test]
@@ -968,7 +978,9 @@ mod tests {
 					},
 				}
 			}
-			for id in [E1, S, FragmentId::Element("é".as_bytes())] {
+			for id in
+				[E1, S, FragmentId::Element("é".as_bytes()), FragmentId::ElementOrStructural(b"e1")]
+			{
 				if let Ok(info) = validate_fragment(&input, id) {
 					accepted += 1;
 					assert_eq!(info.len, input.len());
@@ -980,6 +992,9 @@ mod tests {
 					match id {
 						FragmentId::Element(id) => assert_eq!(parsed_id, Some(id)),
 						FragmentId::Structural => assert_eq!(parsed_id, None),
+						FragmentId::ElementOrStructural(id) => {
+							assert!(parsed_id.is_none_or(|parsed| parsed == id))
+						},
 					}
 					assert_eq!(info.root_name, parsed.name());
 					assert_eq!(info.has_children_marker, parsed.has_children_marker());

@@ -84,7 +84,7 @@ pub mod pallet {
 		access::{
 			AccessDenied, Action, Authorize, Confidentiality, ElementId, ProgramName, TwinId,
 		},
-		aml_fragment::{validate_fragment, FragmentError, FragmentId, MAX_FRAGMENT_LEN},
+		aml_fragment::{validate_fragment, FragmentId, MAX_FRAGMENT_LEN},
 		program::{check_parameters, ProgramParameters},
 	};
 	use frame_support::pallet_prelude::*;
@@ -713,14 +713,9 @@ pub mod pallet {
 	/// Checks a fragment for the element `id`: an element with that `ID`, or a structural
 	/// element without any.
 	pub(crate) fn validate<T: Config>(id: &ElementId, fragment: &[u8]) -> DispatchResult {
-		let reject = |reason| Error::<T>::InvalidFragment(FragmentRejection(reason));
-		match validate_fragment(fragment, FragmentId::Element(id)) {
-			Ok(_) => Ok(()),
-			Err(FragmentError::MissingId) => validate_fragment(fragment, FragmentId::Structural)
-				.map(|_| ())
-				.map_err(|reason| reject(reason).into()),
-			Err(reason) => Err(reject(reason).into()),
-		}
+		validate_fragment(fragment, FragmentId::ElementOrStructural(id))
+			.map(|_| ())
+			.map_err(|reason| Error::<T>::InvalidFragment(FragmentRejection(reason)).into())
 	}
 
 	/// Extra weight for a permission scoped to a subtree: one read per ancestor at most.

@@ -9,7 +9,9 @@ use crate::{
 	pallet::*, weights::WeightInfo, ChangeKind, ElementNode, ElementRecord, NewElement, TwinInfo,
 };
 use alloc::vec::Vec;
-use dt_primitives::access::{Action, Authorize, ElementId, SpecificationTree, TwinId};
+use dt_primitives::access::{
+	Action, Authorize, Confidentiality, ElementId, SpecificationTree, TwinId,
+};
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
 
@@ -34,6 +36,24 @@ impl Removal {
 			.saturating_add(
 				db.reads_writes(self.sources.into(), self.sources.saturating_mul(2).into()),
 			)
+	}
+}
+
+/// What a reader may see of a specification.
+enum Visibility {
+	/// No reader given: the whole document.
+	Everything,
+	/// Public elements if `public`, others up to `clearance` (as `Authorize` decides reads).
+	UpTo { public: bool, clearance: Option<Confidentiality> },
+}
+
+impl Visibility {
+	fn allows(&self, level: Confidentiality) -> bool {
+		match self {
+			Visibility::Everything => true,
+			Visibility::UpTo { public, .. } if level == Confidentiality::Public => *public,
+			Visibility::UpTo { clearance, .. } => clearance.is_some_and(|cleared| level <= cleared),
+		}
 	}
 }
 
@@ -185,12 +205,21 @@ impl<T: Config> Pallet<T> {
 		Ok(removal)
 	}
 
-	/// Whether `reader` may see `node`, judged alone (its ancestors are the caller's
-	/// business). Without a reader, everything is visible.
-	fn visible(twin: TwinId, node: &Node<T>, reader: Option<&T::AccountId>) -> bool {
-		reader.is_none_or(|reader| {
-			T::Authorize::authorize(twin, reader, Action::Read(node.confidentiality)).is_ok()
-		})
+	/// What `reader` may see on `twin` (everything without a reader), asked of the access
+	/// control once per page rather than once per element.
+	fn visibility(twin: TwinId, reader: Option<&T::AccountId>) -> Visibility {
+		match reader {
+			None => Visibility::Everything,
+			Some(reader) => Visibility::UpTo {
+				public: T::Authorize::authorize(
+					twin,
+					reader,
+					Action::Read(Confidentiality::Public),
+				)
+				.is_ok(),
+				clearance: T::Authorize::clearance(twin, reader),
+			},
+		}
 	}
 
 	/// The element after `node` in document order; its subtree is skipped unless `descend`.
@@ -224,13 +253,14 @@ impl<T: Config> Pallet<T> {
 		limit: u32,
 		reader: Option<T::AccountId>,
 	) -> Vec<ElementRecord<T::AccountId, BlockNumberFor<T>>> {
+		let visibility = Self::visibility(twin, reader.as_ref());
 		let mut page = Vec::new();
 		let mut next = match after {
 			None => Twins::<T>::get(twin)
 				.and_then(|info| info.root)
 				.and_then(|root| Elements::<T>::get((twin, &root)).map(|node| (root, node))),
 			Some(after) => Elements::<T>::get((twin, &after)).and_then(|node| {
-				let descend = Self::visible(twin, &node, reader.as_ref());
+				let descend = visibility.allows(node.confidentiality);
 				Self::next_in_document_order(twin, &node, descend)
 			}),
 		};
@@ -239,7 +269,7 @@ impl<T: Config> Pallet<T> {
 			if page.len() as u32 >= limit || (bytes >= MAX_PAGE_BYTES && !page.is_empty()) {
 				break;
 			}
-			let visible = Self::visible(twin, &node, reader.as_ref());
+			let visible = visibility.allows(node.confidentiality);
 			next = Self::next_in_document_order(twin, &node, visible);
 			if visible {
 				let fragment =
