@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use dt_primitives::access::{ElementId, TwinId};
-use dt_runtime::{RuntimeCall, RuntimeEvent, TwinSpecCall};
+use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent, TwinSpecCall};
 use jsonrpsee::{core::client::ClientT, rpc_params};
 use pallet_dt_twin_spec::{DocumentHeader, NewElement};
 use serde_json::Value;
@@ -186,8 +186,21 @@ async fn candy_factory_is_imported_edited_and_read_back_at_any_block() {
 			}),
 		)
 		.await;
-	assert!(failed(&refused.events), "Bob removed an element without a role");
-	assert!(refused.events.iter().any(|event| matches!(event, RuntimeEvent::System(_))));
+	let not_authorized: sp_runtime::DispatchError =
+		pallet_dt_twin_spec::Error::<Runtime>::NotAuthorized.into();
+	let refused_for = refused.events.iter().find_map(|event| match event {
+		RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { dispatch_error, .. }) => {
+			Some(*dispatch_error)
+		},
+		_ => None,
+	});
+	match (refused_for, not_authorized) {
+		(
+			Some(sp_runtime::DispatchError::Module(got)),
+			sp_runtime::DispatchError::Module(expected),
+		) => assert_eq!((got.index, got.error), (expected.index, expected.error)),
+		other => panic!("Bob removed an element without a role: {other:?}"),
+	}
 	assert!(get_aml(&rpc, twin, None).await.contains("Wire7b"));
 
 	// Unknown twins and elements are named in the error.
