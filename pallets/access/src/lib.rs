@@ -22,7 +22,7 @@
 //! | Maintainer   | `Read(Confidential)`, `WriteSpecification(None)`, `AddDocuments`, `VersionDocuments`, `AnnotateDocuments`, `RegisterFeeds`, `CallPrograms(None)`, `AddExternalSources` |
 //! | Manufacturer | `Read(Confidential)`, `AnnotateDocuments`                               |
 //! | Auditor      | `Read(Confidential)`, `AnnotateDocuments`                               |
-//! | Device       | `Read(Internal)`, `AppendToFeeds`                                       |
+//! | Device       | `Read(Internal)`, `RegisterFeeds`, `AppendToFeeds`, `RunPrograms` (claim and report program calls) |
 //!
 //! Access managers change every role's permissions afterwards, built-in ones included.
 //! A specification write can be scoped to a subtree: `WriteSpecification(Some(element))`

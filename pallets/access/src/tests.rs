@@ -137,7 +137,6 @@ fn owner_and_maintainer_write_everyone_else_reads() {
 			Action::WriteSpecification(&line),
 			Action::AddDocument,
 			Action::VersionDocument,
-			Action::RegisterFeed,
 			Action::CallProgram(b"clean"),
 			Action::AddExternalSource,
 		];
@@ -160,7 +159,18 @@ fn owner_and_maintainer_write_everyone_else_reads() {
 		for who in [MAINTAINER, MANUFACTURER, AUDITOR, DEVICE] {
 			assert!(!allowed(who, Action::Read(Secret)));
 		}
-		// The device reads internal data and streams into feeds, nothing more.
+		// The device reads internal data, registers and streams into its sensors' feeds and
+		// runs the programs others call, nothing more.
+		for who in [OWNER, MAINTAINER, DEVICE] {
+			assert!(allowed(who, Action::RegisterFeed), "{who}");
+		}
+		for who in [MANUFACTURER, AUDITOR] {
+			assert!(!allowed(who, Action::RegisterFeed), "{who}");
+		}
+		assert!(allowed(DEVICE, Action::RunProgram));
+		for who in [OWNER, MAINTAINER, MANUFACTURER, AUDITOR] {
+			assert!(!allowed(who, Action::RunProgram), "{who}");
+		}
 		assert!(allowed(DEVICE, Action::Read(Internal)));
 		assert!(!allowed(DEVICE, Action::Read(Confidential)));
 		assert!(!allowed(DEVICE, Action::AnnotateDocument));

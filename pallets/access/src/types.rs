@@ -92,7 +92,7 @@ pub fn default_permissions(role: Role) -> Vec<Permission> {
 			AddExternalSources,
 		],
 		Role::Manufacturer | Role::Auditor => alloc::vec![Read(Confidential), AnnotateDocuments],
-		Role::Device => alloc::vec![Read(Internal), AppendToFeeds],
+		Role::Device => alloc::vec![Read(Internal), RegisterFeeds, AppendToFeeds, RunPrograms],
 		Role::Custom(_) => Vec::new(),
 	};
 	permissions.sort();

@@ -164,6 +164,9 @@ pub enum Permission {
 	AddExternalSources,
 	/// Grant and revoke roles, define roles and their permissions, set confidentiality levels.
 	ManageAccess,
+	/// Claim the twin's queued program calls and report their outcome (what the device
+	/// agent does).
+	RunPrograms,
 }
 
 /// A protected action, as another pallet asks [`Authorize`] about it.
@@ -190,6 +193,8 @@ pub enum Action<'a> {
 	AddExternalSource,
 	/// Change the twin's access control.
 	ManageAccess,
+	/// Claim a queued program call or report its outcome.
+	RunProgram,
 }
 
 impl Permission {
@@ -210,7 +215,8 @@ impl Permission {
 			| (Permission::AppendToFeeds, Action::AppendToFeed)
 			| (Permission::CallPrograms(None), Action::CallProgram(_))
 			| (Permission::AddExternalSources, Action::AddExternalSource)
-			| (Permission::ManageAccess, Action::ManageAccess) => true,
+			| (Permission::ManageAccess, Action::ManageAccess)
+			| (Permission::RunPrograms, Action::RunProgram) => true,
 			(Permission::CallPrograms(Some(name)), Action::CallProgram(called)) => {
 				name.as_slice() == *called
 			},
@@ -300,5 +306,9 @@ mod tests {
 			.allows(&Action::WriteSpecification(&id("x")), |_| true));
 		assert!(!Permission::WriteSpecification(None).allows(&Action::ManageAccess, |_| true));
 		assert!(!Permission::AppendToFeeds.allows(&Action::RegisterFeed, |_| true));
+		// Calling a program and running it are different parties' business.
+		assert!(!Permission::CallPrograms(None).allows(&Action::RunProgram, |_| true));
+		assert!(!Permission::RunPrograms.allows(&Action::CallProgram(b"clean"), |_| true));
+		assert!(Permission::RunPrograms.allows(&Action::RunProgram, |_| false));
 	}
 }

@@ -10,6 +10,7 @@ pub mod access;
 pub mod aml_fragment;
 pub mod content_id;
 pub mod encryption_key;
+pub mod feed;
 pub mod program;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
