@@ -18,6 +18,9 @@ declare -A weight_files=(
 	[pallet_dt_consortium]=pallets/consortium/src/weights.rs
 	[pallet_dt_access]=pallets/access/src/weights.rs
 	[pallet_dt_twin_spec]=pallets/twin-spec/src/weights.rs
+	[pallet_dt_documents]=pallets/documents/src/weights.rs
+	[pallet_dt_feeds]=pallets/feeds/src/weights.rs
+	[pallet_dt_programs]=pallets/programs/src/weights.rs
 )
 pallets=("$@")
 ((${#pallets[@]})) || pallets=("${!weight_files[@]}")

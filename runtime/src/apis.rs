@@ -1,15 +1,18 @@
 //! The runtime APIs the node and clients call.
 
 use crate::{
-	genesis_config_presets, Access, AccountId, Aura, Block, BlockNumber, Consortium, Executive,
-	Grandpa, InherentDataExt, Nonce, Runtime, RuntimeGenesisConfig, SessionKeys, System, TwinSpec,
-	VERSION,
+	genesis_config_presets, Access, AccountId, Aura, Block, BlockNumber, Consortium, Documents,
+	Executive, Feeds, Grandpa, InherentDataExt, Nonce, Programs, Runtime, RuntimeGenesisConfig,
+	SessionKeys, System, TwinSpec, VERSION,
 };
 use alloc::vec::Vec;
 use dt_primitives::access::{
 	Confidentiality, CustomRoleId, ElementId, Grantee, Permission, Role, TwinId,
 };
 use frame_support::genesis_builder_helper::{build_state, get_preset};
+use pallet_dt_documents::{DocumentHistory, DocumentId, DocumentRecord};
+use pallet_dt_feeds::{CheckpointIndex, CheckpointRecord, FeedId, FeedRecord};
+use pallet_dt_programs::{CallId, CallRecord};
 use pallet_dt_twin_spec::{ElementRecord, ExternalSourceRecord, ProgramRecord, TwinInfo};
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -200,6 +203,77 @@ impl_runtime_apis! {
 
 		fn programs(twin: TwinId) -> Vec<ProgramRecord<AccountId>> {
 			TwinSpec::programs(twin)
+		}
+	}
+
+	impl pallet_dt_documents::runtime_api::DocumentsApi<Block, AccountId, BlockNumber> for Runtime {
+		fn documents_of_twin(
+			twin: TwinId,
+			reader: Option<AccountId>,
+		) -> Vec<DocumentRecord<AccountId, BlockNumber>> {
+			Documents::documents_of_twin(twin, reader.as_ref())
+		}
+
+		fn documents_of_element(
+			twin: TwinId,
+			element: ElementId,
+			reader: Option<AccountId>,
+		) -> Vec<DocumentRecord<AccountId, BlockNumber>> {
+			Documents::documents_of_element(twin, &element, reader.as_ref())
+		}
+
+		fn document_with_history(
+			document: DocumentId,
+			reader: Option<AccountId>,
+		) -> Option<DocumentHistory<AccountId, BlockNumber>> {
+			Documents::document_with_history(document, reader.as_ref())
+		}
+	}
+
+	impl pallet_dt_feeds::runtime_api::FeedsApi<Block, AccountId, BlockNumber> for Runtime {
+		fn feeds_of_twin(
+			twin: TwinId,
+			reader: Option<AccountId>,
+		) -> Vec<FeedRecord<AccountId, BlockNumber>> {
+			Feeds::feeds_of_twin(twin, reader.as_ref())
+		}
+
+		fn feeds_of_element(
+			twin: TwinId,
+			element: ElementId,
+			reader: Option<AccountId>,
+		) -> Vec<FeedRecord<AccountId, BlockNumber>> {
+			Feeds::feeds_of_element(twin, &element, reader.as_ref())
+		}
+
+		fn feed(feed: FeedId) -> Option<FeedRecord<AccountId, BlockNumber>> {
+			Feeds::feed(feed)
+		}
+
+		fn checkpoints(
+			feed: FeedId,
+			from_index: CheckpointIndex,
+			limit: u32,
+		) -> Vec<CheckpointRecord<BlockNumber>> {
+			Feeds::checkpoints(feed, from_index, limit)
+		}
+	}
+
+	impl pallet_dt_programs::runtime_api::ProgramsApi<Block, AccountId, BlockNumber> for Runtime {
+		fn pending_calls(twin: TwinId) -> Vec<CallRecord<AccountId, BlockNumber>> {
+			Programs::pending_calls(twin)
+		}
+
+		fn calls_of_twin(
+			twin: TwinId,
+			after: Option<CallId>,
+			limit: u32,
+		) -> Vec<CallRecord<AccountId, BlockNumber>> {
+			Programs::calls_of_twin(twin, after, limit)
+		}
+
+		fn call(call: CallId) -> Option<CallRecord<AccountId, BlockNumber>> {
+			Programs::call(call)
 		}
 	}
 

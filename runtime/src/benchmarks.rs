@@ -13,6 +13,9 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_dt_consortium, Consortium]
 	[pallet_dt_access, Access]
 	[pallet_dt_twin_spec, TwinSpec]
+	[pallet_dt_documents, Documents]
+	[pallet_dt_feeds, Feeds]
+	[pallet_dt_programs, Programs]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

@@ -5,6 +5,10 @@ use crate::{
 	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeOrigin, RuntimeTask, SessionKeys,
 	TwinSpec, DAYS, SLOT_DURATION, VERSION,
 };
+use dt_primitives::{
+	access::{ElementId, ProgramName, TwinId},
+	program::ProgramParameters,
+};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -167,6 +171,104 @@ impl pallet_dt_twin_spec::Config for Runtime {
 	type BenchmarkHelper = AccessBenchmarkHelper;
 }
 
+impl pallet_dt_documents::Config for Runtime {
+	type Authorize = crate::Access;
+	type Elements = Specifications;
+	type MaxTitleLength = ConstU32<256>;
+	type MaxMediaTypeLength = ConstU32<128>;
+	type MaxVersionsPerDocument = ConstU32<1024>;
+	type MaxAnnotationsPerVersion = ConstU32<256>;
+	type MaxDocumentsPerTwin = ConstU32<100_000>;
+	type WeightInfo = pallet_dt_documents::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccessBenchmarkHelper;
+}
+
+impl pallet_dt_feeds::Config for Runtime {
+	type Authorize = crate::Access;
+	type Specification = Specifications;
+	type MaxSchemaLength = ConstU32<256>;
+	type MaxUnitLength = ConstU32<32>;
+	type MaxFeedsPerTwin = ConstU32<10_000>;
+	type MaxFeedsPerElement = ConstU32<16>;
+	type MaxFragmentLength = <Runtime as pallet_dt_twin_spec::Config>::MaxFragmentLength;
+	type MaxRemovedElements = <Runtime as pallet_dt_twin_spec::Config>::MaxRemovedElements;
+	type WeightInfo = pallet_dt_feeds::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccessBenchmarkHelper;
+}
+
+impl pallet_dt_programs::Config for Runtime {
+	type Authorize = crate::Access;
+	type Programs = Specifications;
+	type MaxPendingCallsPerTwin = ConstU32<64>;
+	// A call the device has not finished within an hour is stale: the situation that made
+	// someone call it has likely changed.
+	type CallTimeToLive = ConstU32<{ crate::HOURS }>;
+	type MaxCallsExpiringPerBlock = ConstU32<64>;
+	type MaxResultLength = ConstU32<1024>;
+	type WeightInfo = pallet_dt_programs::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AccessBenchmarkHelper;
+}
+
+/// The twins' specifications (the twin-spec pallet) as the pallets that refer to their
+/// elements see them.
+pub struct Specifications;
+
+impl pallet_dt_feeds::SensorSpecification<AccountId> for Specifications {
+	fn twin_exists(twin: TwinId) -> bool {
+		TwinSpec::twin_exists(twin)
+	}
+
+	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
+		TwinSpec::element_exists(twin, element)
+	}
+
+	fn replace_element(
+		who: &AccountId,
+		twin: TwinId,
+		old: &ElementId,
+		new: &ElementId,
+		fragment: &[u8],
+		max_removed: u32,
+	) -> Result<u32, sp_runtime::DispatchError> {
+		TwinSpec::replace_element(who, twin, old, new, fragment, max_removed)
+	}
+
+	fn replace_element_weight(max_removed: u32, fragment_len: u32) -> Weight {
+		TwinSpec::replace_element_weight(max_removed, fragment_len)
+	}
+}
+
+impl pallet_dt_programs::DeclaredPrograms for Specifications {
+	fn twin_exists(twin: TwinId) -> bool {
+		TwinSpec::twin_exists(twin)
+	}
+
+	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
+		TwinSpec::element_exists(twin, element)
+	}
+
+	fn program_parameters(
+		twin: TwinId,
+		element: &ElementId,
+		name: &ProgramName,
+	) -> Option<ProgramParameters> {
+		TwinSpec::program_parameters(twin, element, name)
+	}
+}
+
+impl pallet_dt_documents::ElementExists for Specifications {
+	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
+		TwinSpec::element_exists(twin, element)
+	}
+
+	fn twin_exists(twin: TwinId) -> bool {
+		TwinSpec::twin_exists(twin)
+	}
+}
+
 /// Makes benchmark accounts members of the consortium: the genesis consortium's first
 /// admin adds them to its organisation.
 #[cfg(feature = "runtime-benchmarks")]
@@ -195,5 +297,142 @@ impl pallet_dt_access::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
 impl pallet_dt_twin_spec::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
 	fn make_member(who: &AccountId) {
 		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_documents::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
+	fn make_member(who: &AccountId) {
+		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
+	}
+
+	fn create_twin(owner: &AccountId) -> (TwinId, ElementId) {
+		benchmark_twins::create(owner)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_feeds::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
+	fn make_member(who: &AccountId) {
+		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
+	}
+
+	fn create_twin(owner: &AccountId) -> (TwinId, ElementId) {
+		benchmark_twins::create(owner)
+	}
+
+	fn create_sensor(
+		owner: &AccountId,
+		subtree_size: u32,
+		fragment_len: u32,
+	) -> (TwinId, ElementId, ElementId, alloc::vec::Vec<u8>) {
+		benchmark_twins::create_sensor(owner, subtree_size, fragment_len)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_programs::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
+	fn make_member(who: &AccountId) {
+		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
+	}
+
+	fn create_twin_with_program(
+		owner: &AccountId,
+		parameters: ProgramParameters,
+	) -> (TwinId, ElementId, ProgramName) {
+		let (twin, element) = benchmark_twins::create(owner);
+		let name: ProgramName = b"set-fill-volume".to_vec().try_into().expect("short");
+		TwinSpec::declare_program(
+			RuntimeOrigin::signed(owner.clone()),
+			twin,
+			element.clone(),
+			name.clone(),
+			parameters,
+		)
+		.expect("the owner declares a consistent program");
+		(twin, element, name)
+	}
+
+	fn make_device(owner: &AccountId, twin: TwinId, device: &AccountId) {
+		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(device);
+		crate::Access::grant_role(
+			RuntimeOrigin::signed(owner.clone()),
+			twin,
+			dt_primitives::access::Grantee::Account(device.clone()),
+			dt_primitives::access::Role::Device,
+		)
+		.expect("the owner grants the Device role");
+	}
+}
+
+/// Real twins for the benchmarks of the pallets that refer to twins' elements.
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmark_twins {
+	use super::*;
+	use alloc::{format, vec, vec::Vec};
+	use frame_support::BoundedVec;
+	use pallet_dt_twin_spec::{DocumentHeader, NewElement};
+
+	fn id(text: &str) -> ElementId {
+		text.as_bytes().to_vec().try_into().expect("benchmark ids are short")
+	}
+
+	fn fragment<S: frame_support::traits::Get<u32>>(xml: &str) -> BoundedVec<u8, S> {
+		xml.as_bytes().to_vec().try_into().expect("benchmark fragments are short")
+	}
+
+	/// Creates, through the twin-spec pallet, a twin of `owner` (made a member) whose root
+	/// has one child element, `sensor`; returns the twin and that element.
+	pub fn create(owner: &AccountId) -> (TwinId, ElementId) {
+		let (twin, sensor, _, _) = create_sensor(owner, 1, 0);
+		(twin, sensor)
+	}
+
+	/// Like [`create`], with `subtree_size - 1` parts below the sensor; also returns the id
+	/// and fragment (about `fragment_len` bytes) of a new sensor to replace it with.
+	pub fn create_sensor(
+		owner: &AccountId,
+		subtree_size: u32,
+		fragment_len: u32,
+	) -> (TwinId, ElementId, ElementId, Vec<u8>) {
+		<AccessBenchmarkHelper as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(owner);
+		let twin = pallet_dt_twin_spec::NextTwinId::<Runtime>::get();
+		let (root, sensor) = (id("root"), id("sensor"));
+		let mut elements = vec![
+			NewElement {
+				id: root.clone(),
+				parent: None,
+				previous_sibling: None,
+				fragment: fragment(r#"<CAEXFile FileName="bench.aml"><?dt-children?></CAEXFile>"#),
+			},
+			NewElement {
+				id: sensor.clone(),
+				parent: Some(root),
+				previous_sibling: None,
+				fragment: fragment(r#"<InternalElement Name="Sensor" ID="sensor"/>"#),
+			},
+		];
+		for part in 1..subtree_size {
+			let part_id = format!("part-{part}");
+			elements.push(NewElement {
+				id: id(&part_id),
+				parent: Some(sensor.clone()),
+				previous_sibling: (part > 1).then(|| id(&format!("part-{}", part - 1))),
+				fragment: fragment(&format!(r#"<ExternalInterface Name="Port" ID="{part_id}"/>"#)),
+			});
+		}
+		TwinSpec::create_twin(
+			RuntimeOrigin::signed(owner.clone()),
+			DocumentHeader::default(),
+			elements.try_into().expect("at most MaxElementsPerCall elements"),
+			true,
+		)
+		.expect("a member creates a twin");
+		let (head, tail) = (r#"<InternalElement Name="Sensor" ID="new-sensor" Note=""#, r#""/>"#);
+		let padding = (fragment_len as usize).saturating_sub(head.len() + tail.len());
+		let mut new_fragment = head.as_bytes().to_vec();
+		new_fragment.extend(core::iter::repeat_n(b'x', padding));
+		new_fragment.extend_from_slice(tail.as_bytes());
+		(twin, sensor, id("new-sensor"), new_fragment)
 	}
 }

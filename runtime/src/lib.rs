@@ -211,6 +211,15 @@ mod runtime {
 
 	#[runtime::pallet_index(8)]
 	pub type TwinSpec = pallet_dt_twin_spec;
+
+	#[runtime::pallet_index(9)]
+	pub type Documents = pallet_dt_documents;
+
+	#[runtime::pallet_index(10)]
+	pub type Feeds = pallet_dt_feeds;
+
+	#[runtime::pallet_index(11)]
+	pub type Programs = pallet_dt_programs;
 }
 
 /// Session keys from their public parts, for chain specifications.

@@ -482,34 +482,46 @@ pub mod pallet {
 				.map_err(|reason| denied(reason, Error::<T>::InsufficientClearance))
 		}
 
-		/// The documents of a twin, by id, retired ones included.
+		/// The documents of a twin, by id, retired ones included. With a `reader`, only those
+		/// it is cleared to read.
 		pub fn documents_of_twin(
 			twin: TwinId,
+			reader: Option<&T::AccountId>,
 		) -> Vec<DocumentRecord<T::AccountId, BlockNumberFor<T>>> {
+			let clearance = Self::reader_clearance(twin, reader);
 			let mut records: Vec<_> = TwinDocuments::<T>::iter_key_prefix(twin)
 				.filter_map(|document| {
-					Documents::<T>::get(document).map(|info| record::<T>(document, info))
+					Documents::<T>::get(document)
+						.filter(|info| clearance.reaches(info.confidentiality))
+						.map(|info| record::<T>(document, info))
 				})
 				.collect();
 			records.sort_by_key(|record| record.id);
 			records
 		}
 
-		/// The documents of a twin attached to one element, by id.
+		/// The documents of a twin attached to one element, by id. With a `reader`, only
+		/// those it is cleared to read.
 		pub fn documents_of_element(
 			twin: TwinId,
 			element: &ElementId,
+			reader: Option<&T::AccountId>,
 		) -> Vec<DocumentRecord<T::AccountId, BlockNumberFor<T>>> {
-			let mut records = Self::documents_of_twin(twin);
+			let mut records = Self::documents_of_twin(twin, reader);
 			records.retain(|record| record.element.as_ref() == Some(element));
 			records
 		}
 
-		/// A document with all its versions, oldest first, and their annotations.
+		/// A document with all its versions, oldest first, and their annotations. With a
+		/// `reader`, `None` unless it is cleared to read the document.
 		pub fn document_with_history(
 			document: DocumentId,
+			reader: Option<&T::AccountId>,
 		) -> Option<DocumentHistory<T::AccountId, BlockNumberFor<T>>> {
 			let info = Documents::<T>::get(document)?;
+			if !Self::reader_clearance(info.twin, reader).reaches(info.confidentiality) {
+				return None;
+			}
 			let version_count = info.version_count;
 			let versions = (0..version_count)
 				.filter_map(|number| {
@@ -521,6 +533,43 @@ pub mod pallet {
 				})
 				.collect();
 			Some(DocumentHistory { document: record::<T>(document, info), versions })
+		}
+
+		fn reader_clearance(twin: TwinId, reader: Option<&T::AccountId>) -> ReaderClearance {
+			match reader {
+				None => ReaderClearance::Unfiltered,
+				Some(reader) => {
+					// Public means public to the consortium, not to anyone who asks.
+					if T::Authorize::authorize(twin, reader, Action::Read(Confidentiality::Public))
+						.is_err()
+					{
+						return ReaderClearance::Nothing;
+					}
+					ReaderClearance::UpTo(T::Authorize::clearance(twin, reader))
+				},
+			}
+		}
+	}
+
+	/// What a read leaves out.
+	enum ReaderClearance {
+		/// Nothing: the node reads for itself.
+		Unfiltered,
+		/// What lies above this level; public data is left in even without clearance.
+		UpTo(Option<Confidentiality>),
+		/// Everything: the reader is not part of the consortium.
+		Nothing,
+	}
+
+	impl ReaderClearance {
+		fn reaches(&self, level: Confidentiality) -> bool {
+			match self {
+				ReaderClearance::Unfiltered => true,
+				ReaderClearance::UpTo(clearance) => {
+					level == Confidentiality::Public || Some(level) <= *clearance
+				},
+				ReaderClearance::Nothing => false,
+			}
 		}
 	}
 

@@ -11,18 +11,26 @@ use dt_primitives::access::{ElementId, TwinId};
 sp_api::decl_runtime_apis! {
 	/// What a node or client needs to read a twin's documents at a block.
 	pub trait DocumentsApi<AccountId: Codec, BlockNumber: Codec> {
-		/// The documents of a twin, by id, retired ones included.
-		fn documents_of_twin(twin: TwinId) -> Vec<DocumentRecord<AccountId, BlockNumber>>;
+		/// The documents of a twin, by id, retired ones included. With a `reader`, only those
+		/// it is cleared to read.
+		fn documents_of_twin(
+			twin: TwinId,
+			reader: Option<AccountId>,
+		) -> Vec<DocumentRecord<AccountId, BlockNumber>>;
 
-		/// The documents of a twin attached to one element, by id.
+		/// The documents of a twin attached to one element, by id. With a `reader`, only
+		/// those it is cleared to read.
 		fn documents_of_element(
 			twin: TwinId,
 			element: ElementId,
+			reader: Option<AccountId>,
 		) -> Vec<DocumentRecord<AccountId, BlockNumber>>;
 
-		/// A document with all its versions, oldest first, and their annotations.
+		/// A document with all its versions, oldest first, and their annotations. With a
+		/// `reader`, `None` unless it is cleared to read the document.
 		fn document_with_history(
 			document: DocumentId,
+			reader: Option<AccountId>,
 		) -> Option<DocumentHistory<AccountId, BlockNumber>>;
 	}
 }

@@ -208,6 +208,36 @@ fn attach_to_element_moves_the_document() {
 }
 
 #[test]
+fn reads_for_a_reader_leave_out_what_it_may_not_read() {
+	new_test_ext().execute_with(|| {
+		let public = register_as(OWNER, TWIN, Confidentiality::Public, Some("motor")).unwrap();
+		let internal = register_as(OWNER, TWIN, Confidentiality::Internal, Some("motor")).unwrap();
+		let secret = register_as(OWNER, TWIN, Confidentiality::Secret, Some("motor")).unwrap();
+		let ids = |records: Vec<DocumentRecord<u64, u64>>| {
+			records.into_iter().map(|record| record.id).collect::<Vec<_>>()
+		};
+		let visible = |reader| ids(Documents::documents_of_twin(TWIN, Some(&reader)));
+		assert_eq!(visible(OWNER), vec![public, internal, secret]);
+		// The device reads internal data, the auditor confidential: neither the secret one.
+		assert_eq!(visible(DEVICE), vec![public, internal]);
+		assert_eq!(visible(AUDITOR), vec![public, internal]);
+		// A member without a role sees what is public; someone outside the consortium
+		// nothing.
+		assert_eq!(visible(BYSTANDER), vec![public]);
+		assert!(visible(OUTSIDER).is_empty());
+		assert_eq!(
+			ids(Documents::documents_of_element(TWIN, &id("motor"), Some(&DEVICE))),
+			vec![public, internal]
+		);
+		assert!(Documents::document_with_history(secret, Some(&AUDITOR)).is_none());
+		assert!(Documents::document_with_history(secret, Some(&OWNER)).is_some());
+		assert!(Documents::document_with_history(public, Some(&BYSTANDER)).is_some());
+		assert!(Documents::document_with_history(public, Some(&OUTSIDER)).is_none());
+		assert!(Documents::document_with_history(secret, None).is_some());
+	});
+}
+
+#[test]
 fn reads_list_documents_by_twin_and_element_with_history() {
 	new_test_ext().execute_with(|| {
 		let first = register_as(OWNER, TWIN, Confidentiality::Internal, Some("motor")).unwrap();
@@ -220,12 +250,12 @@ fn reads_list_documents_by_twin_and_element_with_history() {
 		let ids = |records: Vec<DocumentRecord<u64, u64>>| {
 			records.into_iter().map(|record| record.id).collect::<Vec<_>>()
 		};
-		assert_eq!(ids(Documents::documents_of_twin(TWIN)), vec![first, second]);
-		assert_eq!(ids(Documents::documents_of_element(TWIN, &id("motor"))), vec![first]);
-		assert!(Documents::documents_of_element(TWIN, &id("spindle")).is_empty());
-		assert!(Documents::documents_of_twin(NO_TWIN).is_empty());
+		assert_eq!(ids(Documents::documents_of_twin(TWIN, None)), vec![first, second]);
+		assert_eq!(ids(Documents::documents_of_element(TWIN, &id("motor"), None)), vec![first]);
+		assert!(Documents::documents_of_element(TWIN, &id("spindle"), None).is_empty());
+		assert!(Documents::documents_of_twin(NO_TWIN, None).is_empty());
 
-		let history = Documents::document_with_history(first).unwrap();
+		let history = Documents::document_with_history(first, None).unwrap();
 		assert_eq!(history.document.id, first);
 		assert_eq!(history.document.version_count, 2);
 		assert_eq!(history.versions.len(), 2);
@@ -233,7 +263,7 @@ fn reads_list_documents_by_twin_and_element_with_history() {
 		assert!(history.versions[0].annotations.is_empty());
 		assert_eq!(history.versions[1].version.content_id, cid(3));
 		assert_eq!(history.versions[1].annotations[0].content_id, cid(9));
-		assert_eq!(Documents::document_with_history(99), None);
+		assert_eq!(Documents::document_with_history(99, None), None);
 	});
 }
 

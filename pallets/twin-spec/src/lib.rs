@@ -59,6 +59,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 pub mod runtime_api;
+mod specification;
 mod tree;
 mod types;
 pub mod weights;
@@ -235,6 +236,15 @@ pub mod pallet {
 		},
 		/// An element was removed with its subtree (`removed` elements in all).
 		ElementRemoved { twin: TwinId, element: ElementId, removed: u32, author: T::AccountId },
+		/// An element and its subtree (`removed` elements in all) were replaced by the element
+		/// `new`, at the same place in the tree (a replaced sensor, for example).
+		ElementReplaced {
+			twin: TwinId,
+			old: ElementId,
+			new: ElementId,
+			removed: u32,
+			author: T::AccountId,
+		},
 		/// An element's fragment was replaced; `version` is the element's new version.
 		FragmentReplaced { twin: TwinId, element: ElementId, version: u32, author: T::AccountId },
 		/// An element's confidentiality level was set.
@@ -659,7 +669,7 @@ pub mod pallet {
 
 	impl<T: Config> Pallet<T> {
 		/// The twin, if it exists and its import is complete.
-		fn editable_twin(
+		pub(crate) fn editable_twin(
 			twin: TwinId,
 		) -> Result<TwinInfo<T::AccountId, BlockNumberFor<T>>, DispatchError> {
 			let info = Twins::<T>::get(twin).ok_or(Error::<T>::UnknownTwin)?;
@@ -667,7 +677,11 @@ pub mod pallet {
 			Ok(info)
 		}
 
-		fn authorize(twin: TwinId, who: &T::AccountId, action: Action<'_>) -> DispatchResult {
+		pub(crate) fn authorize(
+			twin: TwinId,
+			who: &T::AccountId,
+			action: Action<'_>,
+		) -> DispatchResult {
 			T::Authorize::authorize(twin, who, action).map_err(|denied| match denied {
 				AccessDenied::UnknownTwin => Error::<T>::UnknownTwin.into(),
 				AccessDenied::NotPermitted => Error::<T>::NotAuthorized.into(),

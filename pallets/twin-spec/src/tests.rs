@@ -1298,3 +1298,155 @@ mod programs_from_aml {
 		});
 	}
 }
+
+/// What the feeds pallet's sensor replacement asks of the specification.
+mod element_replacement {
+	use super::*;
+
+	const NEW_SENSOR: &str = r#"<InternalElement Name="Sensor" ID="sensor-new">
+        <Attribute Name="Level" />
+      </InternalElement>"#;
+
+	fn replace(
+		who: u64,
+		twin: TwinId,
+		old: &str,
+		max_removed: u32,
+	) -> Result<u32, sp_runtime::DispatchError> {
+		frame_support::storage::with_storage_layer(|| {
+			TwinSpec::replace_element(
+				&who,
+				twin,
+				&id(old),
+				&id("sensor-new"),
+				NEW_SENSOR.as_bytes(),
+				max_removed,
+			)
+		})
+	}
+
+	#[test]
+	fn puts_the_new_element_in_the_old_ones_place_with_its_level() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(TwinSpec::set_element_confidentiality(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-old"),
+				Confidentiality::Confidential
+			));
+			assert_eq!(replace(MAINTAINER, twin, "sensor-old", 2), Ok(2));
+			assert_eq!(children(twin, "filler"), ["sensor-new", "valve"]);
+			assert!(!Elements::<Test>::contains_key((twin, id("sensor-old-out"))));
+			let new = Elements::<Test>::get((twin, id("sensor-new"))).unwrap();
+			assert_eq!(new.confidentiality, Confidentiality::Confidential);
+			assert_eq!((new.version, new.changed_by), (1, MAINTAINER));
+			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, 6);
+			assert_eq!(
+				last_event(),
+				Event::ElementReplaced {
+					twin,
+					old: id("sensor-old"),
+					new: id("sensor-new"),
+					removed: 2,
+					author: MAINTAINER
+				}
+				.into()
+			);
+			assert_same_element_tree(
+				&expected_after(|tree| {
+					tree.insert(
+						"sensor-new",
+						Some("filler"),
+						Some("sensor-old"),
+						dt_aml::Fragment::parse(NEW_SENSOR).unwrap(),
+					)
+					.unwrap();
+					tree.remove("sensor-old").unwrap();
+				}),
+				&export(twin),
+			);
+		});
+	}
+
+	#[test]
+	fn refusals_change_nothing() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let before = sp_io::storage::root(sp_runtime::StateVersion::V1);
+			let refused = [
+				(replace(AUDITOR, twin, "sensor-old", 2), Error::<Test>::NotAuthorized),
+				(replace(OWNER, twin, "nothing", 2), Error::<Test>::UnknownElement),
+				(replace(OWNER, twin, "sensor-old", 1), Error::<Test>::SubtreeLargerThanWitness),
+				(replace(OWNER, twin, "/CAEXFile", 100), Error::<Test>::CannotRemoveRoot),
+				(replace(OWNER, 99, "sensor-old", 2), Error::<Test>::UnknownTwin),
+			];
+			for (result, error) in refused {
+				assert_eq!(result, Err(error.into()));
+			}
+			// The new id is taken, or the fragment carries another: both found after the
+			// removal, which the storage layer must undo.
+			let wrong_id = frame_support::storage::with_storage_layer(|| {
+				TwinSpec::replace_element(
+					&OWNER,
+					twin,
+					&id("sensor-old"),
+					&id("valve"),
+					br#"<InternalElement Name="Valve" ID="valve" />"#,
+					2,
+				)
+			});
+			assert_eq!(wrong_id, Err(Error::<Test>::DuplicateElement.into()));
+			let mismatch = frame_support::storage::with_storage_layer(|| {
+				TwinSpec::replace_element(
+					&OWNER,
+					twin,
+					&id("sensor-old"),
+					&id("other"),
+					NEW_SENSOR.as_bytes(),
+					2,
+				)
+			});
+			assert_eq!(
+				mismatch,
+				Err(Error::<Test>::InvalidFragment(FragmentRejection(FragmentError::IdMismatch))
+					.into())
+			);
+			assert_eq!(sp_io::storage::root(sp_runtime::StateVersion::V1), before);
+			assert_eq!(children(twin, "filler"), ["sensor-old", "valve"]);
+		});
+	}
+
+	#[test]
+	fn reads_what_other_pallets_ask() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert!(TwinSpec::twin_exists(twin));
+			assert!(!TwinSpec::twin_exists(twin + 1));
+			assert!(TwinSpec::element_exists(twin, &id("sensor-old-out")));
+			assert!(!TwinSpec::element_exists(twin, &id("sensor-new")));
+			let parameters: ProgramParameters = vec![ParameterDeclaration {
+				name: bounded("volume"),
+				kind: ParameterType::Integer,
+				min: Some(1),
+				max: Some(10),
+				allowed: Default::default(),
+				unit: bounded("ml"),
+			}]
+			.try_into()
+			.unwrap();
+			assert_ok!(TwinSpec::declare_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("filler"),
+				bounded("fill"),
+				parameters.clone()
+			));
+			assert_eq!(
+				TwinSpec::program_parameters(twin, &id("filler"), &bounded("fill")),
+				Some(parameters)
+			);
+			assert_eq!(TwinSpec::program_parameters(twin, &id("valve"), &bounded("fill")), None);
+		});
+	}
+}

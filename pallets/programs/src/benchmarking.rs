@@ -1,0 +1,234 @@
+//! Benchmarks of the programs pallet.
+//!
+//! Every call is measured at its worst case: programs whose parameters are the most
+//! expensive to check and store (text with the longest names, the most allowed values of the
+//! longest length, the value given being the last allowed one, arguments given in reverse
+//! order), calls with the most arguments, and twins whose queue is full but for the call
+//! measured. Expiry is measured per expiring call, the calls spread over as few full queues
+//! as possible.
+
+use super::*;
+use crate::pallet::{CallQueues, Calls, CallsExpiringAt, NextCallId};
+use crate::BenchmarkHelper;
+use alloc::{vec, vec::Vec};
+use dt_primitives::program::{
+	Argument, ParameterDeclaration, ParameterName, ParameterText, ParameterType, ParameterValue,
+	ProgramArguments, MAX_ALLOWED_VALUES, MAX_PARAMETERS, MAX_PARAMETER_NAME_LEN, MAX_VALUE_LEN,
+};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{Get, Hooks},
+	BoundedVec,
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+
+/// The longest parameter name, ending in a byte that tells parameter `index` apart.
+fn parameter_name(index: u32) -> ParameterName {
+	let mut name = vec![b'p'; MAX_PARAMETER_NAME_LEN as usize];
+	name[0] = b'a' + index as u8;
+	ParameterName::try_from(name).expect("fits its bound")
+}
+
+/// The longest allowed value, telling value `index` apart.
+fn allowed_value(index: u32) -> ParameterText {
+	let mut value = vec![b'v'; MAX_VALUE_LEN as usize];
+	value[0] = b'a' + index as u8;
+	ParameterText::try_from(value).expect("fits its bound")
+}
+
+/// `count` text parameters, each with the most allowed values.
+fn parameters(count: u32) -> ProgramParameters {
+	let allowed: Vec<_> = (0..MAX_ALLOWED_VALUES).map(allowed_value).collect();
+	let declarations: Vec<_> = (0..count)
+		.map(|index| ParameterDeclaration {
+			name: parameter_name(index),
+			kind: ParameterType::Text,
+			min: None,
+			max: None,
+			allowed: allowed.clone().try_into().expect("fits its bound"),
+			unit: Default::default(),
+		})
+		.collect();
+	declarations.try_into().expect("at most MAX_PARAMETERS")
+}
+
+/// An argument for each of `count` parameters from [`parameters`], in reverse order, each
+/// the last allowed value.
+fn arguments(count: u32) -> ProgramArguments {
+	let given: Vec<_> = (0..count)
+		.rev()
+		.map(|index| Argument {
+			name: parameter_name(index),
+			value: ParameterValue::Text(allowed_value(MAX_ALLOWED_VALUES - 1)),
+		})
+		.collect();
+	given.try_into().expect("at most MAX_PARAMETERS")
+}
+
+/// What a benchmark works on: a twin whose program takes `parameters` arguments, its owner
+/// and its device.
+struct Setup<T: Config> {
+	owner: T::AccountId,
+	device: T::AccountId,
+	twin: TwinId,
+	element: ElementId,
+	program: ProgramName,
+	parameters: u32,
+}
+
+fn setup<T: Config>(parameters: u32) -> Setup<T> {
+	frame_system::Pallet::<T>::set_block_number(1u32.into());
+	let owner: T::AccountId = account("owner", 0, 0);
+	T::BenchmarkHelper::make_member(&owner);
+	let device: T::AccountId = account("device", 0, 0);
+	T::BenchmarkHelper::make_member(&device);
+	let (twin, element, program) =
+		T::BenchmarkHelper::create_twin_with_program(&owner, self::parameters(parameters));
+	T::BenchmarkHelper::make_device(&owner, twin, &device);
+	Setup { owner, device, twin, element, program, parameters }
+}
+
+impl<T: Config> Setup<T> {
+	/// Queues `count` calls with all arguments, moving to the next block whenever the
+	/// current one has queued as many calls as can expire together.
+	fn queue(&self, count: u32) -> Vec<CallId> {
+		(0..count)
+			.map(|_| {
+				let now = frame_system::Pallet::<T>::block_number();
+				let due = now + T::CallTimeToLive::get();
+				if CallsExpiringAt::<T>::decode_len(due).unwrap_or(0)
+					>= T::MaxCallsExpiringPerBlock::get() as usize
+				{
+					frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
+				}
+				let call = NextCallId::<T>::get();
+				Pallet::<T>::call_program(
+					RawOrigin::Signed(self.owner.clone()).into(),
+					self.twin,
+					self.element.clone(),
+					self.program.clone(),
+					arguments(self.parameters),
+				)
+				.expect("the owner calls");
+				call
+			})
+			.collect()
+	}
+
+	/// Claims `calls` as the device.
+	fn claim(&self, calls: &[CallId]) {
+		for call in calls {
+			Pallet::<T>::claim_call(RawOrigin::Signed(self.device.clone()).into(), *call)
+				.expect("the device claims in order");
+		}
+	}
+}
+
+fn is_claimed<T: Config>(call: CallId) -> bool {
+	Calls::<T>::get(call).is_some_and(|info| matches!(info.status, CallStatus::Claimed { .. }))
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn call_program(p: Linear<0, MAX_PARAMETERS>) {
+		let setup = setup::<T>(p);
+		setup.queue(T::MaxPendingCallsPerTwin::get() - 1);
+		let call = NextCallId::<T>::get();
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(setup.owner.clone()),
+			setup.twin,
+			setup.element.clone(),
+			setup.program.clone(),
+			arguments(p),
+		);
+
+		assert!(Calls::<T>::contains_key(call));
+		assert_eq!(
+			CallQueues::<T>::decode_len(setup.twin),
+			Some(T::MaxPendingCallsPerTwin::get() as usize)
+		);
+	}
+
+	#[benchmark]
+	fn claim_call() {
+		let setup = setup::<T>(MAX_PARAMETERS);
+		let mut calls = setup.queue(T::MaxPendingCallsPerTwin::get());
+		let last = calls.pop().expect("the queue allows one call");
+		setup.claim(&calls);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.device.clone()), last);
+
+		assert!(is_claimed::<T>(last));
+	}
+
+	#[benchmark]
+	fn report_outcome() {
+		let setup = setup::<T>(MAX_PARAMETERS);
+		let calls = setup.queue(T::MaxPendingCallsPerTwin::get());
+		setup.claim(&calls);
+		let last = *calls.last().expect("the queue allows one call");
+		let result: BoundedVec<u8, T::MaxResultLength> =
+			vec![b'r'; T::MaxResultLength::get() as usize]
+				.try_into()
+				.expect("fits its bound");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.device.clone()), last, Outcome::Completed, result);
+
+		assert!(Calls::<T>::get(last)
+			.is_some_and(|info| matches!(info.status, CallStatus::Completed { .. })));
+	}
+
+	#[benchmark]
+	fn cancel_call() {
+		let setup = setup::<T>(MAX_PARAMETERS);
+		let calls = setup.queue(T::MaxPendingCallsPerTwin::get());
+		let last = *calls.last().expect("the queue allows one call");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(setup.owner.clone()), last);
+
+		assert!(Calls::<T>::get(last)
+			.is_some_and(|info| matches!(info.status, CallStatus::Cancelled { .. })));
+	}
+
+	/// `on_initialize` of a block at which `n` calls expire.
+	#[benchmark]
+	fn expire_calls(n: Linear<0, { T::MaxCallsExpiringPerBlock::get() }>) {
+		let mut setup = setup::<T>(MAX_PARAMETERS);
+		let queued_at = frame_system::Pallet::<T>::block_number();
+		let mut calls = Vec::new();
+		while (calls.len() as u32) < n {
+			let queued = CallQueues::<T>::decode_len(setup.twin).unwrap_or(0) as u32;
+			if queued == T::MaxPendingCallsPerTwin::get() {
+				let (twin, element, program) = T::BenchmarkHelper::create_twin_with_program(
+					&setup.owner,
+					parameters(MAX_PARAMETERS),
+				);
+				setup = Setup { twin, element, program, ..setup };
+			}
+			calls.extend(setup.queue(1));
+		}
+		assert_eq!(frame_system::Pallet::<T>::block_number(), queued_at);
+		let due: BlockNumberFor<T> = queued_at + T::CallTimeToLive::get();
+		assert_eq!(CallsExpiringAt::<T>::decode_len(due).unwrap_or(0), n as usize);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(due);
+		}
+
+		for call in calls {
+			assert!(Calls::<T>::get(call)
+				.is_some_and(|info| matches!(info.status, CallStatus::Expired { .. })));
+		}
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
