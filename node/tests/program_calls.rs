@@ -6,14 +6,11 @@
 mod common;
 
 use codec::{Decode, Encode};
-use common::*;
-use dt_primitives::{
-	access::{ElementId, Grantee, Role, TwinId},
-	program::{
-		Argument, ArgumentError, ParameterDeclaration, ParameterType, ParameterValue,
-		ProgramArguments,
-	},
+use common::{
+	plant::{bounded, id, DEVICE, OWNER},
+	*,
 };
+use dt_primitives::{access::TwinId, program::ArgumentError};
 use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 use frame_system::EventRecord;
 use jsonrpsee::{
@@ -21,46 +18,10 @@ use jsonrpsee::{
 	rpc_params,
 };
 use pallet_dt_programs::{ArgumentRejection, CallId, CallRecord, CallStatus, Outcome};
-use pallet_dt_twin_spec::{DocumentHeader, NewElement};
 use serde_json::Value;
 use sp_core::H256;
 use sp_io::hashing::twox_128;
-use sp_keyring::Sr25519Keyring::{self, Alice, Bob};
 use std::time::{Duration, Instant};
-
-/// The twin's owner (the dev chain's only organisation admin).
-const OWNER: Sr25519Keyring = Alice;
-/// The device's account: a member of the same organisation, granted the Device role.
-const DEVICE: Sr25519Keyring = Bob;
-
-fn bounded<S: sp_runtime::traits::Get<u32>>(text: &str) -> sp_runtime::BoundedVec<u8, S> {
-	text.as_bytes().to_vec().try_into().unwrap()
-}
-
-fn id(text: &str) -> ElementId {
-	bounded(text)
-}
-
-fn volume(tenths_of_ml: i128) -> ProgramArguments {
-	vec![Argument { name: bounded("volume"), value: ParameterValue::Decimal(tenths_of_ml) }]
-		.try_into()
-		.unwrap()
-}
-
-fn call_program(twin: TwinId, tenths_of_ml: i128) -> RuntimeCall {
-	RuntimeCall::Programs(pallet_dt_programs::Call::call_program {
-		twin,
-		element: id("filler"),
-		program: bounded("SetFillVolume"),
-		arguments: volume(tenths_of_ml),
-	})
-}
-
-async fn submit(rpc: &Rpc, party: Sr25519Keyring, call: RuntimeCall) -> Finalized {
-	let outcome = rpc.submit_finalized(&dev_pair(party), call).await;
-	assert!(succeeded(&outcome.events), "call failed: {:?}", outcome.events);
-	outcome
-}
 
 fn dispatch_error(events: &[RuntimeEvent]) -> Option<sp_runtime::DispatchError> {
 	events.iter().find_map(|event| match event {
@@ -127,65 +88,6 @@ async fn read_call(rpc: &Rpc, call: CallId) -> Option<CallRecord<dt_runtime::Acc
 	Option::decode(&mut &bytes[..]).expect("the runtime API answer decodes")
 }
 
-/// The filler with its fill-volume program, and the device role for Bob.
-async fn set_up_plant(rpc: &Rpc) -> TwinId {
-	let twin: TwinId = 0;
-	let elements: Vec<NewElement<_>> = vec![
-		NewElement {
-			id: id("/CAEXFile"),
-			parent: None,
-			previous_sibling: None,
-			fragment: bounded(r#"<CAEXFile FileName="plant.aml"><?dt-children?></CAEXFile>"#),
-		},
-		NewElement {
-			id: id("filler"),
-			parent: Some(id("/CAEXFile")),
-			previous_sibling: None,
-			fragment: bounded(r#"<InternalElement Name="Filler" ID="filler"/>"#),
-		},
-	];
-	submit(
-		rpc,
-		OWNER,
-		RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::create_twin {
-			header: DocumentHeader::default(),
-			elements: elements.try_into().unwrap(),
-			complete: true,
-		}),
-	)
-	.await;
-	let parameters = vec![ParameterDeclaration {
-		name: bounded("volume"),
-		kind: ParameterType::Decimal { decimals: 1 },
-		min: Some(2500),
-		max: Some(15005),
-		allowed: Default::default(),
-		unit: bounded("ml"),
-	}];
-	submit(
-		rpc,
-		OWNER,
-		RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::declare_program {
-			twin,
-			element: id("filler"),
-			program: bounded("SetFillVolume"),
-			parameters: parameters.try_into().unwrap(),
-		}),
-	)
-	.await;
-	submit(
-		rpc,
-		OWNER,
-		RuntimeCall::Access(pallet_dt_access::Call::grant_role {
-			twin,
-			grantee: Grantee::Account(DEVICE.to_account_id()),
-			role: Role::Device,
-		}),
-	)
-	.await;
-	twin
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_program_call_is_queued_claimed_and_completed_by_the_device() {
 	let dir = tempfile::tempdir().unwrap();
@@ -200,11 +102,14 @@ async fn a_program_call_is_queued_claimed_and_completed_by_the_device() {
 		extra_args: vec![],
 	});
 	let rpc = node.rpc().await;
-	let twin = set_up_plant(&rpc).await;
+	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
+	let twin = plant::set_up(&client).await;
 	let mut events = subscribe_to_events(&rpc).await;
 
 	// 2 l is outside the declared 250..1500.5 ml: refused, nothing queued.
-	let refused = rpc.submit_finalized(&dev_pair(OWNER), call_program(twin, 20_000)).await;
+	let refused = rpc
+		.submit_finalized(&dev_pair(OWNER), plant::set_fill_volume(twin, 20_000))
+		.await;
 	let out_of_bounds: sp_runtime::DispatchError =
 		pallet_dt_programs::Error::<Runtime>::InvalidArguments(ArgumentRejection(
 			ArgumentError::AboveMaximum(0),
@@ -212,7 +117,7 @@ async fn a_program_call_is_queued_claimed_and_completed_by_the_device() {
 		.into();
 	assert_eq!(dispatch_error(&refused.events), Some(out_of_bounds));
 
-	let queued = submit(&rpc, OWNER, call_program(twin, 5_000)).await;
+	let queued = plant::submit_ok(&client, OWNER, plant::set_fill_volume(twin, 5_000)).await;
 	let call: CallId = program_events(queued.events)
 		.into_iter()
 		.find_map(|event| match event {
@@ -233,10 +138,14 @@ async fn a_program_call_is_queued_claimed_and_completed_by_the_device() {
 		pallet_dt_programs::Error::<Runtime>::NotAuthorized.into();
 	assert_eq!(dispatch_error(&not_device.events), Some(not_authorized));
 
-	submit(&rpc, DEVICE, RuntimeCall::Programs(pallet_dt_programs::Call::claim_call { call }))
-		.await;
-	submit(
-		&rpc,
+	plant::submit_ok(
+		&client,
+		DEVICE,
+		RuntimeCall::Programs(pallet_dt_programs::Call::claim_call { call }),
+	)
+	.await;
+	plant::submit_ok(
+		&client,
 		DEVICE,
 		RuntimeCall::Programs(pallet_dt_programs::Call::report_outcome {
 			call,

@@ -28,6 +28,8 @@ use std::{
 	time::{Duration, Instant},
 };
 
+pub mod plant;
+
 type Header = GenericHeader<u32, BlakeTwo256>;
 
 /// How long a node may take to start and answer RPC.

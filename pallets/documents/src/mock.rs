@@ -3,9 +3,7 @@
 
 use crate::{self as pallet_dt_documents, ElementExists};
 use dt_primitives::{
-	access::{
-		Authorize, ConsortiumMembership, ElementId, Grantee, Role, SpecificationTree, TwinId,
-	},
+	access::{Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
 	content_id::{raw_sha256_content_id, ContentId},
 	OrganisationId,
 };
@@ -54,42 +52,19 @@ pub const MAX_ANNOTATIONS: u32 = 2;
 pub const MAX_DOCUMENTS: u32 = 3;
 
 frame_support::parameter_types! {
-	/// Accounts the benchmarks made members, with their organisation.
-	pub static BenchmarkMembers: Vec<(u64, OrganisationId)> = vec![];
 	/// Twins the benchmarks created.
 	pub static BenchmarkTwins: Vec<TwinId> = vec![];
 }
 
-/// The consortium: accounts 1..=5 in organisations 0..=3.
-pub struct FixedConsortium;
-impl ConsortiumMembership<u64> for FixedConsortium {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
-		if let Some((_, organisation)) =
-			BenchmarkMembers::get().iter().find(|(member, _)| member == who)
-		{
-			return Some(*organisation);
-		}
-		match *who {
-			OWNER => Some(0),
-			MAINTAINER | BYSTANDER => Some(1),
-			AUDITOR => Some(2),
-			DEVICE => Some(3),
-			_ => None,
-		}
-	}
-
-	fn organisation_exists(organisation: OrganisationId) -> bool {
-		organisation < 4
-	}
+/// Who belongs to which organisation in this mock's consortium.
+pub struct Members;
+impl dt_pallet_test_support::Members for Members {
+	const MEMBERS: &'static [(u64, OrganisationId)] =
+		&[(OWNER, 0), (MAINTAINER, 1), (BYSTANDER, 1), (AUDITOR, 2), (DEVICE, 3)];
+	const ORGANISATIONS: OrganisationId = 4;
 }
 
-#[cfg(feature = "runtime-benchmarks")]
-impl pallet_dt_access::BenchmarkHelper<u64> for FixedConsortium {
-	fn make_member(who: &u64) -> OrganisationId {
-		BenchmarkMembers::mutate(|members| members.push((*who, 0)));
-		0
-	}
-}
+pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
 /// The elements every twin's specification has.
 pub const ELEMENTS: [&str; 3] = ["root", "motor", "spindle"];

@@ -8,10 +8,7 @@
 use crate::{self as pallet_dt_feeds, SensorSpecification};
 use codec::Encode;
 use dt_primitives::{
-	access::{
-		Action, Authorize, ConsortiumMembership, ElementId, Grantee, Role, SpecificationTree,
-		TwinId,
-	},
+	access::{Action, Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
 	OrganisationId,
 };
 use frame_support::{
@@ -72,41 +69,15 @@ pub const SPEC_INVALID_FRAGMENT: DispatchError = DispatchError::Other("spec: inv
 pub const SPEC_WITNESS_TOO_SMALL: DispatchError = DispatchError::Other("spec: witness too small");
 pub const SPEC_DUPLICATE_ID: DispatchError = DispatchError::Other("spec: duplicate id");
 
-frame_support::parameter_types! {
-	/// Accounts the benchmarks made members, with their organisation.
-	pub static BenchmarkMembers: Vec<(u64, OrganisationId)> = vec![];
+/// Who belongs to which organisation in this mock's consortium.
+pub struct Members;
+impl dt_pallet_test_support::Members for Members {
+	const MEMBERS: &'static [(u64, OrganisationId)] =
+		&[(OWNER, 0), (MAINTAINER, 1), (BYSTANDER, 1), (AUDITOR, 2), (DEVICE, 3), (NEW_DEVICE, 3)];
+	const ORGANISATIONS: OrganisationId = 4;
 }
 
-/// The consortium: accounts 1..=6 in organisations 0..=3.
-pub struct FixedConsortium;
-impl ConsortiumMembership<u64> for FixedConsortium {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
-		if let Some((_, organisation)) =
-			BenchmarkMembers::get().iter().find(|(member, _)| member == who)
-		{
-			return Some(*organisation);
-		}
-		match *who {
-			OWNER => Some(0),
-			MAINTAINER | BYSTANDER => Some(1),
-			AUDITOR => Some(2),
-			DEVICE | NEW_DEVICE => Some(3),
-			_ => None,
-		}
-	}
-
-	fn organisation_exists(organisation: OrganisationId) -> bool {
-		organisation < 4
-	}
-}
-
-#[cfg(feature = "runtime-benchmarks")]
-impl pallet_dt_access::BenchmarkHelper<u64> for FixedConsortium {
-	fn make_member(who: &u64) -> OrganisationId {
-		BenchmarkMembers::mutate(|members| members.push((*who, 0)));
-		0
-	}
-}
+pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
 /// The specification twins 0 and 1 start with: `(element, parent)` in document order.
 ///

@@ -3,10 +3,7 @@
 
 use crate::{self as pallet_dt_programs, DeclaredPrograms};
 use dt_primitives::{
-	access::{
-		Authorize, ConsortiumMembership, ElementId, Grantee, ProgramName, Role, SpecificationTree,
-		TwinId,
-	},
+	access::{Authorize, ElementId, Grantee, ProgramName, Role, SpecificationTree, TwinId},
 	program::{
 		Argument, ParameterDeclaration, ParameterName, ParameterText, ParameterType,
 		ParameterValue, ProgramArguments, ProgramParameters,
@@ -74,42 +71,25 @@ pub const RINSE: &str = "Rinse";
 pub const BENCHMARK_PROGRAM: &str = "Benchmark";
 
 frame_support::parameter_types! {
-	/// Accounts the benchmarks made members, with their organisation.
-	pub static BenchmarkMembers: Vec<(u64, OrganisationId)> = vec![];
 	/// Twins the benchmarks created, with the parameters of their program.
 	pub static BenchmarkTwins: Vec<(TwinId, ProgramParameters)> = vec![];
 }
 
-/// The consortium: accounts 1..=6 in organisations 0..=3.
-pub struct FixedConsortium;
-impl ConsortiumMembership<u64> for FixedConsortium {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
-		if let Some((_, organisation)) =
-			BenchmarkMembers::get().iter().find(|(member, _)| member == who)
-		{
-			return Some(*organisation);
-		}
-		match *who {
-			OWNER => Some(0),
-			MAINTAINER | BYSTANDER => Some(1),
-			AUDITOR => Some(2),
-			DEVICE | SECOND_DEVICE => Some(3),
-			_ => None,
-		}
-	}
-
-	fn organisation_exists(organisation: OrganisationId) -> bool {
-		organisation < 4
-	}
+/// Who belongs to which organisation in this mock's consortium.
+pub struct Members;
+impl dt_pallet_test_support::Members for Members {
+	const MEMBERS: &'static [(u64, OrganisationId)] = &[
+		(OWNER, 0),
+		(MAINTAINER, 1),
+		(BYSTANDER, 1),
+		(AUDITOR, 2),
+		(DEVICE, 3),
+		(SECOND_DEVICE, 3),
+	];
+	const ORGANISATIONS: OrganisationId = 4;
 }
 
-#[cfg(feature = "runtime-benchmarks")]
-impl pallet_dt_access::BenchmarkHelper<u64> for FixedConsortium {
-	fn make_member(who: &u64) -> OrganisationId {
-		BenchmarkMembers::mutate(|members| members.push((*who, 0)));
-		0
-	}
-}
+pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
 /// The parameters of [`SET_FILL_VOLUME`]: `volume` Decimal{1} 250.0..=1500.5 ml, `mode` Text
 /// `normal` | `gentle`, `count` Integer 1..=10, `rinse` Boolean.

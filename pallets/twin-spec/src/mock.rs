@@ -2,7 +2,7 @@
 
 use crate::{self as pallet_dt_twin_spec, DocumentHeader, NewElement};
 use dt_primitives::{
-	access::{ConsortiumMembership, ElementId, TwinId},
+	access::{ElementId, TwinId},
 	OrganisationId,
 };
 use frame_support::{derive_impl, traits::ConstU32, BoundedVec};
@@ -43,41 +43,15 @@ pub const MAX_SOURCES_PER_ELEMENT: u32 = 2;
 pub const MAX_PROGRAMS_PER_ELEMENT: u32 = 2;
 pub const MAX_FRAGMENT_LENGTH: u32 = 64 * 1024;
 
-frame_support::parameter_types! {
-	/// Accounts the benchmarks made members, with their organisation.
-	pub static BenchmarkMembers: Vec<(u64, OrganisationId)> = vec![];
+/// Who belongs to which organisation in this mock's consortium.
+pub struct Members;
+impl dt_pallet_test_support::Members for Members {
+	const MEMBERS: &'static [(u64, OrganisationId)] =
+		&[(OWNER, 0), (MAINTAINER, 1), (CONTRACTOR, 1), (AUDITOR, 2), (DEVICE, 3)];
+	const ORGANISATIONS: OrganisationId = 4;
 }
 
-/// The consortium: accounts 1..=5 in organisations 0..=3.
-pub struct FixedConsortium;
-impl ConsortiumMembership<u64> for FixedConsortium {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
-		if let Some((_, organisation)) =
-			BenchmarkMembers::get().iter().find(|(member, _)| member == who)
-		{
-			return Some(*organisation);
-		}
-		match *who {
-			OWNER => Some(0),
-			MAINTAINER | CONTRACTOR => Some(1),
-			AUDITOR => Some(2),
-			DEVICE => Some(3),
-			_ => None,
-		}
-	}
-
-	fn organisation_exists(organisation: OrganisationId) -> bool {
-		organisation < 4
-	}
-}
-
-#[cfg(feature = "runtime-benchmarks")]
-impl pallet_dt_access::BenchmarkHelper<u64> for FixedConsortium {
-	fn make_member(who: &u64) -> OrganisationId {
-		BenchmarkMembers::mutate(|members| members.push((*who, 0)));
-		0
-	}
-}
+pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
 impl pallet_dt_access::Config for Test {
 	type Consortium = FixedConsortium;

@@ -1,0 +1,263 @@
+//! The connection to a node: requests, signed extrinsics, events and runtime API reads.
+
+use crate::{error::ClientError, events::FinalizedEvents};
+use codec::{Decode, Encode};
+use dt_runtime::{AccountId, Nonce, RuntimeCall, RuntimeEvent, SignedPayload, UncheckedExtrinsic};
+use frame_system::{EventRecord, Phase};
+use jsonrpsee::{
+	core::{
+		client::{ClientT, Subscription, SubscriptionClientT},
+		params::ArrayParams,
+	},
+	rpc_params,
+	ws_client::{WsClient, WsClientBuilder},
+};
+use serde_json::Value;
+use sp_core::{crypto::Pair as _, sr25519, H256};
+use sp_io::hashing::{blake2_256, twox_128};
+use sp_runtime::{
+	generic::Header as GenericHeader, traits::BlakeTwo256, DispatchError, MultiSignature,
+};
+use std::time::Duration;
+
+/// A block header of the chain.
+pub type Header = GenericHeader<u32, BlakeTwo256>;
+
+/// How long a request may take before the client gives up on it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a transaction may take to be finalized.
+const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A connection to one dt-node.
+pub struct Client {
+	rpc: WsClient,
+}
+
+/// A transaction in a finalized block.
+#[derive(Debug)]
+pub struct Finalized {
+	/// The block it is in.
+	pub block: H256,
+	/// The events it emitted, in order.
+	pub events: Vec<RuntimeEvent>,
+	/// Why the runtime refused it, if it did (it still paid for its place in the block).
+	pub dispatch_error: Option<DispatchError>,
+}
+
+impl Finalized {
+	/// `Ok` if the call succeeded, else the runtime's reason.
+	pub fn result(&self) -> Result<(), DispatchError> {
+		self.dispatch_error.map_or(Ok(()), Err)
+	}
+}
+
+impl Client {
+	/// Connects to a node's WebSocket RPC, e.g. `ws://127.0.0.1:9944`.
+	pub async fn connect(url: &str) -> Result<Client, ClientError> {
+		let rpc = WsClientBuilder::default()
+			.request_timeout(REQUEST_TIMEOUT)
+			.build(url)
+			.await
+			.map_err(|e| ClientError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+		Ok(Client { rpc })
+	}
+
+	/// A JSON-RPC request, its answer deserialized.
+	pub async fn request<T: serde::de::DeserializeOwned>(
+		&self,
+		method: &'static str,
+		params: ArrayParams,
+	) -> Result<T, ClientError> {
+		self.rpc.request(method, params).await.map_err(|e| ClientError::rpc(method, e))
+	}
+
+	/// A JSON-RPC subscription.
+	pub async fn subscribe(
+		&self,
+		method: &'static str,
+		params: ArrayParams,
+		unsubscribe: &'static str,
+	) -> Result<Subscription<Value>, ClientError> {
+		self.rpc
+			.subscribe(method, params, unsubscribe)
+			.await
+			.map_err(|e| ClientError::rpc(method, e))
+	}
+
+	/// A block's header (the best block's for `None`).
+	pub async fn header(&self, block: Option<H256>) -> Result<Header, ClientError> {
+		self.request("chain_getHeader", rpc_params![block]).await
+	}
+
+	/// The hash of the block with this number, if the node has it.
+	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>, ClientError> {
+		self.request("chain_getBlockHash", rpc_params![number]).await
+	}
+
+	/// The latest finalized block.
+	pub async fn finalized_head(&self) -> Result<H256, ClientError> {
+		self.request("chain_getFinalizedHead", rpc_params![]).await
+	}
+
+	/// The events of a block, with the phase each was emitted in.
+	pub async fn event_records(
+		&self,
+		block: H256,
+	) -> Result<Vec<EventRecord<RuntimeEvent, H256>>, ClientError> {
+		// `System::Events` is private to frame-system; its key is the usual prefix pair.
+		let key = [twox_128(b"System"), twox_128(b"Events")].concat();
+		let value: Option<String> = self
+			.request("state_getStorage", rpc_params![hex_string(&key), Some(block)])
+			.await?;
+		match value {
+			None => Ok(Vec::new()),
+			Some(value) => Decode::decode(&mut &from_hex(&value, "events")?[..])
+				.map_err(|e| ClientError::decode("events", e)),
+		}
+	}
+
+	/// The events of a block.
+	pub async fn events(&self, block: H256) -> Result<Vec<RuntimeEvent>, ClientError> {
+		Ok(self
+			.event_records(block)
+			.await?
+			.into_iter()
+			.map(|record| record.event)
+			.collect())
+	}
+
+	/// Follows finalized blocks from the next one on, each with its events.
+	pub async fn finalized_events(&self) -> Result<FinalizedEvents<'_>, ClientError> {
+		FinalizedEvents::start(self).await
+	}
+
+	/// Calls `method` of a runtime API (e.g. `ProgramsApi_call`) with SCALE-encoded `args`
+	/// at a block (the best one for `None`) and decodes the answer.
+	pub async fn runtime_api<R: Decode>(
+		&self,
+		method: &str,
+		args: impl Encode,
+		at: Option<H256>,
+	) -> Result<R, ClientError> {
+		let answer: String = self
+			.request("state_call", rpc_params![method, hex_string(&args.encode()), at])
+			.await?;
+		R::decode(&mut &from_hex(&answer, "runtime API answer")?[..])
+			.map_err(|e| ClientError::decode("runtime API answer", e))
+	}
+
+	/// The nonce `who`'s next transaction needs (counting those waiting in the pool).
+	pub async fn next_nonce(&self, who: &AccountId) -> Result<Nonce, ClientError> {
+		self.request("system_accountNextIndex", rpc_params![who.to_string()]).await
+	}
+
+	/// Signs `call` as `signer` with the right nonce, genesis and runtime version.
+	pub async fn sign(
+		&self,
+		signer: &sr25519::Pair,
+		call: RuntimeCall,
+	) -> Result<UncheckedExtrinsic, ClientError> {
+		let who: AccountId = signer.public().into();
+		let nonce = self.next_nonce(&who).await?;
+		let genesis = self.block_hash(0).await?.ok_or(ClientError::Rpc {
+			method: "chain_getBlockHash",
+			reason: "no genesis".into(),
+		})?;
+		let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await?;
+		let number = |field: &'static str| {
+			version[field]
+				.as_u64()
+				.and_then(|value| u32::try_from(value).ok())
+				.ok_or_else(|| ClientError::decode("runtime version", format!("no {field}")))
+		};
+		let (spec_version, transaction_version) =
+			(number("specVersion")?, number("transactionVersion")?);
+		let extension = dt_runtime::tx_extension(nonce);
+		let implicit = ((), (), spec_version, transaction_version, genesis, genesis, (), ());
+		let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+		Ok(UncheckedExtrinsic::new_signed(
+			call,
+			who.into(),
+			MultiSignature::Sr25519(signature),
+			extension,
+		))
+	}
+
+	/// Signs and submits `call` as `signer` and waits until its block is finalized.
+	pub async fn submit(
+		&self,
+		signer: &sr25519::Pair,
+		call: RuntimeCall,
+	) -> Result<Finalized, ClientError> {
+		let extrinsic = self.sign(signer, call).await?.encode();
+		let mut status = self
+			.rpc
+			.subscribe::<Value, _>(
+				"author_submitAndWatchExtrinsic",
+				rpc_params![hex_string(&extrinsic)],
+				"author_unwatchExtrinsic",
+			)
+			.await
+			.map_err(|e| ClientError::Refused(e.to_string()))?;
+		let deadline = tokio::time::Instant::now() + FINALITY_TIMEOUT;
+		loop {
+			let update = tokio::time::timeout_at(deadline, status.next())
+				.await
+				.map_err(|_| ClientError::Timeout {
+					seconds: FINALITY_TIMEOUT.as_secs(),
+					waiting_for: "the transaction to be finalized",
+				})?
+				.ok_or(ClientError::Dropped("forgotten by the node".into()))?
+				.map_err(|e| ClientError::rpc("author_submitAndWatchExtrinsic", e))?;
+			if let Some(block) = update.get("finalized") {
+				let block: H256 = serde_json::from_value(block.clone())
+					.map_err(|e| ClientError::decode("finalized block hash", e))?;
+				return self.outcome(block, blake2_256(&extrinsic).into()).await;
+			}
+			for ending in ["invalid", "dropped", "usurped", "retracted", "finalityTimeout"] {
+				if update.get(ending).is_some() || update == Value::String(ending.into()) {
+					return Err(ClientError::Dropped(ending.into()));
+				}
+			}
+		}
+	}
+
+	/// What the extrinsic with this hash did in `block`.
+	async fn outcome(&self, block: H256, extrinsic: H256) -> Result<Finalized, ClientError> {
+		let body: Value = self.request("chain_getBlock", rpc_params![block]).await?;
+		let index = body["block"]["extrinsics"]
+			.as_array()
+			.into_iter()
+			.flatten()
+			.position(|encoded| {
+				encoded
+					.as_str()
+					.and_then(|hex| from_hex(hex, "extrinsic").ok())
+					.is_some_and(|bytes| H256::from(blake2_256(&bytes)) == extrinsic)
+			})
+			.ok_or_else(|| ClientError::decode("block", "the extrinsic is not in its block"))?;
+		let events: Vec<RuntimeEvent> = self
+			.event_records(block)
+			.await?
+			.into_iter()
+			.filter(|record| record.phase == Phase::ApplyExtrinsic(index as u32))
+			.map(|record| record.event)
+			.collect();
+		let dispatch_error = events.iter().find_map(|event| match event {
+			RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error, ..
+			}) => Some(*dispatch_error),
+			_ => None,
+		});
+		Ok(Finalized { block, events, dispatch_error })
+	}
+}
+
+pub(crate) fn hex_string(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+pub(crate) fn from_hex(text: &str, what: &'static str) -> Result<Vec<u8>, ClientError> {
+	hex::decode(text.trim_start_matches("0x")).map_err(|e| ClientError::decode(what, e))
+}

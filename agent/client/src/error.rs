@@ -1,0 +1,38 @@
+//! What can go wrong talking to a node.
+
+/// Why a request to the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+	/// No connection to the node's RPC.
+	#[error("cannot connect to {url}: {reason} (is dt-node running with its RPC on that port?)")]
+	Connect { url: String, reason: String },
+	/// The node answered a request with an error, or the connection broke.
+	#[error("{method} failed: {reason}")]
+	Rpc { method: &'static str, reason: String },
+	/// The node's answer did not decode as the runtime's type.
+	#[error("cannot decode {what} from the node's answer: {reason}")]
+	Decode { what: &'static str, reason: String },
+	/// The node refused the transaction before it reached a block (bad signature, not a
+	/// member, stale nonce, ...).
+	#[error("the node refused the transaction: {0}")]
+	Refused(String),
+	/// The transaction left the pool without being finalized.
+	#[error("the transaction was {0} before it was finalized; submit it again")]
+	Dropped(String),
+	/// Nothing happened in time.
+	#[error("no answer within {seconds} s while {waiting_for}")]
+	Timeout { seconds: u64, waiting_for: &'static str },
+	/// An AML document could not be split into a twin's elements.
+	#[error("the AML document cannot become a twin: {0}")]
+	Aml(String),
+}
+
+impl ClientError {
+	pub(crate) fn rpc(method: &'static str, error: impl std::fmt::Display) -> Self {
+		ClientError::Rpc { method, reason: error.to_string() }
+	}
+
+	pub(crate) fn decode(what: &'static str, error: impl std::fmt::Display) -> Self {
+		ClientError::Decode { what, reason: error.to_string() }
+	}
+}

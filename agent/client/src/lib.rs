@@ -1,0 +1,21 @@
+//! # dt-client
+//!
+//! Talks to a dt-node over WebSocket JSON-RPC with the runtime's own types, so what a
+//! party or the device agent sends is exactly what the runtime decodes:
+//!
+//! - [`Client::submit`] signs a call with an sr25519 key, submits it and waits until its
+//!   block is finalized, returning the block's events and the call's dispatch error, if any;
+//! - [`Client::finalized_events`] follows finalized blocks, every one of them in order,
+//!   with their events (what the agent and `dt watch` subscribe to);
+//! - [`Client::runtime_api`] reads through a runtime API at a block;
+//! - [`twin_import`] turns an AML document into the calls that create a twin from it.
+
+mod client;
+mod error;
+mod events;
+mod twin_import;
+
+pub use client::{Client, Finalized};
+pub use error::ClientError;
+pub use events::{FinalizedBlock, FinalizedEvents};
+pub use twin_import::{twin_import, ELEMENTS_PER_CALL};

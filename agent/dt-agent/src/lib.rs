@@ -1,0 +1,18 @@
+//! # dt-agent
+//!
+//! The device agent: the bridge at the owner's site between the chain and the physical
+//! device. This crate holds:
+//!
+//! - [`device`]: what the agent needs from a device ([`device::Device`]), and
+//!   [`simulator`], a bottling plant (filling stations with fill-level sensors, a conveyor,
+//!   valves) that implements it for tests and demos;
+//! - [`programs`]: the program-call loop: it follows the chain's finalized blocks, claims
+//!   the twin's pending calls in order, runs each on the device and reports `Completed` or
+//!   `Failed` with the device's answer.
+//!
+//! Calls whose arguments break the bounds the specification declares never get here: the
+//! runtime refuses them before they are queued.
+
+pub mod device;
+pub mod programs;
+pub mod simulator;

@@ -1,0 +1,155 @@
+//! The program-call loop: claim the twin's pending calls in order, run each on the device,
+//! report the outcome.
+
+use crate::device::Device;
+use dt_client::{Client, ClientError};
+use dt_primitives::access::TwinId;
+use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
+use pallet_dt_programs::{CallId, CallRecord, CallStatus, Outcome};
+use sp_core::{crypto::Pair as _, sr25519};
+use std::time::Duration;
+
+/// First wait before reconnecting to the node; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Longest result the chain keeps (the runtime's `MaxResultLength`).
+const MAX_RESULT_LENGTH: usize = 1024;
+/// What the agent reports for a call it had claimed before it restarted: it cannot know
+/// whether the device ran it, and running it twice may do harm.
+const INTERRUPTED: &str = "the agent restarted while the call was running; outcome unknown";
+
+/// Why a round of the loop stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+	#[error(transparent)]
+	Client(#[from] ClientError),
+	#[error("the chain refused to {action} call {call}: {reason:?}")]
+	Refused { action: &'static str, call: CallId, reason: sp_runtime::DispatchError },
+}
+
+/// Runs the program calls of one twin on one device.
+pub struct ProgramRunner<D> {
+	node: String,
+	key: sr25519::Pair,
+	twin: TwinId,
+	device: D,
+}
+
+/// What one call came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+	pub call: CallId,
+	pub outcome: Outcome,
+	pub result: String,
+}
+
+impl<D: Device> ProgramRunner<D> {
+	/// A runner for `twin` that talks to the node at `node` (a WebSocket URL) as the device
+	/// account `key` (it needs the twin's Device role).
+	pub fn new(node: &str, key: sr25519::Pair, twin: TwinId, device: D) -> ProgramRunner<D> {
+		ProgramRunner { node: node.to_owned(), key, twin, device }
+	}
+
+	fn account(&self) -> AccountId {
+		self.key.public().into()
+	}
+
+	/// Runs forever: handles what is pending, then every call queued later, reconnecting
+	/// with backoff when the node goes away.
+	pub async fn run(&mut self) {
+		let mut backoff = FIRST_BACKOFF;
+		loop {
+			match self.follow().await {
+				Ok(()) => backoff = FIRST_BACKOFF,
+				Err(error) => {
+					log::warn!(
+						"program calls of twin {}: {error}; retrying in {backoff:?}",
+						self.twin
+					);
+					tokio::time::sleep(backoff).await;
+					backoff = (backoff * 2).min(MAX_BACKOFF);
+				},
+			}
+		}
+	}
+
+	/// One connection's worth of work: what is pending now, then what finalized blocks
+	/// queue, until the connection fails.
+	async fn follow(&mut self) -> Result<(), AgentError> {
+		let client = Client::connect(&self.node).await?;
+		let mut blocks = client.finalized_events().await?;
+		self.handle_pending(&client).await?;
+		loop {
+			let block = blocks.next().await?;
+			let queued = block.events.iter().any(|event| {
+				matches!(event, RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
+					twin, ..
+				}) if *twin == self.twin)
+			});
+			if queued {
+				self.handle_pending(&client).await?;
+			}
+		}
+	}
+
+	/// Handles every call of the twin's queue, oldest first: claims and runs the pending
+	/// ones, and fails those this account claimed before it restarted.
+	pub async fn handle_pending(&mut self, client: &Client) -> Result<Vec<Handled>, AgentError> {
+		let mut handled = Vec::new();
+		loop {
+			let queue: Vec<CallRecord<AccountId, BlockNumber>> =
+				client.runtime_api("ProgramsApi_pending_calls", self.twin, None).await?;
+			let me = self.account();
+			let next = queue.into_iter().find(|record| match &record.call.status {
+				CallStatus::Pending => true,
+				CallStatus::Claimed { by, .. } => *by == me,
+				_ => false,
+			});
+			let Some(record) = next else { return Ok(handled) };
+			handled.push(self.handle(client, record).await?);
+		}
+	}
+
+	async fn handle(
+		&mut self,
+		client: &Client,
+		record: CallRecord<AccountId, BlockNumber>,
+	) -> Result<Handled, AgentError> {
+		let call = record.id;
+		let (outcome, result) = if record.call.status == CallStatus::Pending {
+			self.submit(client, "claim", call, pallet_dt_programs::Call::claim_call { call })
+				.await?;
+			let element = String::from_utf8_lossy(&record.call.element).into_owned();
+			let program = String::from_utf8_lossy(&record.call.program).into_owned();
+			log::info!("running {program} on {element} (call {call})");
+			match self.device.run_program(&element, &program, &record.call.arguments) {
+				Ok(answer) => (Outcome::Completed, answer),
+				Err(reason) => (Outcome::Failed, reason),
+			}
+		} else {
+			(Outcome::Failed, INTERRUPTED.to_owned())
+		};
+		let mut bytes = result.clone().into_bytes();
+		bytes.truncate(MAX_RESULT_LENGTH);
+		let report = pallet_dt_programs::Call::report_outcome {
+			call,
+			outcome,
+			result: bytes.try_into().expect("truncated to the bound"),
+		};
+		self.submit(client, "report the outcome of", call, report).await?;
+		Ok(Handled { call, outcome, result })
+	}
+
+	async fn submit(
+		&self,
+		client: &Client,
+		action: &'static str,
+		call: CallId,
+		extrinsic: pallet_dt_programs::Call<dt_runtime::Runtime>,
+	) -> Result<(), AgentError> {
+		let finalized = client.submit(&self.key, RuntimeCall::Programs(extrinsic)).await?;
+		finalized
+			.result()
+			.map_err(|reason| AgentError::Refused { action, call, reason })
+	}
+}

@@ -1,0 +1,107 @@
+//! A small bottling plant as a twin on a `--dev` chain: one filler that declares the
+//! program `SetFillVolume` (250.0 to 1500.5 ml), owned by Alice, with Bob as its device.
+
+use dt_client::Client;
+use dt_primitives::{
+	access::{ElementId, Grantee, Role, TwinId},
+	program::{Argument, ParameterDeclaration, ParameterType, ParameterValue, ProgramArguments},
+};
+use dt_runtime::RuntimeCall;
+use pallet_dt_twin_spec::{DocumentHeader, NewElement};
+use sp_keyring::Sr25519Keyring;
+
+/// The twin's owner (the dev chain's only organisation admin).
+pub const OWNER: Sr25519Keyring = Sr25519Keyring::Alice;
+/// The device's account: a member of the same organisation, granted the Device role.
+pub const DEVICE: Sr25519Keyring = Sr25519Keyring::Bob;
+/// The filler's element id and its program.
+pub const FILLER: &str = "filler";
+pub const SET_FILL_VOLUME: &str = "SetFillVolume";
+
+pub fn bounded<S: sp_runtime::traits::Get<u32>>(text: &str) -> sp_runtime::BoundedVec<u8, S> {
+	text.as_bytes().to_vec().try_into().unwrap()
+}
+
+pub fn id(text: &str) -> ElementId {
+	bounded(text)
+}
+
+/// `SetFillVolume` on the filler with this volume, in tenths of a millilitre.
+pub fn set_fill_volume(twin: TwinId, tenths_of_ml: i128) -> RuntimeCall {
+	let arguments: ProgramArguments =
+		vec![Argument { name: bounded("volume"), value: ParameterValue::Decimal(tenths_of_ml) }]
+			.try_into()
+			.unwrap();
+	RuntimeCall::Programs(pallet_dt_programs::Call::call_program {
+		twin,
+		element: id(FILLER),
+		program: bounded(SET_FILL_VOLUME),
+		arguments,
+	})
+}
+
+/// Submits `call` as `party` and asserts that it succeeded.
+pub async fn submit_ok(
+	client: &Client,
+	party: Sr25519Keyring,
+	call: RuntimeCall,
+) -> dt_client::Finalized {
+	let finalized = client.submit(&party.pair(), call).await.expect("submitted and finalized");
+	assert_eq!(finalized.result(), Ok(()), "events: {:?}", finalized.events);
+	finalized
+}
+
+/// Creates the plant's twin, declares the filler's program and makes Bob its device.
+pub async fn set_up(client: &Client) -> TwinId {
+	let twin: TwinId = client
+		.runtime_api::<Vec<(TwinId, pallet_dt_twin_spec::TwinInfo<dt_runtime::AccountId, u32>)>>(
+			"TwinSpecApi_twins",
+			(),
+			None,
+		)
+		.await
+		.unwrap()
+		.len() as TwinId;
+	let elements: Vec<NewElement<_>> = vec![
+		NewElement {
+			id: id("/CAEXFile"),
+			parent: None,
+			previous_sibling: None,
+			fragment: bounded(r#"<CAEXFile FileName="plant.aml"><?dt-children?></CAEXFile>"#),
+		},
+		NewElement {
+			id: id(FILLER),
+			parent: Some(id("/CAEXFile")),
+			previous_sibling: None,
+			fragment: bounded(r#"<InternalElement Name="Filler" ID="filler"/>"#),
+		},
+	];
+	let create = RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::create_twin {
+		header: DocumentHeader::default(),
+		elements: elements.try_into().unwrap(),
+		complete: true,
+	});
+	submit_ok(client, OWNER, create).await;
+	let parameters = vec![ParameterDeclaration {
+		name: bounded("volume"),
+		kind: ParameterType::Decimal { decimals: 1 },
+		min: Some(2500),
+		max: Some(15005),
+		allowed: Default::default(),
+		unit: bounded("ml"),
+	}];
+	let declare = RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::declare_program {
+		twin,
+		element: id(FILLER),
+		program: bounded(SET_FILL_VOLUME),
+		parameters: parameters.try_into().unwrap(),
+	});
+	submit_ok(client, OWNER, declare).await;
+	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
+		twin,
+		grantee: Grantee::Account(DEVICE.to_account_id()),
+		role: Role::Device,
+	});
+	submit_ok(client, OWNER, grant).await;
+	twin
+}

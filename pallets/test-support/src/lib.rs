@@ -1,0 +1,79 @@
+//! What the mock runtimes of the dt-ledger pallets share.
+//!
+//! The pallets that protect twin data run the real access pallet in their mocks, and the
+//! access pallet asks the consortium who belongs to which organisation. [`FixedConsortium`]
+//! answers from a table each mock declares ([`Members`]), plus the accounts the benchmarks
+//! make members on the way.
+
+use core::marker::PhantomData;
+use dt_primitives::{access::ConsortiumMembership, OrganisationId};
+use std::cell::RefCell;
+
+/// The members of a mock's consortium.
+pub trait Members {
+	/// Each member account with its organisation.
+	const MEMBERS: &'static [(u64, OrganisationId)];
+	/// Organisations `0..ORGANISATIONS` exist.
+	const ORGANISATIONS: OrganisationId;
+}
+
+std::thread_local! {
+	/// Accounts the benchmarks made members (of organisation 0). Tests run one per thread,
+	/// so each starts without any.
+	static BENCHMARK_MEMBERS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A consortium fixed by the mock's [`Members`].
+pub struct FixedConsortium<M>(PhantomData<M>);
+
+impl<M: Members> ConsortiumMembership<u64> for FixedConsortium<M> {
+	fn organisation_of(who: &u64) -> Option<OrganisationId> {
+		if BENCHMARK_MEMBERS.with(|members| members.borrow().contains(who)) {
+			return Some(0);
+		}
+		M::MEMBERS
+			.iter()
+			.find(|(member, _)| member == who)
+			.map(|(_, organisation)| *organisation)
+	}
+
+	fn organisation_exists(organisation: OrganisationId) -> bool {
+		organisation < M::ORGANISATIONS
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl<M: Members> pallet_dt_access::BenchmarkHelper<u64> for FixedConsortium<M> {
+	fn make_member(who: &u64) -> OrganisationId {
+		BENCHMARK_MEMBERS.with(|members| members.borrow_mut().push(*who));
+		0
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	struct Two;
+	impl Members for Two {
+		const MEMBERS: &'static [(u64, OrganisationId)] = &[(1, 0), (2, 1)];
+		const ORGANISATIONS: OrganisationId = 2;
+	}
+	type Consortium = FixedConsortium<Two>;
+
+	#[test]
+	fn answers_from_the_table() {
+		assert_eq!(Consortium::organisation_of(&2), Some(1));
+		assert_eq!(Consortium::organisation_of(&3), None);
+		assert!(Consortium::organisation_exists(1));
+		assert!(!Consortium::organisation_exists(2));
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	#[test]
+	fn benchmark_members_join_organisation_zero() {
+		use pallet_dt_access::BenchmarkHelper;
+		assert_eq!(Consortium::make_member(&7), 0);
+		assert_eq!(Consortium::organisation_of(&7), Some(0));
+	}
+}
