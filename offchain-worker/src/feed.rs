@@ -1,0 +1,76 @@
+//! Sensor feeds: append-only, hash-chained logs of entries signed by the feed's device.
+//!
+//! The chain registers a feed (its id and its owner, the device's sr25519 account) and the
+//! owner anchors [`Checkpoint`]s of the log now and then; the readings themselves live here,
+//! on every replica, and appending never needs a transaction.
+//!
+//! Modules, one job each:
+//!
+//! - [`entry`]: the format: [`Entry`], its BLAKE2-256 hash (the `entry_hash` of the chain's
+//!   checkpoints), and the signed units a device sends, [`SignedEntry`] and [`SignedBatch`].
+//! - [`writer`]: the device side: numbers and chains the next entries ([`FeedWriter`]).
+//! - [`validation`]: the pure rules a replica applies before it stores anything: only the
+//!   owner's next entries; first write wins, so forks are refused and identical re-sends
+//!   are acknowledged without change.
+//! - [`record`]: how one batch is framed on disk (length, checksum) and how a torn tail is
+//!   recognised.
+//! - [`log`]: [`FeedLog`], one feed's persistent log (segment files plus a small in-memory
+//!   index) with its reads and its live subscription.
+//! - [`subscription`]: [`Subscription`], the in-order stream of new entries.
+//! - [`store`]: [`FeedStore`], the directory holding every feed's log.
+//!
+//! # Sequence numbers, hashes and signatures
+//!
+//! A feed's first entry has sequence number 0 and `previous` = [`GENESIS_PREVIOUS`] (all
+//! zero); entry `n + 1` carries the hash of entry `n`. The hash is BLAKE2-256 of the
+//! entry's SCALE encoding (see [`Entry`] for the field order). The owner signs
+//! `b"dt-ledger/feed-entry/v1" ++ hash` of the *last* entry of what it sends: since every
+//! entry links to its predecessor, that one signature vouches for the whole chain up to it,
+//! so a batch of a thousand samples costs one signature to make and one to check.
+//!
+//! # Durability
+//!
+//! An append is *acknowledged* (returns `Ok`) only once its record has been written and
+//! `fdatasync`ed (and, for the feed's first write or a new segment file, the directory
+//! entry `fsync`ed). An acknowledged write survives a killed process (`kill -9`) and an
+//! operating-system crash or power loss, as far as the disk honours flushes. A crash in the
+//! middle of an append leaves at most one torn record at the end of the newest segment;
+//! opening the log cuts it off. That record was never acknowledged, so the device re-sends
+//! it, and if it did reach the disk the re-send is acknowledged as
+//! [`Appended::AlreadyStored`]. Acknowledged means stored on this replica; copying the
+//! log to the other partners' replicas is the network layer's job.
+//!
+//! # Encrypted feeds
+//!
+//! A feed may encrypt its payloads: [`Entry::epoch`] is then `Some(e)` and the payload is
+//! AES-256-GCM output (nonce, ciphertext, tag) under the feed's key for epoch `e`, which
+//! the owner rotates and distributes to the readers like a document key. This layer never
+//! sees keys: hashes, signatures and validation cover the opaque payload bytes, so every
+//! replica checks an encrypted feed without being able to read it.
+//!
+//! [`Checkpoint`]: dt_primitives::feed::Checkpoint
+
+pub mod entry;
+pub mod error;
+pub mod log;
+pub mod record;
+pub mod store;
+pub mod subscription;
+pub mod validation;
+pub mod writer;
+
+pub use entry::{
+	signing_message, Entry, SignedBatch, SignedEntry, StoredEntry, FIRST_SEQUENCE,
+	GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_PAYLOAD, SIGNING_DOMAIN,
+};
+pub use error::{CorruptReason, StoreError};
+pub use log::{Appended, FeedLog, FeedLogConfig, Recovery, MAX_RANGE_ENTRIES};
+pub use store::FeedStore;
+pub use subscription::{Subscription, SubscriptionError};
+pub use validation::{validate, verify, FeedError, Verdict, VerifiedBatch};
+pub use writer::FeedWriter;
+
+pub use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
+
+#[cfg(test)]
+mod tests;
