@@ -87,18 +87,7 @@ impl SpecificationTree for FixedTwins {
 	}
 }
 
-impl pallet_dt_access::Config for Test {
-	type Consortium = FixedConsortium;
-	type Specification = FixedTwins;
-	type MaxGrantsPerTwin = ConstU32<16>;
-	type MaxRolesPerGrantee = ConstU32<4>;
-	type MaxPermissionsPerRole = ConstU32<16>;
-	type MaxCustomRolesPerTwin = ConstU32<4>;
-	type MaxRoleNameLength = ConstU32<32>;
-	type WeightInfo = ();
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = FixedConsortium;
-}
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, FixedTwins);
 
 impl pallet_dt_documents::Config for Test {
 	type Authorize = Access;

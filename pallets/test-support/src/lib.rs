@@ -77,3 +77,27 @@ mod tests {
 		assert_eq!(Consortium::organisation_of(&7), Some(0));
 	}
 }
+
+pub use pallet_dt_access;
+
+/// The access pallet as every mock configures it: the real pallet, small bounds, the
+/// mock's consortium and its view of the specification tree.
+///
+/// `impl_access_config!(Test, FixedConsortium, Specification)`
+#[macro_export]
+macro_rules! impl_access_config {
+	($runtime:ty, $consortium:ty, $specification:ty) => {
+		impl $crate::pallet_dt_access::Config for $runtime {
+			type Consortium = $consortium;
+			type Specification = $specification;
+			type MaxGrantsPerTwin = frame_support::traits::ConstU32<16>;
+			type MaxRolesPerGrantee = frame_support::traits::ConstU32<4>;
+			type MaxPermissionsPerRole = frame_support::traits::ConstU32<16>;
+			type MaxCustomRolesPerTwin = frame_support::traits::ConstU32<4>;
+			type MaxRoleNameLength = frame_support::traits::ConstU32<32>;
+			type WeightInfo = ();
+			#[cfg(feature = "runtime-benchmarks")]
+			type BenchmarkHelper = $consortium;
+		}
+	};
+}

@@ -53,18 +53,7 @@ impl dt_pallet_test_support::Members for Members {
 
 pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
-impl pallet_dt_access::Config for Test {
-	type Consortium = FixedConsortium;
-	type Specification = TwinSpec;
-	type MaxGrantsPerTwin = ConstU32<16>;
-	type MaxRolesPerGrantee = ConstU32<4>;
-	type MaxPermissionsPerRole = ConstU32<16>;
-	type MaxCustomRolesPerTwin = ConstU32<4>;
-	type MaxRoleNameLength = ConstU32<32>;
-	type WeightInfo = ();
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = FixedConsortium;
-}
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, TwinSpec);
 
 impl pallet_dt_twin_spec::Config for Test {
 	type Authorize = Access;
