@@ -99,7 +99,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(admin), member.clone(), true);
 
-		assert!(Members::<T>::get(&member).map_or(false, |m| m.is_admin));
+		assert!(Members::<T>::get(&member).is_some_and(|m| m.is_admin));
 	}
 
 	#[benchmark]
@@ -145,7 +145,7 @@ mod benchmarks {
 		_(RawOrigin::Signed(voter), proposal, true);
 
 		assert!(Proposals::<T>::get(proposal)
-			.map_or(false, |p| p.approvals.contains(&voting_organisation)));
+			.is_some_and(|p| p.approvals.contains(&voting_organisation)));
 	}
 
 	/// Removing an organisation with `m` accounts and the most partner nodes is the most
