@@ -1,6 +1,7 @@
 //! The device agent on a real dt-node: program calls queued before and after it starts are
 //! claimed, run on the simulated bottling plant in order and reported back; a call whose
-//! argument breaks the declared bounds never reaches the device.
+//! argument breaks the declared bounds never reaches the device; when the node restarts, the
+//! agent reconnects and handles what was queued meanwhile.
 
 mod common;
 
@@ -62,7 +63,7 @@ fn result_text(record: &Record) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_runs_queued_program_calls_on_the_device() {
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start(NodeConfig {
+	let mut node = Node::start(NodeConfig {
 		name: "agent-node",
 		chain: "dev",
 		dev_account: Some("alice"),
@@ -90,14 +91,26 @@ async fn the_agent_runs_queued_program_calls_on_the_device() {
 
 	assert_eq!(result_text(&wait_finished(&client, before).await), "fill volume set to 500.0 ml");
 	assert_eq!(result_text(&wait_finished(&client, after).await), "fill volume set to 330.5 ml");
+	assert_eq!(plant.lock().unwrap().stations[FILLER].fill_volume, 3_305, "the later call ran last");
+
+	// The node goes away and comes back; the agent reconnects by itself.
+	drop(client);
+	node.restart();
+	node.rpc().await;
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	let after_restart = queue(&client, twin, 4_000).await;
+	assert_eq!(
+		result_text(&wait_finished(&client, after_restart).await),
+		"fill volume set to 400.0 ml"
+	);
 	agent.abort();
 
 	let plant = plant.lock().unwrap();
-	assert_eq!(plant.stations[FILLER].fill_volume, 3_305, "the later call ran last");
+	assert_eq!(plant.stations[FILLER].fill_volume, 4_000);
 	assert_eq!(
 		plant.log,
-		vec![(FILLER.to_owned(), SET_FILL_VOLUME.to_owned()); 2],
-		"the device ran exactly the two valid calls"
+		vec![(FILLER.to_owned(), SET_FILL_VOLUME.to_owned()); 3],
+		"the device ran exactly the three valid calls, each once"
 	);
 	let pending: Vec<Record> =
 		client.runtime_api("ProgramsApi_pending_calls", twin, None).await.unwrap();
