@@ -1,6 +1,9 @@
 //! The node's own RPC methods, next to the standard Substrate ones.
 
-use crate::twin_rpc::{Twin, TwinApiServer};
+use crate::{
+	offchain_rpc::{FeedApiServer, Offchain, OffchainStores, StoreApiServer},
+	twin_rpc::{Twin, TwinApiServer},
+};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
@@ -15,6 +18,8 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
+	/// The embedded off-chain store.
+	pub offchain: Arc<OffchainStores>,
 }
 
 /// All RPC methods beyond those `sc-service` mounts itself.
@@ -31,15 +36,19 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: pallet_dt_twin_spec::runtime_api::TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: pallet_dt_feeds::runtime_api::FeedsApi<Block, AccountId, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, offchain } = deps;
 	// `system_accountNextIndex`: the next nonce, counting transactions still in the pool.
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	// `twin_*`: twins' AML documents, elements and their history.
-	module.merge(Twin::<C, Block, AccountId>::new(client).into_rpc())?;
+	module.merge(Twin::<C, Block, AccountId>::new(client.clone()).into_rpc())?;
+	// `store_*` and `feed_*`: the embedded off-chain store's blocks and sensor feeds.
+	module.merge(StoreApiServer::into_rpc(Offchain::new(client.clone(), &offchain)))?;
+	module.merge(FeedApiServer::into_rpc(Offchain::new(client, &offchain)))?;
 	Ok(module)
 }

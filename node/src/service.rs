@@ -220,11 +220,22 @@ pub fn new_full<
 	let enable_grandpa = !config.disable_grandpa;
 	let prometheus_registry = config.prometheus_registry().cloned();
 
+	// The embedded off-chain store (blocks and feeds), served over RPC; each directory is
+	// locked for as long as the node runs.
+	let offchain_stores = Arc::new(
+		crate::offchain_rpc::OffchainStores::open(&config.base_path.path().join("offchain"))
+			.map_err(ServiceError::Other)?,
+	);
+
 	let rpc_extensions_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 		Box::new(move |_| {
-			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				offchain: offchain_stores.clone(),
+			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
 	};

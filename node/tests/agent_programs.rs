@@ -91,7 +91,11 @@ async fn the_agent_runs_queued_program_calls_on_the_device() {
 
 	assert_eq!(result_text(&wait_finished(&client, before).await), "fill volume set to 500.0 ml");
 	assert_eq!(result_text(&wait_finished(&client, after).await), "fill volume set to 330.5 ml");
-	assert_eq!(plant.lock().unwrap().stations[FILLER].fill_volume, 3_305, "the later call ran last");
+	assert_eq!(
+		plant.lock().unwrap().stations[FILLER].fill_volume,
+		3_305,
+		"the later call ran last"
+	);
 
 	// The node goes away and comes back; the agent reconnects by itself.
 	drop(client);

@@ -1,0 +1,519 @@
+//! The node's embedded off-chain store over JSON-RPC: the `store_*` methods (content-addressed
+//! blocks: encrypted document chunks, manifests and key envelopes) and the `feed_*` methods
+//! (signed sensor feeds), served from [`dt_offchain`]'s `BlockStore` and `FeedStore` opened
+//! under `<base-path>/offchain/`.
+//!
+//! This node holds the only copy: replication among the partners' nodes and the access
+//! control lists of documents come with the store's network layer. Documents are encrypted by
+//! the client (`dt_offchain::documents`), so the node only ever sees ciphertext.
+//!
+//! A feed's owner and status are read from the chain (`FeedsApi_feed` at the best block);
+//! appends to unknown or closed feeds are refused before the store sees them.
+
+use dt_offchain::{
+	block_store::{BlockStore, BlockStoreError, MAX_BLOCK_SIZE},
+	content_id::Cid,
+	feed::{
+		Appended, FeedError, FeedStore, SignedBatch, StoreError, StoredEntry, SubscriptionError,
+		MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
+	},
+};
+use dt_primitives::feed::{Checkpoint, FeedId};
+use dt_runtime::{opaque::Block, AccountId, BlockNumber};
+use jsonrpsee::{
+	core::{async_trait, RpcResult, SubscriptionResult},
+	proc_macros::rpc,
+	types::ErrorObjectOwned,
+	PendingSubscriptionSink, SubscriptionMessage,
+};
+use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
+use serde::{Deserialize, Serialize};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::sr25519;
+use std::{path::Path, sync::Arc};
+
+/// JSON-RPC error codes of the `store_*` and `feed_*` methods.
+pub mod error_code {
+	/// A parameter is not valid hex (with or without `0x`).
+	pub const INVALID_HEX: i32 = 7101;
+	/// The content id is not a base32 CIDv1 with a SHA-256 multihash.
+	pub const INVALID_CID: i32 = 7102;
+	/// The block is larger than `MAX_BLOCK_SIZE` (4 MiB).
+	pub const BLOCK_TOO_LARGE: i32 = 7103;
+	/// The store does not hold a block with this content id.
+	pub const BLOCK_NOT_FOUND: i32 = 7104;
+	/// The stored copy of the block does not match its content id.
+	pub const BLOCK_CORRUPTED: i32 = 7105;
+	/// The store failed to read or write its files.
+	pub const STORE_FAILED: i32 = 7106;
+
+	/// No feed with this id on chain (at the best block).
+	pub const UNKNOWN_FEED: i32 = 7201;
+	/// The feed is closed on chain: it takes no more entries.
+	pub const FEED_CLOSED: i32 = 7202;
+	/// The batch is not hex or does not decode as one SCALE `SignedBatch`.
+	pub const INVALID_BATCH: i32 = 7203;
+	/// The feed's validation refused the batch; `data.reason` names the rule
+	/// (`Gap`, `Fork`, `WrongSigner`, `BadSignature`, ...).
+	pub const BATCH_REFUSED: i32 = 7204;
+	/// The chain's state could not be read.
+	pub const STATE_UNAVAILABLE: i32 = 7205;
+}
+
+/// The node's off-chain stores: one directory each, each locked by this process.
+pub struct OffchainStores {
+	pub blocks: Arc<BlockStore>,
+	pub feeds: Arc<FeedStore>,
+}
+
+impl OffchainStores {
+	/// Opens (creating them if needed) `<root>/blocks` and `<root>/feeds`.
+	pub fn open(root: &Path) -> Result<Self, String> {
+		let blocks_root = root.join("blocks");
+		let feeds_root = root.join("feeds");
+		let blocks = BlockStore::open(&blocks_root)
+			.map_err(|e| format!("cannot open the off-chain block store: {e}"))?;
+		let feeds = FeedStore::open(&feeds_root)
+			.map_err(|e| format!("cannot open the off-chain feed store: {e}"))?;
+		log::info!(
+			"📦 Off-chain store: blocks in {}, feeds in {}",
+			blocks_root.display(),
+			feeds_root.display()
+		);
+		Ok(Self { blocks: Arc::new(blocks), feeds: Arc::new(feeds) })
+	}
+}
+
+/// A checkpoint as JSON: the sequence number, hash (`0x` hex) and timestamp of an entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeadView {
+	pub sequence: u64,
+	pub hash: String,
+	pub timestamp: u64,
+}
+
+impl From<Checkpoint> for HeadView {
+	fn from(checkpoint: Checkpoint) -> Self {
+		HeadView {
+			sequence: checkpoint.sequence,
+			hash: hex0x(&checkpoint.entry_hash),
+			timestamp: checkpoint.timestamp,
+		}
+	}
+}
+
+/// What `feed_append` returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendResult {
+	/// The log's head after the append: what the owner may anchor on chain.
+	pub head: HeadView,
+	/// How many new entries were stored (0 for a re-send).
+	pub stored: u64,
+	/// Every entry was already stored, identical: nothing changed.
+	pub already_stored: bool,
+}
+
+/// One stored feed entry as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryView {
+	pub feed: FeedId,
+	pub sequence: u64,
+	/// Milliseconds since the Unix epoch.
+	pub timestamp: u64,
+	/// BLAKE2-256 of the entry's SCALE encoding, `0x` hex.
+	pub hash: String,
+	/// The previous entry's hash, `0x` hex (all zero for entry 0).
+	pub previous: String,
+	/// The key epoch of an encrypted payload, `null` for plaintext.
+	pub epoch: Option<u32>,
+	/// The payload, `0x` hex.
+	pub payload: String,
+}
+
+impl From<StoredEntry> for EntryView {
+	fn from(stored: StoredEntry) -> Self {
+		let entry = stored.entry;
+		EntryView {
+			feed: entry.feed,
+			sequence: entry.sequence,
+			timestamp: entry.timestamp,
+			hash: hex0x(&stored.hash),
+			previous: hex0x(&entry.previous),
+			epoch: entry.epoch,
+			payload: hex0x(&entry.payload),
+		}
+	}
+}
+
+/// The subscriber fell behind: entries `[resumeFrom, liveFrom)` were dropped. Sent as the
+/// subscription's last item, after which the node closes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LagView {
+	pub resume_from: u64,
+	pub live_from: u64,
+	pub message: String,
+}
+
+/// An item of `feed_subscribe`: an entry, or (last) a lag notice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FeedItem {
+	Entry(EntryView),
+	Lagged { lagged: LagView },
+}
+
+#[rpc(server, namespace = "store")]
+pub trait StoreApi {
+	/// Stores `bytes` (hex, at most 4 MiB) and returns their content id (CIDv1, raw,
+	/// SHA-256; base32 text `bafkrei…`). Acknowledged only once durable on disk.
+	#[method(name = "putBlock")]
+	async fn put_block(&self, bytes: String) -> RpcResult<String>;
+
+	/// The block with content id `cid`, `0x` hex, verified against the id.
+	#[method(name = "getBlock")]
+	async fn get_block(&self, cid: String) -> RpcResult<String>;
+
+	/// Whether the store holds a block with content id `cid` (not verified).
+	#[method(name = "hasBlock")]
+	async fn has_block(&self, cid: String) -> RpcResult<bool>;
+}
+
+#[rpc(server, namespace = "feed")]
+pub trait FeedApi {
+	/// Validates `batch` (hex of a SCALE `SignedBatch`) against the feed's owner on chain and
+	/// stores what is new, durably.
+	#[method(name = "append")]
+	async fn append(&self, feed: FeedId, batch: String) -> RpcResult<AppendResult>;
+
+	/// The feed's latest entry, `null` while its log is empty.
+	#[method(name = "latest")]
+	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>>;
+
+	/// Entries with sequence numbers in `[from, to)`, at most `limit` (and at most 65536).
+	#[method(name = "range")]
+	async fn range(
+		&self,
+		feed: FeedId,
+		from: u64,
+		to: u64,
+		limit: Option<u32>,
+	) -> RpcResult<Vec<EntryView>>;
+
+	/// Entries timestamped in `[fromMs, toMs)`, at most `limit` (and at most 65536).
+	#[method(name = "rangeByTime")]
+	async fn range_by_time(
+		&self,
+		feed: FeedId,
+		from_ms: u64,
+		to_ms: u64,
+		limit: Option<u32>,
+	) -> RpcResult<Vec<EntryView>>;
+
+	/// New entries of the feed, in order, from the log's length at subscription on.
+	#[subscription(name = "subscribe" => "entry", unsubscribe = "unsubscribe", item = FeedItem)]
+	async fn subscribe(&self, feed: FeedId) -> SubscriptionResult;
+}
+
+/// Serves `store_*` and `feed_*`.
+pub struct Offchain<C> {
+	client: Arc<C>,
+	blocks: Arc<BlockStore>,
+	feeds: Arc<FeedStore>,
+}
+
+impl<C> Offchain<C> {
+	pub fn new(client: Arc<C>, stores: &OffchainStores) -> Self {
+		Offchain { client, blocks: stores.blocks.clone(), feeds: stores.feeds.clone() }
+	}
+}
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+	ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+fn unhex(text: &str, what: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
+	hex::decode(text.strip_prefix("0x").unwrap_or(text))
+		.map_err(|e| error(error_code::INVALID_HEX, format!("{what} is not hex: {e}")))
+}
+
+fn cid(text: &str) -> Result<Cid, ErrorObjectOwned> {
+	text.parse::<Cid>().map_err(|e| error(error_code::INVALID_CID, e.to_string()))
+}
+
+fn block_error(e: BlockStoreError) -> ErrorObjectOwned {
+	let code = match e {
+		BlockStoreError::TooLarge { .. } => error_code::BLOCK_TOO_LARGE,
+		BlockStoreError::Corrupted { .. } => error_code::BLOCK_CORRUPTED,
+		BlockStoreError::Io { .. } | BlockStoreError::Locked { .. } => error_code::STORE_FAILED,
+	};
+	error(code, e.to_string())
+}
+
+/// The name of the rule a refused batch broke, as `data.reason`.
+fn reason_name(reason: &FeedError) -> &'static str {
+	match reason {
+		FeedError::EmptyBatch => "EmptyBatch",
+		FeedError::TooManyEntries { .. } => "TooManyEntries",
+		FeedError::BatchTooLarge { .. } => "BatchTooLarge",
+		FeedError::PayloadTooLarge { .. } => "PayloadTooLarge",
+		FeedError::WrongFeed { .. } => "WrongFeed",
+		FeedError::WrongSigner { .. } => "WrongSigner",
+		FeedError::BadSignature { .. } => "BadSignature",
+		FeedError::Gap { .. } => "Gap",
+		FeedError::Fork { .. } => "Fork",
+		FeedError::BrokenLink { .. } => "BrokenLink",
+		FeedError::TimestampWentBack { .. } => "TimestampWentBack",
+		FeedError::SequenceOverflow { .. } => "SequenceOverflow",
+	}
+}
+
+fn feed_error(e: StoreError) -> ErrorObjectOwned {
+	match e {
+		StoreError::Rejected { feed, reason } => {
+			let name = reason_name(&reason);
+			ErrorObjectOwned::owned(
+				error_code::BATCH_REFUSED,
+				format!("{name}: feed {feed} refused the batch: {reason}"),
+				Some(serde_json::json!({ "reason": name })),
+			)
+		},
+		other => error(error_code::STORE_FAILED, other.to_string()),
+	}
+}
+
+fn join_error(e: tokio::task::JoinError) -> ErrorObjectOwned {
+	error(error_code::STORE_FAILED, format!("the store's task failed: {e}"))
+}
+
+/// Runs a blocking store call off the async runtime.
+async fn blocking<T: Send + 'static>(
+	work: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
+) -> RpcResult<T> {
+	tokio::task::spawn_blocking(work).await.map_err(join_error)?
+}
+
+fn limit_of(limit: Option<u32>) -> usize {
+	limit.map_or(MAX_RANGE_ENTRIES, |limit| (limit as usize).min(MAX_RANGE_ENTRIES))
+}
+
+impl<C> Offchain<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber>,
+{
+	/// The owner of `feed` as registered on chain at the best block, if the feed is active.
+	fn active_owner(&self, feed: FeedId) -> Result<sr25519::Public, ErrorObjectOwned> {
+		let at = self.client.info().best_hash;
+		let record = self
+			.client
+			.runtime_api()
+			.feed(at, feed)
+			.map_err(|e| {
+				error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}"))
+			})?
+			.ok_or_else(|| {
+				error(error_code::UNKNOWN_FEED, format!("no feed {feed} is registered on chain"))
+			})?;
+		if let FeedStatus::Closed { at, .. } = record.status {
+			return Err(error(
+				error_code::FEED_CLOSED,
+				format!("feed {feed} was closed in block #{at}; it takes no more entries"),
+			));
+		}
+		let raw: [u8; 32] = record.owner.into();
+		Ok(sr25519::Public::from_raw(raw))
+	}
+
+	/// Fails unless `feed` is registered on chain (active or closed).
+	fn registered(&self, feed: FeedId) -> Result<(), ErrorObjectOwned> {
+		let at = self.client.info().best_hash;
+		match self.client.runtime_api().feed(at, feed) {
+			Ok(Some(_)) => Ok(()),
+			Ok(None) => Err(error(
+				error_code::UNKNOWN_FEED,
+				format!("no feed {feed} is registered on chain"),
+			)),
+			Err(e) => {
+				Err(error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}")))
+			},
+		}
+	}
+}
+
+#[async_trait]
+impl<C> StoreApiServer for Offchain<C>
+where
+	C: Send + Sync + 'static,
+{
+	async fn put_block(&self, bytes: String) -> RpcResult<String> {
+		// Check the length of the hex before decoding it.
+		let hex_len = bytes.strip_prefix("0x").unwrap_or(&bytes).len();
+		if hex_len / 2 > MAX_BLOCK_SIZE {
+			return Err(error(
+				error_code::BLOCK_TOO_LARGE,
+				format!(
+					"a block of {} bytes exceeds the limit of {MAX_BLOCK_SIZE} bytes",
+					hex_len / 2
+				),
+			));
+		}
+		let bytes = unhex(&bytes, "the block")?;
+		let store = self.blocks.clone();
+		blocking(move || store.put(&bytes).map(|cid| cid.to_string()).map_err(block_error)).await
+	}
+
+	async fn get_block(&self, cid_text: String) -> RpcResult<String> {
+		let cid = cid(&cid_text)?;
+		let store = self.blocks.clone();
+		blocking(move || match store.get(&cid).map_err(block_error)? {
+			Some(bytes) => Ok(hex0x(&bytes)),
+			None => Err(error(
+				error_code::BLOCK_NOT_FOUND,
+				format!("block {cid} is not in this node's store"),
+			)),
+		})
+		.await
+	}
+
+	async fn has_block(&self, cid_text: String) -> RpcResult<bool> {
+		let cid = cid(&cid_text)?;
+		let store = self.blocks.clone();
+		blocking(move || store.has(&cid).map_err(block_error)).await
+	}
+}
+
+#[async_trait]
+impl<C> FeedApiServer for Offchain<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber>,
+{
+	async fn append(&self, feed: FeedId, batch: String) -> RpcResult<AppendResult> {
+		let hex_len = batch.strip_prefix("0x").unwrap_or(&batch).len();
+		if hex_len / 2 > MAX_BATCH_BYTES {
+			return Err(error(
+				error_code::INVALID_BATCH,
+				format!("the batch is longer than {MAX_BATCH_BYTES} bytes; split it"),
+			));
+		}
+		let bytes = unhex(&batch, "the batch")?;
+		let batch = SignedBatch::decode_bounded(&bytes).map_err(|e| {
+			error(error_code::INVALID_BATCH, format!("the batch is not a SCALE SignedBatch: {e}"))
+		})?;
+		let owner = self.active_owner(feed)?;
+		let store = self.feeds.clone();
+		let appended =
+			blocking(move || store.append(feed, &owner, batch).map_err(feed_error)).await?;
+		Ok(match appended {
+			Appended::Stored { entries, head } => {
+				AppendResult { head: head.into(), stored: entries as u64, already_stored: false }
+			},
+			Appended::AlreadyStored { head } => {
+				AppendResult { head: head.into(), stored: 0, already_stored: true }
+			},
+		})
+	}
+
+	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>> {
+		self.registered(feed)?;
+		let store = self.feeds.clone();
+		blocking(move || store.latest(feed).map(|e| e.map(Into::into)).map_err(feed_error)).await
+	}
+
+	async fn range(
+		&self,
+		feed: FeedId,
+		from: u64,
+		to: u64,
+		limit: Option<u32>,
+	) -> RpcResult<Vec<EntryView>> {
+		self.registered(feed)?;
+		let store = self.feeds.clone();
+		let limit = limit_of(limit);
+		blocking(move || {
+			store
+				.range(feed, from, to, limit)
+				.map(|entries| entries.into_iter().map(Into::into).collect())
+				.map_err(feed_error)
+		})
+		.await
+	}
+
+	async fn range_by_time(
+		&self,
+		feed: FeedId,
+		from_ms: u64,
+		to_ms: u64,
+		limit: Option<u32>,
+	) -> RpcResult<Vec<EntryView>> {
+		self.registered(feed)?;
+		let store = self.feeds.clone();
+		let limit = limit_of(limit);
+		blocking(move || {
+			store
+				.range_by_time(feed, from_ms, to_ms, limit)
+				.map(|entries| entries.into_iter().map(Into::into).collect())
+				.map_err(feed_error)
+		})
+		.await
+	}
+
+	async fn subscribe(
+		&self,
+		pending: PendingSubscriptionSink,
+		feed: FeedId,
+	) -> SubscriptionResult {
+		if let Err(e) = self.registered(feed) {
+			pending.reject(e).await;
+			return Ok(());
+		}
+		let store = self.feeds.clone();
+		let subscription = match blocking(move || store.subscribe(feed).map_err(feed_error)).await {
+			Ok(subscription) => subscription,
+			Err(e) => {
+				pending.reject(e).await;
+				return Ok(());
+			},
+		};
+		let sink = pending.accept().await?;
+		let mut subscription = subscription;
+		loop {
+			let item = tokio::select! {
+				_ = sink.closed() => return Ok(()),
+				item = subscription.recv() => item,
+			};
+			match item {
+				Ok(entry) => {
+					let message = SubscriptionMessage::from_json(&FeedItem::Entry(entry.into()))?;
+					if sink.send(message).await.is_err() {
+						return Ok(());
+					}
+				},
+				Err(lag @ SubscriptionError::Lagged { resume_from, live_from }) => {
+					let notice = FeedItem::Lagged {
+						lagged: LagView {
+							resume_from,
+							live_from,
+							message: format!(
+								"{lag}. This subscription is closed: read from entry \
+								 {resume_from} with feed_range and subscribe again"
+							),
+						},
+					};
+					let _ = sink.send(SubscriptionMessage::from_json(&notice)?).await;
+					return Ok(());
+				},
+				Err(SubscriptionError::Closed) => return Ok(()),
+			}
+		}
+	}
+}
