@@ -1,0 +1,226 @@
+//! `dt` as a process against a real `dt-node` (dev chain: Alice is the only partner, Bob a
+//! member of her organisation, Charlie nobody): keys, a twin created from CandyFactory.aml,
+//! roles granted and revoked, and every error path the parties meet first (bad file, wrong
+//! passphrase, unknown twin, no permission, not a member).
+//!
+//! The node binary comes from `DT_NODE_BIN`, else `$CARGO_TARGET_DIR/debug/dt-node` (else
+//! `target/debug/dt-node` of the workspace); this test builds nothing itself. Without a node
+//! binary it fails, saying so.
+
+use serde_json::Value;
+use std::{
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, Output, Stdio},
+	time::{Duration, Instant},
+};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+fn node_binary() -> PathBuf {
+	if let Some(path) = std::env::var_os("DT_NODE_BIN") {
+		return path.into();
+	}
+	let target = std::env::var_os("CARGO_TARGET_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+	let path = target.join("debug/dt-node");
+	assert!(
+		path.exists(),
+		"no dt-node at {}: build it (cargo build -p dt-node) or set DT_NODE_BIN",
+		path.display()
+	);
+	path
+}
+
+fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Node {
+	child: Child,
+	url: String,
+	log: PathBuf,
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+impl Node {
+	fn start(dir: &Path) -> Node {
+		let rpc_port = free_port();
+		let log = dir.join("node.log");
+		let child = Command::new(node_binary())
+			.args(["--chain", "dev", "--alice", "--base-path"])
+			.arg(dir.join("node"))
+			.args(["--node-key", &format!("{:064x}", 1)])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", free_port())])
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.stdout(Stdio::null())
+			.stderr(std::fs::File::create(&log).unwrap())
+			.spawn()
+			.expect("dt-node starts");
+		Node { child, url: format!("ws://127.0.0.1:{rpc_port}"), log }
+	}
+
+	fn log_tail(&self) -> String {
+		let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+		log.lines()
+			.rev()
+			.take(30)
+			.collect::<Vec<_>>()
+			.into_iter()
+			.rev()
+			.collect::<Vec<_>>()
+			.join("\n")
+	}
+}
+
+struct Dt<'a> {
+	node: &'a Node,
+	keystore: PathBuf,
+}
+
+impl Dt<'_> {
+	fn run_with(&self, passphrase: &str, args: &[&str]) -> Output {
+		Command::new(env!("CARGO_BIN_EXE_dt"))
+			.args(["--node", &self.node.url])
+			.args(args)
+			.env("DT_KEYSTORE", &self.keystore)
+			.env("DT_PASSPHRASE", passphrase)
+			.stdin(Stdio::null())
+			.output()
+			.expect("dt runs")
+	}
+
+	/// Runs `dt`, asserting success; its standard output.
+	fn ok(&self, args: &[&str]) -> String {
+		let output = self.run_with(PASSPHRASE, args);
+		assert!(
+			output.status.success(),
+			"dt {args:?} failed: {}\n{}\nnode log:\n{}",
+			String::from_utf8_lossy(&output.stderr),
+			String::from_utf8_lossy(&output.stdout),
+			self.node.log_tail()
+		);
+		String::from_utf8(output.stdout).unwrap()
+	}
+
+	fn json(&self, args: &[&str]) -> Value {
+		let mut all = vec!["--json"];
+		all.extend_from_slice(args);
+		let out = self.ok(&all);
+		serde_json::from_str(&out)
+			.unwrap_or_else(|e| panic!("dt {args:?} printed no JSON ({e}): {out}"))
+	}
+
+	/// Runs `dt`, asserting failure; its standard error.
+	fn fails_with(&self, passphrase: &str, args: &[&str]) -> String {
+		let output = self.run_with(passphrase, args);
+		assert!(
+			!output.status.success(),
+			"dt {args:?} succeeded: {}",
+			String::from_utf8_lossy(&output.stdout)
+		);
+		String::from_utf8(output.stderr).unwrap()
+	}
+
+	fn fails(&self, args: &[&str]) -> String {
+		self.fails_with(PASSPHRASE, args)
+	}
+}
+
+#[test]
+fn dt_drives_a_twin_on_a_real_node() {
+	let dir = tempfile::tempdir().unwrap();
+	let node = Node::start(dir.path());
+	let dt = Dt { node: &node, keystore: dir.path().join("keys") };
+
+	// Keys first (no node needed); RSA-3072 generation is the slow part, so three keys only.
+	let alice = dt.json(&["key", "import", "alice", "--suri", "//Alice"]);
+	assert_eq!(alice["account"], "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+	dt.ok(&["key", "import", "bob", "--suri", "//Bob"]);
+	dt.ok(&["key", "import", "charlie", "--suri", "//Charlie"]);
+	let keys = dt.json(&["key", "list"]);
+	assert_eq!(keys.as_array().unwrap().len(), 3, "{keys}");
+	let shown = dt.ok(&["key", "show", "alice"]);
+	assert!(shown.contains("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"), "{shown}");
+	assert!(shown.contains(alice["rsa_fingerprint"].as_str().unwrap()), "{shown}");
+	let again = dt.fails(&["key", "import", "alice", "--suri", "//Bob"]);
+	assert!(again.contains("exists already"), "{again}");
+	assert!(dt.fails(&["key", "show", "nobody"]).contains("no key named nobody"));
+
+	// Wait for the node's RPC.
+	let deadline = Instant::now() + Duration::from_secs(180);
+	while !dt.run_with(PASSPHRASE, &["twin", "list"]).status.success() {
+		assert!(Instant::now() < deadline, "the node's RPC never came up:\n{}", node.log_tail());
+		std::thread::sleep(Duration::from_millis(500));
+	}
+	assert_eq!(dt.json(&["twin", "list"]), Value::Array(vec![]));
+
+	// Bad files are refused before anything is sent.
+	let missing = dt.fails(&["twin", "create", "/nonexistent/plant.aml", "--as", "alice"]);
+	assert!(missing.contains("cannot read the AML file /nonexistent/plant.aml"), "{missing}");
+	let not_aml = dir.path().join("notes.aml");
+	std::fs::write(&not_aml, "these are not the droids").unwrap();
+	let error = dt.fails(&["twin", "create", not_aml.to_str().unwrap(), "--as", "alice"]);
+	assert!(error.contains("is not a usable AML file"), "{error}");
+
+	let candy =
+		PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml/CandyFactory.aml");
+	let candy_path = candy.to_str().unwrap();
+	// A wrong passphrase changes nothing.
+	let key_file = dir.path().join("keys/alice.json");
+	let before = std::fs::read(&key_file).unwrap();
+	let wrong = dt.fails_with("not it", &["twin", "create", candy_path, "--as", "alice"]);
+	assert!(wrong.contains("wrong passphrase for key alice"), "{wrong}");
+	assert_eq!(std::fs::read(&key_file).unwrap(), before);
+	assert_eq!(dt.json(&["twin", "list"]), Value::Array(vec![]));
+
+	// The twin, created from the file, comes back byte for byte.
+	let created = dt.json(&["twin", "create", candy_path, "--as", "alice"]);
+	let twin = created["twin"].as_u64().expect("a twin id");
+	let twins = dt.json(&["twin", "list"]);
+	assert_eq!(twins[0]["twin"], twin);
+	assert_eq!(twins[0]["importing"], false);
+	assert_eq!(twins[0]["elements"], created["elements"]);
+	let twin_arg = twin.to_string();
+	let aml = dt.ok(&["twin", "aml", &twin_arg]);
+	assert_eq!(aml, std::fs::read_to_string(&candy).unwrap());
+	let out_file = dir.path().join("copy.aml");
+	dt.ok(&["twin", "aml", &twin_arg, "-o", out_file.to_str().unwrap()]);
+	assert_eq!(std::fs::read_to_string(&out_file).unwrap(), aml);
+	let tree = dt.ok(&["twin", "show", &twin_arg]);
+	assert!(tree.lines().count() > 5 && tree.lines().any(|l| l.starts_with("  ")), "{tree}");
+
+	// Unknown twins.
+	for command in [["twin", "aml", "999"], ["twin", "show", "999"]] {
+		let error = dt.fails(&command);
+		assert!(error.contains("twin 999 does not exist"), "{error}");
+	}
+	let error = dt.fails(&["access", "roles", "999", "//Bob"]);
+	assert!(error.contains("twin 999 does not exist"), "{error}");
+
+	// Roles: Alice (owner) grants Bob maintainer; Bob may not grant; Charlie is no member.
+	let granted = dt.ok(&["access", "grant", &twin_arg, "bob", "maintainer", "--as", "alice"]);
+	assert!(granted.contains("granted maintainer"), "{granted}");
+	let roles = dt.json(&["access", "roles", &twin_arg, "//Bob"]);
+	assert_eq!(roles["roles"], serde_json::json!(["maintainer"]));
+	let alice_roles = dt.json(&["access", "roles", &twin_arg, "alice"]);
+	assert_eq!(alice_roles["roles"], serde_json::json!(["owner"]));
+	let error = dt.fails(&["access", "grant", &twin_arg, "//Bob", "auditor", "--as", "bob"]);
+	assert!(error.contains("refused by the chain: access.NotAccessManager"), "{error}");
+	let error = dt.fails(&["access", "grant", &twin_arg, "//Bob", "auditor", "--as", "charlie"]);
+	assert!(error.contains("the node refused to grant the role"), "{error}");
+	assert!(error.contains("not a member"), "{error}");
+	let error = dt.fails(&["access", "grant", &twin_arg, "//Bob", "boss", "--as", "alice"]);
+	assert!(error.contains("unknown role"), "{error}");
+	dt.ok(&["access", "revoke", &twin_arg, "//Bob", "maintainer", "--as", "alice"]);
+	let roles = dt.json(&["access", "roles", &twin_arg, "//Bob"]);
+	assert_eq!(roles["roles"], serde_json::json!([]));
+}
