@@ -424,9 +424,10 @@ pub mod pallet {
 				Self::anchor(&who, old_feed, &mut info, checkpoint)?;
 			}
 			let element = info.element.clone();
-			let new = Self::close(&who, old_feed, info, true);
-			let registered = Self::register(&who, twin, element.clone(), registration)?;
-			debug_assert_eq!(registered, new, "the next id goes to the successor");
+			// Detached first, so the successor takes the old feed's place on the element.
+			Self::detach(twin, &element, old_feed);
+			let new = Self::register(&who, twin, element.clone(), registration)?;
+			Self::mark_closed(&who, old_feed, info, Some(new));
 			Self::deposit_event(Event::FeedReplaced { twin, old: old_feed, new, element, by: who });
 			Ok(())
 		}
@@ -441,7 +442,8 @@ pub mod pallet {
 			let twin = info.twin;
 			Self::authorize(twin, &who, Action::RegisterFeed, info.confidentiality)?;
 			ensure!(info.is_active(), Error::<T>::FeedClosed);
-			Self::close(&who, feed, info, false);
+			Self::detach(twin, &info.element, feed);
+			Self::mark_closed(&who, feed, info, None);
 			Self::deposit_event(Event::FeedClosed { twin, feed, by: who });
 			Ok(())
 		}
@@ -489,9 +491,9 @@ pub mod pallet {
 				&new_element_fragment,
 				max_removed.min(T::MaxRemovedElements::get()),
 			)?;
-			let new_feed = Self::close(&who, old_feed, info, true);
-			let registered = Self::register(&who, twin, new_element.clone(), registration)?;
-			debug_assert_eq!(registered, new_feed, "the next id goes to the successor");
+			Self::detach(twin, &old_element, old_feed);
+			let new_feed = Self::register(&who, twin, new_element.clone(), registration)?;
+			Self::mark_closed(&who, old_feed, info, Some(new_feed));
 			Self::deposit_event(Event::SensorReplaced {
 				twin,
 				old_element,
@@ -577,12 +579,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Closes the active feed `feed` (`info`) and detaches it from its element. With
-		/// `replaced`, records the feed registered next as its successor. Returns the id of
-		/// that next feed.
-		fn close(who: &T::AccountId, feed: FeedId, mut info: FeedOf<T>, replaced: bool) -> FeedId {
-			let next = NextFeedId::<T>::get();
-			ElementFeeds::<T>::mutate_exists(info.twin, &info.element, |feeds| {
+		/// Takes the feed `feed` off the active feeds of `element` of `twin`.
+		fn detach(twin: TwinId, element: &ElementId, feed: FeedId) {
+			ElementFeeds::<T>::mutate_exists(twin, element, |feeds| {
 				if let Some(active) = feeds {
 					active.retain(|id| *id != feed);
 					if active.is_empty() {
@@ -590,13 +589,21 @@ pub mod pallet {
 					}
 				}
 			});
+		}
+
+		/// Stores the detached feed `feed` (`info`) as closed by `who`, with its successor.
+		fn mark_closed(
+			who: &T::AccountId,
+			feed: FeedId,
+			mut info: FeedOf<T>,
+			replaced_by: Option<FeedId>,
+		) {
 			info.status = FeedStatus::Closed {
 				at: frame_system::Pallet::<T>::block_number(),
 				by: who.clone(),
-				replaced_by: replaced.then_some(next),
+				replaced_by,
 			};
 			Feeds::<T>::insert(feed, info);
-			next
 		}
 
 		/// Checks `registration` and registers the feed on `element` of `twin` (checked by the
