@@ -8,14 +8,17 @@
 //! - [`Client::finalized_events`] follows finalized blocks, every one of them in order,
 //!   with their events (what the agent and `dt watch` subscribe to);
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
+//! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
 //! - [`twin_import`] turns an AML document into the calls that create a twin from it.
 
 mod client;
+mod dispatch_error;
 mod error;
 mod events;
 mod twin_import;
 
 pub use client::{Client, Finalized};
+pub use dispatch_error::dispatch_error_name;
 pub use error::ClientError;
 pub use events::{FinalizedBlock, FinalizedEvents};
 pub use twin_import::{twin_import, ELEMENTS_PER_CALL};
