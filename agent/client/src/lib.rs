@@ -9,12 +9,14 @@
 //!   with their events (what the agent and `dt watch` subscribe to);
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
+//! - [`reading`] is the payload of a sensor reading in a feed entry;
 //! - [`twin_import`] turns an AML document into the calls that create a twin from it.
 
 mod client;
 mod dispatch_error;
 mod error;
 mod events;
+pub mod reading;
 mod twin_import;
 
 pub use client::{Client, Finalized};
