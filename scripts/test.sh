@@ -31,7 +31,9 @@ step "benchmarks run as tests against the mock runtime"
 tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec -p pallet-dt-documents -p pallet-dt-feeds -p pallet-dt-programs --features runtime-benchmarks benchmarking
 
 step "multi-node integration tests (real dt-node processes on 127.0.0.1)"
-tests cargo test --locked -p dt-node --test local_consortium --test governance --test validator_rotation --test partner_nodes_at_start --test twin_spec --test program_calls --test agent_programs --test offchain_store -- --test-threads 1
+# Every file in node/tests/ is one integration test; they run one at a time because each
+# starts its own nodes and the machine may have only two cores.
+tests cargo test --locked -p dt-node --test '*' -- --test-threads 1
 
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh
