@@ -5,6 +5,7 @@ mod chain;
 mod key;
 mod keystore;
 mod twin;
+mod twin_edit;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};

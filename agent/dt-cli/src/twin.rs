@@ -1,4 +1,5 @@
-//! `dt twin`: create a twin from an AML file, list the chain's twins, show one as a tree.
+//! `dt twin`: create a twin from an AML file, list the chain's twins, show one as a tree;
+//! the changes to a twin's specification are in [`crate::twin_edit`].
 
 use crate::{chain, unlock, Output, Signer};
 use anyhow::{anyhow, Context, Result};
@@ -23,6 +24,8 @@ pub enum TwinCommand {
 	},
 	/// The chain's twins.
 	List,
+	#[command(flatten)]
+	Edit(crate::twin_edit::TwinEdit),
 	/// A twin's elements as a tree.
 	Show {
 		twin: TwinId,
@@ -49,6 +52,7 @@ pub async fn twin_command(
 	json: bool,
 ) -> Result<Output> {
 	match command {
+		TwinCommand::Edit(edit) => crate::twin_edit::twin_edit(keystore, node, edit).await,
 		TwinCommand::Create { file, signer } => {
 			let aml = std::fs::read_to_string(&file)
 				.with_context(|| format!("cannot read the AML file {}", file.display()))?;

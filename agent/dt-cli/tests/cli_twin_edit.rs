@@ -1,0 +1,117 @@
+//! `dt twin insert | remove | confidentiality | source-* | declare-program | remove-program`
+//! against a real `dt-node --dev`, on the example bottling plant: every change lands in the
+//! chain's specification, and refusals (unknown element, no role, malformed snippet) change
+//! nothing.
+
+mod common;
+
+use common::{Dt, Node};
+use std::path::PathBuf;
+
+fn bottling_plant() -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/demo/bottling-plant.aml")
+}
+
+#[test]
+fn dt_edits_a_twins_specification() {
+	let dir = tempfile::tempdir().unwrap();
+	let node = Node::start(dir.path());
+	let dt = Dt { node: &node, keystore: dir.path().join("keys") };
+	dt.ok(&["key", "import", "alice", "--suri", "//Alice"]);
+	dt.ok(&["key", "import", "bob", "--suri", "//Bob"]);
+	dt.wait_for_node();
+
+	let created = dt.json(&["twin", "create", bottling_plant().to_str().unwrap(), "--as", "alice"]);
+	let twin = created["twin"].as_u64().unwrap().to_string();
+
+	// Programs come with the safety bounds their AML declares.
+	let declared = dt.json(&[
+		"twin",
+		"declare-program",
+		&twin,
+		"set-fill-volume-1",
+		"SetFillVolume",
+		"--as",
+		"alice",
+	]);
+	assert_eq!(declared["parameters"], serde_json::json!(["volume: decimal/1"]));
+	let error =
+		dt.fails(&["twin", "declare-program", &twin, "no-such-element", "Run", "--as", "alice"]);
+	assert!(error.contains("has no element no-such-element"), "{error}");
+	dt.ok(&[
+		"twin",
+		"remove-program",
+		&twin,
+		"set-fill-volume-1",
+		"SetFillVolume",
+		"--as",
+		"alice",
+	]);
+
+	// A snippet with a nested element becomes two elements, in place.
+	let snippet = r#"<InternalElement Name="Capper" ID="capper"><InternalElement Name="TorqueSensor" ID="torque-sensor"/></InternalElement>"#;
+	let inserted = dt.json(&[
+		"twin",
+		"insert",
+		&twin,
+		"--xml",
+		snippet,
+		"--parent",
+		"bottling-line",
+		"--after",
+		"filling-station-2",
+		"--as",
+		"alice",
+	]);
+	assert_eq!(inserted["inserted"], serde_json::json!(["capper", "torque-sensor"]));
+	let aml = dt.ok(&["twin", "aml", &twin]);
+	let capper = aml.find(r#"ID="capper""#).expect("the capper is in the AML");
+	assert!(aml.find(r#"ID="filling-station-2""#).unwrap() < capper);
+	assert!(aml.find(r#"ID="torque-sensor""#).unwrap() > capper);
+
+	// Refusals change nothing.
+	let error = dt.fails(&[
+		"twin", "insert", &twin, "--xml", "<Broken", "--parent", "conveyor", "--as", "alice",
+	]);
+	assert!(error.contains("not an insertable AML element"), "{error}");
+	let snippet = r#"<InternalElement Name="Extra" ID="extra"/>"#;
+	let error = dt
+		.fails(&["twin", "insert", &twin, "--xml", snippet, "--parent", "conveyor", "--as", "bob"]);
+	assert!(error.contains("refused by the chain: twinSpec."), "{error}");
+	let error = dt.fails(&["twin", "remove", &twin, "ghost", "--as", "alice"]);
+	assert!(error.contains("has no element ghost"), "{error}");
+	let error = dt.fails(&["twin", "remove", "99", "capper", "--as", "alice"]);
+	assert!(error.contains("twin 99 does not exist"), "{error}");
+	assert_eq!(dt.ok(&["twin", "aml", &twin]), aml);
+
+	let removed = dt.json(&["twin", "remove", &twin, "capper", "--as", "alice"]);
+	assert_eq!(removed["removed"].as_array().unwrap().len(), 2, "{removed}");
+	assert!(!dt.ok(&["twin", "aml", &twin]).contains("torque-sensor"));
+
+	// Confidentiality levels.
+	dt.ok(&["twin", "confidentiality", &twin, "conveyor", "secret", "--as", "alice"]);
+	let error = dt.fails(&["twin", "confidentiality", &twin, "conveyor", "top", "--as", "alice"]);
+	assert!(error.contains("unknown level"), "{error}");
+
+	// External sources.
+	dt.ok(&[
+		"twin",
+		"source-add",
+		&twin,
+		"opc.tcp://plant.example:4840/line",
+		"--element",
+		"conveyor",
+		"--kind",
+		"opc-ua",
+		"--description",
+		"line controller",
+		"--as",
+		"alice",
+	]);
+	let sources = dt.json(&["twin", "sources", &twin]);
+	assert_eq!(sources[0]["uri"], "opc.tcp://plant.example:4840/line");
+	assert_eq!(sources[0]["kind"], "opcua");
+	let id = sources[0]["id"].as_u64().unwrap().to_string();
+	dt.ok(&["twin", "source-remove", &twin, &id, "--as", "alice"]);
+	assert_eq!(dt.json(&["twin", "sources", &twin]), serde_json::json!([]));
+}
