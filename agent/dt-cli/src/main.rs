@@ -4,6 +4,7 @@ mod access;
 mod chain;
 mod key;
 mod keystore;
+mod member;
 mod twin;
 mod twin_edit;
 
@@ -45,6 +46,9 @@ enum Command {
 	/// Roles on a twin.
 	#[command(subcommand)]
 	Access(access::AccessCommand),
+	/// Members of the signer's organisation.
+	#[command(subcommand)]
+	Member(member::MemberCommand),
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +100,7 @@ async fn run(cli: Cli) -> Result<Output> {
 		Command::Key(command) => key::key_command(&keystore, command, cli.json),
 		Command::Twin(command) => twin::twin_command(&keystore, &cli.node, command, cli.json).await,
 		Command::Access(command) => access::access_command(&keystore, &cli.node, command).await,
+		Command::Member(command) => member::member_command(&keystore, &cli.node, command).await,
 	}
 }
 

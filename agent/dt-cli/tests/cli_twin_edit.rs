@@ -114,4 +114,20 @@ fn dt_edits_a_twins_specification() {
 	let id = sources[0]["id"].as_u64().unwrap().to_string();
 	dt.ok(&["twin", "source-remove", &twin, &id, "--as", "alice"]);
 	assert_eq!(dt.json(&["twin", "sources", &twin]), serde_json::json!([]));
+
+	// Members: Alice (her organisation's admin) adds Dave with his RSA key; Bob may not.
+	dt.ok(&["key", "import", "dave", "--suri", "//Dave"]);
+	let dave = dt.json(&["member", "show", "dave"]);
+	assert_eq!(dave["organisation"], serde_json::Value::Null);
+	let error = dt.fails(&["member", "add", "dave", "--as", "bob"]);
+	assert!(error.contains("refused by the chain: consortium."), "{error}");
+	let error = dt.fails(&["member", "add", "//Ferdie", "--as", "alice"]);
+	assert!(error.contains("--rsa-key"), "{error}");
+	dt.ok(&["member", "add", "dave", "--as", "alice"]);
+	let dave_key = dt.json(&["key", "show", "dave"]);
+	let dave = dt.json(&["member", "show", "dave"]);
+	assert_eq!(dave["organisation"], 0);
+	assert_eq!(dave["encryption_key"], dave_key["rsa_public_key"]);
+	dt.ok(&["member", "remove", "dave", "--as", "alice"]);
+	assert_eq!(dt.json(&["member", "show", "dave"])["organisation"], serde_json::Value::Null);
 }
