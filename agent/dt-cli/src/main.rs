@@ -1,12 +1,19 @@
 //! `dt`: the command-line client of the parties around a twin.
 
 mod access;
+mod audit;
 mod chain;
+mod clock;
+mod feeds;
 mod key;
 mod keystore;
+mod ledger;
 mod member;
+mod programs;
 mod twin;
 mod twin_edit;
+mod verify;
+mod watch;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +56,25 @@ enum Command {
 	/// Members of the signer's organisation.
 	#[command(subcommand)]
 	Member(member::MemberCommand),
+	/// Programs of a twin's device: list, call (and wait for the outcome), past calls.
+	#[command(subcommand)]
+	Program(programs::ProgramCommand),
+	/// Sensor feeds: register, list, latest, range, follow; readings outside the expected
+	/// range are flagged.
+	#[command(subcommand)]
+	Feed(feeds::FeedCommand),
+	/// The full change trail of a twin, from the chain: who changed what, in which block.
+	Audit { twin: dt_primitives::access::TwinId },
+	/// Re-checks every document version and feed of a twin in the store against the chain;
+	/// exits non-zero on any mismatch.
+	Verify { twin: dt_primitives::access::TwinId },
+	/// Prints a twin's ledger updates as their blocks are finalized.
+	Watch {
+		twin: dt_primitives::access::TwinId,
+		/// Stop after this many updates.
+		#[arg(long)]
+		count: Option<u64>,
+	},
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +90,35 @@ pub struct Output {
 	pub json: Value,
 }
 
+/// A command that ran to its end but whose result is a failure (a program call that failed,
+/// a verification that found mismatches): its output is printed as usual and `dt` exits 1.
+pub struct Unsuccessful(pub Output);
+
+impl std::fmt::Debug for Unsuccessful {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(&self.0.text)
+	}
+}
+
+impl std::fmt::Display for Unsuccessful {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(&self.0.text)
+	}
+}
+
+impl std::error::Error for Unsuccessful {}
+
+fn print(output: &Output, json: bool) {
+	if json {
+		// Streaming commands print their own lines and leave nothing to add.
+		if !output.json.is_null() {
+			println!("{}", serde_json::to_string_pretty(&output.json).expect("JSON"));
+		}
+	} else if !output.text.is_empty() {
+		println!("{}", output.text.trim_end());
+	}
+}
+
 fn main() {
 	let cli = Cli::parse();
 	let json = cli.json;
@@ -72,12 +127,11 @@ fn main() {
 		.build()
 		.expect("a tokio runtime");
 	match runtime.block_on(run(cli)) {
-		Ok(output) => {
-			if json {
-				println!("{}", serde_json::to_string_pretty(&output.json).expect("JSON"));
-			} else if !output.text.is_empty() {
-				println!("{}", output.text.trim_end());
-			}
+		Ok(output) => print(&output, json),
+		Err(error) if error.is::<Unsuccessful>() => {
+			let Ok(Unsuccessful(output)) = error.downcast::<Unsuccessful>() else { unreachable!() };
+			print(&output, json);
+			std::process::exit(1);
 		},
 		Err(error) => {
 			if json {
@@ -101,6 +155,17 @@ async fn run(cli: Cli) -> Result<Output> {
 		Command::Twin(command) => twin::twin_command(&keystore, &cli.node, command, cli.json).await,
 		Command::Access(command) => access::access_command(&keystore, &cli.node, command).await,
 		Command::Member(command) => member::member_command(&keystore, &cli.node, command).await,
+		Command::Program(command) => {
+			programs::program_command(&keystore, &cli.node, command, cli.json).await
+		},
+		Command::Feed(command) => {
+			feeds::feed_command(&keystore, &cli.node, command, cli.json).await
+		},
+		Command::Audit { twin } => audit::audit_command(&cli.node, twin).await,
+		Command::Verify { twin } => verify::verify_command(&cli.node, twin, cli.json).await,
+		Command::Watch { twin, count } => {
+			watch::watch_command(&cli.node, twin, count, cli.json).await
+		},
 	}
 }
 
