@@ -8,11 +8,20 @@
 //!   valves) that implements it for tests and demos;
 //! - [`programs`]: the program-call loop: it follows the chain's finalized blocks, claims
 //!   the twin's pending calls in order, runs each on the device and reports `Completed` or
-//!   `Failed` with the device's answer.
+//!   `Failed` with the device's answer;
+//! - [`feeds`]: the device's sensor readings as signed, hash-chained feed entries in the
+//!   node's off-chain store, through [`buffer`], a persistent local buffer that keeps every
+//!   reading until the node acknowledged it; feed heads anchored on chain as checkpoints;
+//!   an exchanged sensor replaced on chain in one transaction;
+//! - [`chain`]: the node's feed methods and chain reads the agent uses, and [`chain::Submitter`],
+//!   which sends the device account's transactions one at a time.
 //!
 //! Calls whose arguments break the bounds the specification declares never get here: the
 //! runtime refuses them before they are queued.
 
+pub mod buffer;
+pub mod chain;
 pub mod device;
+pub mod feeds;
 pub mod programs;
 pub mod simulator;

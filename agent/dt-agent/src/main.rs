@@ -1,10 +1,24 @@
-//! `dt-agent`: runs the program calls of a twin on its device.
+//! `dt-agent`: drives a twin's device: runs its program calls, streams its sensors into
+//! feeds, anchors checkpoints and replaces exchanged sensors on chain.
 
 use clap::Parser;
-use dt_agent::{programs::ProgramRunner, simulator::BottlingPlant};
+use dt_agent::{
+	chain::Submitter,
+	feeds::{FeedConfig, FeedStreamer},
+	programs::ProgramRunner,
+	simulator::BottlingPlant,
+};
+use dt_primitives::access::Confidentiality;
 use sp_core::{crypto::Pair as _, sr25519};
+use std::{
+	path::PathBuf,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
-/// The device agent of dt-ledger.
+/// The device agent of dt-ledger: runs the twin's program calls on the device, streams the
+/// device's sensors into signed feeds (buffered on disk until the node acknowledged them),
+/// anchors the feeds' heads on chain, and replaces an exchanged sensor on chain by itself.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Options {
@@ -21,19 +35,219 @@ struct Options {
 	/// The simulated plant's filling stations (element ids of the twin's specification).
 	#[arg(long = "station", default_value = "filler")]
 	stations: Vec<String>,
+	/// The element of a station's fill-level sensor, as `STATION=ELEMENT` (default
+	/// `STATION-fill-sensor`).
+	#[arg(long = "sensor", value_parser = parse_sensor)]
+	sensors: Vec<(String, String)>,
+	/// Where the agent keeps its reading buffers; keep it across restarts.
+	#[arg(long, default_value = "dt-agent-data")]
+	data_dir: PathBuf,
+	/// How often each sensor is read: `250ms`, `2s`, `5m`.
+	#[arg(long, default_value = "1s", value_parser = parse_duration)]
+	sample_interval: Duration,
+	/// How often new readings are fsynced to the buffer; a crash loses at most the readings
+	/// of this long, none of them ever sent.
+	#[arg(long, default_value = "200ms", value_parser = parse_duration)]
+	flush_interval: Duration,
+	/// How often buffered readings are sent to the node, in one batch per feed.
+	#[arg(long, default_value = "1s", value_parser = parse_duration)]
+	batch_interval: Duration,
+	/// Most entries in one batch.
+	#[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=8192))]
+	max_batch: u32,
+	/// How often each feed's head is anchored on chain.
+	#[arg(long, default_value = "1m", value_parser = parse_duration)]
+	checkpoint_interval: Duration,
+	/// Register a feed for a sensor that has none (needs `RegisterFeeds` on the twin).
+	#[arg(long)]
+	register_feeds: bool,
+	/// Confidentiality of the feeds the agent registers: public, internal, confidential or
+	/// secret.
+	#[arg(long, default_value = "internal", value_parser = parse_confidentiality)]
+	feed_confidentiality: Confidentiality,
+	/// Simulation: exchange the first station's fill-level sensor after this long (also on
+	/// SIGUSR1, any time).
+	#[arg(long, value_parser = parse_duration)]
+	replace_sensor_after: Option<Duration>,
+	/// Also append every reading to this file, one `ELEMENT TIMESTAMP VALUE` line each.
+	#[arg(long)]
+	readings_log: Option<PathBuf>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+	let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+	let (number, unit) = text.split_at(split);
+	let number: u64 = number
+		.parse()
+		.map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 5m"))?;
+	let duration = match unit {
+		"ms" => Duration::from_millis(number),
+		"s" | "" => Duration::from_secs(number),
+		"m" => Duration::from_secs(number * 60),
+		_ => return Err(format!("{text:?}: the unit must be ms, s or m")),
+	};
+	if duration.is_zero() {
+		return Err("a duration must not be zero".into());
+	}
+	Ok(duration)
+}
+
+fn parse_sensor(text: &str) -> Result<(String, String), String> {
+	match text.split_once('=') {
+		Some((station, element)) if !station.is_empty() && !element.is_empty() => {
+			Ok((station.to_owned(), element.to_owned()))
+		},
+		_ => Err(format!("{text:?} is not STATION=ELEMENT")),
+	}
+}
+
+fn parse_confidentiality(text: &str) -> Result<Confidentiality, String> {
+	match text.to_ascii_lowercase().as_str() {
+		"public" => Ok(Confidentiality::Public),
+		"internal" => Ok(Confidentiality::Internal),
+		"confidential" => Ok(Confidentiality::Confidential),
+		"secret" => Ok(Confidentiality::Secret),
+		_ => Err(format!("{text:?} is not public, internal, confidential or secret")),
+	}
+}
+
+/// Log lines on stderr; the level from `DT_AGENT_LOG` (`error` … `trace`, default `info`).
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+	fn enabled(&self, metadata: &log::Metadata) -> bool {
+		metadata.level() <= log::max_level()
+	}
+
+	fn log(&self, record: &log::Record) {
+		if self.enabled(record.metadata()) && record.target().starts_with("dt_agent") {
+			eprintln!("dt-agent {:<5} {}", record.level(), record.args());
+		}
+	}
+
+	fn flush(&self) {}
+}
+
+fn fail(message: String) -> ! {
+	eprintln!("dt-agent: {message}");
+	std::process::exit(2);
 }
 
 #[tokio::main]
 async fn main() {
 	let options = Options::parse();
-	let key = match sr25519::Pair::from_string(&options.key, None) {
-		Ok(key) => key,
-		Err(error) => {
-			eprintln!("dt-agent: --key is not a valid sr25519 secret ({error:?})");
-			std::process::exit(2);
-		},
+	let level = std::env::var("DT_AGENT_LOG")
+		.ok()
+		.and_then(|level| level.parse().ok())
+		.unwrap_or(log::LevelFilter::Info);
+	let _ = log::set_logger(&StderrLogger).map(|()| log::set_max_level(level));
+
+	let key = sr25519::Pair::from_string(&options.key, None)
+		.unwrap_or_else(|error| fail(format!("--key is not a valid sr25519 secret ({error:?})")));
+	let mut plant = BottlingPlant::new(options.stations.iter().map(String::as_str));
+	for (station, element) in &options.sensors {
+		plant.set_sensor_element(station, element).unwrap_or_else(|e| {
+			fail(format!("--sensor {station}={element}: {e} (add --station {station})"))
+		});
+	}
+	let plant = Arc::new(Mutex::new(plant));
+	let submitter = Submitter::new(key.clone());
+	let config = FeedConfig {
+		node: options.node.clone(),
+		twin: options.twin,
+		data_dir: options.data_dir.clone(),
+		sample_interval: options.sample_interval,
+		flush_interval: options.flush_interval,
+		batch_interval: options.batch_interval,
+		max_batch: options.max_batch as usize,
+		checkpoint_interval: options.checkpoint_interval,
+		register_missing: options.register_feeds,
+		confidentiality: options.feed_confidentiality,
+		readings_log: options.readings_log.clone(),
 	};
-	let plant = BottlingPlant::new(options.stations.iter().map(String::as_str));
-	eprintln!("dt-agent: driving twin {} through {}", options.twin, options.node);
-	ProgramRunner::new(&options.node, key, options.twin, plant).run().await;
+	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone())
+		.unwrap_or_else(|e| fail(format!("cannot open the reading buffers: {e}")));
+	log::info!(
+		"driving twin {} through {} (buffers in {})",
+		options.twin,
+		options.node,
+		options.data_dir.display()
+	);
+
+	let (stop, shutdown) = tokio::sync::watch::channel(false);
+	let mut runner = ProgramRunner::new(&options.node, key, options.twin, plant.clone())
+		.with_submitter(submitter);
+	let programs = tokio::spawn(async move { runner.run().await });
+	let feeds = tokio::spawn(streamer.run(shutdown));
+	let first_station = options.stations.first().cloned();
+	let replacer =
+		tokio::spawn(replace_sensors(plant, first_station, options.replace_sensor_after));
+
+	wait_for_stop().await;
+	log::info!("stopping: delivering buffered readings");
+	let _ = stop.send(true);
+	programs.abort();
+	replacer.abort();
+	let _ = feeds.await;
+	log::info!("stopped");
+}
+
+/// Exchanges the first station's sensor after `after` and on every SIGUSR1.
+async fn replace_sensors(
+	plant: Arc<Mutex<BottlingPlant>>,
+	station: Option<String>,
+	after: Option<Duration>,
+) {
+	let Some(station) = station else { return };
+	let replace = || {
+		let mut plant = plant.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		match plant.replace_sensor(&station) {
+			Ok(replacement) => log::info!(
+				"simulation: sensor {} exchanged for {} (serial {})",
+				replacement.old_element,
+				replacement.new_sensor.element,
+				replacement.serial
+			),
+			Err(e) => log::warn!("simulation: {e}"),
+		}
+	};
+	let mut signals =
+		tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()).ok();
+	let timer = async {
+		match after {
+			Some(after) => tokio::time::sleep(after).await,
+			None => std::future::pending().await,
+		}
+	};
+	tokio::pin!(timer);
+	let mut timer_done = false;
+	loop {
+		tokio::select! {
+			_ = &mut timer, if !timer_done => {
+				timer_done = true;
+				replace();
+			},
+			Some(()) = async {
+				match signals.as_mut() {
+					Some(signals) => signals.recv().await,
+					None => std::future::pending().await,
+				}
+			} => replace(),
+		}
+	}
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop() {
+	let mut terminate =
+		tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+	tokio::select! {
+		_ = tokio::signal::ctrl_c() => {},
+		_ = async {
+			match terminate.as_mut() {
+				Some(terminate) => { terminate.recv().await; },
+				None => std::future::pending().await,
+			}
+		} => {},
+	}
 }

@@ -1,12 +1,12 @@
 //! The program-call loop: claim the twin's pending calls in order, run each on the device,
 //! report the outcome.
 
-use crate::device::Device;
+use crate::{chain::Submitter, device::Device};
 use dt_client::{Client, ClientError};
 use dt_primitives::access::TwinId;
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
 use pallet_dt_programs::{CallId, CallRecord, CallStatus, Outcome};
-use sp_core::{crypto::Pair as _, sr25519};
+use sp_core::sr25519;
 use std::time::Duration;
 
 /// First wait before reconnecting to the node; it doubles up to [`MAX_BACKOFF`].
@@ -30,7 +30,7 @@ pub enum AgentError {
 /// Runs the program calls of one twin on one device.
 pub struct ProgramRunner<D> {
 	node: String,
-	key: sr25519::Pair,
+	submitter: Submitter,
 	twin: TwinId,
 	device: D,
 }
@@ -47,11 +47,18 @@ impl<D: Device> ProgramRunner<D> {
 	/// A runner for `twin` that talks to the node at `node` (a WebSocket URL) as the device
 	/// account `key` (it needs the twin's Device role).
 	pub fn new(node: &str, key: sr25519::Pair, twin: TwinId, device: D) -> ProgramRunner<D> {
-		ProgramRunner { node: node.to_owned(), key, twin, device }
+		ProgramRunner { node: node.to_owned(), submitter: Submitter::new(key), twin, device }
+	}
+
+	/// Submits through `submitter`, shared with the rest of the agent so the device account's
+	/// transactions never race for a nonce.
+	pub fn with_submitter(mut self, submitter: Submitter) -> ProgramRunner<D> {
+		self.submitter = submitter;
+		self
 	}
 
 	fn account(&self) -> AccountId {
-		self.key.public().into()
+		self.submitter.account()
 	}
 
 	/// Runs forever: handles what is pending, then every call queued later, reconnecting
@@ -147,7 +154,7 @@ impl<D: Device> ProgramRunner<D> {
 		call: CallId,
 		extrinsic: pallet_dt_programs::Call<dt_runtime::Runtime>,
 	) -> Result<(), AgentError> {
-		let finalized = client.submit(&self.key, RuntimeCall::Programs(extrinsic)).await?;
+		let finalized = self.submitter.submit(client, RuntimeCall::Programs(extrinsic)).await?;
 		finalized
 			.result()
 			.map_err(|reason| AgentError::Refused { action, call, reason })

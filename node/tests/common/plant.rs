@@ -105,3 +105,98 @@ pub async fn set_up(client: &Client) -> TwinId {
 	submit_ok(client, OWNER, grant).await;
 	twin
 }
+
+/// The filler's fill-level sensor (with a port below it) in [`set_up_with_sensor`]'s twin.
+pub const FILL_SENSOR: &str = "fill-sensor";
+pub const FILL_SENSOR_PORT: &str = "fill-sensor-port";
+
+/// The plant as [`set_up`] makes it, but the filler holds a fill-level sensor (and the
+/// sensor a port), and the device may rewrite the filler's part of the specification, as the
+/// owner allows when the agent is to replace sensors by itself.
+pub async fn set_up_with_sensor(client: &Client) -> TwinId {
+	let twin = next_twin(client).await;
+	let elements: Vec<NewElement<_>> = vec![
+		NewElement {
+			id: id("/CAEXFile"),
+			parent: None,
+			previous_sibling: None,
+			fragment: bounded(r#"<CAEXFile FileName="plant.aml"><?dt-children?></CAEXFile>"#),
+		},
+		NewElement {
+			id: id(FILLER),
+			parent: Some(id("/CAEXFile")),
+			previous_sibling: None,
+			fragment: bounded(
+				r#"<InternalElement Name="Filler" ID="filler"><?dt-children?></InternalElement>"#,
+			),
+		},
+		NewElement {
+			id: id(FILL_SENSOR),
+			parent: Some(id(FILLER)),
+			previous_sibling: None,
+			fragment: bounded(
+				r#"<InternalElement Name="FillLevelSensor" ID="fill-sensor"><?dt-children?></InternalElement>"#,
+			),
+		},
+		NewElement {
+			id: id(FILL_SENSOR_PORT),
+			parent: Some(id(FILL_SENSOR)),
+			previous_sibling: None,
+			fragment: bounded(r#"<ExternalInterface Name="Out" ID="fill-sensor-port"/>"#),
+		},
+	];
+	let create = RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::create_twin {
+		header: DocumentHeader::default(),
+		elements: elements.try_into().unwrap(),
+		complete: true,
+	});
+	submit_ok(client, OWNER, create).await;
+	declare_and_grant(client, twin).await;
+	let mut device = pallet_dt_access::default_permissions(Role::Device);
+	device.push(dt_primitives::access::Permission::WriteSpecification(Some(id(FILLER))));
+	let permissions = RuntimeCall::Access(pallet_dt_access::Call::set_role_permissions {
+		twin,
+		role: Role::Device,
+		permissions: device.try_into().unwrap(),
+	});
+	submit_ok(client, OWNER, permissions).await;
+	twin
+}
+
+/// The id the next twin gets.
+async fn next_twin(client: &Client) -> TwinId {
+	client
+		.runtime_api::<Vec<(TwinId, pallet_dt_twin_spec::TwinInfo<dt_runtime::AccountId, u32>)>>(
+			"TwinSpecApi_twins",
+			(),
+			None,
+		)
+		.await
+		.unwrap()
+		.len() as TwinId
+}
+
+/// Declares the filler's `SetFillVolume` and makes Bob the twin's device.
+async fn declare_and_grant(client: &Client, twin: TwinId) {
+	let parameters = vec![ParameterDeclaration {
+		name: bounded("volume"),
+		kind: ParameterType::Decimal { decimals: 1 },
+		min: Some(2500),
+		max: Some(15005),
+		allowed: Default::default(),
+		unit: bounded("ml"),
+	}];
+	let declare = RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::declare_program {
+		twin,
+		element: id(FILLER),
+		program: bounded(SET_FILL_VOLUME),
+		parameters: parameters.try_into().unwrap(),
+	});
+	submit_ok(client, OWNER, declare).await;
+	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
+		twin,
+		grantee: Grantee::Account(DEVICE.to_account_id()),
+		role: Role::Device,
+	});
+	submit_ok(client, OWNER, grant).await;
+}

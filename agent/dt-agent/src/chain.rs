@@ -1,0 +1,167 @@
+//! What the agent reads from and sends to its node for feeds: the off-chain store's
+//! `feed_append` / `feed_latest`, the chain's `FeedsApi` and `TwinSpecApi`, and one
+//! transaction at a time for the device account.
+
+use dt_client::{Client, ClientError, Finalized};
+use dt_offchain::feed::SignedBatch;
+use dt_primitives::{
+	access::{ElementId, TwinId},
+	feed::{Checkpoint, FeedId},
+};
+use dt_runtime::{AccountId, BlockNumber, RuntimeCall};
+use jsonrpsee::rpc_params;
+use pallet_dt_feeds::FeedRecord;
+use pallet_dt_twin_spec::ElementRecord;
+use serde::Deserialize;
+use sp_core::{crypto::Pair as _, sr25519};
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// A feed as the chain reports it.
+pub type ChainFeed = FeedRecord<AccountId, BlockNumber>;
+
+/// Elements read per `TwinSpecApi_elements` call when counting a subtree.
+const ELEMENTS_PER_PAGE: u32 = 256;
+
+/// Signs and submits the device account's transactions one at a time.
+///
+/// The program loop, the checkpoints and sensor replacements all sign as the same account,
+/// and a nonce is read from the node when a transaction is signed: two transactions signed
+/// at once would get the same nonce and one would be dropped.
+#[derive(Clone)]
+pub struct Submitter {
+	key: sr25519::Pair,
+	turn: Arc<Mutex<()>>,
+}
+
+/// The right to submit, held while a decision depends on the chain not changing under it.
+pub struct Turn<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
+
+impl Submitter {
+	/// Submits as `key`.
+	pub fn new(key: sr25519::Pair) -> Submitter {
+		Submitter { key, turn: Arc::new(Mutex::new(())) }
+	}
+
+	/// The device account.
+	pub fn account(&self) -> AccountId {
+		self.key.public().into()
+	}
+
+	/// The device key.
+	pub fn key(&self) -> &sr25519::Pair {
+		&self.key
+	}
+
+	/// Waits for the turn to submit.
+	pub async fn turn(&self) -> Turn<'_> {
+		Turn(self.turn.lock().await)
+	}
+
+	/// Submits `call` and waits for its block to be finalized.
+	pub async fn submit(
+		&self,
+		client: &Client,
+		call: RuntimeCall,
+	) -> Result<Finalized, ClientError> {
+		let turn = self.turn().await;
+		self.submit_in_turn(&turn, client, call).await
+	}
+
+	/// Submits `call` while holding the turn.
+	pub async fn submit_in_turn(
+		&self,
+		_turn: &Turn<'_>,
+		client: &Client,
+		call: RuntimeCall,
+	) -> Result<Finalized, ClientError> {
+		client.submit(&self.key, call).await
+	}
+}
+
+#[derive(Deserialize)]
+struct HeadView {
+	sequence: u64,
+	hash: String,
+	timestamp: u64,
+}
+
+#[derive(Deserialize)]
+struct AppendView {
+	head: HeadView,
+}
+
+impl HeadView {
+	fn checkpoint(&self) -> Result<Checkpoint, ClientError> {
+		let bytes = hex::decode(self.hash.trim_start_matches("0x")).ok();
+		let entry_hash =
+			bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).ok_or_else(|| {
+				ClientError::Decode { what: "feed head", reason: format!("hash {}", self.hash) }
+			})?;
+		Ok(Checkpoint { sequence: self.sequence, entry_hash, timestamp: self.timestamp })
+	}
+}
+
+/// Appends `batch` to `feed` on the node; the node's head afterwards.
+pub async fn append(
+	client: &Client,
+	feed: FeedId,
+	batch: &SignedBatch,
+) -> Result<Checkpoint, ClientError> {
+	let hex_batch = format!("0x{}", hex::encode(codec::Encode::encode(batch)));
+	let answer: AppendView = client.request("feed_append", rpc_params![feed, hex_batch]).await?;
+	answer.head.checkpoint()
+}
+
+/// The last entry of `feed` on the node, `None` while its log is empty.
+pub async fn latest(client: &Client, feed: FeedId) -> Result<Option<Checkpoint>, ClientError> {
+	let answer: Option<HeadView> = client.request("feed_latest", rpc_params![feed]).await?;
+	answer.as_ref().map(HeadView::checkpoint).transpose()
+}
+
+/// A feed on chain.
+pub async fn feed(client: &Client, feed: FeedId) -> Result<Option<ChainFeed>, ClientError> {
+	client.runtime_api("FeedsApi_feed", feed, None).await
+}
+
+/// The feeds of one element of the twin, closed ones included.
+pub async fn feeds_of_element(
+	client: &Client,
+	twin: TwinId,
+	element: &ElementId,
+) -> Result<Vec<ChainFeed>, ClientError> {
+	client
+		.runtime_api("FeedsApi_feeds_of_element", (twin, element, None::<AccountId>), None)
+		.await
+}
+
+/// How many elements `element` and its subtree hold, `None` if the twin has no such element.
+pub async fn subtree_size(
+	client: &Client,
+	twin: TwinId,
+	element: &ElementId,
+) -> Result<Option<u32>, ClientError> {
+	type Record = ElementRecord<AccountId, BlockNumber>;
+	let root: Option<Record> =
+		client.runtime_api("TwinSpecApi_element", (twin, element), None).await?;
+	let Some(root) = root else { return Ok(None) };
+	let mut size = 1u32;
+	let mut after = element.clone();
+	loop {
+		let page: Vec<Record> = client
+			.runtime_api(
+				"TwinSpecApi_elements",
+				(twin, Some(&after), ELEMENTS_PER_PAGE, None::<AccountId>),
+				None,
+			)
+			.await?;
+		let Some(last) = page.last() else { return Ok(Some(size)) };
+		for record in &page {
+			if record.node.depth <= root.node.depth {
+				return Ok(Some(size));
+			}
+			size += 1;
+		}
+		after = last.id.clone();
+	}
+}

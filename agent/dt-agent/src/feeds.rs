@@ -1,0 +1,724 @@
+//! Sensor feeds: the device's readings go through the persistent [`SensorBuffer`]s into the
+//! node's off-chain store as signed, hash-chained entries; their heads are anchored on chain
+//! now and then; an exchanged sensor is replaced on chain in one transaction.
+//!
+//! Three tasks share the buffers:
+//!
+//! - the sampler reads the device's sensors every sample interval, appends each reading to
+//!   its sensor's buffer, fsyncs the buffers every flush interval, and turns a sensor
+//!   replacement the device reports into a retired buffer (the old sensor) and a new one
+//!   that remembers the replacement still to be sent;
+//! - the sender binds buffers to their feeds (the active feed the device account owns on the
+//!   sensor's element, registering one if allowed), brings them in line with the node's logs
+//!   (`feed_latest`), sends what is durable and unacknowledged every batch interval, and
+//!   sends pending replacements once the old sensor's readings are all stored;
+//! - the anchorer anchors each active feed's acknowledged head every checkpoint interval.
+//!
+//! The sender and the anchorer reconnect with backoff when the node goes away; the sampler
+//! needs no node, so readings keep accumulating in the buffers meanwhile.
+
+use crate::{
+	buffer::{BufferError, PendingReplacement, SensorBuffer},
+	chain::{self, ChainFeed, Submitter},
+	device::{Device, SensorInfo, SensorReplacement},
+};
+use dt_client::{dispatch_error_name, reading::DECIMAL_READING_SCHEMA, Client, ClientError};
+use dt_offchain::feed::SignedBatch;
+use dt_primitives::{
+	access::{Confidentiality, ElementId, TwinId},
+	feed::{Checkpoint, FeedId},
+};
+use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent};
+use pallet_dt_feeds::{FeedRegistration, FeedRegistrationOf, FeedStatus};
+use std::{
+	collections::{BTreeMap, HashMap},
+	io::Write,
+	path::PathBuf,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use tokio::{
+	sync::{watch, Notify},
+	time::{Instant, MissedTickBehavior},
+};
+
+/// First wait before reconnecting to the node; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long the sender tries to deliver what is left when the agent stops.
+const FINAL_SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the agent streams its sensors.
+#[derive(Clone, Debug)]
+pub struct FeedConfig {
+	/// WebSocket RPC endpoint of the owner's dt-node.
+	pub node: String,
+	/// The twin the device belongs to.
+	pub twin: TwinId,
+	/// Where the buffers live.
+	pub data_dir: PathBuf,
+	/// How often each sensor is read.
+	pub sample_interval: Duration,
+	/// How often new readings are fsynced (and so become sendable).
+	pub flush_interval: Duration,
+	/// How often durable readings are sent.
+	pub batch_interval: Duration,
+	/// Most entries in one `feed_append`.
+	pub max_batch: usize,
+	/// How often each feed's head is anchored on chain.
+	pub checkpoint_interval: Duration,
+	/// Whether the agent registers a feed for a sensor that has none.
+	pub register_missing: bool,
+	/// The confidentiality of feeds the agent registers.
+	pub confidentiality: Confidentiality,
+	/// A file every reading is also appended to as a line `element timestamp value`, for
+	/// audits and tests.
+	pub readings_log: Option<PathBuf>,
+}
+
+/// Why the feed side of the agent cannot go on (for now).
+#[derive(Debug, thiserror::Error)]
+pub enum FeedAgentError {
+	#[error(transparent)]
+	Client(#[from] ClientError),
+	#[error(transparent)]
+	Buffer(#[from] BufferError),
+	#[error("the chain refused to {action}: {reason}")]
+	Refused { action: String, reason: String },
+	#[error(
+		"no active feed owned by this device account is registered on element {element}; \
+		 register one (or start the agent with --register-feeds)"
+	)]
+	NoFeed { element: String },
+	#[error("{0}")]
+	Inconsistent(String),
+}
+
+type Buffers = Arc<Mutex<BTreeMap<String, SensorBuffer>>>;
+
+/// Streams a device's sensors into feeds.
+pub struct FeedStreamer<D> {
+	config: FeedConfig,
+	submitter: Submitter,
+	device: D,
+	buffers: Buffers,
+	/// Wakes the sender when a replacement is waiting.
+	wake: Arc<Notify>,
+}
+
+impl<D: Device + Clone + 'static> FeedStreamer<D> {
+	/// Opens the buffers under the data directory (those left by an earlier run and one for
+	/// each sensor the device has).
+	pub fn open(
+		config: FeedConfig,
+		submitter: Submitter,
+		device: D,
+	) -> Result<FeedStreamer<D>, FeedAgentError> {
+		std::fs::create_dir_all(&config.data_dir).map_err(|source| BufferError::Io {
+			action: "cannot create",
+			path: config.data_dir.clone(),
+			source,
+		})?;
+		let mut buffers = BTreeMap::new();
+		for dir in SensorBuffer::existing(&config.data_dir)? {
+			let buffer = SensorBuffer::open(&dir)?;
+			buffers.insert(buffer.element().to_owned(), buffer);
+		}
+		for sensor in device.sensors() {
+			if !buffers.contains_key(&sensor.element) {
+				let buffer = SensorBuffer::create(&config.data_dir, &sensor, None)?;
+				buffers.insert(sensor.element.clone(), buffer);
+			}
+		}
+		Ok(FeedStreamer {
+			config,
+			submitter,
+			device,
+			buffers: Arc::new(Mutex::new(buffers)),
+			wake: Arc::new(Notify::new()),
+		})
+	}
+
+	/// Runs until `shutdown` turns true, then makes every reading durable and tries for a
+	/// short while to deliver what is left.
+	pub async fn run(self, shutdown: watch::Receiver<bool>) {
+		let sampler = tokio::spawn(sample(
+			self.config.clone(),
+			self.device.clone(),
+			self.buffers.clone(),
+			self.wake.clone(),
+			shutdown.clone(),
+		));
+		let anchorer = tokio::spawn(anchor_checkpoints(
+			self.config.clone(),
+			self.submitter.clone(),
+			self.buffers.clone(),
+			shutdown.clone(),
+		));
+		let sender = Sender {
+			config: self.config,
+			submitter: self.submitter,
+			buffers: self.buffers,
+			wake: self.wake,
+			retry_at: HashMap::new(),
+		};
+		sender.run(shutdown).await;
+		let _ = sampler.await;
+		let _ = anchorer.await;
+	}
+}
+
+fn lock(buffers: &Buffers) -> std::sync::MutexGuard<'_, BTreeMap<String, SensorBuffer>> {
+	// A panic while holding the lock leaves the buffers as consistent as their files.
+	buffers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn element_id(element: &str) -> Result<ElementId, FeedAgentError> {
+	element.as_bytes().to_vec().try_into().map_err(|_| {
+		FeedAgentError::Inconsistent(format!(
+			"element id {element} is longer than the chain allows"
+		))
+	})
+}
+
+/// Sleeps for `duration`; `false` if the agent is stopping.
+async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+	let slept = tokio::select! {
+		_ = tokio::time::sleep(duration) => true,
+		_ = shutdown.wait_for(|stop| *stop) => false,
+	};
+	slept && !*shutdown.borrow()
+}
+
+// ---------------------------------------------------------------------------------------
+// Sampling
+
+async fn sample<D: Device>(
+	config: FeedConfig,
+	mut device: D,
+	buffers: Buffers,
+	wake: Arc<Notify>,
+	mut shutdown: watch::Receiver<bool>,
+) {
+	let mut readings_log = config.readings_log.as_ref().and_then(|path| {
+		std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(path)
+			.map_err(|e| log::error!("cannot open the readings log {}: {e}", path.display()))
+			.ok()
+	});
+	let mut ticks = tokio::time::interval(config.sample_interval);
+	ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+	let mut last_sync = Instant::now();
+	loop {
+		tokio::select! {
+			_ = ticks.tick() => {},
+			_ = shutdown.wait_for(|stop| *stop) => break,
+		}
+		for replacement in device.take_replacements() {
+			match record_replacement(&config, &buffers, &replacement) {
+				Ok(()) => wake.notify_one(),
+				Err(e) => log::error!(
+					"sensor {} replaced by {}, but the agent cannot record it: {e}",
+					replacement.old_element,
+					replacement.new_sensor.element
+				),
+			}
+		}
+		for sensor in device.sensors() {
+			let Some(reading) = device.read_sensor(&sensor.element) else { continue };
+			let pushed = {
+				let mut buffers = lock(&buffers);
+				if !buffers.contains_key(&sensor.element) {
+					match SensorBuffer::create(&config.data_dir, &sensor, None) {
+						Ok(buffer) => {
+							buffers.insert(sensor.element.clone(), buffer);
+						},
+						Err(e) => log::error!("no buffer for sensor {}: {e}", sensor.element),
+					}
+				}
+				buffers.get_mut(&sensor.element).map(|buffer| {
+					buffer.push(reading.timestamp, reading.value.clone().into_bytes())
+				})
+			};
+			match pushed {
+				Some(Ok(_)) => {
+					if let Some(file) = readings_log.as_mut() {
+						let line = format!(
+							"{} {} {}\n",
+							reading.element, reading.timestamp, reading.value
+						);
+						if let Err(e) = file.write_all(line.as_bytes()) {
+							log::warn!("cannot write the readings log: {e}");
+						}
+					}
+				},
+				Some(Err(e)) => log::error!("reading of {} lost: {e}", sensor.element),
+				None => {},
+			}
+		}
+		if last_sync.elapsed() >= config.flush_interval {
+			sync_all(&buffers);
+			last_sync = Instant::now();
+		}
+	}
+	sync_all(&buffers);
+}
+
+fn sync_all(buffers: &Buffers) {
+	for buffer in lock(buffers).values_mut() {
+		if let Err(e) = buffer.sync() {
+			log::error!("readings of {} not durable: {e}", buffer.element());
+		}
+	}
+}
+
+/// Retires the old sensor's buffer and creates the new sensor's, which remembers the
+/// replacement until the chain has it.
+fn record_replacement(
+	config: &FeedConfig,
+	buffers: &Buffers,
+	replacement: &SensorReplacement,
+) -> Result<(), BufferError> {
+	let mut buffers = lock(buffers);
+	if let Some(old) = buffers.get_mut(&replacement.old_element) {
+		old.retire()?;
+	}
+	let pending = PendingReplacement {
+		old_element: replacement.old_element.clone(),
+		fragment: replacement.fragment.clone(),
+		serial: replacement.serial.clone(),
+	};
+	let new = SensorBuffer::create(&config.data_dir, &replacement.new_sensor, Some(pending))?;
+	log::info!(
+		"sensor {} of {} replaced by {} (serial {}); sending the replacement to the chain",
+		replacement.old_element,
+		replacement.station,
+		replacement.new_sensor.element,
+		replacement.serial
+	);
+	buffers.insert(replacement.new_sensor.element.clone(), new);
+	Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending
+
+struct Sender {
+	config: FeedConfig,
+	submitter: Submitter,
+	buffers: Buffers,
+	wake: Arc<Notify>,
+	/// When a failed replacement (by new element) may be tried again.
+	retry_at: HashMap<String, Instant>,
+}
+
+impl Sender {
+	async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+		let mut backoff = FIRST_BACKOFF;
+		loop {
+			match self.follow(&mut shutdown).await {
+				Ok(()) => return,
+				Err(error) => {
+					log::warn!(
+						"feeds of twin {}: {error}; retrying in {backoff:?}",
+						self.config.twin
+					);
+					if !pause(backoff, &mut shutdown).await {
+						return;
+					}
+					backoff = (backoff * 2).min(MAX_BACKOFF);
+				},
+			}
+		}
+	}
+
+	/// One connection's worth of work; `Ok` when the agent stops.
+	async fn follow(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), FeedAgentError> {
+		let client = Client::connect(&self.config.node).await?;
+		self.prepare(&client).await?;
+		let mut ticks = tokio::time::interval(self.config.batch_interval);
+		ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+		loop {
+			let stopping = tokio::select! {
+				_ = ticks.tick() => false,
+				_ = self.wake.notified() => false,
+				_ = shutdown.wait_for(|stop| *stop) => true,
+			};
+			if stopping {
+				// The sampler's last sync comes first, so everything is sendable.
+				tokio::time::sleep(Duration::from_millis(50)).await;
+				sync_all(&self.buffers);
+				let _ = tokio::time::timeout(FINAL_SEND_TIMEOUT, self.send_all(&client)).await;
+				return Ok(());
+			}
+			self.send_all(&client).await?;
+			self.settle(&client).await?;
+		}
+	}
+
+	/// Binds unbound buffers to their feeds and reconciles bound ones with the node.
+	async fn prepare(&mut self, client: &Client) -> Result<(), FeedAgentError> {
+		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
+		for element in elements {
+			let feed = lock(&self.buffers).get(&element).and_then(|buffer| buffer.state().feed);
+			match feed {
+				Some(feed) => {
+					let head = chain::latest(client, feed).await?;
+					if let Some(buffer) = lock(&self.buffers).get_mut(&element) {
+						buffer.reconcile(head)?;
+					}
+				},
+				// Bound (or replaced) in `settle`, one sensor's trouble not stopping the others.
+				None => {},
+			}
+		}
+		Ok(())
+	}
+
+	/// Binds the buffer of `element` to the active feed the device owns there, registering
+	/// one if allowed.
+	async fn bind(&mut self, client: &Client, element: &str) -> Result<(), FeedAgentError> {
+		let feed = match self.active_feed(client, element).await? {
+			Some(feed) => feed.id,
+			None if self.config.register_missing => self.register(client, element).await?,
+			None => return Err(FeedAgentError::NoFeed { element: element.to_owned() }),
+		};
+		let head = chain::latest(client, feed).await?;
+		if let Some(buffer) = lock(&self.buffers).get_mut(element) {
+			buffer.bind(feed, head)?;
+		}
+		log::info!("sensor {element} streams into feed {feed}");
+		Ok(())
+	}
+
+	/// The active feed on `element` owned by the device account.
+	async fn active_feed(
+		&self,
+		client: &Client,
+		element: &str,
+	) -> Result<Option<ChainFeed>, FeedAgentError> {
+		let me = self.submitter.account();
+		let feeds =
+			chain::feeds_of_element(client, self.config.twin, &element_id(element)?).await?;
+		Ok(feeds
+			.into_iter()
+			.find(|feed| feed.owner == me && matches!(feed.status, FeedStatus::Active)))
+	}
+
+	/// The registration of a feed for `sensor`, owned by the device account.
+	fn registration(
+		&self,
+		sensor: &SensorInfo,
+	) -> Result<FeedRegistrationOf<Runtime>, FeedAgentError> {
+		let too_long = |what: &str| FeedAgentError::Inconsistent(format!("{what} is too long"));
+		let interval = self.config.sample_interval.as_millis().clamp(1, u32::MAX as u128) as u32;
+		Ok(FeedRegistration {
+			owner: self.submitter.account(),
+			schema: DECIMAL_READING_SCHEMA
+				.as_bytes()
+				.to_vec()
+				.try_into()
+				.map_err(|_| too_long("the schema"))?,
+			unit: sensor.unit.as_bytes().to_vec().try_into().map_err(|_| too_long("the unit"))?,
+			nominal_interval_ms: interval,
+			expected_range: sensor.expected_range,
+			confidentiality: self.config.confidentiality,
+		})
+	}
+
+	async fn register(&self, client: &Client, element: &str) -> Result<FeedId, FeedAgentError> {
+		let sensor = {
+			let buffers = lock(&self.buffers);
+			let state = buffers.get(element).map(|buffer| buffer.state().clone());
+			state.ok_or_else(|| FeedAgentError::Inconsistent(format!("no buffer for {element}")))?
+		};
+		let sensor = SensorInfo {
+			station: sensor.station,
+			element: sensor.element,
+			unit: sensor.unit,
+			expected_range: sensor.expected_range,
+		};
+		let call = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
+			twin: self.config.twin,
+			element: element_id(element)?,
+			registration: self.registration(&sensor)?,
+		});
+		let finalized = self.submitter.submit(client, call).await?;
+		refused(&finalized, || format!("register a feed on {element}"))?;
+		finalized
+			.events
+			.iter()
+			.find_map(|event| match event {
+				RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered { feed, .. }) => {
+					Some(*feed)
+				},
+				_ => None,
+			})
+			.ok_or_else(|| {
+				FeedAgentError::Inconsistent("register_feed emitted no FeedRegistered".into())
+			})
+	}
+
+	/// Sends every durable, unacknowledged reading of every bound buffer.
+	async fn send_all(&mut self, client: &Client) -> Result<(), FeedAgentError> {
+		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
+		for element in elements {
+			loop {
+				let batch = {
+					let buffers = lock(&self.buffers);
+					let Some(buffer) = buffers.get(&element) else { break };
+					let (Some(feed), entries) =
+						(buffer.state().feed, buffer.unsent_entries(self.config.max_batch))
+					else {
+						break;
+					};
+					if entries.is_empty() {
+						break;
+					}
+					(feed, SignedBatch::sign(entries, self.submitter.key()))
+				};
+				let (feed, batch) = batch;
+				let head = chain::append(client, feed, &batch).await?;
+				if let Some(buffer) = lock(&self.buffers).get_mut(&element) {
+					buffer.acknowledge(head)?;
+				}
+				log::debug!("feed {feed}: stored up to entry {}", head.sequence);
+			}
+		}
+		Ok(())
+	}
+
+	/// Sends pending replacements whose old sensor is fully delivered, binds buffers still
+	/// unbound, and removes the buffers of replaced sensors.
+	async fn settle(&mut self, client: &Client) -> Result<(), FeedAgentError> {
+		let states: Vec<_> =
+			lock(&self.buffers).values().map(|buffer| buffer.state().clone()).collect();
+		for state in states {
+			if state.feed.is_some() {
+				continue;
+			}
+			if let Some(retry_at) = self.retry_at.get(&state.element) {
+				if Instant::now() < *retry_at {
+					continue;
+				}
+			}
+			let outcome = match &state.replaces {
+				Some(pending) => self.replace(client, &state.element, pending).await,
+				None if state.retired => Ok(()),
+				None => self.bind(client, &state.element).await,
+			};
+			match outcome {
+				Ok(()) => {
+					self.retry_at.remove(&state.element);
+				},
+				// A refusal or a missing feed is no reason to stop streaming the others.
+				Err(error @ (FeedAgentError::Refused { .. } | FeedAgentError::NoFeed { .. })) => {
+					log::warn!(
+						"sensor {}: {error}; trying again in {MAX_BACKOFF:?}",
+						state.element
+					);
+					self.retry_at.insert(state.element.clone(), Instant::now() + MAX_BACKOFF);
+				},
+				Err(error) => return Err(error),
+			}
+		}
+		Ok(())
+	}
+
+	/// Sends the replacement of `pending.old_element` by `element` once the old sensor's
+	/// readings are all stored: the old element's place in the specification goes to the new
+	/// sensor, the old feed is closed after a final checkpoint of its last entry, and the new
+	/// sensor's feed is registered, all in one transaction.
+	async fn replace(
+		&mut self,
+		client: &Client,
+		element: &str,
+		pending: &PendingReplacement,
+	) -> Result<(), FeedAgentError> {
+		let old = {
+			let buffers = lock(&self.buffers);
+			buffers
+				.get(&pending.old_element)
+				.map(|old| (old.state().feed, old.state().head, old.unacknowledged()))
+		};
+		if let Some((_, _, unacknowledged)) = old {
+			if unacknowledged > 0 {
+				log::info!(
+					"replacement of {}: {unacknowledged} readings of the old sensor to deliver first",
+					pending.old_element
+				);
+				return Ok(());
+			}
+		}
+		// Sent before the agent stopped, and on chain already?
+		if self.active_feed(client, element).await?.is_some() {
+			self.bind(client, element).await?;
+			self.forget(&pending.old_element);
+			return Ok(());
+		}
+		let Some((Some(old_feed), old_head, _)) = old else {
+			return Err(FeedAgentError::Inconsistent(format!(
+				"sensor {} was replaced, but this agent has no feed of it",
+				pending.old_element
+			)));
+		};
+		let record = chain::feed(client, old_feed).await?.ok_or_else(|| {
+			FeedAgentError::Inconsistent(format!("feed {old_feed} is not on chain"))
+		})?;
+		let old_element = element_id(&pending.old_element)?;
+		let max_removed = chain::subtree_size(client, self.config.twin, &old_element)
+			.await?
+			.ok_or_else(|| {
+				FeedAgentError::Inconsistent(format!(
+					"the twin has no element {}",
+					pending.old_element
+				))
+			})?;
+		let sensor = {
+			let buffers = lock(&self.buffers);
+			buffers.get(element).map(|buffer| buffer.state().clone())
+		}
+		.ok_or_else(|| FeedAgentError::Inconsistent(format!("no buffer for {element}")))?;
+		let mut registration = self.registration(&SensorInfo {
+			station: sensor.station,
+			element: element.to_owned(),
+			unit: sensor.unit,
+			expected_range: sensor.expected_range,
+		})?;
+		// The new feed carries on where the old one left off.
+		registration.schema = record.schema.clone().try_into().unwrap_or(registration.schema);
+		registration.nominal_interval_ms = record.nominal_interval_ms;
+		registration.confidentiality = record.confidentiality;
+		let fragment = pending.fragment.as_bytes().to_vec().try_into().map_err(|_| {
+			FeedAgentError::Inconsistent(format!("the AML element of {element} is too long"))
+		})?;
+		let turn = self.submitter.turn().await;
+		// Read under the turn, so no checkpoint of this agent lands in between.
+		let anchored = chain::feed(client, old_feed)
+			.await?
+			.and_then(|feed| feed.latest_checkpoint)
+			.map(|anchored| anchored.checkpoint.sequence);
+		let final_checkpoint = old_head.filter(|head| anchored.map_or(true, |a| head.sequence > a));
+		let call = RuntimeCall::Feeds(pallet_dt_feeds::Call::replace_sensor {
+			twin: self.config.twin,
+			old_element,
+			new_element: element_id(element)?,
+			max_removed,
+			new_element_fragment: fragment,
+			old_feed,
+			registration,
+			final_checkpoint,
+		});
+		let finalized = self.submitter.submit_in_turn(&turn, client, call).await?;
+		drop(turn);
+		refused(&finalized, || format!("replace sensor {} by {element}", pending.old_element))?;
+		let new_feed = finalized
+			.events
+			.iter()
+			.find_map(|event| match event {
+				RuntimeEvent::Feeds(pallet_dt_feeds::Event::SensorReplaced {
+					new_feed, ..
+				}) => Some(*new_feed),
+				_ => None,
+			})
+			.ok_or_else(|| {
+				FeedAgentError::Inconsistent("replace_sensor emitted no SensorReplaced".into())
+			})?;
+		let head = chain::latest(client, new_feed).await?;
+		if let Some(buffer) = lock(&self.buffers).get_mut(element) {
+			buffer.bind(new_feed, head)?;
+		}
+		self.forget(&pending.old_element);
+		log::info!(
+			"sensor {} replaced by {element} on chain: feed {old_feed} closed at {:?}, the new \
+			 sensor streams into feed {new_feed}",
+			pending.old_element,
+			final_checkpoint.map(|c| c.sequence).or(anchored)
+		);
+		Ok(())
+	}
+
+	/// Deletes the buffer of a replaced sensor, all of whose readings are stored.
+	fn forget(&mut self, element: &str) {
+		let removed = lock(&self.buffers).remove(element);
+		if let Some(buffer) = removed {
+			if let Err(e) = buffer.remove() {
+				log::warn!("cannot delete the buffer of the replaced sensor {element}: {e}");
+			}
+		}
+	}
+}
+
+fn refused(
+	finalized: &dt_client::Finalized,
+	action: impl FnOnce() -> String,
+) -> Result<(), FeedAgentError> {
+	finalized.result().map_err(|reason| FeedAgentError::Refused {
+		action: action(),
+		reason: dispatch_error_name(&reason),
+	})
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkpoints
+
+async fn anchor_checkpoints(
+	config: FeedConfig,
+	submitter: Submitter,
+	buffers: Buffers,
+	mut shutdown: watch::Receiver<bool>,
+) {
+	let mut client: Option<Client> = None;
+	while pause(config.checkpoint_interval, &mut shutdown).await {
+		if client.is_none() {
+			match Client::connect(&config.node).await {
+				Ok(connected) => client = Some(connected),
+				Err(e) => {
+					log::warn!(
+						"checkpoints: {e}; trying again in {:?}",
+						config.checkpoint_interval
+					);
+					continue;
+				},
+			}
+		}
+		let Some(connected) = client.as_ref() else { continue };
+		if let Err(e) = anchor_heads(connected, &submitter, &buffers).await {
+			log::warn!("checkpoints: {e}");
+			if matches!(e, FeedAgentError::Client(_)) {
+				client = None;
+			}
+		}
+	}
+}
+
+/// Anchors the acknowledged head of every active feed that moved since its last checkpoint.
+async fn anchor_heads(
+	client: &Client,
+	submitter: &Submitter,
+	buffers: &Buffers,
+) -> Result<(), FeedAgentError> {
+	let heads: Vec<(FeedId, Checkpoint)> = lock(buffers)
+		.values()
+		.filter(|buffer| !buffer.state().retired)
+		.filter_map(|buffer| buffer.state().feed.zip(buffer.state().head))
+		.collect();
+	for (feed, head) in heads {
+		let turn = submitter.turn().await;
+		let Some(record) = chain::feed(client, feed).await? else { continue };
+		let anchored = record.latest_checkpoint.map(|anchored| anchored.checkpoint);
+		if !matches!(record.status, FeedStatus::Active)
+			|| anchored.is_some_and(|a| a.sequence >= head.sequence)
+		{
+			continue;
+		}
+		let call =
+			RuntimeCall::Feeds(pallet_dt_feeds::Call::anchor_checkpoint { feed, checkpoint: head });
+		let finalized = submitter.submit_in_turn(&turn, client, call).await?;
+		refused(&finalized, || format!("anchor entry {} of feed {feed}", head.sequence))?;
+		log::info!("feed {feed}: checkpoint at entry {} anchored", head.sequence);
+	}
+	Ok(())
+}

@@ -1,0 +1,445 @@
+//! The device agent's sensor feeds on a real dt-node: the `dt-agent` binary streams the
+//! simulated plant's fill levels into a feed it registers, anchors checkpoints that match the
+//! stored entries, and loses and duplicates no reading while the node is killed and started
+//! again; when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
+//! element, the old feed closed at a final checkpoint, the new feed on the new element) and
+//! streams on into the new feed while it keeps running program calls.
+
+mod common;
+
+use common::{plant::*, *};
+use dt_agent::{
+	chain::Submitter,
+	feeds::{FeedConfig, FeedStreamer},
+	programs::ProgramRunner,
+	simulator::{BottlingPlant, FILL_LEVEL_RANGE},
+};
+use dt_client::{reading::DECIMAL_READING_SCHEMA, Client};
+use dt_offchain::feed::{Entry, GENESIS_PREVIOUS};
+use dt_primitives::{
+	access::{Confidentiality, TwinId},
+	feed::{FeedId, ValueRange},
+};
+use jsonrpsee::rpc_params;
+use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
+use pallet_dt_programs::{CallRecord, CallStatus};
+use serde::Deserialize;
+use std::{
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+type ChainFeed = FeedRecord<dt_runtime::AccountId, u32>;
+
+/// An entry as `feed_range` returns it.
+#[derive(Debug, Deserialize)]
+struct EntryView {
+	feed: FeedId,
+	sequence: u64,
+	timestamp: u64,
+	hash: String,
+	previous: String,
+	epoch: Option<u32>,
+	payload: String,
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+	hex::decode(text.trim_start_matches("0x")).unwrap()
+}
+
+async fn feeds_of(client: &Client, twin: TwinId, element: &str) -> Vec<ChainFeed> {
+	client
+		.runtime_api(
+			"FeedsApi_feeds_of_element",
+			(twin, id(element), None::<dt_runtime::AccountId>),
+			None,
+		)
+		.await
+		.unwrap()
+}
+
+async fn chain_feed(client: &Client, feed: FeedId) -> ChainFeed {
+	client
+		.runtime_api::<Option<ChainFeed>>("FeedsApi_feed", feed, None)
+		.await
+		.unwrap()
+		.expect("the feed is on chain")
+}
+
+/// Every entry of the feed's log on the node.
+async fn entries(client: &Client, feed: FeedId) -> Vec<EntryView> {
+	client
+		.request("feed_range", rpc_params![feed, 0u64, u64::MAX, None::<u32>])
+		.await
+		.unwrap()
+}
+
+async fn stored_count(client: &Client, feed: FeedId) -> u64 {
+	let latest: Option<EntryView> = client.request("feed_latest", rpc_params![feed]).await.unwrap();
+	latest.map_or(0, |entry| entry.sequence + 1)
+}
+
+/// Polls `check` every half second until it gives a value.
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(value) = check().await {
+			return value;
+		}
+		assert!(Instant::now() < deadline, "timed out waiting for {what}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// The active feed on `element` once there is one.
+async fn active_feed(client: &Client, twin: TwinId, element: &str) -> ChainFeed {
+	wait_for(&format!("an active feed on {element}"), Duration::from_secs(120), || async {
+		feeds_of(client, twin, element)
+			.await
+			.into_iter()
+			.find(|feed| feed.status == FeedStatus::Active)
+	})
+	.await
+}
+
+async fn wait_stored(client: &Client, feed: FeedId, at_least: u64) {
+	wait_for(&format!("{at_least} entries in feed {feed}"), Duration::from_secs(120), || async {
+		(stored_count(client, feed).await >= at_least).then_some(())
+	})
+	.await
+}
+
+/// The readings the agent logged for `element`: (timestamp, value), in order.
+fn logged_readings(log: &Path, element: &str) -> Vec<(u64, String)> {
+	std::fs::read_to_string(log)
+		.unwrap()
+		.lines()
+		.filter_map(|line| {
+			let mut fields = line.split(' ');
+			let (logged, timestamp, value) = (fields.next()?, fields.next()?, fields.next()?);
+			(logged == element).then(|| (timestamp.parse().unwrap(), value.to_owned()))
+		})
+		.collect()
+}
+
+/// Asserts that the feed's log is one unbroken hash chain from entry 0, every entry signed
+/// into the right feed, and returns its readings: (timestamp, value), in order.
+fn verified_readings(feed: FeedId, log: &[EntryView]) -> Vec<(u64, String)> {
+	let mut previous = GENESIS_PREVIOUS;
+	log.iter()
+		.enumerate()
+		.map(|(index, view)| {
+			assert_eq!(view.sequence, index as u64, "sequence numbers run on from 0");
+			assert_eq!(view.feed, feed);
+			let entry = Entry {
+				feed,
+				sequence: view.sequence,
+				timestamp: view.timestamp,
+				previous: unhex(&view.previous).try_into().unwrap(),
+				epoch: view.epoch,
+				payload: unhex(&view.payload),
+			};
+			assert_eq!(entry.previous, previous, "entry {index} links to the one before");
+			assert_eq!(entry.hash().to_vec(), unhex(&view.hash), "entry {index}'s hash");
+			previous = entry.hash();
+			let value = dt_client::reading::decode_reading(&entry.payload).unwrap().to_owned();
+			(entry.timestamp, value)
+		})
+		.collect()
+}
+
+/// The `dt-agent` binary, built now so the test runs the current code.
+fn agent_binary() -> PathBuf {
+	let status = Command::new(env!("CARGO"))
+		.args(["build", "-p", "dt-agent", "--bin", "dt-agent"])
+		.current_dir(env!("CARGO_MANIFEST_DIR"))
+		.status()
+		.expect("cargo runs");
+	assert!(status.success(), "dt-agent builds");
+	let deps = std::env::current_exe().unwrap();
+	let binary = deps.parent().unwrap().parent().unwrap().join("dt-agent");
+	assert!(binary.is_file(), "{} exists", binary.display());
+	binary
+}
+
+/// A running `dt-agent` process; killed if still running when dropped.
+struct AgentProcess(Child);
+
+impl AgentProcess {
+	/// Stops it as an operator would (SIGTERM) and returns whether it exited cleanly.
+	fn terminate(&mut self) -> bool {
+		let pid = self.0.id().to_string();
+		Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+		let deadline = Instant::now() + Duration::from_secs(30);
+		loop {
+			if let Some(status) = self.0.try_wait().unwrap() {
+				return status.success();
+			}
+			assert!(Instant::now() < deadline, "dt-agent did not stop within 30 s of SIGTERM");
+			std::thread::sleep(Duration::from_millis(200));
+		}
+	}
+}
+
+impl Drop for AgentProcess {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn start_node(dir: &Path) -> Node {
+	Node::start(NodeConfig {
+		name: "feeds-node",
+		chain: "dev",
+		dev_account: Some("alice"),
+		node_key_index: 1,
+		bootnodes: vec![],
+		base_path: dir,
+		validator: true,
+		extra_args: vec![],
+	})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_streams_readings_through_a_node_restart_without_losing_or_repeating_any() {
+	let binary = agent_binary();
+	let dir = tempfile::tempdir().unwrap();
+	let mut node = start_node(&dir.path().join("node"));
+	node.rpc().await;
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	let twin = set_up_with_sensor(&client).await;
+
+	let readings_log = dir.path().join("readings.log");
+	let agent_log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
+	let mut agent = AgentProcess(
+		Command::new(&binary)
+			.env("DT_AGENT_KEY", "//Bob")
+			.args(["--node", &node.ws_url(), "--twin", &twin.to_string()])
+			.args(["--station", FILLER, "--sensor", &format!("{FILLER}={FILL_SENSOR}")])
+			.arg("--data-dir")
+			.arg(dir.path().join("agent-data"))
+			.args(["--sample-interval", "50ms", "--flush-interval", "100ms"])
+			.args(["--batch-interval", "300ms", "--checkpoint-interval", "3s"])
+			.arg("--register-feeds")
+			.arg("--readings-log")
+			.arg(&readings_log)
+			.stdout(Stdio::null())
+			.stderr(agent_log)
+			.spawn()
+			.expect("dt-agent starts"),
+	);
+
+	// The agent found no feed on the sensor and registered one, as its device account.
+	let feed = active_feed(&client, twin, FILL_SENSOR).await;
+	assert_eq!(feed.owner, DEVICE.to_account_id());
+	assert_eq!(feed.registered_by, DEVICE.to_account_id());
+	assert_eq!(feed.schema, DECIMAL_READING_SCHEMA.as_bytes());
+	assert_eq!((feed.unit.as_slice(), feed.expected_range), (&b"mm"[..], Some(FILL_LEVEL_RANGE)));
+	let feed = feed.id;
+	wait_stored(&client, feed, 20).await;
+
+	// A checkpoint on chain names an entry the store holds, hash and timestamp alike.
+	let anchored = wait_for("a checkpoint", Duration::from_secs(60), || async {
+		chain_feed(&client, feed).await.latest_checkpoint
+	})
+	.await
+	.checkpoint;
+	let log = entries(&client, feed).await;
+	let entry = &log[anchored.sequence as usize];
+	assert_eq!(unhex(&entry.hash), anchored.entry_hash.to_vec());
+	assert_eq!(entry.timestamp, anchored.timestamp);
+	verified_readings(feed, &log);
+
+	// The node is killed while the agent streams, and comes back on the same base path.
+	drop(client);
+	let stored_before = {
+		let probe = Client::connect(&node.ws_url()).await.unwrap();
+		stored_count(&probe, feed).await
+	};
+	node.kill();
+	let outage_start = now_ms();
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	node.restart();
+	node.rpc().await;
+	let outage_end = now_ms();
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	wait_stored(&client, feed, stored_before + 150).await;
+	// Anchoring goes on after the restart.
+	let count_after_restart = chain_feed(&client, feed).await.checkpoint_count;
+	wait_for("a checkpoint after the restart", Duration::from_secs(60), || async {
+		(chain_feed(&client, feed).await.checkpoint_count > count_after_restart).then_some(())
+	})
+	.await;
+
+	assert!(agent.terminate(), "dt-agent exits cleanly on SIGTERM");
+
+	// Every reading the agent took is in the store exactly once, in order, hash-chained.
+	let stored = verified_readings(feed, &entries(&client, feed).await);
+	let taken = logged_readings(&readings_log, FILL_SENSOR);
+	assert!(
+		taken
+			.iter()
+			.any(|(timestamp, _)| (outage_start..outage_end).contains(timestamp)),
+		"readings were taken while the node was down"
+	);
+	assert_eq!(stored.len(), taken.len(), "as many entries as readings");
+	assert_eq!(stored, taken, "the store holds exactly the readings taken, in order");
+	let last = chain_feed(&client, feed).await.latest_checkpoint.unwrap().checkpoint;
+	assert!(last.sequence < stored.len() as u64);
+}
+
+fn now_ms() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.unwrap()
+		.as_millis() as u64
+}
+
+type Call = CallRecord<dt_runtime::AccountId, u32>;
+
+async fn run_program(client: &Client, twin: TwinId, tenths_of_ml: i128) -> String {
+	let finalized = submit_ok(client, OWNER, set_fill_volume(twin, tenths_of_ml)).await;
+	let call = finalized
+		.events
+		.iter()
+		.find_map(|event| match event {
+			dt_runtime::RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
+				call,
+				..
+			}) => Some(*call),
+			_ => None,
+		})
+		.expect("queued");
+	wait_for("the program call's outcome", Duration::from_secs(120), || async {
+		let record: Call = client
+			.runtime_api::<Option<Call>>("ProgramsApi_call", call, None)
+			.await
+			.unwrap()?;
+		match record.call.status {
+			CallStatus::Completed { result, .. } => {
+				Some(String::from_utf8(result.to_vec()).unwrap())
+			},
+			CallStatus::Pending | CallStatus::Claimed { .. } => None,
+			other => panic!("call {call} ended {other:?}"),
+		}
+	})
+	.await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_streams() {
+	let dir = tempfile::tempdir().unwrap();
+	let node = start_node(&dir.path().join("node"));
+	node.rpc().await;
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	let twin = set_up_with_sensor(&client).await;
+	// The owner registers the sensor's feed for the device.
+	let registration = FeedRegistration {
+		owner: DEVICE.to_account_id(),
+		schema: bounded(DECIMAL_READING_SCHEMA),
+		unit: bounded("mm"),
+		nominal_interval_ms: 100,
+		expected_range: Some(ValueRange { min: 2_400, max: 2_600, decimals: 1 }),
+		confidentiality: Confidentiality::Internal,
+	};
+	let register = dt_runtime::RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
+		twin,
+		element: id(FILL_SENSOR),
+		registration,
+	});
+	submit_ok(&client, OWNER, register).await;
+	let old_feed = active_feed(&client, twin, FILL_SENSOR).await.id;
+
+	// The agent, run from the library: feeds and programs in one process, on one plant.
+	let mut plant = BottlingPlant::new([FILLER]);
+	plant.set_sensor_element(FILLER, FILL_SENSOR).unwrap();
+	let plant = Arc::new(Mutex::new(plant));
+	let submitter = Submitter::new(DEVICE.pair());
+	let readings_log = dir.path().join("readings.log");
+	let config = FeedConfig {
+		node: node.ws_url(),
+		twin,
+		data_dir: dir.path().join("agent-data"),
+		sample_interval: Duration::from_millis(50),
+		flush_interval: Duration::from_millis(100),
+		batch_interval: Duration::from_millis(300),
+		max_batch: 1000,
+		checkpoint_interval: Duration::from_secs(3),
+		register_missing: false,
+		confidentiality: Confidentiality::Internal,
+		readings_log: Some(readings_log.clone()),
+	};
+	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone()).unwrap();
+	let (stop, shutdown) = tokio::sync::watch::channel(false);
+	let feeds = tokio::spawn(streamer.run(shutdown));
+	let mut runner = ProgramRunner::new(&node.ws_url(), DEVICE.pair(), twin, plant.clone())
+		.with_submitter(submitter);
+	let programs = tokio::spawn(async move { runner.run().await });
+
+	wait_stored(&client, old_feed, 20).await;
+	assert_eq!(run_program(&client, twin, 3_305).await, "fill volume set to 330.5 ml");
+
+	// The fill-level sensor breaks and is exchanged; nobody tells the chain.
+	let replacement = plant.lock().unwrap().replace_sensor(FILLER).unwrap();
+	let new_element = replacement.new_sensor.element.clone();
+	assert_eq!(new_element, "fill-sensor-2");
+	let new_feed = active_feed(&client, twin, &new_element).await;
+
+	// One transaction of the device account: the element replaced in the specification...
+	let aml: String = client.request("twin_getAml", rpc_params![twin]).await.unwrap();
+	assert!(!aml.contains(r#"ID="fill-sensor""#), "the old sensor's element is gone:\n{aml}");
+	assert!(!aml.contains(FILL_SENSOR_PORT), "with its subtree:\n{aml}");
+	assert!(aml.contains(r#"ID="fill-sensor-2""#), "the new sensor's element is in:\n{aml}");
+	assert!(aml.contains(&replacement.serial), "with its serial number:\n{aml}");
+	// ...the old feed closed in favour of the new one, after a final checkpoint that names
+	// the last entry the old sensor wrote...
+	let old = chain_feed(&client, old_feed).await;
+	assert!(
+		matches!(&old.status, FeedStatus::Closed { replaced_by: Some(by_feed), by, .. }
+			if *by_feed == new_feed.id && *by == DEVICE.to_account_id()),
+		"{:?}",
+		old.status
+	);
+	let old_log = entries(&client, old_feed).await;
+	let last_old = old_log.last().expect("the old feed has entries");
+	let final_checkpoint = old.latest_checkpoint.expect("a final checkpoint").checkpoint;
+	assert_eq!(final_checkpoint.sequence, last_old.sequence);
+	assert_eq!(final_checkpoint.entry_hash.to_vec(), unhex(&last_old.hash));
+	// ...and the new feed registered on the new element, like the old one.
+	assert_eq!(new_feed.element, id(&new_element));
+	assert_eq!(
+		(new_feed.owner.clone(), new_feed.registered_by.clone()),
+		(DEVICE.to_account_id(), DEVICE.to_account_id())
+	);
+	assert_eq!((new_feed.schema.clone(), new_feed.unit.clone()), (old.schema, old.unit));
+	assert_eq!(new_feed.nominal_interval_ms, old.nominal_interval_ms);
+
+	// The new sensor streams into the new feed, and programs still run.
+	wait_stored(&client, new_feed.id, 20).await;
+	assert_eq!(run_program(&client, twin, 4_000).await, "fill volume set to 400.0 ml");
+
+	let _ = stop.send(true);
+	tokio::time::timeout(Duration::from_secs(30), feeds)
+		.await
+		.expect("stops")
+		.unwrap();
+	programs.abort();
+
+	// Every reading of each sensor is in its own feed, exactly once.
+	assert_eq!(verified_readings(old_feed, &old_log), logged_readings(&readings_log, FILL_SENSOR));
+	assert_eq!(
+		verified_readings(new_feed.id, &entries(&client, new_feed.id).await),
+		logged_readings(&readings_log, &new_element)
+	);
+	// The old feed takes no more entries.
+	assert_eq!(entries(&client, old_feed).await.len(), old_log.len());
+	let plant = plant.lock().unwrap();
+	assert_eq!(plant.log.len(), 2, "the device ran both program calls once each");
+}
