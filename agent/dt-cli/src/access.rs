@@ -1,9 +1,10 @@
-//! `dt access`: roles on a twin.
+//! `dt access`: roles on a twin and what each role may do.
 
+use crate::twin_edit::{confidentiality_name, parse_confidentiality};
 use crate::{chain, keystore::Keystore, parse_account, unlock, Output, Signer};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
-use dt_primitives::access::{Grantee, Role, TwinId};
+use dt_primitives::access::{Grantee, Permission, Role, TwinId};
 use dt_runtime::RuntimeCall;
 use serde_json::json;
 
@@ -29,6 +30,77 @@ pub enum AccessCommand {
 	},
 	/// The roles an account holds on a twin.
 	Roles { twin: TwinId, account: String },
+	/// Shows a role's permissions on a twin, or changes them with --add / --remove.
+	///
+	/// Permissions: read:LEVEL, write-spec, write-spec:ELEMENT, add-documents,
+	/// version-documents, annotate-documents, register-feeds, append-to-feeds, call-programs,
+	/// call-programs:PROGRAM, add-external-sources, manage-access, run-programs.
+	Permissions {
+		twin: TwinId,
+		role: String,
+		/// Permissions to add.
+		#[arg(long, num_args = 1..)]
+		add: Vec<String>,
+		/// Permissions to take away.
+		#[arg(long, num_args = 1..)]
+		remove: Vec<String>,
+		/// The key that signs a change.
+		#[arg(long = "as", value_name = "KEY")]
+		key: Option<String>,
+	},
+}
+
+/// A permission as written on the command line (see `dt access permissions --help`).
+pub fn parse_permission(text: &str) -> Result<Permission> {
+	let (name, argument) = match text.split_once(':') {
+		Some((name, argument)) => (name, Some(argument)),
+		None => (text, None),
+	};
+	fn bounded<S: sp_runtime::traits::Get<u32>>(
+		value: &str,
+	) -> Result<sp_runtime::BoundedVec<u8, S>> {
+		value
+			.as_bytes()
+			.to_vec()
+			.try_into()
+			.map_err(|_| anyhow!("{value:?} is too long"))
+	}
+	Ok(match (name.to_ascii_lowercase().as_str(), argument) {
+		("read", Some(level)) => Permission::Read(parse_confidentiality(level)?),
+		("write-spec", None) => Permission::WriteSpecification(None),
+		("write-spec", Some(element)) => Permission::WriteSpecification(Some(bounded(element)?)),
+		("add-documents", None) => Permission::AddDocuments,
+		("version-documents", None) => Permission::VersionDocuments,
+		("annotate-documents", None) => Permission::AnnotateDocuments,
+		("register-feeds", None) => Permission::RegisterFeeds,
+		("append-to-feeds", None) => Permission::AppendToFeeds,
+		("call-programs", None) => Permission::CallPrograms(None),
+		("call-programs", Some(program)) => Permission::CallPrograms(Some(bounded(program)?)),
+		("add-external-sources", None) => Permission::AddExternalSources,
+		("manage-access", None) => Permission::ManageAccess,
+		("run-programs", None) => Permission::RunPrograms,
+		_ => bail!("unknown permission {text:?}: see `dt access permissions --help` for the list"),
+	})
+}
+
+/// The command-line form of a permission; [`parse_permission`] reads it back.
+pub fn permission_name(permission: &Permission) -> String {
+	let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+	match permission {
+		Permission::Read(level) => format!("read:{}", confidentiality_name(*level)),
+		Permission::WriteSpecification(None) => "write-spec".into(),
+		Permission::WriteSpecification(Some(element)) => format!("write-spec:{}", text(element)),
+		Permission::AddDocuments => "add-documents".into(),
+		Permission::VersionDocuments => "version-documents".into(),
+		Permission::AnnotateDocuments => "annotate-documents".into(),
+		Permission::RegisterFeeds => "register-feeds".into(),
+		Permission::AppendToFeeds => "append-to-feeds".into(),
+		Permission::CallPrograms(None) => "call-programs".into(),
+		Permission::CallPrograms(Some(program)) => format!("call-programs:{}", text(program)),
+		Permission::AddExternalSources => "add-external-sources".into(),
+		Permission::ManageAccess => "manage-access".into(),
+		Permission::RunPrograms => "run-programs".into(),
+	}
 }
 
 pub fn parse_role(text: &str) -> Result<Role> {
@@ -104,12 +176,90 @@ pub async fn access_command(
 				json: json!({ "twin": twin, "account": who.to_string(), "roles": names }),
 			})
 		},
+		AccessCommand::Permissions { twin, role, add, remove, key } => {
+			let role = parse_role(&role)?;
+			let add = add.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>>>()?;
+			let remove = remove.iter().map(|p| parse_permission(p)).collect::<Result<Vec<_>>>()?;
+			let changing = !add.is_empty() || !remove.is_empty();
+			let signer = match (changing, key) {
+				(true, Some(key)) => Some(Signer { key }),
+				(true, None) => bail!("changing permissions needs --as KEY (an access manager)"),
+				(false, _) => None,
+			};
+			let pair = signer.as_ref().map(|signer| unlock(keystore, signer)).transpose()?;
+			let client = chain::connect(node).await?;
+			chain::twin(&client, twin).await?;
+			let mut permissions = client
+				.runtime_api::<Option<Vec<Permission>>>(
+					"AccessApi_role_permissions",
+					(twin, role),
+					None,
+				)
+				.await?
+				.ok_or_else(|| anyhow!("twin {twin} has no role {}", role_name(&role)))?;
+			let mut block = None;
+			if let Some(pair) = pair {
+				permissions.retain(|permission| !remove.contains(permission));
+				permissions.extend(
+					add.into_iter().filter(|p| !permissions.contains(p)).collect::<Vec<_>>(),
+				);
+				let call = RuntimeCall::Access(pallet_dt_access::Call::set_role_permissions {
+					twin,
+					role,
+					permissions: permissions.clone().try_into().map_err(|_| {
+						anyhow!("a role holds at most a bounded number of permissions")
+					})?,
+				});
+				let finalized = chain::submit(&client, &pair, call, "set the permissions").await?;
+				// The chain stores them sorted and without duplicates: show what it stored.
+				permissions = client
+					.runtime_api::<Option<Vec<Permission>>>(
+						"AccessApi_role_permissions",
+						(twin, role),
+						Some(finalized.block),
+					)
+					.await?
+					.unwrap_or_default();
+				block = Some(finalized.block);
+			}
+			let names: Vec<String> = permissions.iter().map(permission_name).collect();
+			Ok(Output {
+				text: format!("{} on twin {twin}: {}", role_name(&role), names.join(", ")),
+				json: json!({
+					"twin": twin, "role": role_name(&role), "permissions": names, "block": block,
+				}),
+			})
+		},
 	}
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn permissions_parse_and_print_back() {
+		for text in [
+			"read:secret",
+			"write-spec",
+			"write-spec:fill-level-sensor-1",
+			"add-documents",
+			"version-documents",
+			"annotate-documents",
+			"register-feeds",
+			"append-to-feeds",
+			"call-programs",
+			"call-programs:SetFillVolume",
+			"add-external-sources",
+			"manage-access",
+			"run-programs",
+		] {
+			assert_eq!(permission_name(&parse_permission(text).unwrap()), text);
+		}
+		for bad in ["read", "fly", "manage-access:x", "read:top"] {
+			assert!(parse_permission(bad).is_err(), "{bad}");
+		}
+	}
 
 	#[test]
 	fn roles_parse_and_print_back() {

@@ -1,7 +1,7 @@
 //! `dt twin insert | remove | confidentiality | source-* | declare-program | remove-program`
 //! against a real `dt-node --dev`, on the example bottling plant: every change lands in the
 //! chain's specification, and refusals (unknown element, no role, malformed snippet) change
-//! nothing.
+//! nothing; `dt access permissions` and `dt member` on the same chain.
 
 mod common;
 
@@ -13,7 +13,7 @@ fn bottling_plant() -> PathBuf {
 }
 
 #[test]
-fn dt_edits_a_twins_specification() {
+fn dt_edits_a_twins_specification_permissions_and_members() {
 	let dir = tempfile::tempdir().unwrap();
 	let node = Node::start(dir.path());
 	let dt = Dt { node: &node, keystore: dir.path().join("keys") };
@@ -114,6 +114,45 @@ fn dt_edits_a_twins_specification() {
 	let id = sources[0]["id"].as_u64().unwrap().to_string();
 	dt.ok(&["twin", "source-remove", &twin, &id, "--as", "alice"]);
 	assert_eq!(dt.json(&["twin", "sources", &twin]), serde_json::json!([]));
+
+	// A role's permissions: the device may rewrite the first station's part, nothing else.
+	let device = dt.json(&["access", "permissions", &twin, "device"]);
+	assert!(device["permissions"].as_array().unwrap().contains(&"run-programs".into()), "{device}");
+	let changed = dt.json(&[
+		"access",
+		"permissions",
+		&twin,
+		"device",
+		"--add",
+		"write-spec:filling-station-1",
+		"--remove",
+		"register-feeds",
+		"--as",
+		"alice",
+	]);
+	let permissions = changed["permissions"].as_array().unwrap();
+	assert!(permissions.contains(&"write-spec:filling-station-1".into()), "{changed}");
+	assert!(!permissions.contains(&"register-feeds".into()), "{changed}");
+	assert_eq!(
+		dt.json(&["access", "permissions", &twin, "device"])["permissions"],
+		changed["permissions"]
+	);
+	let error = dt.fails(&[
+		"access",
+		"permissions",
+		&twin,
+		"device",
+		"--add",
+		"manage-access",
+		"--as",
+		"bob",
+	]);
+	assert!(error.contains("refused by the chain: access.NotAccessManager"), "{error}");
+	let error =
+		dt.fails(&["access", "permissions", &twin, "device", "--add", "fly", "--as", "alice"]);
+	assert!(error.contains("unknown permission"), "{error}");
+	let error = dt.fails(&["access", "permissions", &twin, "device", "--add", "manage-access"]);
+	assert!(error.contains("needs --as"), "{error}");
 
 	// Members: Alice (her organisation's admin) adds Dave with his RSA key; Bob may not.
 	dt.ok(&["key", "import", "dave", "--suri", "//Dave"]);
