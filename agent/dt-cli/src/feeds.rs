@@ -16,8 +16,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Write;
 
-/// Entries asked for per `feed_range` request: a few hundred KiB of JSON.
-const PAGE: u32 = 4096;
+/// Entries asked for per `feed_range` request: well under the client's 10 MB answer limit
+/// for readings of a few hundred bytes. Larger payloads (up to 64 KiB each) make the node's
+/// answer too large; the page then shrinks until it fits.
+const PAGE: u32 = 1024;
 
 #[derive(Subcommand, Debug)]
 pub enum FeedCommand {
@@ -286,13 +288,25 @@ pub async fn range(client: &Client, feed: FeedId, from: u64, to: u64) -> Result<
 	let mut entries: Vec<EntryView> = Vec::new();
 	let mut next = from;
 	while next < to {
-		let page: Vec<EntryView> =
-			client.request("feed_range", rpc_params![feed, next, to, PAGE]).await?;
+		let page = page(client, feed, next, to).await?;
 		let Some(last) = page.last() else { break };
 		next = last.sequence + 1;
 		entries.extend(page);
 	}
 	Ok(entries)
+}
+
+/// The next entries with sequence numbers in `[from, to)`: as many as fit one answer.
+pub async fn page(client: &Client, feed: FeedId, from: u64, to: u64) -> Result<Vec<EntryView>> {
+	let mut limit = PAGE;
+	loop {
+		match client.request("feed_range", rpc_params![feed, from, to, limit]).await {
+			Ok(page) => return Ok(page),
+			// Most likely an answer over the size limit: ask for fewer entries.
+			Err(_) if limit > 1 => limit = (limit / 8).max(1),
+			Err(error) => bail!("cannot read entry {from} of feed {feed}: {error}"),
+		}
+	}
 }
 
 /// Entries timestamped in `[since, until)`: the first found by time, the rest by sequence,
@@ -312,9 +326,7 @@ async fn range_by_time(
 	let mut entries = Vec::new();
 	let mut next = first.sequence;
 	loop {
-		let page: Vec<EntryView> = client
-			.request("feed_range", rpc_params![feed, next, next.saturating_add(PAGE as u64), PAGE])
-			.await?;
+		let page = page(client, feed, next, next.saturating_add(PAGE as u64)).await?;
 		let Some(last) = page.last() else { return Ok(entries) };
 		next = last.sequence + 1;
 		for entry in page {

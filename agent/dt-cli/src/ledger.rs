@@ -37,7 +37,7 @@ impl Update {
 	/// One line: `#12 2026-11-26T09:30:00.000Z  twinSpec.TwinCreated  ...  by 5Grw…`.
 	pub fn line(&self) -> String {
 		format!(
-			"#{} {}  {:<32} {}{}",
+			"#{:<7} {}  {:<32} {}{}",
 			self.block,
 			self.time.map(clock::format_ms).unwrap_or_else(|| "-".into()),
 			self.event,

@@ -44,6 +44,12 @@ pub enum ProgramCommand {
 		#[arg(long, default_value_t = 300, requires = "wait", value_name = "SECONDS")]
 		timeout: u64,
 	},
+	/// Withdraws a call the device has not claimed yet (only its caller may).
+	Cancel {
+		call: CallId,
+		#[command(flatten)]
+		signer: Signer,
+	},
 	/// A twin's program calls, pending and past, oldest first.
 	Calls {
 		twin: TwinId,
@@ -133,6 +139,31 @@ pub async fn program_command(
 				CallStatus::Completed { .. } => Ok(output),
 				_ => Err(Unsuccessful(output).into()),
 			}
+		},
+		ProgramCommand::Cancel { call, signer } => {
+			let client = chain::connect(node).await?;
+			let record =
+				client
+					.runtime_api::<Option<Call>>("ProgramsApi_call", call, None)
+					.await?
+					.ok_or_else(|| {
+						anyhow!("call {call} does not exist (`dt program calls TWIN` lists a twin's calls)")
+					})?;
+			if record.call.status != CallStatus::Pending {
+				bail!(
+					"call {call} cannot be cancelled: it is {}",
+					status_text(&record.call.status)
+				);
+			}
+			let pair = unlock(keystore, &signer)?;
+			let cancel = pallet_dt_programs::Call::cancel_call { call };
+			let finalized =
+				chain::submit(&client, &pair, RuntimeCall::Programs(cancel), "cancel the call")
+					.await?;
+			Ok(Output {
+				text: format!("call {call} cancelled"),
+				json: json!({ "call": call, "cancelled": true, "block": finalized.block }),
+			})
 		},
 		ProgramCommand::Calls { twin, pending } => {
 			let client = chain::connect(node).await?;

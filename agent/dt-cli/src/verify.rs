@@ -29,9 +29,6 @@ use pallet_dt_feeds::CheckpointRecord;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// Entries read per request while walking a feed's log.
-const PAGE: u64 = 4096;
-
 /// Something the store does not hold as the chain says it should.
 struct Mismatch {
 	item: String,
@@ -282,8 +279,7 @@ async fn verify_log(
 	let mut previous: EntryHash = GENESIS_PREVIOUS;
 	let mut next = 0u64;
 	loop {
-		let page: Vec<feeds::EntryView> =
-			client.request("feed_range", rpc_params![feed, next, next + PAGE, PAGE]).await?;
+		let page = feeds::page(client, feed, next, u64::MAX).await?;
 		if page.is_empty() {
 			break;
 		}

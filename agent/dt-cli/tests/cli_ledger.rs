@@ -372,6 +372,17 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	assert_eq!(statuses, ["completed", "failed", "pending"]);
 	let pending = dt.json(&["program", "calls", &t, "--pending"]);
 	assert_eq!(pending["calls"].as_array().unwrap().len(), 1);
+	// Only its caller may withdraw a pending call; a finished one cannot be.
+	let third = queued["call"].to_string();
+	let error = dt.fails(&["program", "cancel", &third, "--as", "bob"]);
+	assert!(error.contains("refused by the chain: programs.NotCaller"), "{error}");
+	dt.ok(&["program", "cancel", &third, "--as", "alice"]);
+	let error = dt.fails(&["program", "cancel", &first.to_string(), "--as", "alice"]);
+	assert!(error.contains("cannot be cancelled: it is completed"), "{error}");
+	assert!(dt
+		.fails(&["program", "cancel", "999", "--as", "alice"])
+		.contains("call 999 does not exist"));
+	assert_eq!(dt.json(&["program", "calls", &t, "--pending"])["calls"], serde_json::json!([]));
 
 	// A feed of the fill level, written by Bob, expected 240.00..260.00 mm.
 	let register = |by: &str, min: &str, max: &str| {
@@ -539,6 +550,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		"programs.ProgramCallClaimed",
 		"programs.ProgramCallCompleted",
 		"programs.ProgramCallFailed",
+		"programs.ProgramCallCancelled",
 		"feeds.FeedRegistered",
 		"feeds.CheckpointAnchored",
 		"documents.DocumentRegistered",
