@@ -5,19 +5,20 @@
 //! for a test or demonstration chain; a long-lived chain wants an indexer.
 
 use crate::{chain, ledger, Output};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use dt_primitives::access::TwinId;
 use serde_json::json;
 
 /// Progress is reported on standard error every this many blocks.
 const PROGRESS_EVERY: u32 = 500;
 
-pub async fn audit_command(node: &str, twin: TwinId) -> Result<Output> {
+/// The twin's changes from block `from` (default: its creation) to the finalized head.
+pub async fn audit_command(node: &str, twin: TwinId, from: Option<u32>) -> Result<Output> {
 	let client = chain::connect(node).await?;
 	let info = chain::twin(&client, twin).await?;
 	let head = client.finalized_head().await?;
 	let last = client.header(Some(head)).await?.number;
-	let first = info.created_at;
+	let first = from.unwrap_or(info.created_at).max(info.created_at);
 	let mut updates = Vec::new();
 	for number in first..=last {
 		if (number - first) % PROGRESS_EVERY == 0 && last - first >= PROGRESS_EVERY {
@@ -27,7 +28,15 @@ pub async fn audit_command(node: &str, twin: TwinId) -> Result<Output> {
 			.block_hash(number)
 			.await?
 			.ok_or_else(|| anyhow!("the node does not have finalized block #{number}"))?;
-		updates.extend(ledger::updates_in_block(&client, number, hash, twin).await?);
+		let found =
+			ledger::updates_in_block(&client, number, hash, twin).await.with_context(|| {
+				format!(
+				"cannot read the events of block #{number}: a node keeps the state of its recent \
+				 blocks only (256 by default): audit against an archive node (dt-node \
+				 --state-pruning archive), or only the recent blocks with --from BLOCK"
+			)
+			})?;
+		updates.extend(found);
 	}
 	let mut text =
 		format!("twin {twin}: {} changes in blocks {first}..={last} (finalized)\n", updates.len());

@@ -64,7 +64,13 @@ enum Command {
 	#[command(subcommand)]
 	Feed(feeds::FeedCommand),
 	/// The full change trail of a twin, from the chain: who changed what, in which block.
-	Audit { twin: dt_primitives::access::TwinId },
+	Audit {
+		twin: dt_primitives::access::TwinId,
+		/// Start at this block instead of the twin's creation (a node that prunes state
+		/// keeps the events of its recent blocks only).
+		#[arg(long, value_name = "BLOCK")]
+		from: Option<u32>,
+	},
 	/// Re-checks every document version and feed of a twin in the store against the chain;
 	/// exits non-zero on any mismatch.
 	Verify { twin: dt_primitives::access::TwinId },
@@ -161,7 +167,7 @@ async fn run(cli: Cli) -> Result<Output> {
 		Command::Feed(command) => {
 			feeds::feed_command(&keystore, &cli.node, command, cli.json).await
 		},
-		Command::Audit { twin } => audit::audit_command(&cli.node, twin).await,
+		Command::Audit { twin, from } => audit::audit_command(&cli.node, twin, from).await,
 		Command::Verify { twin } => verify::verify_command(&cli.node, twin, cli.json).await,
 		Command::Watch { twin, count } => {
 			watch::watch_command(&cli.node, twin, count, cli.json).await

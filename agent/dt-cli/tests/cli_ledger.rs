@@ -582,6 +582,12 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		"{text}"
 	);
 	assert!(dt.fails(&["audit", "999"]).contains("twin 999 does not exist"));
+	// From a later block on, only the later changes.
+	let registered_at =
+		changes.iter().find(|c| c["event"] == "feeds.FeedRegistered").unwrap()["block"].to_string();
+	let recent = event_names(&dt.json(&["audit", &t, "--from", &registered_at]));
+	assert!(recent.contains(&"feeds.FeedRegistered".to_owned()), "{recent:?}");
+	assert!(!recent.contains(&"twinSpec.TwinCreated".to_owned()), "{recent:?}");
 
 	// watch prints what happens after it started.
 	let watch =
