@@ -1,7 +1,7 @@
 //! The device agent's sensor feeds on a real dt-node: the `dt-agent` binary streams the
 //! simulated plant's fill levels into a feed it registers, anchors checkpoints that match the
 //! stored entries, and loses and duplicates no reading while the node is killed and started
-//! again; when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
+//! again, nor when the agent itself is killed and started again; when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
 //! element, the old feed closed at a final checkpoint, the new feed on the new element) and
 //! streams on into the new feed while it keeps running program calls.
 
@@ -187,10 +187,17 @@ impl AgentProcess {
 	}
 }
 
-impl Drop for AgentProcess {
-	fn drop(&mut self) {
+impl AgentProcess {
+	/// Kills it at once, as a crash would.
+	fn kill(&mut self) {
 		let _ = self.0.kill();
 		let _ = self.0.wait();
+	}
+}
+
+impl Drop for AgentProcess {
+	fn drop(&mut self) {
+		self.kill();
 	}
 }
 
@@ -208,33 +215,42 @@ fn start_node(dir: &Path) -> Node {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_agent_streams_readings_through_a_node_restart_without_losing_or_repeating_any() {
+async fn the_agent_streams_readings_through_node_and_agent_restarts_losing_and_repeating_none() {
 	let binary = agent_binary();
 	let dir = tempfile::tempdir().unwrap();
 	let mut node = start_node(&dir.path().join("node"));
 	node.rpc().await;
 	let client = Client::connect(&node.ws_url()).await.unwrap();
 	let twin = set_up_with_sensor(&client).await;
+	allow_sensor_replacement(&client, twin).await;
+	let node_url = node.ws_url();
 
 	let readings_log = dir.path().join("readings.log");
-	let agent_log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
-	let mut agent = AgentProcess(
-		Command::new(&binary)
-			.env("DT_AGENT_KEY", "//Bob")
-			.args(["--node", &node.ws_url(), "--twin", &twin.to_string()])
-			.args(["--station", FILLER, "--sensor", &format!("{FILLER}={FILL_SENSOR}")])
-			.arg("--data-dir")
-			.arg(dir.path().join("agent-data"))
-			.args(["--sample-interval", "50ms", "--flush-interval", "100ms"])
-			.args(["--batch-interval", "300ms", "--checkpoint-interval", "3s"])
-			.arg("--register-feeds")
-			.arg("--readings-log")
-			.arg(&readings_log)
-			.stdout(Stdio::null())
-			.stderr(agent_log)
-			.spawn()
-			.expect("dt-agent starts"),
-	);
+	let start_agent = || {
+		let agent_log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.path().join("agent.log"))
+			.unwrap();
+		AgentProcess(
+			Command::new(&binary)
+				.env("DT_AGENT_KEY", "//Bob")
+				.args(["--node", &node_url, "--twin", &twin.to_string()])
+				.args(["--station", FILLER, "--sensor", &format!("{FILLER}={FILL_SENSOR}")])
+				.arg("--data-dir")
+				.arg(dir.path().join("agent-data"))
+				.args(["--sample-interval", "50ms", "--flush-interval", "100ms"])
+				.args(["--batch-interval", "300ms", "--checkpoint-interval", "3s"])
+				.arg("--register-feeds")
+				.arg("--readings-log")
+				.arg(&readings_log)
+				.stdout(Stdio::null())
+				.stderr(agent_log)
+				.spawn()
+				.expect("dt-agent starts"),
+		)
+	};
+	let mut agent = start_agent();
 
 	// The agent found no feed on the sensor and registered one, as its device account.
 	let feed = active_feed(&client, twin, FILL_SENSOR).await;
@@ -277,6 +293,12 @@ async fn the_agent_streams_readings_through_a_node_restart_without_losing_or_rep
 		(chain_feed(&client, feed).await.checkpoint_count > count_after_restart).then_some(())
 	})
 	.await;
+
+	// The agent itself is killed (SIGKILL) and started again on its data directory.
+	agent.kill();
+	let stored_at_kill = stored_count(&client, feed).await;
+	let mut agent = start_agent();
+	wait_stored(&client, feed, stored_at_kill + 60).await;
 
 	assert!(agent.terminate(), "dt-agent exits cleanly on SIGTERM");
 
@@ -333,14 +355,8 @@ async fn run_program(client: &Client, twin: TwinId, tenths_of_ml: i128) -> Strin
 	.await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_streams() {
-	let dir = tempfile::tempdir().unwrap();
-	let node = start_node(&dir.path().join("node"));
-	node.rpc().await;
-	let client = Client::connect(&node.ws_url()).await.unwrap();
-	let twin = set_up_with_sensor(&client).await;
-	// The owner registers the sensor's feed for the device.
+/// The owner registers the fill-level sensor's feed for the device; its id.
+async fn register_fill_level_feed(client: &Client, twin: TwinId) -> FeedId {
 	let registration = FeedRegistration {
 		owner: DEVICE.to_account_id(),
 		schema: bounded(DECIMAL_READING_SCHEMA),
@@ -354,27 +370,42 @@ async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_
 		element: id(FILL_SENSOR),
 		registration,
 	});
-	submit_ok(&client, OWNER, register).await;
-	let old_feed = active_feed(&client, twin, FILL_SENSOR).await.id;
+	submit_ok(client, OWNER, register).await;
+	active_feed(client, twin, FILL_SENSOR).await.id
+}
 
-	// The agent, run from the library: feeds and programs in one process, on one plant.
+/// The agent run from the library: feeds and programs in one process, on one plant.
+struct LibraryAgent {
+	plant: Arc<Mutex<BottlingPlant>>,
+	stop: tokio::sync::watch::Sender<bool>,
+	feeds: tokio::task::JoinHandle<()>,
+	programs: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the agent on the plant's filler with its sensor `fill-sensor`, logging readings
+/// to `<dir>/readings.log`.
+fn start_library_agent(
+	node: &Node,
+	twin: TwinId,
+	dir: &Path,
+	checkpoint_interval: Duration,
+) -> LibraryAgent {
 	let mut plant = BottlingPlant::new([FILLER]);
 	plant.set_sensor_element(FILLER, FILL_SENSOR).unwrap();
 	let plant = Arc::new(Mutex::new(plant));
 	let submitter = Submitter::new(DEVICE.pair());
-	let readings_log = dir.path().join("readings.log");
 	let config = FeedConfig {
 		node: node.ws_url(),
 		twin,
-		data_dir: dir.path().join("agent-data"),
+		data_dir: dir.join("agent-data"),
 		sample_interval: Duration::from_millis(50),
 		flush_interval: Duration::from_millis(100),
 		batch_interval: Duration::from_millis(300),
 		max_batch: 1000,
-		checkpoint_interval: Duration::from_secs(3),
+		checkpoint_interval,
 		register_missing: false,
 		confidentiality: Confidentiality::Internal,
-		readings_log: Some(readings_log.clone()),
+		readings_log: Some(dir.join("readings.log")),
 	};
 	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone()).unwrap();
 	let (stop, shutdown) = tokio::sync::watch::channel(false);
@@ -382,6 +413,21 @@ async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_
 	let mut runner = ProgramRunner::new(&node.ws_url(), DEVICE.pair(), twin, plant.clone())
 		.with_submitter(submitter);
 	let programs = tokio::spawn(async move { runner.run().await });
+	LibraryAgent { plant, stop, feeds, programs }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_streams() {
+	let dir = tempfile::tempdir().unwrap();
+	let node = start_node(&dir.path().join("node"));
+	node.rpc().await;
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	let twin = set_up_with_sensor(&client).await;
+	allow_sensor_replacement(&client, twin).await;
+	let old_feed = register_fill_level_feed(&client, twin).await;
+	let readings_log = dir.path().join("readings.log");
+	let LibraryAgent { plant, stop, feeds, programs } =
+		start_library_agent(&node, twin, dir.path(), Duration::from_secs(3));
 
 	wait_stored(&client, old_feed, 20).await;
 	assert_eq!(run_program(&client, twin, 3_305).await, "fill volume set to 330.5 ml");
@@ -442,4 +488,68 @@ async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_
 	assert_eq!(entries(&client, old_feed).await.len(), old_log.len());
 	let plant = plant.lock().unwrap();
 	assert_eq!(plant.log.len(), 2, "the device ran both program calls once each");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_the_chain_refuses_changes_nothing_and_goes_through_once_allowed() {
+	let dir = tempfile::tempdir().unwrap();
+	let node = start_node(&dir.path().join("node"));
+	node.rpc().await;
+	let client = Client::connect(&node.ws_url()).await.unwrap();
+	// The device may not rewrite the specification yet.
+	let twin = set_up_with_sensor(&client).await;
+	let old_feed = register_fill_level_feed(&client, twin).await;
+	let readings_log = dir.path().join("readings.log");
+	// No checkpoints but the replacement's: the device account's next transaction is it.
+	let LibraryAgent { plant, stop, feeds, programs } =
+		start_library_agent(&node, twin, dir.path(), Duration::from_secs(3_600));
+	wait_stored(&client, old_feed, 20).await;
+
+	let device = DEVICE.to_account_id();
+	let finalized_nonce = || async {
+		let head = client.finalized_head().await.unwrap();
+		client
+			.runtime_api::<u32>("AccountNonceApi_account_nonce", &device, Some(head))
+			.await
+			.unwrap()
+	};
+	let nonce = finalized_nonce().await;
+	let replacement = plant.lock().unwrap().replace_sensor(FILLER).unwrap();
+	let new_element = replacement.new_sensor.element.clone();
+	wait_for("the agent's replacement transaction", Duration::from_secs(120), || async {
+		(finalized_nonce().await > nonce).then_some(())
+	})
+	.await;
+	// Refused (twinSpec.NotAuthorized): the specification and both feeds as they were.
+	let aml: String = client.request("twin_getAml", rpc_params![twin]).await.unwrap();
+	assert!(aml.contains(r#"ID="fill-sensor""#) && !aml.contains(&new_element), "{aml}");
+	let old = chain_feed(&client, old_feed).await;
+	assert_eq!((old.status, old.checkpoint_count), (FeedStatus::Active, 0));
+	assert!(feeds_of(&client, twin, &new_element).await.is_empty());
+
+	// The owner allows it; the agent tries again by itself and the new sensor's readings,
+	// buffered meanwhile, reach its feed.
+	let allowed_at = now_ms();
+	allow_sensor_replacement(&client, twin).await;
+	let new_feed = active_feed(&client, twin, &new_element).await.id;
+	assert!(matches!(
+		chain_feed(&client, old_feed).await.status,
+		FeedStatus::Closed { replaced_by: Some(successor), .. } if successor == new_feed
+	));
+	wait_stored(&client, new_feed, 10).await;
+	let _ = stop.send(true);
+	tokio::time::timeout(Duration::from_secs(30), feeds)
+		.await
+		.expect("stops")
+		.unwrap();
+	programs.abort();
+	drop(plant);
+
+	let stored = verified_readings(new_feed, &entries(&client, new_feed).await);
+	assert!(stored[0].0 < allowed_at, "the first readings were taken while refused");
+	assert_eq!(stored, logged_readings(&readings_log, &new_element));
+	assert_eq!(
+		verified_readings(old_feed, &entries(&client, old_feed).await),
+		logged_readings(&readings_log, FILL_SENSOR)
+	);
 }

@@ -327,6 +327,19 @@ impl SensorBuffer {
 		write_state(&self.dir, &self.state)
 	}
 
+	/// Records that this sensor replaced `pending.old_element`, unless the buffer is bound to
+	/// a feed already.
+	pub fn expect_replacement(&mut self, pending: PendingReplacement) -> Result<(), BufferError> {
+		if self.state.feed.is_some() {
+			return Err(BufferError::AlreadyBound {
+				element: self.state.element.clone(),
+				feed: self.state.feed,
+			});
+		}
+		self.state.replaces = Some(pending);
+		write_state(&self.dir, &self.state)
+	}
+
 	/// Marks the sensor as gone: it takes no more readings.
 	pub fn retire(&mut self) -> Result<(), BufferError> {
 		self.state.retired = true;

@@ -96,6 +96,24 @@ pub enum FeedAgentError {
 
 type Buffers = Arc<Mutex<BTreeMap<String, SensorBuffer>>>;
 
+/// The sensor each station had when the agent last ran, as its buffers under `data_dir`
+/// record it: (station, element). A device that cannot tell its sensors' identities itself
+/// (the simulator) is set up from it, so a sensor replaced before a restart stays replaced.
+pub fn recorded_sensors(data_dir: &std::path::Path) -> Result<Vec<(String, String)>, BufferError> {
+	let mut sensors: BTreeMap<String, String> = BTreeMap::new();
+	for dir in SensorBuffer::existing(data_dir)? {
+		let buffer = SensorBuffer::open(&dir)?;
+		let state = buffer.state();
+		// A pending replacement or a bound feed marks the current sensor; a buffer made for
+		// a sensor the chain does not know yet counts only if there is nothing else.
+		let current = state.replaces.is_some() || state.feed.is_some();
+		if !state.retired && (current || !sensors.contains_key(&state.station)) {
+			sensors.insert(state.station.clone(), state.element.clone());
+		}
+	}
+	Ok(sensors.into_iter().collect())
+}
+
 /// Streams a device's sensors into feeds.
 pub struct FeedStreamer<D> {
 	config: FeedConfig,
@@ -290,7 +308,12 @@ fn record_replacement(
 		fragment: replacement.fragment.clone(),
 		serial: replacement.serial.clone(),
 	};
-	let new = SensorBuffer::create(&config.data_dir, &replacement.new_sensor, Some(pending))?;
+	let mut new =
+		SensorBuffer::create(&config.data_dir, &replacement.new_sensor, Some(pending.clone()))?;
+	// The sampler may have met the new sensor before it learnt of the replacement.
+	if new.state().replaces.as_ref() != Some(&pending) {
+		new.expect_replacement(pending)?;
+	}
 	log::info!(
 		"sensor {} of {} replaced by {} (serial {}); sending the replacement to the chain",
 		replacement.old_element,

@@ -150,6 +150,14 @@ async fn main() {
 			fail(format!("--sensor {station}={element}: {e} (add --station {station})"))
 		});
 	}
+	// The plant's sensors as they were when the agent stopped (exchanged ones included).
+	let recorded = dt_agent::feeds::recorded_sensors(&options.data_dir)
+		.unwrap_or_else(|e| fail(format!("cannot read the reading buffers: {e}")));
+	for (station, element) in recorded {
+		if plant.stations.contains_key(&station) {
+			let _ = plant.set_sensor_element(&station, &element);
+		}
+	}
 	let plant = Arc::new(Mutex::new(plant));
 	let submitter = Submitter::new(key.clone());
 	let config = FeedConfig {
@@ -249,5 +257,50 @@ async fn wait_for_stop() {
 				None => std::future::pending().await,
 			}
 		} => {},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn durations_take_milliseconds_to_minutes() {
+		assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+		assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+		assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+		assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+		for bad in ["", "ms", "1h", "0s", "-1s", "1.5s", "2 s"] {
+			assert!(parse_duration(bad).is_err(), "{bad:?}");
+		}
+	}
+
+	#[test]
+	fn sensors_and_confidentiality_levels_are_checked() {
+		assert_eq!(parse_sensor("filler=fill-sensor"), Ok(("filler".into(), "fill-sensor".into())));
+		for bad in ["filler", "=fill-sensor", "filler=", ""] {
+			assert!(parse_sensor(bad).is_err(), "{bad:?}");
+		}
+		assert_eq!(parse_confidentiality("Secret"), Ok(Confidentiality::Secret));
+		assert!(parse_confidentiality("top-secret").is_err());
+	}
+
+	#[test]
+	fn the_command_line_is_consistent() {
+		use clap::CommandFactory;
+		Options::command().debug_assert();
+		let options =
+			Options::try_parse_from(["dt-agent", "--twin", "3", "--key", "//Bob"]).unwrap();
+		assert_eq!(options.sample_interval, Duration::from_secs(1));
+		assert!(Options::try_parse_from([
+			"dt-agent",
+			"--twin",
+			"3",
+			"--key",
+			"//Bob",
+			"--max-batch",
+			"9000"
+		])
+		.is_err());
 	}
 }

@@ -111,8 +111,7 @@ pub const FILL_SENSOR: &str = "fill-sensor";
 pub const FILL_SENSOR_PORT: &str = "fill-sensor-port";
 
 /// The plant as [`set_up`] makes it, but the filler holds a fill-level sensor (and the
-/// sensor a port), and the device may rewrite the filler's part of the specification, as the
-/// owner allows when the agent is to replace sensors by itself.
+/// sensor a port).
 pub async fn set_up_with_sensor(client: &Client) -> TwinId {
 	let twin = next_twin(client).await;
 	let elements: Vec<NewElement<_>> = vec![
@@ -152,6 +151,12 @@ pub async fn set_up_with_sensor(client: &Client) -> TwinId {
 	});
 	submit_ok(client, OWNER, create).await;
 	declare_and_grant(client, twin).await;
+	twin
+}
+
+/// Lets the device rewrite the filler's part of the specification, as the owner does when
+/// the agent is to replace sensors by itself.
+pub async fn allow_sensor_replacement(client: &Client, twin: TwinId) {
 	let mut device = pallet_dt_access::default_permissions(Role::Device);
 	device.push(dt_primitives::access::Permission::WriteSpecification(Some(id(FILLER))));
 	let permissions = RuntimeCall::Access(pallet_dt_access::Call::set_role_permissions {
@@ -160,7 +165,6 @@ pub async fn set_up_with_sensor(client: &Client) -> TwinId {
 		permissions: device.try_into().unwrap(),
 	});
 	submit_ok(client, OWNER, permissions).await;
-	twin
 }
 
 /// The id the next twin gets.
