@@ -1,11 +1,16 @@
 //! `dt key`: the party's account and encryption keys, encrypted at rest.
 
-use crate::{keystore, passphrase, Output};
-use anyhow::{anyhow, bail, Result};
+use crate::{chain, keystore, passphrase, unlock, Output, Signer};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
+use dt_primitives::OrganisationId;
+use dt_runtime::{AccountId, RuntimeCall};
 use keystore::Keystore;
 use serde_json::{json, Value};
-use sp_core::{crypto::Pair as _, sr25519};
+use sp_core::{
+	crypto::{Pair as _, Ss58Codec},
+	sr25519,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -23,6 +28,10 @@ pub enum KeyCommand {
 	List,
 	/// A key's account address and RSA key fingerprint.
 	Show { name: String },
+	/// Registers the key's RSA public key on chain as its account's encryption key, the one
+	/// documents are sealed for (replacing the key registered before). The account must be
+	/// a member of the consortium and signs itself.
+	Register { name: String },
 }
 
 fn key_json(file: &keystore::KeyFile) -> Value {
@@ -34,7 +43,12 @@ fn key_json(file: &keystore::KeyFile) -> Value {
 	})
 }
 
-pub fn key_command(keystore: &Keystore, command: KeyCommand, json: bool) -> Result<Output> {
+pub async fn key_command(
+	keystore: &Keystore,
+	node: &str,
+	command: KeyCommand,
+	json: bool,
+) -> Result<Output> {
 	match command {
 		KeyCommand::Create { name } | KeyCommand::Import { name, .. }
 			if keystore.read(&name).is_ok() =>
@@ -107,5 +121,67 @@ pub fn key_command(keystore: &Keystore, command: KeyCommand, json: bool) -> Resu
 				json: key_json(&file),
 			})
 		},
+		KeyCommand::Register { name } => register(keystore, node, &name).await,
 	}
+}
+
+/// `dt key register`: the key's RSA public key becomes its account's encryption key.
+async fn register(keystore: &Keystore, node: &str, name: &str) -> Result<Output> {
+	let file = keystore.read(name)?;
+	let account = AccountId::from_ss58check(&file.account)
+		.map_err(|e| anyhow!("the key file of {name} is damaged: {e:?}"))?;
+	let der = hex::decode(&file.rsa_public_der)
+		.map_err(|_| anyhow!("the key file of {name} is damaged (RSA public key)"))?;
+	let client = chain::connect(node).await?;
+	let organisation: Option<OrganisationId> = client
+		.runtime_api("ConsortiumApi_organisation_of", account.clone(), None)
+		.await?;
+	let Some(organisation) = organisation else {
+		bail!(
+			"{name} ({account}) is not a member of the consortium, so it has no encryption key \
+			 to register: ask an admin of your organisation to add the account as a member with \
+			 this key (`dt key show {name} --json` prints it as rsa_public_key, DER hex)"
+		);
+	};
+	let registered = |key: Option<Vec<u8>>| key.as_deref() == Some(&der[..]);
+	let before: Option<Vec<u8>> = client
+		.runtime_api("ConsortiumApi_encryption_key", account.clone(), None)
+		.await?;
+	let output = |block: Option<sp_core::H256>| {
+		let done = match block {
+			Some(block) => format!("registered in block {block:?}"),
+			None => "already registered: nothing to do".to_owned(),
+		};
+		Output {
+			text: format!(
+				"encryption key of {name} ({account}), organisation {organisation}: RSA \
+				 fingerprint {}, {done}",
+				file.rsa_fingerprint
+			),
+			json: json!({
+				"name": name,
+				"account": account.to_string(),
+				"organisation": organisation,
+				"rsa_fingerprint": file.rsa_fingerprint,
+				"changed": block.is_some(),
+				"block": block,
+			}),
+		}
+	};
+	if registered(before) {
+		return Ok(output(None));
+	}
+	let pair = unlock(keystore, &Signer { key: name.to_owned() })?;
+	let call = pallet_dt_consortium::Call::rotate_encryption_key { encryption_key: der.clone() };
+	let finalized =
+		chain::submit(&client, &pair, RuntimeCall::Consortium(call), "register the encryption key")
+			.await?;
+	let after: Option<Vec<u8>> = client
+		.runtime_api("ConsortiumApi_encryption_key", account.clone(), Some(finalized.block))
+		.await
+		.context("cannot read the registered key back")?;
+	if !registered(after) {
+		bail!("the chain accepted the key but does not return it for {account}: try again");
+	}
+	Ok(output(Some(finalized.block)))
 }

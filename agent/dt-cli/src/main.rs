@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod chain;
 mod clock;
+mod documents;
 mod feeds;
 mod key;
 mod keystore;
@@ -56,6 +57,10 @@ enum Command {
 	/// Members of the signer's organisation.
 	#[command(subcommand)]
 	Member(member::MemberCommand),
+	/// Documents of a twin: upload (encrypted), new versions, download, annotate, list,
+	/// show with their history.
+	#[command(subcommand, name = "doc", alias = "document")]
+	Document(documents::DocCommand),
 	/// Programs of a twin's device: list, call (and wait for the outcome), past calls.
 	#[command(subcommand)]
 	Program(programs::ProgramCommand),
@@ -157,7 +162,10 @@ async fn run(cli: Cli) -> Result<Output> {
 			.ok_or_else(|| anyhow!("no HOME: pass --keystore DIR or set DT_KEYSTORE"))?,
 	});
 	match cli.command {
-		Command::Key(command) => key::key_command(&keystore, command, cli.json),
+		Command::Key(command) => key::key_command(&keystore, &cli.node, command, cli.json).await,
+		Command::Document(command) => {
+			documents::doc_command(&keystore, &cli.node, command, cli.json).await
+		},
 		Command::Twin(command) => twin::twin_command(&keystore, &cli.node, command, cli.json).await,
 		Command::Access(command) => access::access_command(&keystore, &cli.node, command).await,
 		Command::Member(command) => member::member_command(&keystore, &cli.node, command).await,

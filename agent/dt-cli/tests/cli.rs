@@ -1,139 +1,12 @@
 //! `dt` as a process against a real `dt-node` (dev chain: Alice is the only partner, Bob a
 //! member of her organisation, Charlie nobody): keys, a twin created from CandyFactory.aml,
 //! roles granted and revoked, and every error path the parties meet first (bad file, wrong
-//! passphrase, unknown twin, no permission, not a member).
-//!
-//! The node binary comes from `DT_NODE_BIN`, else `$CARGO_TARGET_DIR/debug/dt-node` (else
-//! `target/debug/dt-node` of the workspace); this test builds nothing itself. Without a node
-//! binary it fails, saying so.
+//! passphrase, unknown twin, no permission, not a member). The harness is in `common`.
 
+mod common;
+
+use common::{candy_factory, Dt, Node};
 use serde_json::Value;
-use std::{
-	net::TcpListener,
-	path::{Path, PathBuf},
-	process::{Child, Command, Output, Stdio},
-	time::{Duration, Instant},
-};
-
-const PASSPHRASE: &str = "correct horse battery staple";
-
-fn node_binary() -> PathBuf {
-	if let Some(path) = std::env::var_os("DT_NODE_BIN") {
-		return path.into();
-	}
-	let target = std::env::var_os("CARGO_TARGET_DIR")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-	let path = target.join("debug/dt-node");
-	assert!(
-		path.exists(),
-		"no dt-node at {}: build it (cargo build -p dt-node) or set DT_NODE_BIN",
-		path.display()
-	);
-	path
-}
-
-fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-struct Node {
-	child: Child,
-	url: String,
-	log: PathBuf,
-}
-
-impl Drop for Node {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
-
-impl Node {
-	fn start(dir: &Path) -> Node {
-		let rpc_port = free_port();
-		let log = dir.join("node.log");
-		let child = Command::new(node_binary())
-			.args(["--chain", "dev", "--alice", "--base-path"])
-			.arg(dir.join("node"))
-			.args(["--node-key", &format!("{:064x}", 1)])
-			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", free_port())])
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.stdout(Stdio::null())
-			.stderr(std::fs::File::create(&log).unwrap())
-			.spawn()
-			.expect("dt-node starts");
-		Node { child, url: format!("ws://127.0.0.1:{rpc_port}"), log }
-	}
-
-	fn log_tail(&self) -> String {
-		let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-		log.lines()
-			.rev()
-			.take(30)
-			.collect::<Vec<_>>()
-			.into_iter()
-			.rev()
-			.collect::<Vec<_>>()
-			.join("\n")
-	}
-}
-
-struct Dt<'a> {
-	node: &'a Node,
-	keystore: PathBuf,
-}
-
-impl Dt<'_> {
-	fn run_with(&self, passphrase: &str, args: &[&str]) -> Output {
-		Command::new(env!("CARGO_BIN_EXE_dt"))
-			.args(["--node", &self.node.url])
-			.args(args)
-			.env("DT_KEYSTORE", &self.keystore)
-			.env("DT_PASSPHRASE", passphrase)
-			.stdin(Stdio::null())
-			.output()
-			.expect("dt runs")
-	}
-
-	/// Runs `dt`, asserting success; its standard output.
-	fn ok(&self, args: &[&str]) -> String {
-		let output = self.run_with(PASSPHRASE, args);
-		assert!(
-			output.status.success(),
-			"dt {args:?} failed: {}\n{}\nnode log:\n{}",
-			String::from_utf8_lossy(&output.stderr),
-			String::from_utf8_lossy(&output.stdout),
-			self.node.log_tail()
-		);
-		String::from_utf8(output.stdout).unwrap()
-	}
-
-	fn json(&self, args: &[&str]) -> Value {
-		let mut all = vec!["--json"];
-		all.extend_from_slice(args);
-		let out = self.ok(&all);
-		serde_json::from_str(&out)
-			.unwrap_or_else(|e| panic!("dt {args:?} printed no JSON ({e}): {out}"))
-	}
-
-	/// Runs `dt`, asserting failure; its standard error.
-	fn fails_with(&self, passphrase: &str, args: &[&str]) -> String {
-		let output = self.run_with(passphrase, args);
-		assert!(
-			!output.status.success(),
-			"dt {args:?} succeeded: {}",
-			String::from_utf8_lossy(&output.stdout)
-		);
-		String::from_utf8(output.stderr).unwrap()
-	}
-
-	fn fails(&self, args: &[&str]) -> String {
-		self.fails_with(PASSPHRASE, args)
-	}
-}
 
 #[test]
 fn dt_drives_a_twin_on_a_real_node() {
@@ -155,12 +28,7 @@ fn dt_drives_a_twin_on_a_real_node() {
 	assert!(again.contains("exists already"), "{again}");
 	assert!(dt.fails(&["key", "show", "nobody"]).contains("no key named nobody"));
 
-	// Wait for the node's RPC.
-	let deadline = Instant::now() + Duration::from_secs(180);
-	while !dt.run_with(PASSPHRASE, &["twin", "list"]).status.success() {
-		assert!(Instant::now() < deadline, "the node's RPC never came up:\n{}", node.log_tail());
-		std::thread::sleep(Duration::from_millis(500));
-	}
+	dt.wait_for_node();
 	assert_eq!(dt.json(&["twin", "list"]), Value::Array(vec![]));
 
 	// Bad files are refused before anything is sent.
@@ -171,8 +39,7 @@ fn dt_drives_a_twin_on_a_real_node() {
 	let error = dt.fails(&["twin", "create", not_aml.to_str().unwrap(), "--as", "alice"]);
 	assert!(error.contains("is not a usable AML file"), "{error}");
 
-	let candy =
-		PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml/CandyFactory.aml");
+	let candy = candy_factory();
 	let candy_path = candy.to_str().unwrap();
 	// A wrong passphrase changes nothing.
 	let key_file = dir.path().join("keys/alice.json");

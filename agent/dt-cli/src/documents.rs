@@ -1,0 +1,1118 @@
+//! `dt doc`: a twin's documents. Files are encrypted here, before they leave the party's
+//! machine, under a fresh key sealed for every account the chain lets read the document's
+//! level; the encrypted blocks go to a node's off-chain store and the chain registers their
+//! content ids. Reading fetches the blocks, checks each against its id and decrypts.
+
+mod readers;
+mod store;
+mod transfer;
+
+use crate::{chain, keystore, passphrase, Output};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use dt_client::Client;
+use dt_offchain::{
+	content_id::Cid,
+	crypto::{ReaderPrivateKey, ReaderPublicKey},
+};
+use dt_primitives::access::{Action, Confidentiality, ElementId, TwinId};
+use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
+use indicatif::{ProgressBar, ProgressStyle};
+use keystore::Keystore;
+use pallet_dt_documents::{DocumentHistory, DocumentId, DocumentRecord, VersionNumber};
+use readers::{level_name, parse_level, roles_text, Readers};
+use rsa::pkcs8::EncodePrivateKey;
+use serde_json::{json, Value};
+use sp_core::crypto::Ss58Codec;
+use std::{
+	collections::BTreeMap,
+	fs::File,
+	path::{Path, PathBuf},
+};
+use store::Store;
+use transfer::{Registered, TransferError};
+
+/// The chain's bound on titles (runtime `MaxTitleLength`).
+const MAX_TITLE_LEN: usize = 256;
+/// The chain's bound on media types (runtime `MaxMediaTypeLength`).
+const MAX_MEDIA_TYPE_LEN: usize = 128;
+
+type History = DocumentHistory<AccountId, BlockNumber>;
+type Record = DocumentRecord<AccountId, BlockNumber>;
+
+#[derive(Subcommand, Debug)]
+pub enum DocCommand {
+	/// Encrypts a file for every account that may read it, stores it in the off-chain store
+	/// and registers it on the twin; prints the document id and content id.
+	Upload {
+		twin: TwinId,
+		file: PathBuf,
+		/// The title (default: the file's name).
+		#[arg(long)]
+		title: Option<String>,
+		/// The element of the twin's specification it documents (default: the whole twin).
+		#[arg(long)]
+		element: Option<String>,
+		/// Who may read it: public, internal, confidential or secret.
+		#[arg(long, default_value = "internal", value_parser = parse_level)]
+		confidentiality: Confidentiality,
+		/// The media type (default: guessed from the file name's extension).
+		#[arg(long)]
+		media_type: Option<String>,
+		#[command(flatten)]
+		store: StoreArg,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
+	/// Adds a new version of a document from a file, sealed for the current readers.
+	Version {
+		twin: TwinId,
+		document: DocumentId,
+		file: PathBuf,
+		#[command(flatten)]
+		store: StoreArg,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
+	/// Fetches a version, checks every block against its content id, decrypts it with the
+	/// key's RSA key and writes it to a file (only once all of it verified).
+	Download {
+		twin: TwinId,
+		document: DocumentId,
+		/// The version (default: the latest).
+		#[arg(long)]
+		version: Option<VersionNumber>,
+		/// The file to write.
+		#[arg(short, long)]
+		output: PathBuf,
+		#[command(flatten)]
+		store: StoreArg,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
+	/// Annotates a version (default: the latest) with a text, encrypted like the document.
+	Annotate {
+		twin: TwinId,
+		document: DocumentId,
+		text: String,
+		#[arg(long)]
+		version: Option<VersionNumber>,
+		#[command(flatten)]
+		store: StoreArg,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
+	/// The twin's documents.
+	List {
+		twin: TwinId,
+		/// Only those attached to this element.
+		#[arg(long)]
+		element: Option<String>,
+		/// Only those this key's account is cleared to read.
+		#[arg(long = "as", value_name = "KEY")]
+		reader: Option<String>,
+	},
+	/// A document with its history: every version and annotation, who added it and when.
+	Show {
+		twin: TwinId,
+		document: DocumentId,
+		/// Read as this key's account (only if cleared) and decrypt the annotations it may.
+		#[arg(long = "as", value_name = "KEY")]
+		reader: Option<String>,
+		#[command(flatten)]
+		store: StoreArg,
+	},
+}
+
+#[derive(Args, Debug)]
+pub struct StoreArg {
+	/// The node whose off-chain store holds the blocks (default: --node).
+	#[arg(long, value_name = "URL", env = "DT_STORE")]
+	pub store: Option<String>,
+}
+
+impl StoreArg {
+	async fn connect(&self, node: &str) -> Result<Store> {
+		Ok(Store::connect(self.store.as_deref().unwrap_or(node)).await?)
+	}
+}
+
+pub async fn doc_command(
+	keystore: &Keystore,
+	node: &str,
+	command: DocCommand,
+	json: bool,
+) -> Result<Output> {
+	match command {
+		DocCommand::Upload {
+			twin,
+			file,
+			title,
+			element,
+			confidentiality,
+			media_type,
+			store,
+			signer,
+		} => {
+			let (input, size) = open_input(&file)?;
+			let title = match title {
+				Some(title) => title,
+				None => file_name(&file)?,
+			};
+			let title = check_title(&title)?;
+			let media_type = match media_type {
+				Some(media_type) => check_media_type(&media_type)?,
+				None => guess_media_type(&file).to_owned(),
+			};
+			let element = element.map(|id| element_id(&id)).transpose()?;
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			chain::twin(&client, twin).await?;
+			if let Some(element) = &element {
+				check_element(&client, twin, element).await?;
+			}
+			let level = confidentiality;
+			ensure_may(&client, twin, &me, Action::AddDocument, "add documents to", level).await?;
+			let readers =
+				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
+			let store = store.connect(node).await?;
+			let progress = progress_bar(json, size, "encrypting and uploading");
+			let uploaded =
+				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
+					|| format!("uploading {} failed; nothing was registered", file.display()),
+				)?;
+			progress.finish_and_clear();
+			let call = pallet_dt_documents::Call::register_document {
+				twin,
+				title: title.clone().into_bytes().try_into().expect("length checked"),
+				media_type: media_type.clone().into_bytes().try_into().expect("length checked"),
+				size: uploaded.size,
+				content_id: content_id(&uploaded.content_id),
+				key_envelope: content_id(&uploaded.key_envelope),
+				confidentiality: level,
+				element: element.clone(),
+			};
+			let finalized = chain::submit(
+				&client,
+				&me.pair,
+				RuntimeCall::Documents(call),
+				"register the document",
+			)
+			.await
+			.with_context(|| stored_but_unregistered(&uploaded.content_id))?;
+			let document = finalized
+				.events
+				.iter()
+				.find_map(|event| match event {
+					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentRegistered {
+						document,
+						..
+					}) => Some(*document),
+					_ => None,
+				})
+				.ok_or_else(|| anyhow!("the chain did not report the new document"))?;
+			let names = Names::new(keystore);
+			Ok(Output {
+				text: format!(
+					"document {document} on twin {twin}: \"{title}\" ({media_type}, {}), version 0, {}\n\
+					 content id: {}\n{}registered in block {}",
+					bytes_text(uploaded.size),
+					level_name(level),
+					uploaded.content_id,
+					readers_text(&readers, &names),
+					block_text(&client, finalized.block).await
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"version": 0,
+					"title": title,
+					"media_type": media_type,
+					"confidentiality": level_name(level),
+					"element": element.as_ref().map(|e| String::from_utf8_lossy(e).into_owned()),
+					"content_id": uploaded.content_id.to_string(),
+					"key_envelope": uploaded.key_envelope.to_string(),
+					"size": uploaded.size,
+					"chunks": uploaded.chunks,
+					"readers": readers_json(&readers, &names),
+					"skipped": skipped_json(&readers),
+					"store": store.url(),
+					"block": finalized.block,
+					"block_number": block_number(&client, finalized.block).await,
+				}),
+			})
+		},
+		DocCommand::Version { twin, document, file, store, signer } => {
+			let (input, size) = open_input(&file)?;
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			let info = &history.document;
+			if let Some((who, block)) = &info.retired {
+				bail!("document {document} was retired by {who} in block {block}: it takes no new versions");
+			}
+			let level = info.confidentiality;
+			ensure_may(&client, twin, &me, Action::VersionDocument, "add versions to", level)
+				.await?;
+			let readers =
+				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
+			let store = store.connect(node).await?;
+			let progress = progress_bar(json, size, "encrypting and uploading");
+			let uploaded =
+				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
+					|| format!("uploading {} failed; nothing was registered", file.display()),
+				)?;
+			progress.finish_and_clear();
+			let call = pallet_dt_documents::Call::add_version {
+				document,
+				size: uploaded.size,
+				content_id: content_id(&uploaded.content_id),
+				key_envelope: content_id(&uploaded.key_envelope),
+			};
+			let finalized =
+				chain::submit(&client, &me.pair, RuntimeCall::Documents(call), "add the version")
+					.await
+					.with_context(|| stored_but_unregistered(&uploaded.content_id))?;
+			let version = finalized
+				.events
+				.iter()
+				.find_map(|event| match event {
+					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentVersionAdded {
+						version,
+						..
+					}) => Some(*version),
+					_ => None,
+				})
+				.ok_or_else(|| anyhow!("the chain did not report the new version"))?;
+			let names = Names::new(keystore);
+			Ok(Output {
+				text: format!(
+					"document {document} on twin {twin}: version {version} ({}), {}\ncontent id: {}\n{}\
+					 registered in block {}",
+					bytes_text(uploaded.size),
+					level_name(level),
+					uploaded.content_id,
+					readers_text(&readers, &names),
+					block_text(&client, finalized.block).await
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"version": version,
+					"content_id": uploaded.content_id.to_string(),
+					"key_envelope": uploaded.key_envelope.to_string(),
+					"size": uploaded.size,
+					"chunks": uploaded.chunks,
+					"readers": readers_json(&readers, &names),
+					"skipped": skipped_json(&readers),
+					"store": store.url(),
+					"block": finalized.block,
+					"block_number": block_number(&client, finalized.block).await,
+				}),
+			})
+		},
+		DocCommand::Download { twin, document, version, output, store, signer } => {
+			let directory = output_directory(&output)?;
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			let (number, registered) = pick_version(&history, version)?;
+			let store = store.connect(node).await?;
+			let manifest = transfer::manifest(&store, &registered)
+				.await
+				.with_context(|| format!("cannot read version {number} of document {document}"))?;
+			let key = match transfer::unwrap_key(&store, &manifest, &me.private).await {
+				Err(TransferError::NotARecipient { fingerprint }) => {
+					return Err(no_access(&client, &me, &history, number, &fingerprint).await)
+				},
+				other => other.with_context(|| {
+					format!("cannot open version {number} of document {document}")
+				})?,
+			};
+			let mut partial = tempfile::Builder::new()
+				.prefix(".dt-download-")
+				.tempfile_in(&directory)
+				.with_context(|| format!("cannot write in {}", directory.display()))?;
+			let progress = progress_bar(json, registered.size, "downloading and decrypting");
+			let written =
+				transfer::decrypt_into(&store, &manifest, key, partial.as_file_mut(), &progress)
+					.await
+					.with_context(|| {
+						format!(
+						"cannot read version {number} of document {document}; nothing was written to {}",
+						output.display()
+					)
+					})?;
+			progress.finish_and_clear();
+			partial
+				.as_file()
+				.sync_all()
+				.with_context(|| format!("cannot write in {}", directory.display()))?;
+			partial
+				.persist(&output)
+				.map_err(|e| anyhow!("cannot write {}: {}", output.display(), e.error))?;
+			let title = String::from_utf8_lossy(&history.document.title).into_owned();
+			Ok(Output {
+				text: format!(
+					"wrote version {number} of document {document} (\"{title}\", {}) to {}\n\
+					 every block verified against content id {}",
+					bytes_text(written),
+					output.display(),
+					registered.content_id
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"version": number,
+					"title": title,
+					"file": output,
+					"size": written,
+					"content_id": registered.content_id.to_string(),
+					"store": store.url(),
+				}),
+			})
+		},
+		DocCommand::Annotate { twin, document, text, version, store, signer } => {
+			if text.trim().is_empty() {
+				bail!("the annotation is empty: give its text");
+			}
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			let (number, _) = pick_version(&history, version)?;
+			let level = history.document.confidentiality;
+			// The chain decides whether this account may annotate: an annotation is small,
+			// so there is nothing to save by asking first.
+			let readers =
+				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
+			let store = store.connect(node).await?;
+			let uploaded = transfer::upload(
+				&store,
+				std::io::Cursor::new(text.clone().into_bytes()),
+				&readers.keys(),
+				&ProgressBar::hidden(),
+			)
+			.await
+			.context("storing the annotation failed; nothing was registered")?;
+			let call = pallet_dt_documents::Call::annotate {
+				document,
+				version: number,
+				content_id: content_id(&uploaded.content_id),
+			};
+			let finalized = chain::submit(
+				&client,
+				&me.pair,
+				RuntimeCall::Documents(call),
+				"annotate the document",
+			)
+			.await?;
+			let annotation = finalized
+				.events
+				.iter()
+				.find_map(|event| match event {
+					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentAnnotated {
+						annotation,
+						..
+					}) => Some(*annotation),
+					_ => None,
+				})
+				.ok_or_else(|| anyhow!("the chain did not report the annotation"))?;
+			let names = Names::new(keystore);
+			Ok(Output {
+				text: format!(
+					"annotation {annotation} of version {number} of document {document}\n\
+					 content id: {}\n{}registered in block {}",
+					uploaded.content_id,
+					readers_text(&readers, &names),
+					block_text(&client, finalized.block).await
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"version": number,
+					"annotation": annotation,
+					"content_id": uploaded.content_id.to_string(),
+					"readers": readers_json(&readers, &names),
+					"skipped": skipped_json(&readers),
+					"block": finalized.block,
+					"block_number": block_number(&client, finalized.block).await,
+				}),
+			})
+		},
+		DocCommand::List { twin, element, reader } => {
+			let element = element.map(|id| element_id(&id)).transpose()?;
+			let reader = reader.map(|name| stored_account(keystore, &name)).transpose()?;
+			let client = chain::connect(node).await?;
+			chain::twin(&client, twin).await?;
+			let records: Vec<Record> = match &element {
+				Some(element) => {
+					check_element(&client, twin, element).await?;
+					client
+						.runtime_api(
+							"DocumentsApi_documents_of_element",
+							(twin, element.clone(), reader.clone()),
+							None,
+						)
+						.await?
+				},
+				None => {
+					client
+						.runtime_api("DocumentsApi_documents_of_twin", (twin, reader.clone()), None)
+						.await?
+				},
+			};
+			let names = Names::new(keystore);
+			let text = if records.is_empty() {
+				format!(
+					"no documents on twin {twin}{}{} (upload one with `dt doc upload {twin} FILE --as KEY`)",
+					element
+						.as_ref()
+						.map(|e| format!(" attached to {}", String::from_utf8_lossy(e)))
+						.unwrap_or_default(),
+					reader.as_ref().map(|r| format!(" that {} may read", names.of(r))).unwrap_or_default()
+				)
+			} else {
+				records
+					.iter()
+					.map(|record| record_line(record, &names))
+					.collect::<Vec<_>>()
+					.join("\n")
+			};
+			Ok(Output {
+				text,
+				json: Value::Array(
+					records.iter().map(|record| record_json(record, &names)).collect(),
+				),
+			})
+		},
+		DocCommand::Show { twin, document, reader, store } => {
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			let mut annotations = BTreeMap::new();
+			if let Some(name) = reader {
+				let me = unlock(keystore, &name)?;
+				let visible: Option<History> = client
+					.runtime_api(
+						"DocumentsApi_document_with_history",
+						(document, Some(me.account.clone())),
+						None,
+					)
+					.await?;
+				if visible.is_none() {
+					bail!(
+						"{name} ({}) is not cleared to read document {document}, which is {}: \
+						 ask an access manager of twin {twin} (e.g. its owner) for a role that reaches it",
+						me.account,
+						level_name(history.document.confidentiality)
+					);
+				}
+				let store = store.connect(node).await?;
+				annotations = read_annotations(&store, &history, &me.private).await;
+			}
+			let names = Names::new(keystore);
+			Ok(Output {
+				text: history_text(&history, &annotations, &names),
+				json: history_json(&history, &annotations, &names),
+			})
+		},
+	}
+}
+
+/// A key decrypted for document work: the account that signs and the RSA key that opens.
+struct Party {
+	account: AccountId,
+	pair: sp_core::sr25519::Pair,
+	private: ReaderPrivateKey,
+	public: ReaderPublicKey,
+	name: String,
+}
+
+fn unlock(keystore: &Keystore, name: &str) -> Result<Party> {
+	// Read first, so that an unknown key is reported before asking for a passphrase.
+	let file = keystore.read(name)?;
+	let passphrase = passphrase(&format!("Passphrase for key {name}: "), false)?;
+	let unlocked = keystore::unlock(&file, &passphrase)?;
+	let der = unlocked.rsa.to_pkcs8_der().context("encoding the RSA private key")?;
+	let private = ReaderPrivateKey::from_der(der.as_bytes())
+		.map_err(|e| anyhow!("the RSA key of {name} cannot open documents: {e}"))?;
+	let account = AccountId::from_ss58check(&file.account)
+		.map_err(|e| anyhow!("the key file of {name} is damaged: {e:?}"))?;
+	Ok(Party {
+		account,
+		pair: unlocked.pair,
+		public: private.public_key().clone(),
+		private,
+		name: name.to_owned(),
+	})
+}
+
+/// The account of a stored key, without its passphrase.
+fn stored_account(keystore: &Keystore, name: &str) -> Result<AccountId> {
+	let file = keystore.read(name)?;
+	AccountId::from_ss58check(&file.account)
+		.map_err(|e| anyhow!("the key file of {name} is damaged: {e:?}"))
+}
+
+/// The file to upload, opened, and its size; refused before anything else happens.
+fn open_input(path: &Path) -> Result<(File, u64)> {
+	let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+	let metadata = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+	if metadata.is_dir() {
+		bail!("cannot read {}: it is a directory, give a file", path.display());
+	}
+	if metadata.len() > dt_offchain::documents::MAX_DOCUMENT_SIZE {
+		bail!(
+			"{} is {}, more than a document version can hold ({})",
+			path.display(),
+			bytes_text(metadata.len()),
+			bytes_text(dt_offchain::documents::MAX_DOCUMENT_SIZE)
+		);
+	}
+	Ok((file, metadata.len()))
+}
+
+/// The directory a download is written in (it must exist); the file itself is replaced.
+fn output_directory(output: &Path) -> Result<PathBuf> {
+	if output.is_dir() {
+		bail!(
+			"{} is a directory: give the file to write, e.g. -o {}/report.pdf",
+			output.display(),
+			output.display()
+		);
+	}
+	let directory = match output.parent() {
+		Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+		_ => PathBuf::from("."),
+	};
+	if !directory.is_dir() {
+		bail!(
+			"cannot write {}: the directory {} does not exist",
+			output.display(),
+			directory.display()
+		);
+	}
+	Ok(directory)
+}
+
+fn file_name(path: &Path) -> Result<String> {
+	path.file_name()
+		.map(|name| name.to_string_lossy().into_owned())
+		.ok_or_else(|| anyhow!("{} has no file name: give a --title", path.display()))
+}
+
+fn check_title(title: &str) -> Result<String> {
+	if title.trim().is_empty() {
+		bail!("the title is empty: give one with --title");
+	}
+	if title.len() > MAX_TITLE_LEN {
+		bail!("the title is {} bytes long; the chain takes at most {MAX_TITLE_LEN}", title.len());
+	}
+	Ok(title.to_owned())
+}
+
+/// `type/subtype`, both ASCII tokens, as the chain accepts them.
+fn check_media_type(media_type: &str) -> Result<String> {
+	let token = |part: &str| {
+		!part.is_empty()
+			&& part.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+	};
+	match media_type.split_once('/') {
+		Some((kind, subtype))
+			if token(kind) && token(subtype) && media_type.len() <= MAX_MEDIA_TYPE_LEN =>
+		{
+			Ok(media_type.to_owned())
+		},
+		_ => bail!("bad media type {media_type:?}: expected type/subtype, e.g. application/pdf"),
+	}
+}
+
+fn guess_media_type(path: &Path) -> &'static str {
+	let extension = path
+		.extension()
+		.map(|e| e.to_string_lossy().to_ascii_lowercase())
+		.unwrap_or_default();
+	match extension.as_str() {
+		"pdf" => "application/pdf",
+		"txt" | "log" => "text/plain",
+		"md" => "text/markdown",
+		"csv" => "text/csv",
+		"json" => "application/json",
+		"xml" | "aml" => "application/xml",
+		"html" | "htm" => "text/html",
+		"png" => "image/png",
+		"jpg" | "jpeg" => "image/jpeg",
+		"svg" => "image/svg+xml",
+		"zip" => "application/zip",
+		"step" | "stp" => "model/step",
+		_ => "application/octet-stream",
+	}
+}
+
+fn element_id(text: &str) -> Result<ElementId> {
+	text.as_bytes()
+		.to_vec()
+		.try_into()
+		.map_err(|_| anyhow!("the element id {text:?} is too long for the chain"))
+}
+
+async fn check_element(client: &Client, twin: TwinId, element: &ElementId) -> Result<()> {
+	let id = String::from_utf8_lossy(element);
+	client
+		.request::<Value>("twin_getElement", jsonrpsee::rpc_params![twin, &id])
+		.await
+		.map(|_| ())
+		.map_err(|e| {
+			anyhow!("twin {twin} has no element {id} (`dt twin show {twin}` lists them): {e}")
+		})
+}
+
+/// Refuses early, before uploading anything, what the chain would refuse at registration.
+async fn ensure_may(
+	client: &Client,
+	twin: TwinId,
+	me: &Party,
+	action: Action<'_>,
+	what: &str,
+	level: Confidentiality,
+) -> Result<()> {
+	let name = &me.name;
+	if !readers::may(client, twin, &me.account, action).await? {
+		bail!(
+			"{name} ({}) may not {what} twin {twin}: none of its roles there allows it; ask an \
+			 access manager of the twin (e.g. its owner) for a role such as maintainer \
+			 (`dt access grant {twin} {} maintainer --as OWNER`). Nothing was uploaded.",
+			me.account,
+			me.account
+		);
+	}
+	if !readers::may(client, twin, &me.account, Action::Read(level)).await? {
+		bail!(
+			"{name} ({}) is not cleared for {} data on twin {twin}: nobody writes what they may \
+			 not read; ask an access manager of the twin for a role that reaches it, or choose \
+			 a lower --confidentiality. Nothing was uploaded.",
+			me.account,
+			level_name(level)
+		);
+	}
+	Ok(())
+}
+
+/// The document `document` of `twin` with its whole history, as the node reads it.
+async fn document_of(client: &Client, twin: TwinId, document: DocumentId) -> Result<History> {
+	chain::twin(client, twin).await?;
+	let history: Option<History> = client
+		.runtime_api("DocumentsApi_document_with_history", (document, None::<AccountId>), None)
+		.await?;
+	let history = history.ok_or_else(|| {
+		anyhow!("document {document} does not exist (`dt doc list {twin}` shows twin {twin}'s documents)")
+	})?;
+	if history.document.twin != twin {
+		bail!("document {document} belongs to twin {}, not to twin {twin}", history.document.twin);
+	}
+	Ok(history)
+}
+
+/// The version asked for (the latest by default), as the chain registered it.
+fn pick_version(
+	history: &History,
+	version: Option<VersionNumber>,
+) -> Result<(VersionNumber, Registered)> {
+	let document = history.document.id;
+	let record = match version {
+		None => history.versions.last(),
+		Some(number) => history.versions.iter().find(|v| v.number == number),
+	}
+	.ok_or_else(|| {
+		anyhow!(
+			"document {document} has no version {}: its versions are 0 to {}",
+			version.map(|v| v.to_string()).unwrap_or_default(),
+			history.versions.len().saturating_sub(1)
+		)
+	})?;
+	let cid = |bytes: &[u8], what: &str| {
+		Cid::from_bytes(bytes).map_err(|e| {
+			anyhow!(
+				"version {} of document {document} has an unusable {what} on chain: {e}",
+				record.number
+			)
+		})
+	};
+	Ok((
+		record.number,
+		Registered {
+			content_id: cid(&record.version.content_id, "content id")?,
+			key_envelope: cid(&record.version.key_envelope, "key envelope id")?,
+			size: record.version.size,
+		},
+	))
+}
+
+/// The error for a reader whose key the version's envelope does not name, saying why it
+/// may be so and what to do.
+async fn no_access(
+	client: &Client,
+	me: &Party,
+	history: &History,
+	number: VersionNumber,
+	fingerprint: &str,
+) -> anyhow::Error {
+	let document = history.document.id;
+	let twin = history.document.twin;
+	let level = history.document.confidentiality;
+	let author = &history.versions[number as usize].version.author;
+	let mut hints = Vec::new();
+	match readers::may(client, twin, &me.account, Action::Read(level)).await {
+		Ok(false) => hints.push(format!(
+			"it is not cleared for {} data on twin {twin}: ask an access manager of the twin for a role that reaches it, then ask for a new version",
+			level_name(level)
+		)),
+		Ok(true) => hints.push(format!(
+			"it was not a reader (or had another key) when the version was written: ask the owner or {author}, who wrote it, to add a new version (`dt doc version {twin} {document} FILE`), which seals the key for every current reader"
+		)),
+		Err(_) => {},
+	}
+	if let Ok(Some(registered)) = readers::registered_key(client, &me.account).await {
+		if ReaderPublicKey::from_der(&registered).map(|key| key.id()).ok() != Some(me.public.id()) {
+			hints.push(format!(
+				"its key registered on chain is not the one in this keystore: run `dt key register {}`",
+				me.name
+			));
+		}
+	}
+	anyhow!(
+		"{} ({}) has no access to version {number} of document {document}: the document key was not sealed for its encryption key {fingerprint}; {}",
+		me.name,
+		me.account,
+		hints.join("; ")
+	)
+}
+
+/// The annotations `private` can open, by (version, annotation), as text; unreadable ones
+/// say why instead.
+async fn read_annotations(
+	store: &Store,
+	history: &History,
+	private: &ReaderPrivateKey,
+) -> BTreeMap<(VersionNumber, usize), Result<String, String>> {
+	let mut texts = BTreeMap::new();
+	for version in &history.versions {
+		for (index, annotation) in version.annotations.iter().enumerate() {
+			let text = read_annotation(store, &annotation.content_id, private).await;
+			texts.insert((version.number, index), text);
+		}
+	}
+	texts
+}
+
+/// Annotations are short texts: more than this is not one.
+const MAX_ANNOTATION_LEN: u64 = 1 << 20;
+
+async fn read_annotation(
+	store: &Store,
+	content_id: &[u8],
+	private: &ReaderPrivateKey,
+) -> Result<String, String> {
+	let cid = Cid::from_bytes(content_id).map_err(|e| format!("unusable content id: {e}"))?;
+	let bytes = store.get(&cid).await.map_err(|e| e.to_string())?;
+	let manifest =
+		dt_offchain::documents::Manifest::from_bytes(&cid, &bytes).map_err(|e| e.to_string())?;
+	if manifest.plaintext_len() > MAX_ANNOTATION_LEN {
+		return Err(format!(
+			"{} is too long for an annotation",
+			bytes_text(manifest.plaintext_len())
+		));
+	}
+	let key = match transfer::unwrap_key(store, &manifest, private).await {
+		Err(TransferError::NotARecipient { .. }) => return Err("not sealed for this key".into()),
+		other => other.map_err(|e| e.to_string())?,
+	};
+	let mut text = Vec::new();
+	transfer::decrypt_into(store, &manifest, key, &mut text, &ProgressBar::hidden())
+		.await
+		.map_err(|e| e.to_string())?;
+	String::from_utf8(text).map_err(|_| "not UTF-8 text".into())
+}
+
+/// The number of the block with this hash, if the node still has it.
+async fn block_number(client: &Client, block: sp_core::H256) -> Option<BlockNumber> {
+	client.header(Some(block)).await.ok().map(|header| header.number)
+}
+
+/// A block as `#number (hash)`.
+async fn block_text(client: &Client, block: sp_core::H256) -> String {
+	match block_number(client, block).await {
+		Some(number) => format!("#{number} ({block:?})"),
+		None => format!("{block:?}"),
+	}
+}
+
+fn content_id(cid: &Cid) -> dt_primitives::content_id::ContentId {
+	cid.as_bytes()
+		.to_vec()
+		.try_into()
+		.expect("a CID is 36 bytes, the chain takes 64")
+}
+
+fn stored_but_unregistered(cid: &Cid) -> String {
+	format!("the blocks are stored (content id {cid}) but nothing was registered on chain")
+}
+
+fn progress_bar(json: bool, len: u64, message: &'static str) -> ProgressBar {
+	if json {
+		return ProgressBar::hidden();
+	}
+	// indicatif draws on standard error, and only when it is a terminal.
+	let bar = ProgressBar::new(len).with_message(message);
+	bar.set_style(
+		ProgressStyle::with_template(
+			"{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+		)
+		.expect("a valid template")
+		.progress_chars("=> "),
+	);
+	bar
+}
+
+fn bytes_text(bytes: u64) -> String {
+	if bytes < 1024 {
+		format!("{bytes} bytes")
+	} else {
+		format!("{} bytes, {}", bytes, indicatif::BinaryBytes(bytes))
+	}
+}
+
+/// Names of the accounts whose keys are in the keystore, to print next to their addresses.
+struct Names(BTreeMap<AccountId, String>);
+
+impl Names {
+	fn new(keystore: &Keystore) -> Names {
+		let keys = keystore.list().unwrap_or_default();
+		Names(
+			keys.into_iter()
+				.filter_map(|key| Some((AccountId::from_ss58check(&key.account).ok()?, key.name)))
+				.collect(),
+		)
+	}
+
+	fn of(&self, account: &AccountId) -> String {
+		match self.0.get(account) {
+			Some(name) => format!("{name} ({account})"),
+			None => account.to_string(),
+		}
+	}
+
+	fn name(&self, account: &AccountId) -> Option<&str> {
+		self.0.get(account).map(String::as_str)
+	}
+}
+
+fn readers_text(readers: &Readers, names: &Names) -> String {
+	let mut text = format!("sealed for {} reader(s):\n", readers.included.len());
+	for reader in &readers.included {
+		let roles = roles_text(&reader.roles);
+		text.push_str(&format!(
+			"  {}{}\n",
+			names.of(&reader.account),
+			if roles.is_empty() { String::new() } else { format!(": {roles}") }
+		));
+	}
+	if !readers.skipped.is_empty() {
+		text.push_str(&format!(
+			"skipped {} reader(s) who cannot be sealed for:\n",
+			readers.skipped.len()
+		));
+		for skipped in &readers.skipped {
+			text.push_str(&format!("  {}: {}\n", names.of(&skipped.account), skipped.reason));
+		}
+	}
+	text
+}
+
+fn readers_json(readers: &Readers, names: &Names) -> Value {
+	readers
+		.included
+		.iter()
+		.map(|reader| {
+			json!({
+				"account": reader.account.to_string(),
+				"name": names.name(&reader.account),
+				"roles": reader.roles.iter().map(crate::access::role_name).collect::<Vec<_>>(),
+				"key": reader.key.id().to_string(),
+			})
+		})
+		.collect()
+}
+
+fn skipped_json(readers: &Readers) -> Value {
+	readers
+		.skipped
+		.iter()
+		.map(|skipped| json!({ "account": skipped.account.to_string(), "reason": skipped.reason }))
+		.collect()
+}
+
+fn element_text(element: &Option<ElementId>) -> Option<String> {
+	element.as_ref().map(|e| String::from_utf8_lossy(e).into_owned())
+}
+
+fn record_line(record: &Record, names: &Names) -> String {
+	format!(
+		"{:>4}  v{:<3} {:<12} \"{}\" ({}){}, registered by {} in block {}{}",
+		record.id,
+		record.version_count.saturating_sub(1),
+		level_name(record.confidentiality),
+		String::from_utf8_lossy(&record.title),
+		String::from_utf8_lossy(&record.media_type),
+		element_text(&record.element)
+			.map(|e| format!(" on element {e}"))
+			.unwrap_or_default(),
+		names.of(&record.registered_by),
+		record.registered_at,
+		record
+			.retired
+			.as_ref()
+			.map(|(who, block)| format!(", retired by {} in block {block}", names.of(who)))
+			.unwrap_or_default()
+	)
+}
+
+fn record_json(record: &Record, names: &Names) -> Value {
+	json!({
+		"document": record.id,
+		"twin": record.twin,
+		"title": String::from_utf8_lossy(&record.title),
+		"media_type": String::from_utf8_lossy(&record.media_type),
+		"confidentiality": level_name(record.confidentiality),
+		"element": element_text(&record.element),
+		"registered_by": record.registered_by.to_string(),
+		"registered_by_name": names.name(&record.registered_by),
+		"registered_at": record.registered_at,
+		"retired": record.retired.as_ref().map(|(who, block)| json!({ "by": who.to_string(), "at": block })),
+		"versions": record.version_count,
+	})
+}
+
+type AnnotationTexts = BTreeMap<(VersionNumber, usize), Result<String, String>>;
+
+fn history_text(history: &History, annotations: &AnnotationTexts, names: &Names) -> String {
+	let record = &history.document;
+	let mut text = format!(
+		"document {} on twin {}: \"{}\" ({}), {}\nattached to {}\nregistered by {} in block {}\n",
+		record.id,
+		record.twin,
+		String::from_utf8_lossy(&record.title),
+		String::from_utf8_lossy(&record.media_type),
+		level_name(record.confidentiality),
+		element_text(&record.element)
+			.map(|e| format!("element {e}"))
+			.unwrap_or_else(|| "the whole twin".into()),
+		names.of(&record.registered_by),
+		record.registered_at
+	);
+	if let Some((who, block)) = &record.retired {
+		text.push_str(&format!("retired by {} in block {block}\n", names.of(who)));
+	}
+	text.push_str("versions:\n");
+	for version in &history.versions {
+		let content = Cid::from_bytes(&version.version.content_id)
+			.map(|c| c.to_string())
+			.unwrap_or_else(|_| format!("0x{}", hex::encode(&version.version.content_id)));
+		text.push_str(&format!(
+			"  v{}  {}, by {} in block {}\n      content id {}\n",
+			version.number,
+			bytes_text(version.version.size),
+			names.of(&version.version.author),
+			version.version.added_at,
+			content
+		));
+		for (index, annotation) in version.annotations.iter().enumerate() {
+			let body = match annotations.get(&(version.number, index)) {
+				Some(Ok(said)) => format!("\"{said}\""),
+				Some(Err(why)) => format!("(unreadable: {why})"),
+				None => Cid::from_bytes(&annotation.content_id)
+					.map(|c| format!("content id {c}"))
+					.unwrap_or_default(),
+			};
+			text.push_str(&format!(
+				"      annotation {index} by {} in block {}: {body}\n",
+				names.of(&annotation.author),
+				annotation.added_at
+			));
+		}
+	}
+	text
+}
+
+fn history_json(history: &History, annotations: &AnnotationTexts, names: &Names) -> Value {
+	let mut document = record_json(&history.document, names);
+	let cid_text = |bytes: &[u8]| {
+		Cid::from_bytes(bytes)
+			.map(|c| c.to_string())
+			.unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
+	};
+	document["history"] = history
+		.versions
+		.iter()
+		.map(|version| {
+			json!({
+				"version": version.number,
+				"size": version.version.size,
+				"content_id": cid_text(&version.version.content_id),
+				"key_envelope": cid_text(&version.version.key_envelope),
+				"author": version.version.author.to_string(),
+				"author_name": names.name(&version.version.author),
+				"block": version.version.added_at,
+				"annotations": version.annotations.iter().enumerate().map(|(index, annotation)| {
+					let (text, error) = match annotations.get(&(version.number, index)) {
+						Some(Ok(text)) => (Some(text.clone()), None),
+						Some(Err(why)) => (None, Some(why.clone())),
+						None => (None, None),
+					};
+					json!({
+						"annotation": index,
+						"content_id": cid_text(&annotation.content_id),
+						"author": annotation.author.to_string(),
+						"author_name": names.name(&annotation.author),
+						"block": annotation.added_at,
+						"text": text,
+						"unreadable": error,
+					})
+				}).collect::<Vec<_>>(),
+			})
+		})
+		.collect();
+	document
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn media_types_are_checked_and_guessed() {
+		assert_eq!(check_media_type("application/pdf").unwrap(), "application/pdf");
+		assert_eq!(check_media_type("image/svg+xml").unwrap(), "image/svg+xml");
+		for bad in ["pdf", "/pdf", "application/", "a b/c", "tëxt/plain"] {
+			assert!(check_media_type(bad).is_err(), "{bad}");
+		}
+		assert_eq!(guess_media_type(Path::new("Manual.PDF")), "application/pdf");
+		assert_eq!(guess_media_type(Path::new("blob")), "application/octet-stream");
+	}
+
+	#[test]
+	fn titles_are_bounded_like_on_chain() {
+		assert!(check_title("Maintenance report").is_ok());
+		assert!(check_title("  ").is_err());
+		assert!(check_title(&"x".repeat(MAX_TITLE_LEN + 1)).is_err());
+	}
+
+	#[test]
+	fn downloads_need_an_existing_directory() {
+		let dir = tempfile::tempdir().unwrap();
+		assert!(output_directory(dir.path()).unwrap_err().to_string().contains("is a directory"));
+		assert_eq!(output_directory(&dir.path().join("out.bin")).unwrap(), dir.path());
+		let error = output_directory(&dir.path().join("missing/out.bin")).unwrap_err();
+		assert!(error.to_string().contains("does not exist"), "{error}");
+		assert_eq!(output_directory(Path::new("out.bin")).unwrap(), PathBuf::from("."));
+	}
+}
