@@ -7,11 +7,19 @@
 mod common;
 
 use common::{candy_factory, free_port, Dt, Node};
+use dt_offchain::content_id::Cid;
 use serde_json::Value;
+use sp_core::{sr25519, Pair};
 use std::{
 	collections::BTreeSet,
 	path::{Path, PathBuf},
+	str::FromStr,
 };
+
+/// Where the chunk ids start in a manifest of fewer than 64 chunks: magic, chunk size,
+/// plaintext size, envelope id, then a one-byte SCALE length.
+const FIRST_CHUNK_ID: usize = 4 + 4 + 8 + 36 + 1;
+const CID_LEN: usize = 36;
 
 /// Deterministic pseudo-random bytes (xorshift), so that every chunk differs.
 fn generated(seed: u64, len: usize) -> Vec<u8> {
@@ -60,6 +68,34 @@ fn accounts(readers: &Value) -> Vec<String> {
 		.iter()
 		.map(|reader| reader["name"].as_str().unwrap_or("?").to_owned())
 		.collect()
+}
+
+/// Stores `manifest` in the node's store and registers it as Alice's next version of
+/// `document` with `envelope`: what a dishonest writer could do with genuine blocks.
+fn register_version(node: &Node, document: u64, size: u64, manifest: &[u8], envelope: &str) {
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	runtime.block_on(async {
+		let client = dt_client::Client::connect(&node.url).await.unwrap();
+		let stored: String = client
+			.request(
+				"store_putBlock",
+				jsonrpsee::rpc_params![format!("0x{}", hex::encode(manifest))],
+			)
+			.await
+			.unwrap();
+		assert_eq!(stored, Cid::of(manifest).to_string());
+		let id = |text: &str| Cid::from_str(text).unwrap().as_bytes().to_vec().try_into().unwrap();
+		let call = pallet_dt_documents::Call::add_version {
+			document,
+			size,
+			content_id: id(&stored),
+			key_envelope: id(envelope),
+		};
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let finalized =
+			client.submit(&alice, dt_runtime::RuntimeCall::Documents(call)).await.unwrap();
+		assert_eq!(finalized.dispatch_error, None);
+	});
 }
 
 #[test]
@@ -321,6 +357,66 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 	let error = dt.fails(&["doc", "list", "999"]);
 	assert!(error.contains("twin 999 does not exist"), "{error}");
 
+	// Versions registered with genuine blocks put together wrongly: a chunk of version 0
+	// in version 1's manifest (sealed under another key), and version 1's manifest with
+	// version 0's envelope. Each is refused, nothing written.
+	let files = block_files(&node);
+	let manifest_v0 = std::fs::read(named(&files, &content_id)).unwrap();
+	let manifest_v1 =
+		std::fs::read(named(&files, version["content_id"].as_str().unwrap())).unwrap();
+	let mut forged = manifest_v1.clone();
+	let at = FIRST_CHUNK_ID + CID_LEN;
+	forged[at..at + CID_LEN].copy_from_slice(&manifest_v0[at..at + CID_LEN]);
+	let size = revised.len() as u64;
+	register_version(
+		&node,
+		document.parse().unwrap(),
+		size,
+		&forged,
+		version["key_envelope"].as_str().unwrap(),
+	);
+	let error = dt.fails(&[
+		"doc",
+		"download",
+		&twin,
+		&document,
+		"--version",
+		"2",
+		"-o",
+		&path("forged.pdf"),
+		"--as",
+		"alice",
+	]);
+	assert!(
+		error.contains("chunk 1 (") && error.contains("the stored version was altered"),
+		"{error}"
+	);
+	assert!(error.contains("nothing was written"), "{error}");
+	assert!(!Path::new(&path("forged.pdf")).exists());
+	register_version(
+		&node,
+		document.parse().unwrap(),
+		size,
+		&manifest_v1,
+		uploaded["key_envelope"].as_str().unwrap(),
+	);
+	let error = dt.fails(&[
+		"doc",
+		"download",
+		&twin,
+		&document,
+		"--version",
+		"3",
+		"-o",
+		&path("forged.pdf"),
+		"--as",
+		"alice",
+	]);
+	assert!(error.contains("but the chain registered"), "{error}");
+	assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+	let listed = dt.json(&["doc", "list", &twin]);
+	assert_eq!(listed[0]["versions"], 4);
+
 	// A chunk corrupted on the store's disk is caught; nothing is written.
 	let chunk = new
 		.iter()
@@ -368,6 +464,17 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 		"{error}"
 	);
 	// The other version still reads.
-	dt.ok(&["doc", "download", &twin, &document, "-o", &path("again.pdf"), "--as", "alice"]);
+	dt.ok(&[
+		"doc",
+		"download",
+		&twin,
+		&document,
+		"--version",
+		"1",
+		"-o",
+		&path("again.pdf"),
+		"--as",
+		"alice",
+	]);
 	assert_eq!(std::fs::read(path("again.pdf")).unwrap(), revised);
 }
