@@ -1,7 +1,8 @@
 //! The device agent's sensor feeds on a real dt-node: the `dt-agent` binary streams the
 //! simulated plant's fill levels into a feed it registers, anchors checkpoints that match the
 //! stored entries, and loses and duplicates no reading while the node is killed and started
-//! again, nor when the agent itself is killed and started again; when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
+//! again, nor when the agent itself is killed and started again, and replaces the sensor
+//! when the simulated plant has it exchanged (SIGUSR1); when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
 //! element, the old feed closed at a final checkpoint, the new feed on the new element) and
 //! streams on into the new feed while it keeps running program calls.
 
@@ -188,6 +189,12 @@ impl AgentProcess {
 }
 
 impl AgentProcess {
+	/// Sends it a signal (`-USR1`, ...).
+	fn signal(&self, signal: &str) {
+		let pid = self.0.id().to_string();
+		assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+	}
+
 	/// Kills it at once, as a crash would.
 	fn kill(&mut self) {
 		let _ = self.0.kill();
@@ -300,6 +307,11 @@ async fn the_agent_streams_readings_through_node_and_agent_restarts_losing_and_r
 	let mut agent = start_agent();
 	wait_stored(&client, feed, stored_at_kill + 60).await;
 
+	// The simulated sensor is exchanged (SIGUSR1); the agent replaces it on chain.
+	agent.signal("-USR1");
+	let new_feed = active_feed(&client, twin, "fill-sensor-2").await.id;
+	wait_stored(&client, new_feed, 10).await;
+
 	assert!(agent.terminate(), "dt-agent exits cleanly on SIGTERM");
 
 	// Every reading the agent took is in the store exactly once, in order, hash-chained.
@@ -313,8 +325,15 @@ async fn the_agent_streams_readings_through_node_and_agent_restarts_losing_and_r
 	);
 	assert_eq!(stored.len(), taken.len(), "as many entries as readings");
 	assert_eq!(stored, taken, "the store holds exactly the readings taken, in order");
-	let last = chain_feed(&client, feed).await.latest_checkpoint.unwrap().checkpoint;
-	assert!(last.sequence < stored.len() as u64);
+	// The old feed was closed at a final checkpoint of its last entry.
+	let old = chain_feed(&client, feed).await;
+	assert!(matches!(old.status, FeedStatus::Closed { replaced_by: Some(f), .. } if f == new_feed));
+	let last = old.latest_checkpoint.unwrap().checkpoint;
+	assert_eq!(last.sequence + 1, stored.len() as u64);
+	assert_eq!(
+		verified_readings(new_feed, &entries(&client, new_feed).await),
+		logged_readings(&readings_log, "fill-sensor-2")
+	);
 }
 
 fn now_ms() -> u64 {

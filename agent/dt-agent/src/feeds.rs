@@ -31,7 +31,7 @@ use dt_primitives::{
 use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 use pallet_dt_feeds::{FeedRegistration, FeedRegistrationOf, FeedStatus};
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, HashMap, HashSet},
 	io::Write,
 	path::PathBuf,
 	sync::{Arc, Mutex},
@@ -179,6 +179,7 @@ impl<D: Device + Clone + 'static> FeedStreamer<D> {
 			buffers: self.buffers,
 			wake: self.wake,
 			retry_at: HashMap::new(),
+			stalled: HashSet::new(),
 		};
 		sender.run(shutdown).await;
 		let _ = sampler.await;
@@ -335,6 +336,8 @@ struct Sender {
 	wake: Arc<Notify>,
 	/// When a failed replacement (by new element) may be tried again.
 	retry_at: HashMap<String, Instant>,
+	/// Sensors whose buffer disagrees with the node's log, left alone until reconnecting.
+	stalled: HashSet<String>,
 }
 
 impl Sender {
@@ -385,19 +388,28 @@ impl Sender {
 	async fn prepare(&mut self, client: &Client) -> Result<(), FeedAgentError> {
 		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
 		for element in elements {
+			self.stalled.remove(&element);
+			// Unbound buffers are bound (or replaced) in `settle`, one sensor's trouble not
+			// stopping the others.
 			let feed = lock(&self.buffers).get(&element).and_then(|buffer| buffer.state().feed);
-			match feed {
-				Some(feed) => {
-					let head = chain::latest(client, feed).await?;
-					if let Some(buffer) = lock(&self.buffers).get_mut(&element) {
-						buffer.reconcile(head)?;
-					}
-				},
-				// Bound (or replaced) in `settle`, one sensor's trouble not stopping the others.
-				None => {},
-			}
+			let Some(feed) = feed else { continue };
+			let head = chain::latest(client, feed).await?;
+			let reconciled = match lock(&self.buffers).get_mut(&element) {
+				Some(buffer) => buffer.reconcile(head),
+				None => Ok(()),
+			};
+			self.stall_on(&element, reconciled);
 		}
 		Ok(())
+	}
+
+	/// Stops sending `element`'s readings until the next connection if its buffer and the
+	/// node's log disagree: sending more would only be refused, and the other sensors go on.
+	fn stall_on(&mut self, element: &str, outcome: Result<(), BufferError>) {
+		if let Err(error) = outcome {
+			log::error!("sensor {element}: {error}; its readings stay in the buffer");
+			self.stalled.insert(element.to_owned());
+		}
 	}
 
 	/// Binds the buffer of `element` to the active feed the device owns there, registering
@@ -488,6 +500,9 @@ impl Sender {
 	async fn send_all(&mut self, client: &Client) -> Result<(), FeedAgentError> {
 		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
 		for element in elements {
+			if self.stalled.contains(&element) {
+				continue;
+			}
 			loop {
 				let batch = {
 					let buffers = lock(&self.buffers);
@@ -504,8 +519,13 @@ impl Sender {
 				};
 				let (feed, batch) = batch;
 				let head = chain::append(client, feed, &batch).await?;
-				if let Some(buffer) = lock(&self.buffers).get_mut(&element) {
-					buffer.acknowledge(head)?;
+				let acknowledged = match lock(&self.buffers).get_mut(&element) {
+					Some(buffer) => buffer.acknowledge(head),
+					None => Ok(()),
+				};
+				if acknowledged.is_err() {
+					self.stall_on(&element, acknowledged);
+					break;
 				}
 				log::debug!("feed {feed}: stored up to entry {}", head.sequence);
 			}

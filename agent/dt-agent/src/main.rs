@@ -45,8 +45,8 @@ struct Options {
 	/// How often each sensor is read: `250ms`, `2s`, `5m`.
 	#[arg(long, default_value = "1s", value_parser = parse_duration)]
 	sample_interval: Duration,
-	/// How often new readings are fsynced to the buffer; a crash loses at most the readings
-	/// of this long, none of them ever sent.
+	/// How often new readings are fsynced to the buffer; a machine crash loses at most the
+	/// readings of this long, none of them ever sent.
 	#[arg(long, default_value = "200ms", value_parser = parse_duration)]
 	flush_interval: Duration,
 	/// How often buffered readings are sent to the node, in one batch per feed.
