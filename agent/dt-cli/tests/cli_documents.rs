@@ -98,6 +98,48 @@ fn register_version(node: &Node, document: u64, size: u64, manifest: &[u8], enve
 	});
 }
 
+/// A store in front of the node's that serves one block with a byte flipped, as a damaged
+/// or dishonest replica could; every other block as the node has it.
+fn start_hostile_store(
+	runtime: &tokio::runtime::Runtime,
+	upstream: &str,
+	victim: String,
+) -> (jsonrpsee::server::ServerHandle, String) {
+	use jsonrpsee::{core::client::ClientT, types::ErrorObjectOwned, ws_client::WsClientBuilder};
+	let upstream = upstream.to_owned();
+	runtime.block_on(async move {
+		let client = WsClientBuilder::default()
+			.max_response_size(16 << 20)
+			.build(&upstream)
+			.await
+			.unwrap();
+		let server = jsonrpsee::server::Server::builder()
+			.max_response_body_size(16 << 20)
+			.build("127.0.0.1:0")
+			.await
+			.unwrap();
+		let url = format!("ws://{}", server.local_addr().unwrap());
+		let mut module = jsonrpsee::RpcModule::new((client, victim));
+		module
+			.register_async_method("store_getBlock", |params, context, _| async move {
+				let (client, victim) = &*context;
+				let cid: String = params.one()?;
+				let block: String = client
+					.request("store_getBlock", jsonrpsee::rpc_params![&cid])
+					.await
+					.map_err(|e| ErrorObjectOwned::owned(7106, e.to_string(), None::<()>))?;
+				if cid != *victim {
+					return Ok::<_, ErrorObjectOwned>(block);
+				}
+				let mut bytes = hex::decode(block.trim_start_matches("0x")).unwrap();
+				bytes[10] ^= 0x01;
+				Ok(format!("0x{}", hex::encode(bytes)))
+			})
+			.unwrap();
+		(server.start(module), url)
+	})
+}
+
 #[test]
 fn documents_round_trip_through_the_store_and_the_chain() {
 	let dir = tempfile::tempdir().unwrap();
@@ -416,6 +458,33 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 	assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
 	let listed = dt.json(&["doc", "list", &twin]);
 	assert_eq!(listed[0]["versions"], 4);
+
+	// A store that alters a block in transit is caught by dt itself.
+	let chunk_v1 = Cid::from_bytes(&manifest_v1[FIRST_CHUNK_ID..FIRST_CHUNK_ID + CID_LEN])
+		.unwrap()
+		.to_string();
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (hostile, hostile_url) = start_hostile_store(&runtime, &node.url, chunk_v1.clone());
+	let error = dt.fails(&[
+		"doc",
+		"download",
+		&twin,
+		&document,
+		"--version",
+		"1",
+		"-o",
+		&path("hostile.pdf"),
+		"--store",
+		&hostile_url,
+		"--as",
+		"alice",
+	]);
+	assert!(
+		error.contains(&format!("answered block {chunk_v1} with bytes that hash to")),
+		"{error}"
+	);
+	assert!(!Path::new(&path("hostile.pdf")).exists());
+	hostile.stop().unwrap();
 
 	// A chunk corrupted on the store's disk is caught; nothing is written.
 	let chunk = new
