@@ -289,33 +289,7 @@ pub fn parse_arguments(
 			bail!(
 				"argument {name} = {}: {}; nothing was sent",
 				show_value(parameter, &value),
-				match error {
-					ArgumentError::BelowMinimum(_) | ArgumentError::AboveMaximum(_) => format!(
-						"{} the {} {} of {program} ({})",
-						if matches!(error, ArgumentError::BelowMinimum(_)) {
-							"below"
-						} else {
-							"above"
-						},
-						if matches!(error, ArgumentError::BelowMinimum(_)) {
-							"minimum"
-						} else {
-							"maximum"
-						},
-						number(
-							parameter,
-							if matches!(error, ArgumentError::BelowMinimum(_)) {
-								parameter.min.unwrap_or_default()
-							} else {
-								parameter.max.unwrap_or_default()
-							}
-						),
-						bounds(parameter)
-					),
-					ArgumentError::NotAllowed(_) =>
-						format!("not among the allowed values ({})", bounds(parameter)),
-					other => format!("refused by the declaration: {other:?}"),
-				}
+				why_refused(program, parameter, error)
 			);
 		}
 		arguments.push(Argument { name: parameter.name.clone(), value });
@@ -336,6 +310,26 @@ pub fn parse_arguments(
 	arguments
 		.try_into()
 		.map_err(|_| anyhow!("more arguments than a program call carries"))
+}
+
+/// Which bound a value breaks, with the declared bounds.
+fn why_refused(program: &str, parameter: &ParameterDeclaration, error: ArgumentError) -> String {
+	let bound = |side: &str, limit: Option<i128>| {
+		format!(
+			"{side} the {} {} of {program} ({})",
+			if side == "below" { "minimum" } else { "maximum" },
+			number(parameter, limit.unwrap_or_default()),
+			bounds(parameter)
+		)
+	};
+	match error {
+		ArgumentError::BelowMinimum(_) => bound("below", parameter.min),
+		ArgumentError::AboveMaximum(_) => bound("above", parameter.max),
+		ArgumentError::NotAllowed(_) => {
+			format!("not among the allowed values ({})", bounds(parameter))
+		},
+		other => format!("refused by the declaration: {other:?}"),
+	}
 }
 
 fn parse_value(parameter: &ParameterDeclaration, text: &str) -> Result<ParameterValue, String> {
