@@ -112,6 +112,27 @@ pub enum DocCommand {
 		#[arg(long = "as", value_name = "KEY")]
 		reader: Option<String>,
 	},
+	/// Attaches a document to an element of the twin's specification (e.g. a report to the
+	/// sensor that replaced another), or with --whole-twin to the twin as a whole.
+	Attach {
+		twin: TwinId,
+		document: DocumentId,
+		/// The element.
+		#[arg(long, required_unless_present = "whole_twin", conflicts_with = "whole_twin")]
+		element: Option<String>,
+		/// Attach it to the twin rather than to one element.
+		#[arg(long)]
+		whole_twin: bool,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
+	/// Retires a document: it stays readable with its history but takes no new versions.
+	Retire {
+		twin: TwinId,
+		document: DocumentId,
+		#[command(flatten)]
+		signer: crate::Signer,
+	},
 	/// A document with its history: every version and annotation, who added it and when.
 	Show {
 		twin: TwinId,
@@ -483,6 +504,69 @@ pub async fn doc_command(
 				json: Value::Array(
 					records.iter().map(|record| record_json(record, &names)).collect(),
 				),
+			})
+		},
+		DocCommand::Attach { twin, document, element, whole_twin: _, signer } => {
+			let element = element.map(|id| element_id(&id)).transpose()?;
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			if let Some(element) = &element {
+				check_element(&client, twin, element).await?;
+			}
+			let call =
+				pallet_dt_documents::Call::attach_to_element { document, element: element.clone() };
+			let finalized = chain::submit(
+				&client,
+				&me.pair,
+				RuntimeCall::Documents(call),
+				"attach the document",
+			)
+			.await?;
+			let title = String::from_utf8_lossy(&history.document.title).into_owned();
+			let place = element_text(&element)
+				.map(|e| format!("element {e}"))
+				.unwrap_or_else(|| "the whole twin".into());
+			Ok(Output {
+				text: format!(
+					"document {document} (\"{title}\") attached to {place} of twin {twin} in block {}",
+					block_text(&client, finalized.block).await
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"element": element_text(&element),
+					"block": finalized.block,
+					"block_number": block_number(&client, finalized.block).await,
+				}),
+			})
+		},
+		DocCommand::Retire { twin, document, signer } => {
+			let me = unlock(keystore, &signer.key)?;
+			let client = chain::connect(node).await?;
+			let history = document_of(&client, twin, document).await?;
+			let call = pallet_dt_documents::Call::retire_document { document };
+			let finalized = chain::submit(
+				&client,
+				&me.pair,
+				RuntimeCall::Documents(call),
+				"retire the document",
+			)
+			.await?;
+			let title = String::from_utf8_lossy(&history.document.title).into_owned();
+			Ok(Output {
+				text: format!(
+					"document {document} (\"{title}\") of twin {twin} retired in block {}; its \
+					 versions stay readable",
+					block_text(&client, finalized.block).await
+				),
+				json: json!({
+					"document": document,
+					"twin": twin,
+					"retired": true,
+					"block": finalized.block,
+					"block_number": block_number(&client, finalized.block).await,
+				}),
 			})
 		},
 		DocCommand::Show { twin, document, reader, store } => {

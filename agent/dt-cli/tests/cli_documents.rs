@@ -386,6 +386,27 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 	let error = dt.fails(&["doc", "show", &twin, &document, "--as", "charlie"]);
 	assert!(error.contains("is not cleared to read document"), "{error}");
 
+	// The note moves to the whole twin and back; retired, it takes no new version.
+	let error = dt.fails(&["doc", "attach", &twin, &note_id, "--element", "nope", "--as", "bob"]);
+	assert!(error.contains("has no element nope"), "{error}");
+	dt.ok(&["doc", "attach", &twin, &note_id, "--whole-twin", "--as", "bob"]);
+	assert!(dt
+		.json(&["doc", "list", &twin, "--element", &element])
+		.as_array()
+		.unwrap()
+		.is_empty());
+	let attached =
+		dt.json(&["doc", "attach", &twin, &note_id, "--element", &element, "--as", "bob"]);
+	assert_eq!(attached["element"], element.as_str());
+	assert_eq!(dt.json(&["doc", "list", &twin, "--element", &element])[0]["title"], "note.txt");
+	dt.ok(&["doc", "retire", &twin, &note_id, "--as", "alice"]);
+	let error = dt.fails(&["doc", "version", &twin, &note_id, &path("note.txt"), "--as", "alice"]);
+	assert!(error.contains("was retired by") && error.contains("takes no new versions"), "{error}");
+	let error = dt.fails(&["doc", "retire", &twin, &note_id, "--as", "alice"]);
+	assert!(error.contains("refused by the chain: documents.AlreadyRetired"), "{error}");
+	let shown = dt.ok(&["doc", "show", &twin, &note_id]);
+	assert!(shown.contains("retired by alice"), "{shown}");
+
 	// Unknown documents and twins.
 	for command in [
 		vec!["doc", "show", &twin, "99"],
