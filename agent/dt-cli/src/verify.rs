@@ -4,7 +4,8 @@
 //! - Every document version: its manifest, key envelope and chunks are fetched and hashed
 //!   here (the node is not trusted to have checked them); the manifest must decode, name
 //!   the chain's key envelope and list chunks that are all present and intact.
-//! - Every annotation's block is fetched and hashed.
+//! - Every annotation, stored as a document of its own, likewise (its manifest names its
+//!   own key envelope).
 //! - Every feed's log is read from its first entry: each entry is hashed here, must carry
 //!   the previous entry's hash, and at each checkpoint anchored on chain must hash to the
 //!   anchored entry hash (with the anchored timestamp).
@@ -14,7 +15,7 @@ use anyhow::Result;
 use dt_client::Client;
 use dt_offchain::{
 	content_id::{verify as verify_block, Cid},
-	documents::Manifest,
+	documents::{Manifest, MANIFEST_MAGIC},
 	feed::{Entry, GENESIS_PREVIOUS},
 };
 use dt_primitives::{
@@ -138,20 +139,13 @@ async fn verify_documents(
 				client,
 				&item,
 				&version.version.content_id,
-				&version.version.key_envelope,
+				Some(&version.version.key_envelope),
 				report,
 			)
 			.await;
 			for (index, annotation) in version.annotations.iter().enumerate() {
 				let item = format!("{item} annotation {index}");
-				match cid_of(&annotation.content_id) {
-					Err(problem) => report.mismatch(item, problem),
-					Ok(cid) => {
-						if let Err(problem) = fetch(client, &cid).await {
-							report.mismatch(format!("{item} (block {cid})"), problem);
-						}
-					},
-				}
+				verify_version(client, &item, &annotation.content_id, None, report).await;
 			}
 			if report.mismatches.len() == before {
 				report.checked.push(format!(
@@ -164,12 +158,14 @@ async fn verify_documents(
 	Ok(())
 }
 
-/// Checks one version; the number of blocks it consists of.
+/// Checks one version (or annotation: its manifest names its own key envelope, the chain
+/// none); the number of blocks it consists of. An annotation stored as a single block
+/// rather than as a document is that block alone.
 async fn verify_version(
 	client: &Client,
 	item: &str,
 	content_id: &ContentId,
-	key_envelope: &ContentId,
+	key_envelope: Option<&ContentId>,
 	report: &mut Report,
 ) -> usize {
 	let manifest_id = match cid_of(content_id) {
@@ -180,6 +176,7 @@ async fn verify_version(
 		},
 	};
 	let manifest = match fetch(client, &manifest_id).await {
+		Ok(bytes) if key_envelope.is_none() && !bytes.starts_with(&MANIFEST_MAGIC) => return 1,
 		Ok(bytes) => match Manifest::from_bytes(&manifest_id, &bytes) {
 			Ok(manifest) => manifest,
 			Err(error) => {
@@ -192,16 +189,17 @@ async fn verify_version(
 			return 1;
 		},
 	};
-	match cid_of(key_envelope) {
-		Ok(envelope) if envelope == *manifest.envelope() => {},
-		Ok(envelope) => report.mismatch(
+	match key_envelope.map(cid_of) {
+		None => {},
+		Some(Ok(envelope)) if envelope == *manifest.envelope() => {},
+		Some(Ok(envelope)) => report.mismatch(
 			item,
 			format!(
 				"the chain names key envelope {envelope}, the manifest {}",
 				manifest.envelope()
 			),
 		),
-		Err(problem) => report.mismatch(item, problem),
+		Some(Err(problem)) => report.mismatch(item, problem),
 	}
 	if let Err(problem) = fetch(client, manifest.envelope()).await {
 		report.mismatch(format!("{item} key envelope {}", manifest.envelope()), problem);

@@ -222,38 +222,59 @@ fn block_file(node: &Node, cid: &Cid) -> std::path::PathBuf {
 	node.blocks_dir().join(format!("{:02x}", cid.digest()[0])).join(cid.to_string())
 }
 
-/// Encrypts a document for `reader` in a scratch store, copies its blocks to the node's store
-/// and registers it as Alice: (manifest, key envelope, chunks).
-async fn upload_document(
+/// Encrypts `text` for `reader` in a scratch store and copies its blocks to the node's
+/// store: (manifest, key envelope, chunks).
+async fn store_document(
 	client: &Client,
-	scratch: &Path,
-	twin: TwinId,
+	scratch: &BlockStore,
+	text: &[u8],
 	reader: &ReaderPublicKey,
 ) -> (Cid, Cid, Vec<Cid>) {
-	let store = BlockStore::open(scratch).unwrap();
-	let text = b"Filler maintenance manual: replace the fill-level sensor every 5000 hours.";
-	let stored = put_document(&store, &text[..], std::slice::from_ref(reader)).unwrap();
-	let chunks = read_manifest(&store, &stored.content_id).unwrap().chunks().to_vec();
+	let stored = put_document(scratch, text, std::slice::from_ref(reader)).unwrap();
+	let chunks = read_manifest(scratch, &stored.content_id).unwrap().chunks().to_vec();
 	for cid in chunks.iter().chain([&stored.key_envelope, &stored.content_id]) {
-		let bytes = store.get(cid).unwrap().unwrap();
+		let bytes = scratch.get(cid).unwrap().unwrap();
 		let stored_as: String = client
 			.request("store_putBlock", rpc_params![format!("0x{}", hex::encode(bytes))])
 			.await
 			.unwrap();
 		assert_eq!(stored_as, cid.to_string());
 	}
+	(stored.content_id, stored.key_envelope, chunks)
+}
+
+/// Stores and registers a manual as Alice, and annotates it: (manifest, key envelope,
+/// chunks) of the manual and the chunks of the annotation.
+async fn upload_document(
+	client: &Client,
+	scratch: &Path,
+	twin: TwinId,
+	reader: &ReaderPublicKey,
+) -> (Cid, Cid, Vec<Cid>, Vec<Cid>) {
+	let scratch = BlockStore::open(scratch).unwrap();
+	let text = b"Filler maintenance manual: replace the fill-level sensor every 5000 hours.";
+	let (manifest, envelope, chunks) = store_document(client, &scratch, text, reader).await;
+	let content_id = |cid: &Cid| cid.as_bytes().to_vec().try_into().unwrap();
 	let register = pallet_dt_documents::Call::register_document {
 		twin,
 		title: bounded("Filler manual"),
 		media_type: bounded("text/plain"),
 		size: text.len() as u64,
-		content_id: stored.content_id.as_bytes().to_vec().try_into().unwrap(),
-		key_envelope: stored.key_envelope.as_bytes().to_vec().try_into().unwrap(),
+		content_id: content_id(&manifest),
+		key_envelope: content_id(&envelope),
 		confidentiality: Confidentiality::Internal,
 		element: None,
 	};
 	submit_ok(client, "//Alice", RuntimeCall::Documents(register)).await;
-	(stored.content_id, stored.key_envelope, chunks)
+	let (note, _, note_chunks) =
+		store_document(client, &scratch, b"Sensor replaced at 4980 hours.", reader).await;
+	let annotate = pallet_dt_documents::Call::annotate {
+		document: 0,
+		version: 0,
+		content_id: content_id(&note),
+	};
+	submit_ok(client, "//Alice", RuntimeCall::Documents(annotate)).await;
+	(manifest, envelope, chunks, note_chunks)
 }
 
 fn event_names(audit: &Value) -> Vec<String> {
@@ -494,11 +515,12 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	runtime.block_on(submit_ok(&client, "//Bob", anchor(early[2].checkpoint())));
 	let alice_rsa = hex::decode(alice["rsa_public_key"].as_str().unwrap()).unwrap();
 	let reader = ReaderPublicKey::from_der(&alice_rsa).unwrap();
-	let (manifest, envelope, chunks) =
+	let (manifest, envelope, chunks, note_chunks) =
 		runtime.block_on(upload_document(&client, &dir.path().join("scratch"), twin, &reader));
 	let verified = dt.json(&["verify", &t]);
 	assert_eq!(verified["ok"], true, "{verified}");
 	assert_eq!(verified["checked"].as_array().unwrap().len(), 2, "{verified}");
+	assert_eq!(verified["checked"][0], "document 0 version 0: 3 blocks, 1 annotations");
 	let text = dt.ok(&["verify", &t]);
 	assert!(
 		text.contains(&format!("ok        feed {feed}: 5 entries chained, 1 checkpoints match")),
@@ -521,6 +543,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	// A corrupted chunk and a missing key envelope are reported by item.
 	std::fs::write(block_file(&node, &chunks[0]), b"not what was stored").unwrap();
 	std::fs::remove_file(block_file(&node, &envelope)).unwrap();
+	std::fs::remove_file(block_file(&node, &note_chunks[0])).unwrap();
 	let output = dt.run_with(common::PASSPHRASE, &["verify", &t]);
 	assert!(!output.status.success());
 	let text = String::from_utf8(output.stdout).unwrap();
@@ -535,7 +558,14 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		)),
 		"{text}"
 	);
-	assert!(text.contains("3 mismatches"), "{text}");
+	assert!(
+		text.contains(&format!(
+			"MISMATCH  document 0 version 0 annotation 0 chunk 0 ({}): missing from the store",
+			note_chunks[0]
+		)),
+		"{text}"
+	);
+	assert!(text.contains("4 mismatches"), "{text}");
 	assert!(!text.contains(&manifest.to_string()), "the manifest is intact: {text}");
 
 	// The audit trail: who did what, in which block.
@@ -554,6 +584,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		"feeds.FeedRegistered",
 		"feeds.CheckpointAnchored",
 		"documents.DocumentRegistered",
+		"documents.DocumentAnnotated",
 	] {
 		assert!(names.iter().any(|name| name == expected), "{expected} missing from {names:?}");
 	}
