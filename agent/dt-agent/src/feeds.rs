@@ -367,11 +367,26 @@ impl Sender {
 		let mut ticks = tokio::time::interval(self.config.batch_interval);
 		ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
 		loop {
-			let stopping = tokio::select! {
+			let mut stopping = tokio::select! {
 				_ = ticks.tick() => false,
 				_ = self.wake.notified() => false,
 				_ = shutdown.wait_for(|stop| *stop) => true,
 			};
+			if !stopping {
+				// Work may be cut short anywhere: what the node got is counted as acknowledged
+				// when the agent next reconciles, and a replacement sent is found on chain.
+				let work = async {
+					self.send_all(&client).await?;
+					self.settle(&client).await
+				};
+				stopping = tokio::select! {
+					outcome = work => {
+						outcome?;
+						false
+					},
+					_ = shutdown.wait_for(|stop| *stop) => true,
+				};
+			}
 			if stopping {
 				// The sampler's last sync comes first, so everything is sendable.
 				tokio::time::sleep(Duration::from_millis(50)).await;
@@ -379,8 +394,6 @@ impl Sender {
 				let _ = tokio::time::timeout(FINAL_SEND_TIMEOUT, self.send_all(&client)).await;
 				return Ok(());
 			}
-			self.send_all(&client).await?;
-			self.settle(&client).await?;
 		}
 	}
 
@@ -556,15 +569,17 @@ impl Sender {
 				Ok(()) => {
 					self.retry_at.remove(&state.element);
 				},
-				// A refusal or a missing feed is no reason to stop streaming the others.
-				Err(error @ (FeedAgentError::Refused { .. } | FeedAgentError::NoFeed { .. })) => {
+				// The connection is gone: reconnect.
+				Err(error @ FeedAgentError::Client(_)) => return Err(error),
+				// A refusal, a missing feed or a sensor the agent cannot place is no reason to
+				// stop streaming the others.
+				Err(error) => {
 					log::warn!(
 						"sensor {}: {error}; trying again in {MAX_BACKOFF:?}",
 						state.element
 					);
 					self.retry_at.insert(state.element.clone(), Instant::now() + MAX_BACKOFF);
 				},
-				Err(error) => return Err(error),
 			}
 		}
 		Ok(())
@@ -728,7 +743,12 @@ async fn anchor_checkpoints(
 			}
 		}
 		let Some(connected) = client.as_ref() else { continue };
-		if let Err(e) = anchor_heads(connected, &submitter, &buffers).await {
+		// A checkpoint cut short by the agent stopping is anchored next time.
+		let anchored = tokio::select! {
+			anchored = anchor_heads(connected, &submitter, &buffers) => anchored,
+			_ = shutdown.wait_for(|stop| *stop) => return,
+		};
+		if let Err(e) = anchored {
 			log::warn!("checkpoints: {e}");
 			if matches!(e, FeedAgentError::Client(_)) {
 				client = None;
@@ -764,4 +784,47 @@ async fn anchor_heads(
 		log::info!("feed {feed}: checkpoint at entry {} anchored", head.sequence);
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn sensor(element: &str) -> SensorInfo {
+		SensorInfo {
+			station: "filler".into(),
+			element: element.into(),
+			unit: "mm".into(),
+			expected_range: None,
+		}
+	}
+
+	#[test]
+	fn a_sensor_replaced_before_a_restart_stays_replaced() {
+		let dir = tempfile::tempdir().unwrap();
+		assert!(recorded_sensors(dir.path()).unwrap().is_empty());
+		let mut old = SensorBuffer::create(dir.path(), &sensor("fill-sensor"), None).unwrap();
+		old.bind(0, None).unwrap();
+		assert_eq!(
+			recorded_sensors(dir.path()).unwrap(),
+			[("filler".to_owned(), "fill-sensor".to_owned())]
+		);
+		// Exchanged, and the replacement not on chain yet.
+		old.retire().unwrap();
+		let pending = PendingReplacement {
+			old_element: "fill-sensor".into(),
+			fragment: r#"<InternalElement ID="fill-sensor-2"/>"#.into(),
+			serial: "FLS-0002".into(),
+		};
+		SensorBuffer::create(dir.path(), &sensor("fill-sensor-2"), Some(pending.clone())).unwrap();
+		// A buffer the sampler made for a sensor nobody registered does not win over it.
+		SensorBuffer::create(dir.path(), &sensor("filler-fill-sensor"), None).unwrap();
+		assert_eq!(
+			recorded_sensors(dir.path()).unwrap(),
+			[("filler".to_owned(), "fill-sensor-2".to_owned())]
+		);
+		let reopened =
+			SensorBuffer::open(&SensorBuffer::dir_of(dir.path(), "fill-sensor-2")).unwrap();
+		assert_eq!(reopened.state().replaces, Some(pending));
+	}
 }
