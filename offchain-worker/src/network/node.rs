@@ -526,6 +526,7 @@ impl StoreHandle {
 			return Err(NodeError::WrongAction { expected: "an envelope read" });
 		};
 		let mut tried = Vec::new();
+		let mut refused = None;
 		for peer in self.core.replicas(&PlacementKey::item(&item)) {
 			match self.core.call(peer, Request::GetEnvelope(request.clone())).await {
 				Ok(Response::Envelope(bytes)) => {
@@ -541,12 +542,20 @@ impl StoreHandle {
 					}
 				},
 				Ok(_) => tried.push(ReplicaFailure { peer, reason: "unexpected response".into() }),
-				// Every replica applies the same rule: a refusal for the signer is final.
-				Err(error @ NodeError::Refused { reason: Refusal::Unauthorized, .. }) => {
+				Err(error @ NodeError::Refused { reason: Refusal::Replayed, .. }) => {
 					return Err(error)
+				},
+				// A replica that missed a change of the list may refuse a reader just added:
+				// ask the others, and report the refusal only if none serves.
+				Err(error @ NodeError::Refused { reason: Refusal::Unauthorized, .. }) => {
+					tried.push(ReplicaFailure { peer, reason: error.to_string() });
+					refused.get_or_insert(error);
 				},
 				Err(error) => tried.push(ReplicaFailure { peer, reason: error.to_string() }),
 			}
+		}
+		if let Some(refusal) = refused {
+			return Err(refusal);
 		}
 		Err(NodeError::Unavailable { what: format!("envelope {envelope} of item {item}"), tried })
 	}
@@ -814,9 +823,11 @@ impl StoreHandle {
 		if let Some(task) = self.task.lock().await.take() {
 			let _ = task.await;
 		}
-		// Requests still being served hold the stores; give them a moment to finish.
+		// Requests still being served hold the stores (and their directory locks); give
+		// them a moment to finish. Other clones of this handle keep the stores open until
+		// they are dropped too.
 		for _ in 0..500 {
-			if Arc::strong_count(&self.core.replica) == 1 {
+			if Arc::strong_count(&self.core) == 1 && Arc::strong_count(&self.core.replica) == 1 {
 				break;
 			}
 			tokio::time::sleep(Duration::from_millis(10)).await;

@@ -84,8 +84,13 @@ pub enum Request {
 pub enum Refusal {
 	/// The requester is not a partner node.
 	NotPartner,
-	/// The signed request did not verify, or the ledger does not allow it.
+	/// The signed request did not verify, or the ledger does not allow it (by this
+	/// replica's committed list: one that missed a change may answer differently).
 	Unauthorized,
+	/// This replica already accepted this very signed request. Replay is refused per
+	/// replica: a request replayed to another replica of the item gives a partner nothing
+	/// its own copy does not hold already, and other peers cannot connect.
+	Replayed,
 	/// The request is malformed or breaks a rule (a bad batch, a foreign envelope...).
 	Invalid,
 	/// The replica does not hold what was asked for.

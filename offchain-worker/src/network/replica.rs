@@ -66,7 +66,11 @@ fn internal(error: impl std::fmt::Display) -> Response {
 }
 
 fn unauthorized(error: AuthError) -> Response {
-	Response::refused(Refusal::Unauthorized, error)
+	let reason = match error {
+		AuthError::Replayed => Refusal::Replayed,
+		_ => Refusal::Unauthorized,
+	};
+	Response::refused(reason, error)
 }
 
 fn acl_refusal(error: AclError) -> Response {
