@@ -753,3 +753,49 @@ async fn a_peer_outside_the_partner_set_is_refused() {
 	cluster.node(0).ping(cluster.peer(1)).await.unwrap();
 	stranger.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_missed_a_change_neither_blocks_readers_nor_later_changes() {
+	let mut cluster = Cluster::start(4).await;
+	let parties = parties(&cluster.ledger);
+	let item = parties.item;
+	let alice = &parties.alice;
+	let (replicas, others) = cluster.placement(&PlacementKey::item(&item));
+	let coordinator = others[0];
+	let node = |cluster: &Cluster| cluster.node(coordinator).clone();
+	node(&cluster)
+		.change_acl(change(item, 0, AclOp::AddReader(parties.bob.public()), alice))
+		.await
+		.unwrap();
+	// The closest replica misses Charlie's addition and the envelope sealed for him.
+	let stale = replicas[0];
+	cluster.stop(stale).await;
+	let acl = node(&cluster)
+		.change_acl(change(item, 1, AclOp::AddReader(parties.charlie.public()), alice))
+		.await
+		.unwrap();
+	assert_eq!(acl.version, 2);
+	let keys = sealing_keys(&acl, cluster.ledger.as_ref()).unwrap();
+	let plaintext = sample(5_000, 12);
+	let version = put_version(&cluster, coordinator, &parties, plaintext.clone(), keys).await;
+	cluster.restart(stale).await;
+
+	// Charlie is refused by the stale replica (asked first) and served by the next.
+	let read = read_version(
+		&cluster,
+		coordinator,
+		&parties,
+		version,
+		&parties.charlie,
+		&parties.charlie_rsa,
+	)
+	.await;
+	assert_eq!(read.unwrap(), plaintext);
+	// The next change: the stale replica refuses it (its list is behind), the other two
+	// make the quorum.
+	let acl = node(&cluster)
+		.change_acl(change(item, 2, AclOp::RemoveReader(parties.bob.public()), alice))
+		.await
+		.unwrap();
+	assert_eq!((acl.version, acl.readers), (3, vec![parties.charlie.public()]));
+}

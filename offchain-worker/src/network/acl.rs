@@ -20,6 +20,9 @@
 //! committed, aborted, or its lease ([`PREPARE_LEASE_MS`]) runs out (the node that
 //! prepared it crashed); so a change that did not reach a quorum changes nothing anywhere.
 //!
+//! Every replica accepts a signed request once, whatever its answer: a change refused (or
+//! aborted) is signed again, with a fresh timestamp, to be retried.
+//!
 //! A replica that was down while a change committed keeps the older list and refuses the
 //! next change (its base version is behind) until it is brought up to date; the other k+1
 //! carry on.

@@ -214,3 +214,33 @@ impl libp2p::request_response::Codec for StoreCodec {
 		write_message(io, &response).await
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use futures::io::Cursor;
+	use libp2p::request_response::Codec;
+
+	use super::*;
+
+	#[tokio::test]
+	async fn messages_round_trip_and_hostile_bytes_are_refused() {
+		let mut codec = StoreCodec;
+		let request = Request::GetBlock(Cid::of(b"x"));
+		let mut wire = Cursor::new(Vec::new());
+		codec.write_request(&PROTOCOL, &mut wire, request.clone()).await.unwrap();
+		let mut read = Cursor::new(wire.into_inner());
+		assert_eq!(codec.read_request(&PROTOCOL, &mut read).await.unwrap(), request);
+
+		// Garbage, a valid message with trailing bytes, and an oversized message.
+		let mut garbage = Cursor::new(vec![0xff; 40]);
+		let error = codec.read_request(&PROTOCOL, &mut garbage).await.unwrap_err();
+		assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+		let mut trailing = Request::Ping.encode();
+		trailing.push(0);
+		let error = codec.read_request(&PROTOCOL, &mut Cursor::new(trailing)).await.unwrap_err();
+		assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+		let huge = Cursor::new(vec![0u8; MAX_MESSAGE_BYTES as usize + 1]);
+		let error = codec.read_response(&PROTOCOL, &mut { huge }).await.unwrap_err();
+		assert!(error.to_string().contains("longer than"), "{error}");
+	}
+}

@@ -424,3 +424,231 @@ impl Replica {
 		}
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use sp_core::{sr25519, Pair as _};
+
+	use super::*;
+	use crate::{
+		crypto::{test_keys, DocumentKey, ReaderPublicKey},
+		feed::{FeedWriter, SignedBatch},
+		network::{acl::AclOp, AclChange, ItemId},
+	};
+
+	struct Policy {
+		manager: sr25519::Public,
+		keys: Vec<(sr25519::Public, ReaderPublicKey)>,
+		device: sr25519::Public,
+	}
+
+	impl AccessPolicy for Policy {
+		fn may_manage(&self, account: &sr25519::Public, _: &ItemId) -> bool {
+			*account == self.manager
+		}
+		fn reader_key(&self, account: &sr25519::Public) -> Option<ReaderPublicKey> {
+			self.keys.iter().find(|(a, _)| a == account).map(|(_, key)| key.clone())
+		}
+		fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public> {
+			(feed == 1).then_some(self.device)
+		}
+	}
+
+	fn pair(seed: &str) -> sr25519::Pair {
+		sr25519::Pair::from_string(seed, None).unwrap()
+	}
+
+	fn replica() -> (tempfile::TempDir, Replica) {
+		let dir = tempfile::tempdir().unwrap();
+		let policy = Policy {
+			manager: pair("//Alice").public(),
+			keys: vec![
+				(pair("//Bob").public(), test_keys::bob().public_key().clone()),
+				(pair("//Charlie").public(), test_keys::charlie().public_key().clone()),
+			],
+			device: pair("//Dave").public(),
+		};
+		let replica = Replica::open(dir.path(), Arc::new(policy)).unwrap();
+		(dir, replica)
+	}
+
+	const ITEM: ItemId = ItemId([9; 32]);
+
+	fn refusal(handled: Handled) -> Refusal {
+		match handled.response {
+			Response::Refused { reason, .. } => reason,
+			other => panic!("expected a refusal, got {other:?}"),
+		}
+	}
+
+	fn change(base_version: u64, reader: &str, signer: &str) -> SignedAction {
+		let op = AclOp::AddReader(pair(reader).public());
+		SignedAction::sign(
+			Action::ChangeAcl(AclChange { item: ITEM, base_version, op }),
+			&pair(signer),
+		)
+	}
+
+	#[test]
+	fn envelopes_are_stored_only_from_managers_and_for_readers_on_the_list() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		let prepare = change(0, "//Bob", "//Alice");
+		assert_eq!(
+			replica.handle(from, Request::PrepareAcl(prepare.clone())).response,
+			Response::Ok
+		);
+		assert!(matches!(
+			replica.handle(from, Request::CommitAcl(prepare)).response,
+			Response::Acl(_)
+		));
+
+		let for_bob = Envelope::seal(
+			&DocumentKey::generate().unwrap(),
+			&[test_keys::bob().public_key().clone()],
+		)
+		.unwrap()
+		.to_bytes();
+		let for_charlie = Envelope::seal(
+			&DocumentKey::generate().unwrap(),
+			&[test_keys::charlie().public_key().clone()],
+		)
+		.unwrap()
+		.to_bytes();
+		let publish = |bytes: &[u8], signer: &str| {
+			let action = Action::WriteEnvelope { item: ITEM, envelope: Cid::of(bytes) };
+			Request::PutEnvelope {
+				request: SignedAction::sign(action, &pair(signer)),
+				bytes: bytes.to_vec(),
+			}
+		};
+		// Bytes that are not the envelope the request names.
+		let mismatched = match publish(&for_bob, "//Alice") {
+			Request::PutEnvelope { request, .. } => {
+				Request::PutEnvelope { request, bytes: for_charlie.clone() }
+			},
+			_ => unreachable!(),
+		};
+		assert_eq!(refusal(replica.handle(from, mismatched)), Refusal::Invalid);
+		// Not a manager; sealed for Charlie, who is not on the list; not an envelope at all.
+		assert_eq!(
+			refusal(replica.handle(from, publish(&for_bob, "//Bob"))),
+			Refusal::Unauthorized
+		);
+		assert_eq!(
+			refusal(replica.handle(from, publish(&for_charlie, "//Alice"))),
+			Refusal::Invalid
+		);
+		assert_eq!(
+			refusal(replica.handle(from, publish(b"DTE1 junk", "//Alice"))),
+			Refusal::Invalid
+		);
+		assert!(!replica.envelopes.has(&Cid::of(&for_charlie)).unwrap());
+		assert_eq!(replica.handle(from, publish(&for_bob, "//Alice")).response, Response::Ok);
+
+		let read = |envelope: Cid, signer: &str| {
+			let action = Action::ReadEnvelope { item: ITEM, envelope };
+			Request::GetEnvelope(SignedAction::sign(action, &pair(signer)))
+		};
+		assert_eq!(
+			replica.handle(from, read(Cid::of(&for_bob), "//Bob")).response,
+			Response::Envelope(for_bob.clone())
+		);
+		assert_eq!(
+			refusal(replica.handle(from, read(Cid::of(&for_bob), "//Charlie"))),
+			Refusal::Unauthorized
+		);
+		assert_eq!(
+			refusal(replica.handle(from, read(Cid::of(b"other"), "//Bob"))),
+			Refusal::NotFound
+		);
+		// Another kind of signed request where a read is expected.
+		let wrong = Request::GetEnvelope(change(1, "//Charlie", "//Alice"));
+		assert_eq!(refusal(replica.handle(from, wrong)), Refusal::Invalid);
+	}
+
+	#[test]
+	fn one_pending_change_at_a_time_until_commit_abort_or_lease_end() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		let bob = change(0, "//Bob", "//Alice");
+		let charlie = change(0, "//Charlie", "//Alice");
+		assert_eq!(replica.handle(from, Request::PrepareAcl(bob.clone())).response, Response::Ok);
+		// A competing change is refused, as prepare and as commit.
+		assert_eq!(
+			refusal(replica.handle(from, Request::PrepareAcl(charlie.clone()))),
+			Refusal::Conflict
+		);
+		assert_eq!(
+			refusal(replica.handle(from, Request::CommitAcl(change(0, "//Charlie", "//Alice")))),
+			Refusal::Conflict
+		);
+		// Nothing changed for readers meanwhile.
+		assert_eq!(replica.acls.state(&ITEM).unwrap().acl.version, 0);
+		// Abort frees it. A refused request was used up: the manager signs the change again.
+		assert_eq!(replica.handle(from, Request::AbortAcl(bob)).response, Response::Ok);
+		assert_eq!(refusal(replica.handle(from, Request::PrepareAcl(charlie))), Refusal::Replayed);
+		let charlie = change(0, "//Charlie", "//Alice");
+		assert_eq!(
+			replica.handle(from, Request::PrepareAcl(charlie.clone())).response,
+			Response::Ok
+		);
+		// A lease that ran out (its node crashed) frees it too.
+		replica
+			.acls
+			.update(&ITEM, |state| {
+				state.prepared.as_mut().unwrap().expires_ms = 0;
+				Ok(())
+			})
+			.unwrap();
+		let dave = change(0, "//Dave", "//Alice");
+		assert_eq!(replica.handle(from, Request::PrepareAcl(dave.clone())).response, Response::Ok);
+		match replica.handle(from, Request::CommitAcl(dave)).response {
+			Response::Acl(acl) => {
+				assert_eq!((acl.version, acl.readers), (1, vec![pair("//Dave").public()]))
+			},
+			other => panic!("{other:?}"),
+		}
+		// Charlie's prepared change lost its lease: committing it now is refused, and so is
+		// any change still naming version 0.
+		assert_ne!(replica.handle(from, Request::CommitAcl(charlie)).response, Response::Ok);
+		let stale = change(0, "//Bob", "//Alice");
+		assert_eq!(refusal(replica.handle(from, Request::PrepareAcl(stale))), Refusal::Conflict);
+		let stale = change(0, "//Bob", "//Alice");
+		assert_eq!(refusal(replica.handle(from, Request::CommitAcl(stale))), Refusal::Conflict);
+		// A replayed prepare is refused as such.
+		let fresh = change(1, "//Bob", "//Alice");
+		assert_eq!(replica.handle(from, Request::PrepareAcl(fresh.clone())).response, Response::Ok);
+		assert_eq!(refusal(replica.handle(from, Request::PrepareAcl(fresh))), Refusal::Replayed);
+	}
+
+	#[test]
+	fn feed_batches_are_checked_and_gaps_reported() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		let device = pair("//Dave");
+		let mut writer = FeedWriter::new(1, None);
+		let first = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device);
+		let second = SignedBatch::sign(vec![writer.next_entry(2, None, vec![2])], &device);
+		let unknown = Request::AppendFeed { feed: 2, batch: first.clone() };
+		assert_eq!(refusal(replica.handle(from, unknown)), Refusal::NotFound);
+		let gap = Request::AppendFeed { feed: 1, batch: second.clone() };
+		assert_eq!(refusal(replica.handle(from, gap)), Refusal::FeedGap { expected: 0 });
+		let forged = SignedBatch::sign(first.entries.clone(), &pair("//Alice"));
+		assert_eq!(
+			refusal(replica.handle(from, Request::AppendFeed { feed: 1, batch: forged })),
+			Refusal::Invalid
+		);
+		for batch in [first, second] {
+			let handled = replica.handle(from, Request::AppendFeed { feed: 1, batch });
+			assert!(matches!(handled.response, Response::FeedHead(Some(_))));
+		}
+		match replica
+			.handle(from, Request::FeedBatches { feed: 1, from: 1, max: 10 })
+			.response
+		{
+			Response::FeedBatches(batches) => assert_eq!(batches.len(), 1),
+			other => panic!("{other:?}"),
+		}
+	}
+}
