@@ -34,7 +34,10 @@ pub use acl::{sealing_keys, Acl, AclChange, AclError, AclOp};
 pub use auth::{Action, AuthError, SignedAction};
 pub use error::{NodeError, ReplicaFailure};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
-pub use node::{FeedReceipt, FetchedBlock, PutReceipt, StoreConfig, StoreHandle, StoreNode};
+pub use node::{
+	FeedReceipt, FeedSubscription, FetchedBlock, PutReceipt, StoreConfig, StoreHandle, StoreNode,
+	SUBSCRIPTION_RENEWAL,
+};
 pub use partners::{AccessPolicy, PartnerDirectory};
 pub use placement::{quorum, replicas, replication_factor, PlacementKey};
 pub use protocol::Refusal;

@@ -799,3 +799,35 @@ async fn a_replica_that_missed_a_change_neither_blocks_readers_nor_later_changes
 		.unwrap();
 	assert_eq!((acl.version, acl.readers), (3, vec![parties.charlie.public()]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_feed_subscription_heals_after_every_replica_restarted() {
+	let mut cluster = Cluster::start(4).await;
+	let parties = parties(&cluster.ledger);
+	let (replicas, others) = cluster.placement(&PlacementKey::feed(FEED));
+	let subscriber = others[0];
+	let mut subscription = cluster.node(subscriber).subscribe_feed(FEED).await.unwrap();
+	let mut writer = FeedWriter::new(FEED, None);
+	let mut append = |cluster: &Cluster, at: usize, start: u64| {
+		let batch = SignedBatch::sign(entries(&mut writer, 2, start), &parties.device);
+		let node = cluster.node(at).clone();
+		async move { node.append_feed(FEED, batch).await.unwrap() }
+	};
+	append(&cluster, replicas[0], 10).await;
+	for expected in 0..2 {
+		let entry = tokio::time::timeout(Duration::from_secs(10), subscription.recv()).await;
+		assert_eq!(entry.unwrap().unwrap().entry.sequence, expected);
+	}
+	// Every replica forgets its subscribers.
+	for &replica in &replicas {
+		cluster.stop(replica).await;
+		cluster.restart(replica).await;
+	}
+	append(&cluster, replicas[1], 20).await;
+	append(&cluster, replicas[2], 30).await;
+	for expected in 2..6 {
+		// Within a renewal period or two, without a new subscribe call.
+		let entry = tokio::time::timeout(Duration::from_secs(15), subscription.recv()).await;
+		assert_eq!(entry.expect("delivered after the renewal").unwrap().entry.sequence, expected);
+	}
+}

@@ -84,6 +84,56 @@ pub struct FetchedBlock {
 	pub corrupt: Vec<ReplicaFailure>,
 }
 
+/// How often a live feed subscription renews its registration with the replicas (and
+/// fetches what pushes missed); well within their lease,
+/// [`SUBSCRIPTION_LEASE_MS`](super::replica::SUBSCRIPTION_LEASE_MS).
+pub const SUBSCRIPTION_RENEWAL: Duration = Duration::from_secs(5);
+
+/// A live subscription to a feed: the [`Subscription`] to this node's copy of the log
+/// (use it through `Deref`: `recv`, `next_sequence`), kept fed by the replicas while it
+/// lives. Dropping it stops the renewals; the replicas forget it when its lease ends.
+pub struct FeedSubscription {
+	subscription: Subscription,
+	renewal: AbortOnDrop,
+}
+
+impl FeedSubscription {
+	/// The stream of entries, ending when the log closes; renewals stop with it.
+	pub fn into_stream(
+		self,
+	) -> impl futures::Stream<Item = Result<crate::feed::StoredEntry, crate::feed::SubscriptionError>>
+	{
+		let Self { subscription, renewal } = self;
+		subscription.into_stream().map(move |item| {
+			let _ = &renewal;
+			item
+		})
+	}
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+	fn drop(&mut self) {
+		self.0.abort();
+	}
+}
+
+impl std::ops::Deref for FeedSubscription {
+	type Target = Subscription;
+
+	fn deref(&self) -> &Subscription {
+		&self.subscription
+	}
+}
+
+impl std::ops::DerefMut for FeedSubscription {
+	fn deref_mut(&mut self) -> &mut Subscription {
+		&mut self.subscription
+	}
+}
+
 /// Which replicas stored a feed batch.
 #[derive(Clone, Debug)]
 pub struct FeedReceipt {
@@ -784,7 +834,11 @@ impl StoreHandle {
 	/// chain) into its own copy of the log, and the stream follows that copy. Entries the
 	/// replicas held before are fetched first, so the stream starts at the log's beginning
 	/// on a node that never followed the feed, and carries on where it was on one that did.
-	pub async fn subscribe_feed(&self, feed: FeedId) -> Result<Subscription, NodeError> {
+	///
+	/// While the returned subscription lives, the node renews its registration with the
+	/// replicas every [`SUBSCRIPTION_RENEWAL`] and fetches anything a push missed (a
+	/// replica that restarted, a push that failed), so the stream heals itself.
+	pub async fn subscribe_feed(&self, feed: FeedId) -> Result<FeedSubscription, NodeError> {
 		if self.core.policy.feed_owner(feed).is_none() {
 			return Err(NodeError::UnknownFeed(feed));
 		}
@@ -792,28 +846,22 @@ impl StoreHandle {
 		let subscription = tokio::task::spawn_blocking(move || replica.feeds.subscribe(feed))
 			.await
 			.map_err(|error| NodeError::Transport(error.to_string()))??;
-		let mut registered = Vec::new();
-		let mut failed = Vec::new();
-		for (peer, answer) in self
-			.core
-			.to_replicas(&PlacementKey::feed(feed), Request::SubscribeFeed(feed))
-			.await
-		{
-			match answer {
-				Ok(_) => registered.push(peer),
-				Err(error) => failed.push(ReplicaFailure { peer, reason: error.to_string() }),
+		self.core.follow_feed(feed).await?;
+		let core = Arc::downgrade(&self.core);
+		let renewal = tokio::spawn(async move {
+			let mut ticks = tokio::time::interval(SUBSCRIPTION_RENEWAL);
+			ticks.tick().await;
+			loop {
+				ticks.tick().await;
+				// A weak reference, so that a forgotten subscription never keeps a node
+				// that shut down open.
+				let Some(core) = core.upgrade() else { return };
+				if let Err(error) = core.follow_feed(feed).await {
+					log::debug!(target: "dt-offchain", "renewing the subscription to feed {feed}: {error}");
+				}
 			}
-		}
-		let Some(&source) =
-			registered.iter().find(|peer| **peer != self.core.local).or(registered.first())
-		else {
-			return Err(NodeError::Unavailable { what: format!("feed {feed}"), tried: failed });
-		};
-		if source != self.core.local {
-			let from = subscription.next_sequence();
-			self.core.catch_up(feed, source, self.core.local, from, true).await?;
-		}
-		Ok(subscription)
+		});
+		Ok(FeedSubscription { subscription, renewal: AbortOnDrop(renewal) })
 	}
 
 	/// Stops the node: the swarm closes its connections and the stores are closed, so a
@@ -837,6 +885,34 @@ impl StoreHandle {
 }
 
 impl Core {
+	/// Registers this node with the replicas of `feed` for pushes, and fetches from one of
+	/// them what this node's copy of the log lacks.
+	async fn follow_feed(self: &Arc<Self>, feed: FeedId) -> Result<(), NodeError> {
+		let mut registered = Vec::new();
+		let mut failed = Vec::new();
+		for (peer, answer) in
+			self.to_replicas(&PlacementKey::feed(feed), Request::SubscribeFeed(feed)).await
+		{
+			match answer {
+				Ok(_) => registered.push(peer),
+				Err(error) => failed.push(ReplicaFailure { peer, reason: error.to_string() }),
+			}
+		}
+		let Some(&source) = registered.iter().find(|peer| **peer != self.local) else {
+			// This node is the only replica that answered: its log is the one to follow.
+			if registered.is_empty() {
+				return Err(NodeError::Unavailable { what: format!("feed {feed}"), tried: failed });
+			}
+			return Ok(());
+		};
+		let replica = self.replica.clone();
+		let head = tokio::task::spawn_blocking(move || replica.feeds.head(feed))
+			.await
+			.map_err(|error| NodeError::Transport(error.to_string()))??;
+		let from = head.map_or(0, |head| head.sequence + 1);
+		self.catch_up(feed, source, self.local, from, true).await.map(|_| ())
+	}
+
 	/// A batch a replica pushed: checked into this node's copy of the log; if entries are
 	/// missing before it, they are fetched from that replica first.
 	async fn receive_notification(

@@ -25,6 +25,9 @@ use crate::{
 	feed::{Appended, FeedError, FeedStore, SignedBatch, StoreError as FeedStoreError},
 };
 
+/// How long a feed subscription lasts unless renewed, in milliseconds.
+pub const SUBSCRIPTION_LEASE_MS: u64 = 30_000;
+
 /// Most feed batches one [`Request::FeedBatches`] answer carries.
 pub const MAX_BATCHES_PER_ANSWER: usize = 64;
 
@@ -40,9 +43,11 @@ pub struct Replica {
 	pub(crate) feeds: FeedStore,
 	policy: Arc<dyn AccessPolicy>,
 	replay: ReplayGuard,
-	/// Who asked to be pushed each feed's new batches (kept in memory: a subscriber
-	/// subscribes again after this node restarts).
-	subscribers: Mutex<HashMap<FeedId, BTreeSet<PeerId>>>,
+	/// Who asked to be pushed each feed's new batches, and until when (milliseconds since
+	/// the Unix epoch). Kept in memory: subscribers renew well within
+	/// [`SUBSCRIPTION_LEASE_MS`], so they are back soon after this node restarts, and the
+	/// ones that went away drop out.
+	subscribers: Mutex<HashMap<FeedId, HashMap<PeerId, u64>>>,
 }
 
 /// A request's answer, and what the node must do on the network because of it.
@@ -125,7 +130,8 @@ impl Replica {
 				if self.policy.feed_owner(feed).is_none() {
 					return Response::refused(Refusal::NotFound, format!("no feed {feed}")).into();
 				}
-				self.subscribers_lock().entry(feed).or_default().insert(from);
+				let until = now_ms() + SUBSCRIPTION_LEASE_MS;
+				self.subscribers_lock().entry(feed).or_default().insert(from, until);
 				Response::Ok.into()
 			},
 			Request::UnsubscribeFeed(feed) => {
@@ -137,7 +143,7 @@ impl Replica {
 		}
 	}
 
-	fn subscribers_lock(&self) -> std::sync::MutexGuard<'_, HashMap<FeedId, BTreeSet<PeerId>>> {
+	fn subscribers_lock(&self) -> std::sync::MutexGuard<'_, HashMap<FeedId, HashMap<PeerId, u64>>> {
 		self.subscribers.lock().unwrap_or_else(PoisonError::into_inner)
 	}
 
@@ -378,11 +384,14 @@ impl Replica {
 		};
 		match self.feeds.append(feed, &owner, batch.clone()) {
 			Ok(Appended::Stored { head, .. }) => {
-				let subscribers: Vec<PeerId> = self
-					.subscribers_lock()
-					.get(&feed)
-					.map(|peers| peers.iter().copied().collect())
-					.unwrap_or_default();
+				let now = now_ms();
+				let subscribers: Vec<PeerId> = match self.subscribers_lock().get_mut(&feed) {
+					Some(peers) => {
+						peers.retain(|_, until| *until > now);
+						peers.keys().copied().collect()
+					},
+					None => Vec::new(),
+				};
 				let notify =
 					(fan_out && !subscribers.is_empty()).then_some((feed, batch, subscribers));
 				Handled {
