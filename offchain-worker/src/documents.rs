@@ -78,6 +78,14 @@ pub enum DocumentError {
 		/// [`MAX_DOCUMENT_SIZE`].
 		max: u64,
 	},
+	/// The key envelope given is not the one the manifest names.
+	#[error("manifest {manifest} names another key envelope than {given}")]
+	WrongEnvelope {
+		/// The manifest's id.
+		manifest: Cid,
+		/// The id of the envelope given.
+		given: Cid,
+	},
 	/// The chunks hold another number of bytes than the manifest says.
 	#[error("manifest {cid} announces {expected} bytes but its chunks hold {actual}")]
 	LengthMismatch {
@@ -195,9 +203,22 @@ pub fn put_document(
 	plaintext: impl Read,
 	readers: &[ReaderPublicKey],
 ) -> Result<StoredDocument, DocumentError> {
+	put_document_with(store, store, plaintext, readers)
+}
+
+/// [`put_document`] with the key envelope stored in `envelope_store` rather than with the
+/// chunks and the manifest: a replica serves chunks and manifests to any partner (they are
+/// ciphertext), but an envelope only to the readers on the item's access list, so the two
+/// live apart.
+pub fn put_document_with(
+	store: &BlockStore,
+	envelope_store: &BlockStore,
+	plaintext: impl Read,
+	readers: &[ReaderPublicKey],
+) -> Result<StoredDocument, DocumentError> {
 	let key = DocumentKey::generate()?;
 	let envelope = Envelope::seal(&key, readers)?;
-	let key_envelope = store.put(&envelope.to_bytes())?;
+	let key_envelope = envelope_store.put(&envelope.to_bytes())?;
 
 	let mut chunks = Vec::new();
 	let mut plaintext_len = 0u64;
@@ -233,6 +254,23 @@ pub fn open_document<'a>(
 ) -> Result<DocumentReader<'a>, DocumentError> {
 	let manifest = read_manifest(store, content_id)?;
 	let envelope = Envelope::from_bytes(&fetch(store, manifest.envelope())?)?;
+	open_document_with(store, content_id, &envelope, private_key)
+}
+
+/// [`open_document`] with the key envelope given (fetched from the item's replicas by a
+/// signed request) instead of read from `store`. The envelope must be the one the manifest
+/// names; any other is refused before its key is used.
+pub fn open_document_with<'a>(
+	store: &'a BlockStore,
+	content_id: &Cid,
+	envelope: &Envelope,
+	private_key: &ReaderPrivateKey,
+) -> Result<DocumentReader<'a>, DocumentError> {
+	let manifest = read_manifest(store, content_id)?;
+	let given = Cid::of(&envelope.to_bytes());
+	if given.digest() != manifest.envelope().digest() {
+		return Err(DocumentError::WrongEnvelope { manifest: *content_id, given });
+	}
 	let key = envelope.open(private_key)?;
 	Ok(DocumentReader {
 		store,

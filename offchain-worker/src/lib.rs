@@ -17,9 +17,12 @@
 //!   manifest and key envelope; fetch, verify and decrypt it as a stream.
 //! - [`feed`]: feed entries, their signatures and the validation replicas apply, and the
 //!   persistent log per feed.
+//! - [`network`]: the store among the partner nodes over libp2p: replication to 2k+1
+//!   partners, verified reads from any replica, quorum-changed access lists, live feeds.
 
 pub mod block_store;
 pub mod content_id;
 pub mod crypto;
 pub mod documents;
 pub mod feed;
+pub mod network;

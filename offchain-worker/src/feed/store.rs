@@ -156,6 +156,20 @@ impl FeedStore {
 		}
 	}
 
+	/// The stored batches of `feed` as their owner signed them, from the one holding entry
+	/// `from` on, at most `max`; see [`FeedLog::signed_batches`].
+	pub fn signed_batches(
+		&self,
+		feed: FeedId,
+		from: u64,
+		max: usize,
+	) -> Result<Vec<SignedBatch>, StoreError> {
+		match self.stored_log(feed)? {
+			Some(log) => log.signed_batches(from, max),
+			None => Ok(Vec::new()),
+		}
+	}
+
 	/// A live stream of `feed`'s new entries; see [`FeedLog::subscribe`]. Opens the log,
 	/// like an append: subscribe only to feeds the chain registered.
 	pub fn subscribe(&self, feed: FeedId) -> Result<Subscription, StoreError> {

@@ -1,0 +1,232 @@
+//! Requests signed with a ledger identity: reading a key envelope, publishing one, and
+//! changing an item's reader list.
+//!
+//! The partner node that forwards a request is not trusted to speak for a party: the party
+//! signs the action itself with its ledger account (sr25519, as on chain) and every replica
+//! checks the signature and asks the [`AccessPolicy`](super::AccessPolicy) whether that
+//! account may do it.
+//!
+//! The signature is over
+//!
+//! ```text
+//! "dt-ledger/offchain-request/v1" || SCALE(action, timestamp_ms, nonce)
+//! ```
+//!
+//! The domain prefix keeps these signatures apart from transactions and feed entries signed
+//! by the same account. Replay is stopped twice: a replica refuses a request whose
+//! timestamp is more than [`MAX_CLOCK_SKEW_MS`] from its clock, and remembers the requests
+//! it accepted within that window ([`ReplayGuard`]), refusing them a second time.
+
+use std::{
+	collections::HashMap,
+	sync::Mutex,
+	time::{SystemTime, UNIX_EPOCH},
+};
+
+use codec::{Decode, Encode};
+use sp_core::{sr25519, Pair as _};
+use sp_crypto_hashing::blake2_256;
+
+use super::{acl::AclChange, ItemId};
+use crate::content_id::Cid;
+
+/// What a signed request is over, before its encoding.
+pub const AUTH_DOMAIN: &[u8] = b"dt-ledger/offchain-request/v1";
+
+/// How far a request's timestamp may be from a replica's clock, in milliseconds.
+pub const MAX_CLOCK_SKEW_MS: u64 = 120_000;
+
+/// What a party asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Action {
+	/// Read the key envelope `envelope` of `item` (a reader on its access list).
+	ReadEnvelope {
+		/// The item.
+		item: ItemId,
+		/// The envelope's content id.
+		envelope: Cid,
+	},
+	/// Publish the key envelope `envelope` of a new version of `item` (a manager).
+	WriteEnvelope {
+		/// The item.
+		item: ItemId,
+		/// The envelope's content id.
+		envelope: Cid,
+	},
+	/// Change the reader list of an item (a manager).
+	ChangeAcl(AclChange),
+}
+
+impl Action {
+	/// The item the action is about.
+	pub fn item(&self) -> &ItemId {
+		match self {
+			Self::ReadEnvelope { item, .. } | Self::WriteEnvelope { item, .. } => item,
+			Self::ChangeAcl(change) => &change.item,
+		}
+	}
+}
+
+/// An [`Action`] signed by a ledger account.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedAction {
+	/// What is asked.
+	pub action: Action,
+	/// The ledger account asking.
+	pub signer: sr25519::Public,
+	/// When it was signed, in milliseconds since the Unix epoch.
+	pub timestamp_ms: u64,
+	/// Random, so that two identical requests in one millisecond differ.
+	pub nonce: [u8; 16],
+	/// The signer's signature; see the module documentation.
+	pub signature: sr25519::Signature,
+}
+
+/// Why a signed request was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+	/// The signature does not verify with the signer's key.
+	#[error("the signature of {signer} does not verify over the request")]
+	BadSignature {
+		/// The claimed signer.
+		signer: sr25519::Public,
+	},
+	/// The timestamp is too far from the replica's clock.
+	#[error(
+		"the request was signed at {timestamp_ms} ms, more than {MAX_CLOCK_SKEW_MS} ms from \
+		 this replica's clock ({now_ms} ms); sign it again"
+	)]
+	Stale {
+		/// The request's timestamp.
+		timestamp_ms: u64,
+		/// The replica's clock.
+		now_ms: u64,
+	},
+	/// The same signed request was already accepted.
+	#[error("this signed request was already used; sign a new one")]
+	Replayed,
+	/// The ledger does not allow the signer to do this.
+	#[error("{signer} is not allowed to {what}")]
+	NotAllowed {
+		/// The signer.
+		signer: sr25519::Public,
+		/// What it asked for.
+		what: &'static str,
+	},
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock.
+pub fn now_ms() -> u64 {
+	SystemTime::now()
+		.duration_since(UNIX_EPOCH)
+		.map_or(0, |since| since.as_millis() as u64)
+}
+
+impl SignedAction {
+	/// Signs `action` with `pair` now, with a fresh random nonce.
+	pub fn sign(action: Action, pair: &sr25519::Pair) -> Self {
+		let mut nonce = [0u8; 16];
+		// Without system randomness the nonce is only a tie-breaker: the timestamp and the
+		// replay guard still stop replays within one replica.
+		let _ = getrandom::fill(&mut nonce);
+		Self::sign_at(action, pair, now_ms(), nonce)
+	}
+
+	/// Signs `action` with `pair` at a given time and nonce.
+	pub fn sign_at(
+		action: Action,
+		pair: &sr25519::Pair,
+		timestamp_ms: u64,
+		nonce: [u8; 16],
+	) -> Self {
+		let message = signing_message(&action, timestamp_ms, &nonce);
+		Self { action, signer: pair.public(), timestamp_ms, nonce, signature: pair.sign(&message) }
+	}
+
+	/// The id of this signed request: the hash of what was signed.
+	pub fn id(&self) -> [u8; 32] {
+		blake2_256(&signing_message(&self.action, self.timestamp_ms, &self.nonce))
+	}
+
+	/// Checks the signature alone.
+	pub fn verify_signature(&self) -> Result<(), AuthError> {
+		let message = signing_message(&self.action, self.timestamp_ms, &self.nonce);
+		if sr25519::Pair::verify(&self.signature, message, &self.signer) {
+			Ok(())
+		} else {
+			Err(AuthError::BadSignature { signer: self.signer })
+		}
+	}
+}
+
+fn signing_message(action: &Action, timestamp_ms: u64, nonce: &[u8; 16]) -> Vec<u8> {
+	let mut message = AUTH_DOMAIN.to_vec();
+	(action, timestamp_ms, nonce).encode_to(&mut message);
+	message
+}
+
+/// The signed requests a replica accepted recently, to refuse them a second time.
+///
+/// Entries are kept for twice the clock skew window, after which the timestamp check alone
+/// refuses them. The memory is lost at restart; a request replayed to a restarted replica
+/// within the window is accepted once more, which for an envelope read gives nothing to a
+/// party without a reader's private key, and for an access-list change does nothing since
+/// the change names the version it applies to.
+#[derive(Debug, Default)]
+pub struct ReplayGuard {
+	seen: Mutex<HashMap<[u8; 32], u64>>,
+}
+
+impl ReplayGuard {
+	/// Checks the signature and the timestamp of `request` and that it was not accepted
+	/// before, then remembers it.
+	pub fn admit(&self, request: &SignedAction, now_ms: u64) -> Result<(), AuthError> {
+		if request.timestamp_ms.abs_diff(now_ms) > MAX_CLOCK_SKEW_MS {
+			return Err(AuthError::Stale { timestamp_ms: request.timestamp_ms, now_ms });
+		}
+		request.verify_signature()?;
+		let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+		seen.retain(|_, expires| *expires > now_ms);
+		let expires = request.timestamp_ms.saturating_add(2 * MAX_CLOCK_SKEW_MS);
+		if seen.insert(request.id(), expires).is_some() {
+			return Err(AuthError::Replayed);
+		}
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn read(item: u8) -> Action {
+		Action::ReadEnvelope { item: ItemId([item; 32]), envelope: Cid::of(b"envelope") }
+	}
+
+	#[test]
+	fn signed_requests_are_checked_once() {
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let guard = ReplayGuard::default();
+		let now = now_ms();
+		let request = SignedAction::sign_at(read(1), &alice, now, [1; 16]);
+		guard.admit(&request, now).unwrap();
+		assert_eq!(guard.admit(&request, now + 10), Err(AuthError::Replayed));
+
+		// Another action under the same signature.
+		let mut forged = SignedAction::sign_at(read(1), &alice, now, [2; 16]);
+		forged.action = read(2);
+		assert!(matches!(guard.admit(&forged, now), Err(AuthError::BadSignature { .. })));
+
+		// Another signer claimed.
+		let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
+		let mut claimed = SignedAction::sign_at(read(1), &alice, now, [3; 16]);
+		claimed.signer = bob.public();
+		assert!(matches!(guard.admit(&claimed, now), Err(AuthError::BadSignature { .. })));
+
+		// Too old, or from the future.
+		let old = SignedAction::sign_at(read(1), &alice, now - MAX_CLOCK_SKEW_MS - 1, [4; 16]);
+		assert!(matches!(guard.admit(&old, now), Err(AuthError::Stale { .. })));
+		let future = SignedAction::sign_at(read(1), &alice, now + MAX_CLOCK_SKEW_MS + 1, [5; 16]);
+		assert!(matches!(guard.admit(&future, now), Err(AuthError::Stale { .. })));
+	}
+}

@@ -1,0 +1,392 @@
+//! The libp2p side: the transport, the behaviours, and the task that drives the swarm.
+//!
+//! Transport: TCP, Noise (XX, authenticated by the node's ed25519 identity, so the remote
+//! PeerId is proven) and Yamux. Behaviours: an allow list of the partner nodes (any other
+//! peer's connection is denied before a protocol runs), Kademlia under the store's own
+//! protocol name (so it never mixes with the chain's DHT) for provider records, and the
+//! store's request-response protocol.
+//!
+//! One task owns the swarm; the rest of the node talks to it through [`Command`]s. Inbound
+//! requests are handed to the [`Server`] on their own tasks, so a slow disk never stalls
+//! the swarm.
+
+use std::{
+	collections::{HashMap, HashSet},
+	num::NonZeroUsize,
+	sync::Arc,
+	time::Duration,
+};
+
+use futures::StreamExt;
+use libp2p::core::Transport as _;
+use libp2p::{
+	allow_block_list, identity, kad,
+	request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
+	swarm::{
+		dial_opts::{DialOpts, PeerCondition},
+		DialError, NetworkBehaviour, SwarmEvent,
+	},
+	Multiaddr, PeerId, StreamProtocol, Swarm,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+	partners::PartnerDirectory,
+	protocol::{Request, Response, StoreCodec, PROTOCOL},
+	transport::NewPortForDials,
+	NodeError,
+};
+
+/// The Kademlia protocol of the store's DHT.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/dt-ledger/offchain-kad/1");
+
+/// How long a request may take before it counts as failed (a 4 MiB block on a slow link).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often the allow list is refreshed from the partner directory.
+const PARTNER_REFRESH: Duration = Duration::from_secs(2);
+
+/// The store's behaviours.
+#[derive(NetworkBehaviour)]
+pub struct StoreBehaviour {
+	allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+	kademlia: kad::Behaviour<kad::store::MemoryStore>,
+	store: request_response::Behaviour<StoreCodec>,
+}
+
+/// What the rest of the node asks of the swarm task.
+// Commands are few and live for a moment: boxing the large ones would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Command {
+	/// Send `request` to `peer` and hand back its answer.
+	Request {
+		/// The partner.
+		peer: PeerId,
+		/// The request.
+		request: Request,
+		/// Where the answer goes.
+		reply: oneshot::Sender<Result<Response, NodeError>>,
+	},
+	/// Answer an inbound request.
+	Respond {
+		/// The request's channel.
+		channel: ResponseChannel<Response>,
+		/// The answer.
+		response: Response,
+	},
+	/// Announce this node as a provider of a key.
+	Provide(kad::RecordKey),
+	/// Find the providers of a key.
+	FindProviders {
+		/// The key.
+		key: kad::RecordKey,
+		/// Where they go.
+		reply: oneshot::Sender<Vec<PeerId>>,
+	},
+	/// Learn an address of a peer.
+	AddAddress(PeerId, Multiaddr),
+	/// The addresses this node listens on.
+	ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+	/// Stop the swarm.
+	Shutdown,
+}
+
+/// What serves the inbound requests the swarm task receives.
+pub trait Server: Send + Sync + 'static {
+	/// Answers `request` from `peer` through `Command::Respond` on the command channel.
+	fn serve(self: Arc<Self>, peer: PeerId, request: Request, channel: ResponseChannel<Response>);
+}
+
+/// Builds the swarm listening on `listen` and knowing the `bootstrap` addresses.
+pub fn build_swarm(
+	keypair: identity::Keypair,
+	listen: Multiaddr,
+	bootstrap: &[(PeerId, Multiaddr)],
+) -> Result<Swarm<StoreBehaviour>, NodeError> {
+	let transport_error = |error: &dyn std::fmt::Display| NodeError::Transport(error.to_string());
+	let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+		.with_tokio()
+		.with_other_transport(|key| {
+			let tcp = libp2p::tcp::Config::default().nodelay(true);
+			let noise: Box<dyn std::error::Error + Send + Sync> =
+				match libp2p::noise::Config::new(key) {
+					Ok(noise) => {
+						return Ok(NewPortForDials(libp2p::tcp::tokio::Transport::new(tcp))
+							.upgrade(libp2p::core::upgrade::Version::V1)
+							.authenticate(noise)
+							.multiplex(libp2p::yamux::Config::default()))
+					},
+					Err(error) => Box::new(error),
+				};
+			Err(noise)
+		})
+		.map_err(|e| transport_error(&e))?
+		.with_behaviour(|key| {
+			let local = key.public().to_peer_id();
+			let mut config = kad::Config::new(KAD_PROTOCOL);
+			config.set_query_timeout(Duration::from_secs(10));
+			config.set_replication_factor(NonZeroUsize::new(8).expect("8 is not zero; qed"));
+			let mut kademlia =
+				kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), config);
+			// Partners are servers by definition; without this a node that has not
+			// confirmed an external address would not answer DHT queries.
+			kademlia.set_mode(Some(kad::Mode::Server));
+			let store = request_response::Behaviour::with_codec(
+				StoreCodec,
+				[(PROTOCOL, ProtocolSupport::Full)],
+				request_response::Config::default()
+					.with_request_timeout(REQUEST_TIMEOUT)
+					.with_max_concurrent_streams(256),
+			);
+			StoreBehaviour { allowed: Default::default(), kademlia, store }
+		})
+		.map_err(|e| transport_error(&e))?
+		.with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))
+		.build();
+	swarm.listen_on(listen).map_err(|e| transport_error(&e))?;
+	for (peer, address) in bootstrap {
+		swarm.behaviour_mut().kademlia.add_address(peer, address.clone());
+	}
+	Ok(swarm)
+}
+
+/// Waits for the swarm's first listen address (the port is known only then when the
+/// configuration asked for port 0).
+pub async fn first_listen_addr(swarm: &mut Swarm<StoreBehaviour>) -> Result<Multiaddr, NodeError> {
+	loop {
+		match swarm.select_next_some().await {
+			SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
+			SwarmEvent::ListenerError { error, .. } => {
+				return Err(NodeError::Transport(error.to_string()))
+			},
+			SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
+				return Err(NodeError::Transport(error.to_string()))
+			},
+			_ => {},
+		}
+	}
+}
+
+/// A request waiting for a connection to its peer.
+type Reply = oneshot::Sender<Result<Response, NodeError>>;
+
+/// The swarm task: runs until [`Command::Shutdown`] or until every command sender is gone.
+pub async fn run(
+	swarm: Swarm<StoreBehaviour>,
+	commands: mpsc::UnboundedReceiver<Command>,
+	server: Arc<dyn Server>,
+	directory: Arc<dyn PartnerDirectory>,
+	bootstrap: Vec<(PeerId, Multiaddr)>,
+) {
+	let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
+	for (peer, address) in bootstrap {
+		addresses.entry(peer).or_default().push(address);
+	}
+	let mut task = SwarmTask {
+		swarm,
+		server,
+		directory,
+		pending: HashMap::new(),
+		waiting: HashMap::new(),
+		addresses,
+		provider_queries: HashMap::new(),
+		allowed: HashSet::new(),
+	};
+	task.run(commands).await
+}
+
+/// The state of the swarm task.
+struct SwarmTask {
+	swarm: Swarm<StoreBehaviour>,
+	server: Arc<dyn Server>,
+	directory: Arc<dyn PartnerDirectory>,
+	/// Requests sent, by id.
+	pending: HashMap<OutboundRequestId, Reply>,
+	/// Requests to peers being dialled. Requests are sent only on an established
+	/// connection: request-response fails every request waiting for a peer when any dial to
+	/// it fails, even a redundant one (Kademlia dialling it at the same moment).
+	waiting: HashMap<PeerId, Vec<(Request, Reply)>>,
+	/// Where the partners were said to be; kept for good, since Kademlia forgets an address
+	/// after one failed dial (a partner that restarts would otherwise be lost).
+	addresses: HashMap<PeerId, Vec<Multiaddr>>,
+	provider_queries: HashMap<kad::QueryId, (oneshot::Sender<Vec<PeerId>>, HashSet<PeerId>)>,
+	allowed: HashSet<PeerId>,
+}
+
+impl SwarmTask {
+	async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+		self.refresh_partners();
+		let _ = self.swarm.behaviour_mut().kademlia.bootstrap();
+		let mut refresh = tokio::time::interval(PARTNER_REFRESH);
+		loop {
+			tokio::select! {
+				command = commands.recv() => match command {
+					None | Some(Command::Shutdown) => break,
+					Some(command) => self.handle_command(command),
+				},
+				event = self.swarm.select_next_some() => self.handle_event(event),
+				_ = refresh.tick() => self.refresh_partners(),
+			}
+		}
+		for (_, reply) in self.pending.drain() {
+			let _ = reply.send(Err(NodeError::ShutDown));
+		}
+		for (_, reply) in self.waiting.drain().flat_map(|(_, waiting)| waiting) {
+			let _ = reply.send(Err(NodeError::ShutDown));
+		}
+	}
+
+	/// Makes the allow list the directory's partner list.
+	fn refresh_partners(&mut self) {
+		let partners: HashSet<PeerId> = self.directory.partners().into_iter().collect();
+		let behaviour = self.swarm.behaviour_mut();
+		for gone in self.allowed.difference(&partners) {
+			behaviour.allowed.disallow_peer(*gone);
+			behaviour.kademlia.remove_peer(gone);
+		}
+		for new in partners.difference(&self.allowed) {
+			behaviour.allowed.allow_peer(*new);
+		}
+		self.allowed = partners;
+	}
+
+	fn send_or_dial(&mut self, peer: PeerId, request: Request, reply: Reply) {
+		if self.swarm.is_connected(&peer) {
+			let id = self.swarm.behaviour_mut().store.send_request(&peer, request);
+			self.pending.insert(id, reply);
+			return;
+		}
+		let already_dialling = self.waiting.contains_key(&peer);
+		self.waiting.entry(peer).or_default().push((request, reply));
+		if already_dialling {
+			return;
+		}
+		let known = self.addresses.get(&peer).cloned().unwrap_or_default();
+		let dial = DialOpts::peer_id(peer)
+			.condition(PeerCondition::DisconnectedAndNotDialing)
+			.addresses(known)
+			.extend_addresses_through_behaviour()
+			.build();
+		match self.swarm.dial(dial) {
+			Ok(()) => {},
+			// Someone else is dialling it: its outcome decides.
+			Err(DialError::DialPeerConditionFalse(_)) => {},
+			Err(error) => self.fail_waiting(peer, error.to_string()),
+		}
+	}
+
+	fn fail_waiting(&mut self, peer: PeerId, reason: String) {
+		for (_, reply) in self.waiting.remove(&peer).unwrap_or_default() {
+			let _ = reply.send(Err(NodeError::Unreachable { peer, reason: reason.clone() }));
+		}
+	}
+
+	fn handle_command(&mut self, command: Command) {
+		let behaviour = self.swarm.behaviour_mut();
+		match command {
+			Command::Request { peer, request, reply } => self.send_or_dial(peer, request, reply),
+			Command::Respond { channel, response } => {
+				// Fails only if the requester gave up (closed the stream or timed out).
+				let _ = behaviour.store.send_response(channel, response);
+			},
+			Command::Provide(key) => {
+				if let Err(error) = behaviour.kademlia.start_providing(key) {
+					log::warn!(target: "dt-offchain", "cannot record a provider record: {error}");
+				}
+			},
+			Command::FindProviders { key, reply } => {
+				let id = behaviour.kademlia.get_providers(key);
+				self.provider_queries.insert(id, (reply, HashSet::new()));
+			},
+			Command::AddAddress(peer, address) => {
+				behaviour.kademlia.add_address(&peer, address.clone());
+				let known = self.addresses.entry(peer).or_default();
+				if !known.contains(&address) {
+					known.push(address);
+				}
+			},
+			Command::ListenAddrs(reply) => {
+				let _ = reply.send(self.swarm.listeners().cloned().collect());
+			},
+			Command::Shutdown => {},
+		}
+	}
+
+	fn handle_event(&mut self, event: SwarmEvent<StoreBehaviourEvent>) {
+		match event {
+			// The allow list already denies strangers; this catches a peer dropped from the
+			// directory since the last refresh.
+			SwarmEvent::ConnectionEstablished { peer_id, connection_id, .. }
+				if !self.directory.is_partner(&peer_id) =>
+			{
+				log::warn!(target: "dt-offchain", "closing a connection from {peer_id}: not a partner");
+				self.swarm.close_connection(connection_id);
+				self.fail_waiting(peer_id, "not a partner".into());
+			},
+			SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+				for (request, reply) in self.waiting.remove(&peer_id).unwrap_or_default() {
+					let id = self.swarm.behaviour_mut().store.send_request(&peer_id, request);
+					self.pending.insert(id, reply);
+				}
+			},
+			SwarmEvent::OutgoingConnectionError { peer_id: Some(peer), error, .. }
+				if !matches!(error, DialError::DialPeerConditionFalse(_))
+					&& !self.swarm.is_connected(&peer) =>
+			{
+				log::debug!(target: "dt-offchain", "cannot reach {peer}: {error}");
+				self.fail_waiting(peer, error.to_string());
+			},
+			SwarmEvent::IncomingConnectionError { error, send_back_addr, .. } => {
+				log::debug!(target: "dt-offchain", "refused a connection from {send_back_addr}: {error}");
+			},
+			SwarmEvent::Behaviour(StoreBehaviourEvent::Store(event)) => {
+				self.handle_store_event(event)
+			},
+			SwarmEvent::Behaviour(StoreBehaviourEvent::Kademlia(
+				kad::Event::OutboundQueryProgressed {
+					id,
+					result: kad::QueryResult::GetProviders(result),
+					step,
+					..
+				},
+			)) => {
+				if let Some((_, found)) = self.provider_queries.get_mut(&id) {
+					if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
+						found.extend(providers);
+					}
+				}
+				if step.last {
+					if let Some((reply, found)) = self.provider_queries.remove(&id) {
+						let _ = reply.send(found.into_iter().collect());
+					}
+				}
+			},
+			_ => {},
+		}
+	}
+
+	fn handle_store_event(&mut self, event: request_response::Event<Request, Response>) {
+		match event {
+			request_response::Event::Message { peer, message } => match message {
+				request_response::Message::Request { request, channel, .. } => {
+					self.server.clone().serve(peer, request, channel);
+				},
+				request_response::Message::Response { request_id, response } => {
+					if let Some(reply) = self.pending.remove(&request_id) {
+						let _ = reply.send(Ok(response));
+					}
+				},
+			},
+			request_response::Event::OutboundFailure { peer, request_id, error } => {
+				if let Some(reply) = self.pending.remove(&request_id) {
+					let reason = error.to_string();
+					let _ = reply.send(Err(NodeError::Unreachable { peer, reason }));
+				}
+			},
+			request_response::Event::InboundFailure { peer, error, .. } => {
+				log::debug!(target: "dt-offchain", "inbound request from {peer} failed: {error}");
+			},
+			request_response::Event::ResponseSent { .. } => {},
+		}
+	}
+}
