@@ -197,7 +197,7 @@ pub async fn doc_command(
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
 			let store = store.connect(node).await?;
-			let progress = progress_bar(json, size, "encrypting and uploading");
+			let progress = progress_bar(json, size, "uploading");
 			let uploaded =
 				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
 					|| format!("uploading {} failed; nothing was registered", file.display()),
@@ -213,7 +213,8 @@ pub async fn doc_command(
 				confidentiality: level,
 				element: element.clone(),
 			};
-			let finalized = chain::submit(
+			let finalized = submit(
+				json,
 				&client,
 				&me.pair,
 				RuntimeCall::Documents(call),
@@ -278,7 +279,7 @@ pub async fn doc_command(
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
 			let store = store.connect(node).await?;
-			let progress = progress_bar(json, size, "encrypting and uploading");
+			let progress = progress_bar(json, size, "uploading");
 			let uploaded =
 				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
 					|| format!("uploading {} failed; nothing was registered", file.display()),
@@ -291,7 +292,7 @@ pub async fn doc_command(
 				key_envelope: content_id(&uploaded.key_envelope),
 			};
 			let finalized =
-				chain::submit(&client, &me.pair, RuntimeCall::Documents(call), "add the version")
+				submit(json, &client, &me.pair, RuntimeCall::Documents(call), "add the version")
 					.await
 					.with_context(|| stored_but_unregistered(&uploaded.content_id))?;
 			let version = finalized
@@ -354,7 +355,7 @@ pub async fn doc_command(
 				.prefix(".dt-download-")
 				.tempfile_in(&directory)
 				.with_context(|| format!("cannot write in {}", directory.display()))?;
-			let progress = progress_bar(json, registered.size, "downloading and decrypting");
+			let progress = progress_bar(json, registered.size, "downloading");
 			let written =
 				transfer::decrypt_into(&store, &manifest, key, partial.as_file_mut(), &progress)
 					.await
@@ -420,7 +421,8 @@ pub async fn doc_command(
 				version: number,
 				content_id: content_id(&uploaded.content_id),
 			};
-			let finalized = chain::submit(
+			let finalized = submit(
+				json,
 				&client,
 				&me.pair,
 				RuntimeCall::Documents(call),
@@ -516,7 +518,8 @@ pub async fn doc_command(
 			}
 			let call =
 				pallet_dt_documents::Call::attach_to_element { document, element: element.clone() };
-			let finalized = chain::submit(
+			let finalized = submit(
+				json,
 				&client,
 				&me.pair,
 				RuntimeCall::Documents(call),
@@ -546,7 +549,8 @@ pub async fn doc_command(
 			let client = chain::connect(node).await?;
 			let history = document_of(&client, twin, document).await?;
 			let call = pallet_dt_documents::Call::retire_document { document };
-			let finalized = chain::submit(
+			let finalized = submit(
+				json,
 				&client,
 				&me.pair,
 				RuntimeCall::Documents(call),
@@ -941,6 +945,23 @@ fn stored_but_unregistered(cid: &Cid) -> String {
 	format!("the blocks are stored (content id {cid}) but nothing was registered on chain")
 }
 
+/// Submits `call` like [`chain::submit`], with a spinner on a terminal while the chain
+/// finalizes it (several seconds).
+async fn submit(
+	json: bool,
+	client: &Client,
+	signer: &sp_core::sr25519::Pair,
+	call: RuntimeCall,
+	what: &str,
+) -> Result<dt_client::Finalized> {
+	let spinner = if json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+	spinner.set_message(format!("waiting for the chain to {what}"));
+	spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+	let finalized = chain::submit(client, signer, call, what).await;
+	spinner.finish_and_clear();
+	finalized
+}
+
 fn progress_bar(json: bool, len: u64, message: &'static str) -> ProgressBar {
 	if json {
 		return ProgressBar::hidden();
@@ -949,7 +970,7 @@ fn progress_bar(json: bool, len: u64, message: &'static str) -> ProgressBar {
 	let bar = ProgressBar::new(len).with_message(message);
 	bar.set_style(
 		ProgressStyle::with_template(
-			"{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+			"{msg} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
 		)
 		.expect("a valid template")
 		.progress_chars("=> "),

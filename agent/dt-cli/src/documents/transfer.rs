@@ -202,16 +202,33 @@ pub async fn decrypt_into(
 	progress: &ProgressBar,
 ) -> Result<u64, TransferError> {
 	let mut decryptor = Decryptor::new(key);
-	let count = manifest.chunks().len();
+	let chunks = manifest.chunks();
+	let count = chunks.len();
 	let mut written = 0u64;
-	for (index, cid) in manifest.chunks().iter().enumerate() {
-		let mut chunk = store.get(cid).await?;
-		decryptor
-			.open_chunk(&mut chunk, index + 1 == count)
-			.map_err(|source| TransferError::Chunk { index, cid: *cid, source })?;
-		out.write_all(&chunk).map_err(TransferError::WritePlaintext)?;
-		written += chunk.len() as u64;
-		progress.inc(chunk.len() as u64);
+	let mut chunk = store.get(&chunks[0]).await?;
+	for (index, cid) in chunks.iter().enumerate() {
+		// The next chunk is requested before this one is decrypted and written, so the
+		// node reads it meanwhile.
+		let prefetch = async {
+			match chunks.get(index + 1) {
+				Some(next) => Some(store.get(next).await),
+				None => None,
+			}
+		};
+		let open = async {
+			decryptor
+				.open_chunk(&mut chunk, index + 1 == count)
+				.map_err(|source| TransferError::Chunk { index, cid: *cid, source })?;
+			out.write_all(&chunk).map_err(TransferError::WritePlaintext)?;
+			progress.inc(chunk.len() as u64);
+			Ok::<_, TransferError>(chunk.len() as u64)
+		};
+		let (next, opened) = tokio::join!(prefetch, open);
+		written += opened?;
+		match next {
+			Some(next) => chunk = next?,
+			None => break,
+		}
 	}
 	// Chunk lengths are fixed but the last; a manifest whose size disagrees with them lies.
 	if written != manifest.plaintext_len() {
