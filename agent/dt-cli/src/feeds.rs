@@ -61,18 +61,23 @@ pub enum FeedCommand {
 	#[command(group(ArgGroup::new("span").required(true).args(["from", "since"])))]
 	Range {
 		feed: FeedId,
-		#[arg(long, requires = "to", conflicts_with_all = ["since", "until"])]
+		/// The first entry's sequence number.
+		#[arg(long, value_name = "SEQ", requires = "to", conflicts_with_all = ["since", "until"])]
 		from: Option<u64>,
-		#[arg(long, requires = "from")]
+		/// The sequence number after the last entry.
+		#[arg(long, value_name = "SEQ", requires = "from")]
 		to: Option<u64>,
-		#[arg(long, requires = "until")]
+		/// From this time on (ms since the Unix epoch, RFC 3339 UTC or `now`).
+		#[arg(long, value_name = "TIME", requires = "until")]
 		since: Option<String>,
-		#[arg(long, requires = "since")]
+		/// Up to this time, excluded.
+		#[arg(long, value_name = "TIME", requires = "since")]
 		until: Option<String>,
 	},
 	/// Prints a feed's new readings as they are stored, until Ctrl-C or --count readings.
 	Follow {
 		feed: FeedId,
+		/// Stop after this many readings.
 		#[arg(long)]
 		count: Option<u64>,
 	},
