@@ -258,6 +258,7 @@ pub async fn doc_command(
 					"chunks": uploaded.chunks,
 					"readers": readers_json(&readers, &names),
 					"skipped": skipped_json(&readers),
+					"author_key_registered": readers.author_key_registered,
 					"store": store.url(),
 					"block": finalized.block,
 					"block_number": block_number(&client, finalized.block).await,
@@ -327,6 +328,7 @@ pub async fn doc_command(
 					"chunks": uploaded.chunks,
 					"readers": readers_json(&readers, &names),
 					"skipped": skipped_json(&readers),
+					"author_key_registered": readers.author_key_registered,
 					"store": store.url(),
 					"block": finalized.block,
 					"block_number": block_number(&client, finalized.block).await,
@@ -457,6 +459,7 @@ pub async fn doc_command(
 					"content_id": uploaded.content_id.to_string(),
 					"readers": readers_json(&readers, &names),
 					"skipped": skipped_json(&readers),
+					"author_key_registered": readers.author_key_registered,
 					"block": finalized.block,
 					"block_number": block_number(&client, finalized.block).await,
 				}),
@@ -1019,6 +1022,15 @@ fn readers_text(readers: &Readers, names: &Names) -> String {
 			"  {}{}\n",
 			names.of(&reader.account),
 			if roles.is_empty() { String::new() } else { format!(": {roles}") }
+		));
+	}
+	if !readers.author_key_registered {
+		let author = &readers.included[0].account;
+		text.push_str(&format!(
+			"warning: the encryption key registered on chain for {} is not this keystore's: \
+			 what others write is sealed for the registered key; run `dt key register {}`\n",
+			names.of(author),
+			names.name(author).unwrap_or("KEY")
 		));
 	}
 	if !readers.skipped.is_empty() {

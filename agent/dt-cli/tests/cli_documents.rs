@@ -158,7 +158,6 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 	assert_eq!(registered["changed"], true, "{registered}");
 	let again = dt.ok(&["key", "register", "alice"]);
 	assert!(again.contains("already registered"), "{again}");
-	dt.ok(&["key", "register", "bob"]);
 	let error = dt.fails(&["key", "register", "charlie"]);
 	assert!(error.contains("is not a member of the consortium"), "{error}");
 	let error = dt.fails_with("not it", &["key", "register", "charlie"]);
@@ -296,12 +295,16 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 		dt.fails(&["doc", "download", &twin, &document, "-o", &path("bob.pdf"), "--as", "bob"]);
 	assert!(error.contains("has no access to version 0"), "{error}");
 	assert!(error.contains("add a new version"), "{error}");
+	assert!(error.contains("run `dt key register bob`"), "{error}");
+	// Bob has not registered his keystore's key yet: told so.
 	let annotated =
 		dt.json(&["doc", "annotate", &twin, &document, "torque values checked", "--as", "bob"]);
 	assert_eq!(
 		(annotated["version"].clone(), annotated["annotation"].clone()),
 		(0.into(), 0.into())
 	);
+	assert_eq!(annotated["author_key_registered"], false);
+	dt.ok(&["key", "register", "bob"]);
 
 	// A new version is sealed for every current reader.
 	let revised = generated(2, 2 * 1024 * 1024 + 77);
@@ -385,6 +388,8 @@ fn documents_round_trip_through_the_store_and_the_chain() {
 	);
 	let error = dt.fails(&["doc", "show", &twin, &document, "--as", "charlie"]);
 	assert!(error.contains("is not cleared to read document"), "{error}");
+	// What dt stored is what `dt verify` checks against the chain.
+	dt.ok(&["verify", &twin]);
 
 	// The note moves to the whole twin and back; retired, it takes no new version.
 	let error = dt.fails(&["doc", "attach", &twin, &note_id, "--element", "nope", "--as", "bob"]);

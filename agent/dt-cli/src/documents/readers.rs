@@ -38,6 +38,9 @@ pub struct Skipped {
 pub struct Readers {
 	pub included: Vec<Reader>,
 	pub skipped: Vec<Skipped>,
+	/// Whether the author's key on chain is the one it sealed with; if not, what others
+	/// write is sealed for a key its keystore cannot open.
+	pub author_key_registered: bool,
 }
 
 impl Readers {
@@ -162,7 +165,11 @@ pub async fn readers_of(
 			},
 		}
 	}
-	Ok(Readers { included, skipped })
+	let author_key_registered = registered_key(client, author)
+		.await?
+		.and_then(|der| ReaderPublicKey::from_der(&der).ok())
+		.is_some_and(|key| key.id() == author_key.id());
+	Ok(Readers { included, skipped, author_key_registered })
 }
 
 /// Every account of the consortium (the keys of `Consortium::Members`).
