@@ -383,6 +383,18 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	// Without --wait, the id comes back at once.
 	let queued = dt.json(&strs(&call(&["volume=250", "mode=normal", "--as", "alice"])));
 	assert_eq!(queued["status"], "pending");
+	// Waiting gives up after --timeout, saying the call stays queued.
+	let fourth = queued["call"].as_u64().unwrap() + 1;
+	let error = dt.fails(&strs(&call(&[
+		"volume=260",
+		"mode=normal",
+		"--as",
+		"alice",
+		"--wait",
+		"--timeout",
+		"4",
+	])));
+	assert!(error.contains(&format!("call {fourth} is still pending after 4 s")), "{error}");
 	let calls = dt.json(&["program", "calls", &t]);
 	let statuses: Vec<&str> = calls["calls"]
 		.as_array()
@@ -390,14 +402,15 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		.iter()
 		.map(|c| c["outcome"]["status"].as_str().unwrap())
 		.collect();
-	assert_eq!(statuses, ["completed", "failed", "pending"]);
+	assert_eq!(statuses, ["completed", "failed", "pending", "pending"]);
 	let pending = dt.json(&["program", "calls", &t, "--pending"]);
-	assert_eq!(pending["calls"].as_array().unwrap().len(), 1);
+	assert_eq!(pending["calls"].as_array().unwrap().len(), 2);
 	// Only its caller may withdraw a pending call; a finished one cannot be.
 	let third = queued["call"].to_string();
 	let error = dt.fails(&["program", "cancel", &third, "--as", "bob"]);
 	assert!(error.contains("refused by the chain: programs.NotCaller"), "{error}");
 	dt.ok(&["program", "cancel", &third, "--as", "alice"]);
+	dt.ok(&["program", "cancel", &fourth.to_string(), "--as", "alice"]);
 	let error = dt.fails(&["program", "cancel", &first.to_string(), "--as", "alice"]);
 	assert!(error.contains("cannot be cancelled: it is completed"), "{error}");
 	assert!(dt
