@@ -15,6 +15,9 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	#[clap(flatten)]
+	pub store_network: crate::offchain_network::StoreNetworkParams,
 }
 
 #[derive(Debug, clap::Subcommand)]

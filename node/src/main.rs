@@ -4,6 +4,7 @@ mod chain_spec;
 mod cli;
 mod command;
 mod consortium_spec;
+mod offchain_network;
 mod offchain_rpc;
 mod rpc;
 mod service;

@@ -3,9 +3,12 @@
 //! (signed sensor feeds), served from [`dt_offchain`]'s `BlockStore` and `FeedStore` opened
 //! under `<base-path>/offchain/`.
 //!
-//! This node holds the only copy: replication among the partners' nodes and the access
-//! control lists of documents come with the store's network layer. Documents are encrypted by
-//! the client (`dt_offchain::documents`), so the node only ever sees ciphertext.
+//! With the store's network (`--store-listen`, see [`crate::offchain_network`]) blocks are
+//! written to their 2k+1 replicas among the partners' nodes and read from any of them,
+//! verified; feed batches go to the feed's replicas, reads first bring this node's copy of
+//! the feed up to date, and subscriptions follow entries appended on any node. Without it
+//! this node holds the only copy. Documents are encrypted by the client
+//! (`dt_offchain::documents`), so nodes only ever see ciphertext.
 //!
 //! A feed's owner and status are read from the chain (`FeedsApi_feed` at the best block);
 //! appends to unknown or closed feeds are refused before the store sees them.
@@ -14,9 +17,10 @@ use dt_offchain::{
 	block_store::{BlockStore, BlockStoreError, MAX_BLOCK_SIZE},
 	content_id::Cid,
 	feed::{
-		Appended, FeedError, FeedStore, SignedBatch, StoreError, StoredEntry, SubscriptionError,
-		MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
+		Appended, FeedError, FeedStore, SignedBatch, StoreError, StoredEntry, Subscription,
+		SubscriptionError, MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
 	},
+	network::{node::FeedSubscription, NodeError, Refusal, StoreHandle},
 };
 use dt_primitives::feed::{Checkpoint, FeedId};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
@@ -31,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::sr25519;
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 /// JSON-RPC error codes of the `store_*` and `feed_*` methods.
 pub mod error_code {
@@ -61,10 +65,13 @@ pub mod error_code {
 	pub const STATE_UNAVAILABLE: i32 = 7205;
 }
 
-/// The node's off-chain stores: one directory each, each locked by this process.
-pub struct OffchainStores {
-	pub blocks: Arc<BlockStore>,
-	pub feeds: Arc<FeedStore>,
+/// The node's off-chain stores: one directory each, each locked by this process; either
+/// this node's alone, or its replica of the store shared among the partners.
+pub enum OffchainStores {
+	/// This node's own copy, not replicated.
+	Local { blocks: BlockStore, feeds: FeedStore },
+	/// This node's replica in the partners' store network.
+	Network(StoreHandle),
 }
 
 impl OffchainStores {
@@ -81,7 +88,30 @@ impl OffchainStores {
 			blocks_root.display(),
 			feeds_root.display()
 		);
-		Ok(Self { blocks: Arc::new(blocks), feeds: Arc::new(feeds) })
+		Ok(Self::Local { blocks, feeds })
+	}
+
+	/// This node's blocks.
+	pub fn blocks(&self) -> &BlockStore {
+		match self {
+			Self::Local { blocks, .. } => blocks,
+			Self::Network(network) => network.local_blocks(),
+		}
+	}
+
+	/// This node's feed logs.
+	pub fn feeds(&self) -> &FeedStore {
+		match self {
+			Self::Local { feeds, .. } => feeds,
+			Self::Network(network) => network.local_feeds(),
+		}
+	}
+
+	fn network(&self) -> Option<&StoreHandle> {
+		match self {
+			Self::Local { .. } => None,
+			Self::Network(network) => Some(network),
+		}
 	}
 }
 
@@ -219,17 +249,78 @@ pub trait FeedApi {
 	async fn subscribe(&self, feed: FeedId) -> SubscriptionResult;
 }
 
+/// How often, and how long apart at first, a block is offered again to replicas that missed
+/// it; the wait doubles each time (about 8.5 minutes in all).
+const REPLICATION_RETRIES: u32 = 9;
+const FIRST_REPLICATION_RETRY: Duration = Duration::from_secs(1);
+
+/// A write is acknowledged once a quorum of the block's replicas stored it; the replicas that
+/// missed it (not yet connected, restarting) are offered it again in the background until
+/// all have it. Storing a block a replica already holds changes nothing there.
+async fn complete_replication(network: StoreHandle, bytes: Vec<u8>, mut missing: usize) {
+	let cid = Cid::of(&bytes);
+	let mut wait = FIRST_REPLICATION_RETRY;
+	for _ in 0..REPLICATION_RETRIES {
+		tokio::time::sleep(wait).await;
+		match network.put_block(bytes.clone()).await {
+			Ok(receipt) if receipt.failed.is_empty() => return,
+			Ok(receipt) => missing = receipt.failed.len(),
+			Err(e) => log::debug!(target: "dt-offchain", "block {cid}: {e}"),
+		}
+		wait *= 2;
+	}
+	log::warn!(target: "dt-offchain", "block {cid} is still missing on {missing} of its replicas");
+}
+
+/// A feed subscription: to this node's log alone, or following the feed's replicas too.
+enum Following {
+	Local(Subscription),
+	Network(FeedSubscription),
+}
+
+impl Following {
+	fn subscription(&mut self) -> &mut Subscription {
+		match self {
+			Following::Local(subscription) => subscription,
+			Following::Network(followed) => followed,
+		}
+	}
+}
+
 /// Serves `store_*` and `feed_*`.
 pub struct Offchain<C> {
 	client: Arc<C>,
-	blocks: Arc<BlockStore>,
-	feeds: Arc<FeedStore>,
+	stores: Arc<OffchainStores>,
 }
 
 impl<C> Offchain<C> {
-	pub fn new(client: Arc<C>, stores: &OffchainStores) -> Self {
-		Offchain { client, blocks: stores.blocks.clone(), feeds: stores.feeds.clone() }
+	pub fn new(client: Arc<C>, stores: Arc<OffchainStores>) -> Self {
+		Offchain { client, stores }
 	}
+
+	/// Brings this node's copy of `feed` up to date from its replicas. A feed no replica
+	/// answers for is served from what this node has, with a warning in the log.
+	async fn sync_feed(&self, feed: FeedId) {
+		if let Some(network) = self.stores.network() {
+			if let Err(e) = network.sync_feed(feed).await {
+				log::warn!(target: "dt-offchain", "feed {feed}: serving this node's copy, its replicas did not answer: {e}");
+			}
+		}
+	}
+}
+
+fn network_error(e: NodeError) -> ErrorObjectOwned {
+	let code = match e {
+		NodeError::Blocks(e) => return block_error(e),
+		NodeError::Feeds(e) => return feed_error(e),
+		NodeError::UnknownFeed(_) => error_code::UNKNOWN_FEED,
+		NodeError::Refused { reason: Refusal::Invalid | Refusal::FeedGap { .. }, .. } => {
+			error_code::BATCH_REFUSED
+		},
+		NodeError::Refused { reason: Refusal::NotFound, .. } => error_code::BLOCK_NOT_FOUND,
+		_ => error_code::STORE_FAILED,
+	};
+	error(code, e.to_string())
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -367,27 +458,53 @@ where
 			));
 		}
 		let bytes = unhex(&bytes, "the block")?;
-		let store = self.blocks.clone();
-		blocking(move || store.put(&bytes).map(|cid| cid.to_string()).map_err(block_error)).await
-	}
-
-	async fn get_block(&self, cid_text: String) -> RpcResult<String> {
-		let cid = cid(&cid_text)?;
-		let store = self.blocks.clone();
-		blocking(move || match store.get(&cid).map_err(block_error)? {
-			Some(bytes) => Ok(hex0x(&bytes)),
-			None => Err(error(
-				error_code::BLOCK_NOT_FOUND,
-				format!("block {cid} is not in this node's store"),
-			)),
+		if let Some(network) = self.stores.network() {
+			let receipt = network.put_block(bytes.clone()).await.map_err(network_error)?;
+			if !receipt.failed.is_empty() {
+				tokio::spawn(complete_replication(network.clone(), bytes, receipt.failed.len()));
+			}
+			return Ok(receipt.cid.to_string());
+		}
+		let stores = self.stores.clone();
+		blocking(move || {
+			stores.blocks().put(&bytes).map(|cid| cid.to_string()).map_err(block_error)
 		})
 		.await
 	}
 
+	async fn get_block(&self, cid_text: String) -> RpcResult<String> {
+		let cid = cid(&cid_text)?;
+		let stores = self.stores.clone();
+		let local = blocking(move || match stores.blocks().get(&cid) {
+			Ok(found) => Ok(found),
+			// A damaged local copy is quarantined by the store; a replica may have a good one.
+			Err(BlockStoreError::Corrupted { .. }) if stores.network().is_some() => Ok(None),
+			Err(e) => Err(block_error(e)),
+		})
+		.await?;
+		match (local, self.stores.network()) {
+			(Some(bytes), _) => Ok(hex0x(&bytes)),
+			(None, Some(network)) => {
+				let fetched = network.get_block(cid).await.map_err(network_error)?;
+				Ok(hex0x(&fetched.bytes))
+			},
+			(None, None) => Err(error(
+				error_code::BLOCK_NOT_FOUND,
+				format!("block {cid} is not in this node's store"),
+			)),
+		}
+	}
+
 	async fn has_block(&self, cid_text: String) -> RpcResult<bool> {
 		let cid = cid(&cid_text)?;
-		let store = self.blocks.clone();
-		blocking(move || store.has(&cid).map_err(block_error)).await
+		let stores = self.stores.clone();
+		if blocking(move || stores.blocks().has(&cid).map_err(block_error)).await? {
+			return Ok(true);
+		}
+		match self.stores.network() {
+			Some(network) => Ok(network.get_block(cid).await.is_ok()),
+			None => Ok(false),
+		}
 	}
 }
 
@@ -410,9 +527,22 @@ where
 			error(error_code::INVALID_BATCH, format!("the batch is not a SCALE SignedBatch: {e}"))
 		})?;
 		let owner = self.active_owner(feed)?;
-		let store = self.feeds.clone();
+		if let Some(network) = self.stores.network() {
+			let before = network.feed_head(feed).await.map_err(network_error)?;
+			let first_new = before.map_or(0, |head| head.sequence + 1);
+			let last = batch.last_sequence().unwrap_or(0);
+			let receipt = network.append_feed(feed, batch).await.map_err(network_error)?;
+			let stored = (last + 1).saturating_sub(first_new);
+			return Ok(AppendResult {
+				head: receipt.head.into(),
+				stored,
+				already_stored: stored == 0,
+			});
+		}
+		let stores = self.stores.clone();
 		let appended =
-			blocking(move || store.append(feed, &owner, batch).map_err(feed_error)).await?;
+			blocking(move || stores.feeds().append(feed, &owner, batch).map_err(feed_error))
+				.await?;
 		Ok(match appended {
 			Appended::Stored { entries, head } => {
 				AppendResult { head: head.into(), stored: entries as u64, already_stored: false }
@@ -425,8 +555,10 @@ where
 
 	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>> {
 		self.registered(feed)?;
-		let store = self.feeds.clone();
-		blocking(move || store.latest(feed).map(|e| e.map(Into::into)).map_err(feed_error)).await
+		self.sync_feed(feed).await;
+		let stores = self.stores.clone();
+		blocking(move || stores.feeds().latest(feed).map(|e| e.map(Into::into)).map_err(feed_error))
+			.await
 	}
 
 	async fn range(
@@ -437,10 +569,12 @@ where
 		limit: Option<u32>,
 	) -> RpcResult<Vec<EntryView>> {
 		self.registered(feed)?;
-		let store = self.feeds.clone();
+		self.sync_feed(feed).await;
+		let stores = self.stores.clone();
 		let limit = limit_of(limit);
 		blocking(move || {
-			store
+			stores
+				.feeds()
 				.range(feed, from, to, limit)
 				.map(|entries| entries.into_iter().map(Into::into).collect())
 				.map_err(feed_error)
@@ -456,10 +590,12 @@ where
 		limit: Option<u32>,
 	) -> RpcResult<Vec<EntryView>> {
 		self.registered(feed)?;
-		let store = self.feeds.clone();
+		self.sync_feed(feed).await;
+		let stores = self.stores.clone();
 		let limit = limit_of(limit);
 		blocking(move || {
-			store
+			stores
+				.feeds()
 				.range_by_time(feed, from_ms, to_ms, limit)
 				.map(|entries| entries.into_iter().map(Into::into).collect())
 				.map_err(feed_error)
@@ -476,20 +612,32 @@ where
 			pending.reject(e).await;
 			return Ok(());
 		}
-		let store = self.feeds.clone();
-		let subscription = match blocking(move || store.subscribe(feed).map_err(feed_error)).await {
-			Ok(subscription) => subscription,
-			Err(e) => {
-				pending.reject(e).await;
-				return Ok(());
+		// With the network, the subscription also follows entries appended on other nodes;
+		// it must live as long as the stream.
+		let mut following = match self.stores.network() {
+			Some(network) => match network.subscribe_feed(feed).await {
+				Ok(followed) => Following::Network(followed),
+				Err(e) => {
+					pending.reject(network_error(e)).await;
+					return Ok(());
+				},
+			},
+			None => {
+				let stores = self.stores.clone();
+				match blocking(move || stores.feeds().subscribe(feed).map_err(feed_error)).await {
+					Ok(subscription) => Following::Local(subscription),
+					Err(e) => {
+						pending.reject(e).await;
+						return Ok(());
+					},
+				}
 			},
 		};
 		let sink = pending.accept().await?;
-		let mut subscription = subscription;
 		loop {
 			let item = tokio::select! {
 				_ = sink.closed() => return Ok(()),
-				item = subscription.recv() => item,
+				item = following.subscription().recv() => item,
 			};
 			match item {
 				Ok(entry) => {

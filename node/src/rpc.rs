@@ -48,7 +48,7 @@ where
 	// `twin_*`: twins' AML documents, elements and their history.
 	module.merge(Twin::<C, Block, AccountId>::new(client.clone()).into_rpc())?;
 	// `store_*` and `feed_*`: the embedded off-chain store's blocks and sensor feeds.
-	module.merge(StoreApiServer::into_rpc(Offchain::new(client.clone(), &offchain)))?;
-	module.merge(FeedApiServer::into_rpc(Offchain::new(client, &offchain)))?;
+	module.merge(StoreApiServer::into_rpc(Offchain::new(client.clone(), offchain.clone())))?;
+	module.merge(FeedApiServer::into_rpc(Offchain::new(client, offchain)))?;
 	Ok(module)
 }

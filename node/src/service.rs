@@ -134,6 +134,7 @@ pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	store_network: &crate::offchain_network::StoreNetworkParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -221,10 +222,22 @@ pub fn new_full<
 	let prometheus_registry = config.prometheus_registry().cloned();
 
 	// The embedded off-chain store (blocks and feeds), served over RPC; each directory is
-	// locked for as long as the node runs.
+	// locked for as long as the node runs. With `--store-listen` it is this node's replica
+	// in the partners' store network.
+	let offchain_dir = config.base_path.path().join("offchain");
 	let offchain_stores = Arc::new(
-		crate::offchain_rpc::OffchainStores::open(&config.base_path.path().join("offchain"))
-			.map_err(ServiceError::Other)?,
+		match crate::offchain_network::start(
+			store_network,
+			config.network.node_key.clone(),
+			offchain_dir.clone(),
+			client.clone(),
+		)
+		.map_err(|e| ServiceError::Other(e.to_string()))?
+		{
+			Some(network) => crate::offchain_rpc::OffchainStores::Network(network),
+			None => crate::offchain_rpc::OffchainStores::open(&offchain_dir)
+				.map_err(ServiceError::Other)?,
+		},
 	);
 
 	let rpc_extensions_builder = {

@@ -979,6 +979,30 @@ impl Core {
 	}
 }
 
+/// What a node's own RPC needs: this node's copies, and bringing a feed's copy up to date.
+impl StoreHandle {
+	/// This node's block store (the blocks it replicates or pinned).
+	pub fn local_blocks(&self) -> &crate::block_store::BlockStore {
+		&self.core.replica.blocks
+	}
+
+	/// This node's feed logs (those it replicates or follows).
+	pub fn local_feeds(&self) -> &crate::feed::FeedStore {
+		&self.core.replica.feeds
+	}
+
+	/// Brings this node's copy of `feed` up to what its replicas hold (fetching only what is
+	/// missing, each batch checked as on append), so that reads served from
+	/// [`Self::local_feeds`] see entries appended anywhere. Also registers this node for the
+	/// feed's pushes for a while, so an immediate next read is already current.
+	pub async fn sync_feed(&self, feed: FeedId) -> Result<(), NodeError> {
+		if self.core.policy.feed_owner(feed).is_none() {
+			return Err(NodeError::UnknownFeed(feed));
+		}
+		self.core.follow_feed(feed).await
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -1,0 +1,279 @@
+//! The off-chain store's network among the partners' nodes, started inside dt-node when
+//! `--store-listen` is given: [`dt_offchain::network`] with this node's identity (the chain's
+//! node key, so the store's peer id is the one the consortium registered), the partner
+//! list and the access rules read from the chain.
+//!
+//! Without `--store-listen` the node keeps its store to itself (a development node, or a
+//! partner that has not opened the store's port yet).
+
+use codec::Encode;
+use dt_offchain::{
+	crypto::ReaderPublicKey,
+	network::{
+		AccessPolicy, ItemId, Keypair, Multiaddr, PartnerDirectory, PeerId, StoreConfig,
+		StoreHandle, StoreNode,
+	},
+};
+use dt_primitives::{
+	access::{Permission, Role, TwinId},
+	feed::FeedId,
+};
+use dt_runtime::{opaque::Block, AccountId, BlockNumber};
+use pallet_dt_access::runtime_api::AccessApi;
+use pallet_dt_consortium::runtime_api::ConsortiumApi;
+use pallet_dt_documents::{runtime_api::DocumentsApi, DocumentId};
+use pallet_dt_feeds::runtime_api::FeedsApi;
+use pallet_dt_twin_spec::runtime_api::TwinSpecApi;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::sr25519;
+use std::{
+	path::PathBuf,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+/// How long the partner list read from the chain is used before it is read again.
+const PARTNER_LIST_TTL: Duration = Duration::from_secs(6);
+
+/// The command-line options of the store's network.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreNetworkParams {
+	/// Opens the off-chain store's network on this address (e.g. `/ip4/0.0.0.0/tcp/30444`),
+	/// so that documents and feeds are replicated among the partners' nodes.
+	#[arg(long, value_name = "MULTIADDR")]
+	pub store_listen: Option<String>,
+
+	/// Another partner's store address, `/ip4/…/tcp/PORT/p2p/PEER_ID`, to find the others
+	/// through (repeatable).
+	#[arg(long = "store-bootnode", value_name = "MULTIADDR")]
+	pub store_bootnodes: Vec<String>,
+
+	/// How many failed or lying replicas an item survives: each is stored on 2k+1 partner
+	/// nodes (fewer when the consortium has fewer).
+	#[arg(long, value_name = "K", default_value_t = 1)]
+	pub store_replication: usize,
+}
+
+/// The item id of a document's reader list and key envelopes.
+pub fn document_item(document: DocumentId) -> ItemId {
+	ItemId::from_name(&(b"dt-document", document).encode())
+}
+
+/// The chain, as the store's network asks it: the partners, and who may do what.
+pub struct ChainView<C> {
+	client: Arc<C>,
+	partners: Mutex<Option<(Instant, Vec<PeerId>)>>,
+}
+
+impl<C> ChainView<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ConsortiumApi<Block, AccountId>
+		+ FeedsApi<Block, AccountId, BlockNumber>
+		+ AccessApi<Block, AccountId>
+		+ DocumentsApi<Block, AccountId, BlockNumber>
+		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+{
+	pub fn new(client: Arc<C>) -> Self {
+		ChainView { client, partners: Mutex::new(None) }
+	}
+
+	fn best(&self) -> <Block as sp_runtime::traits::Block>::Hash {
+		self.client.info().best_hash
+	}
+
+	fn read_partners(&self) -> Vec<PeerId> {
+		match self.client.runtime_api().partner_nodes(self.best()) {
+			Ok(ids) => ids.iter().filter_map(|id| PeerId::from_bytes(id).ok()).collect(),
+			Err(e) => {
+				log::warn!(target: "dt-offchain", "cannot read the partner nodes: {e}");
+				Vec::new()
+			},
+		}
+	}
+
+	/// The twin of `item`, if it names one of the chain's documents.
+	fn twin_of(&self, item: &ItemId) -> Option<TwinId> {
+		let at = self.best();
+		let api = self.client.runtime_api();
+		let twins = api.twins(at).ok()?;
+		twins.into_iter().find_map(|(twin, _)| {
+			let documents = api.documents_of_twin(at, twin, None).ok()?;
+			documents
+				.iter()
+				.any(|document| document_item(document.id) == *item)
+				.then_some(twin)
+		})
+	}
+
+	fn permissions_of(&self, twin: TwinId, who: &AccountId) -> Vec<Permission> {
+		let at = self.best();
+		let api = self.client.runtime_api();
+		let roles: Vec<Role> = api.roles_of(at, twin, who.clone()).unwrap_or_default();
+		roles
+			.into_iter()
+			.filter_map(|role| api.role_permissions(at, twin, role).ok().flatten())
+			.flatten()
+			.collect()
+	}
+}
+
+impl<C> PartnerDirectory for ChainView<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ConsortiumApi<Block, AccountId>
+		+ FeedsApi<Block, AccountId, BlockNumber>
+		+ AccessApi<Block, AccountId>
+		+ DocumentsApi<Block, AccountId, BlockNumber>
+		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+{
+	fn partners(&self) -> Vec<PeerId> {
+		let mut cached = self.partners.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		match &*cached {
+			Some((read_at, partners)) if read_at.elapsed() < PARTNER_LIST_TTL => partners.clone(),
+			_ => {
+				let partners = self.read_partners();
+				*cached = Some((Instant::now(), partners.clone()));
+				partners
+			},
+		}
+	}
+}
+
+impl<C> AccessPolicy for ChainView<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ConsortiumApi<Block, AccountId>
+		+ FeedsApi<Block, AccountId, BlockNumber>
+		+ AccessApi<Block, AccountId>
+		+ DocumentsApi<Block, AccountId, BlockNumber>
+		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+{
+	/// Who may publish a document's envelopes and change its readers: whoever may add its
+	/// versions or manage access on its twin.
+	fn may_manage(&self, account: &sr25519::Public, item: &ItemId) -> bool {
+		let Some(twin) = self.twin_of(item) else { return false };
+		let who = AccountId::from(*account);
+		self.permissions_of(twin, &who).iter().any(|permission| {
+			matches!(permission, Permission::VersionDocuments | Permission::ManageAccess)
+		})
+	}
+
+	fn reader_key(&self, account: &sr25519::Public) -> Option<ReaderPublicKey> {
+		let der = self
+			.client
+			.runtime_api()
+			.encryption_key(self.best(), AccountId::from(*account))
+			.ok()??;
+		ReaderPublicKey::from_der(&der).ok()
+	}
+
+	fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public> {
+		let record = self.client.runtime_api().feed(self.best(), feed).ok()??;
+		let raw: [u8; 32] = record.owner.into();
+		Some(sr25519::Public::from_raw(raw))
+	}
+}
+
+/// Why the store's network did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+	#[error("--store-listen {0:?} is not a multiaddress: {1}")]
+	BadListenAddress(String, String),
+	#[error("--store-bootnode {0:?} must be a multiaddress ending in /p2p/PEER_ID")]
+	BadBootnode(String),
+	#[error("cannot use the node key for the store's network: {0}")]
+	NodeKey(String),
+	#[error("the off-chain store's network did not start: {0}")]
+	Network(String),
+}
+
+/// Starts the store's network if `--store-listen` asks for it; `None` otherwise.
+pub fn start<C>(
+	params: &StoreNetworkParams,
+	node_key: sc_network::config::NodeKeyConfig,
+	data_dir: PathBuf,
+	client: Arc<C>,
+) -> Result<Option<StoreHandle>, StartError>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ConsortiumApi<Block, AccountId>
+		+ FeedsApi<Block, AccountId, BlockNumber>
+		+ AccessApi<Block, AccountId>
+		+ DocumentsApi<Block, AccountId, BlockNumber>
+		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+{
+	let Some(listen) = &params.store_listen else { return Ok(None) };
+	let listen: Multiaddr = listen
+		.parse()
+		.map_err(|e| StartError::BadListenAddress(listen.clone(), format!("{e}")))?;
+	let bootstrap = params
+		.store_bootnodes
+		.iter()
+		.map(|text| parse_bootnode(text).ok_or_else(|| StartError::BadBootnode(text.clone())))
+		.collect::<Result<Vec<_>, _>>()?;
+	// The same key as the chain's network, so the store's peer id is the registered one.
+	let keypair = node_key.into_keypair().map_err(|e| StartError::NodeKey(e.to_string()))?;
+	let keypair = Keypair::ed25519_from_bytes(keypair.to_bytes()[..32].to_vec())
+		.map_err(|e| StartError::NodeKey(e.to_string()))?;
+	let view = Arc::new(ChainView::new(client));
+	let partners = view.partners().len();
+	// Each item on 2k+1 partners: never ask for more replicas than there are partners.
+	let k = params.store_replication.min(partners.saturating_sub(1) / 2);
+	if k < params.store_replication {
+		log::warn!(
+			target: "dt-offchain",
+			"the consortium has {partners} partner node(s): items are kept on {} of them (k = {k})",
+			2 * k + 1
+		);
+	}
+	let config = StoreConfig {
+		listen,
+		keypair,
+		data_dir,
+		k,
+		bootstrap,
+		directory: view.clone(),
+		policy: view,
+	};
+	let handle = tokio::task::block_in_place(|| {
+		tokio::runtime::Handle::current().block_on(StoreNode::start(config))
+	})
+	.map_err(|e| StartError::Network(e.to_string()))?;
+	log::info!(
+		"📦 Off-chain store network: peer {} listening on {}, items on {} partner(s)",
+		handle.peer_id(),
+		handle.listen_addr(),
+		2 * k + 1
+	);
+	Ok(Some(handle))
+}
+
+/// `/ip4/…/tcp/…/p2p/PEER` as (peer, address without the `/p2p` part).
+fn parse_bootnode(text: &str) -> Option<(PeerId, Multiaddr)> {
+	let (address, peer) = text.rsplit_once("/p2p/")?;
+	Some((peer.parse().ok()?, address.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn bootnodes_need_a_peer_id() {
+		let peer = PeerId::random();
+		let (parsed, address) =
+			parse_bootnode(&format!("/ip4/127.0.0.1/tcp/30444/p2p/{peer}")).unwrap();
+		assert_eq!(parsed, peer);
+		assert_eq!(address.to_string(), "/ip4/127.0.0.1/tcp/30444");
+		assert!(parse_bootnode("/ip4/127.0.0.1/tcp/30444").is_none());
+		assert!(parse_bootnode("/ip4/127.0.0.1/tcp/30444/p2p/not-a-peer").is_none());
+	}
+
+	#[test]
+	fn documents_have_distinct_items() {
+		assert_ne!(document_item(1), document_item(2));
+		assert_eq!(document_item(7), document_item(7));
+	}
+}
