@@ -3,7 +3,7 @@
 
 use crate::{chain, clock, keystore::Keystore, parse_account, unlock, Output, Signer};
 use anyhow::{anyhow, bail, Result};
-use clap::{ArgGroup, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use dt_client::{reading, Client};
 use dt_primitives::{
 	access::{Confidentiality, TwinId},
@@ -55,7 +55,11 @@ pub enum FeedCommand {
 	/// A twin's feeds, closed ones included.
 	List { twin: TwinId },
 	/// A feed's latest reading.
-	Latest { feed: FeedId },
+	Latest {
+		feed: FeedId,
+		#[command(flatten)]
+		store: StoreNode,
+	},
 	/// A feed's readings by sequence number (--from, --to exclusive) or by time (--since,
 	/// --until exclusive: milliseconds, RFC 3339 UTC or `now`).
 	#[command(group(ArgGroup::new("span").required(true).args(["from", "since"])))]
@@ -73,6 +77,8 @@ pub enum FeedCommand {
 		/// Up to this time, excluded.
 		#[arg(long, value_name = "TIME", requires = "since")]
 		until: Option<String>,
+		#[command(flatten)]
+		store: StoreNode,
 	},
 	/// Prints a feed's new readings as they are stored, until Ctrl-C or --count readings.
 	Follow {
@@ -80,7 +86,33 @@ pub enum FeedCommand {
 		/// Stop after this many readings.
 		#[arg(long)]
 		count: Option<u64>,
+		#[command(flatten)]
+		store: StoreNode,
 	},
+}
+
+/// The node whose off-chain store holds the data, when it is not `--node`: the chain is
+/// the same on every node, the store (until it replicates) only on the node written to.
+#[derive(Args, Debug)]
+pub struct StoreNode {
+	/// The node whose off-chain store holds the entries and blocks (default: --node).
+	#[arg(long, value_name = "URL", env = "DT_STORE")]
+	pub store: Option<String>,
+}
+
+impl StoreNode {
+	/// Connects to the store's node, `node` by default.
+	pub async fn connect(&self, node: &str) -> Result<Client> {
+		match &self.store {
+			None => chain::connect(node).await,
+			Some(url) => Client::connect(url).await.map_err(|e| {
+				anyhow!(
+					"{e}
+--store (or DT_STORE) names the node whose off-chain store to read"
+				)
+			}),
+		}
+	}
 }
 
 /// A feed entry as the node serves it.
@@ -189,11 +221,11 @@ pub async fn feed_command(
 				json: json!({ "twin": twin, "feeds": feeds.iter().map(feed_json).collect::<Vec<_>>() }),
 			})
 		},
-		FeedCommand::Latest { feed } => {
+		FeedCommand::Latest { feed, store } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
-			let latest: Option<EntryView> =
-				client.request("feed_latest", rpc_params![feed]).await?;
+			let store = store.connect(node).await?;
+			let latest: Option<EntryView> = store.request("feed_latest", rpc_params![feed]).await?;
 			Ok(match latest {
 				None => Output {
 					text: format!("feed {feed} has no readings yet"),
@@ -205,14 +237,15 @@ pub async fn feed_command(
 				},
 			})
 		},
-		FeedCommand::Range { feed, from, to, since, until } => {
+		FeedCommand::Range { feed, from, to, since, until, store } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
+			let store = store.connect(node).await?;
 			let entries = match (from, to, since, until) {
-				(Some(from), Some(to), _, _) => range(&client, feed, from, to).await?,
+				(Some(from), Some(to), _, _) => range(&store, feed, from, to).await?,
 				(_, _, Some(since), Some(until)) => {
 					let (since, until) = (clock::parse_time(&since)?, clock::parse_time(&until)?);
-					range_by_time(&client, feed, since, until).await?
+					range_by_time(&store, feed, since, until).await?
 				},
 				_ => bail!("give --from SEQ --to SEQ or --since TIME --until TIME"),
 			};
@@ -238,12 +271,12 @@ pub async fn feed_command(
 				}),
 			})
 		},
-		FeedCommand::Follow { feed, count } => {
+		FeedCommand::Follow { feed, count, store } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
-			let mut subscription = client
-				.subscribe("feed_subscribe", rpc_params![feed], "feed_unsubscribe")
-				.await?;
+			let store = store.connect(node).await?;
+			let mut subscription =
+				store.subscribe("feed_subscribe", rpc_params![feed], "feed_unsubscribe").await?;
 			// On standard error, so that it never mixes with the readings.
 			eprintln!("following feed {feed} (Ctrl-C to stop)");
 			let mut seen = 0u64;

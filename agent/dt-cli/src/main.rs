@@ -78,7 +78,11 @@ enum Command {
 	},
 	/// Re-checks every document version and feed of a twin in the store against the chain;
 	/// exits non-zero on any mismatch.
-	Verify { twin: dt_primitives::access::TwinId },
+	Verify {
+		twin: dt_primitives::access::TwinId,
+		#[command(flatten)]
+		store: feeds::StoreNode,
+	},
 	/// Prints a twin's ledger updates as their blocks are finalized.
 	Watch {
 		twin: dt_primitives::access::TwinId,
@@ -176,7 +180,9 @@ async fn run(cli: Cli) -> Result<Output> {
 			feeds::feed_command(&keystore, &cli.node, command, cli.json).await
 		},
 		Command::Audit { twin, from } => audit::audit_command(&cli.node, twin, from).await,
-		Command::Verify { twin } => verify::verify_command(&cli.node, twin, cli.json).await,
+		Command::Verify { twin, store } => {
+			verify::verify_command(&cli.node, &store, twin, cli.json).await
+		},
 		Command::Watch { twin, count } => {
 			watch::watch_command(&cli.node, twin, count, cli.json).await
 		},

@@ -49,12 +49,19 @@ impl Report {
 	}
 }
 
-pub async fn verify_command(node: &str, twin: TwinId, json: bool) -> Result<Output> {
+/// Verifies `twin`, reading the chain from `node` and the off-chain data from `store`.
+pub async fn verify_command(
+	node: &str,
+	store: &feeds::StoreNode,
+	twin: TwinId,
+	json: bool,
+) -> Result<Output> {
 	let client = chain::connect(node).await?;
 	chain::twin(&client, twin).await?;
+	let store = store.connect(node).await?;
 	let mut report = Report::default();
-	verify_documents(&client, twin, &mut report, json).await?;
-	verify_feeds(&client, twin, &mut report, json).await?;
+	verify_documents(&client, &store, twin, &mut report, json).await?;
+	verify_feeds(&client, &store, twin, &mut report, json).await?;
 	let mut text = String::new();
 	for checked in &report.checked {
 		text.push_str(&format!("ok        {checked}\n"));
@@ -113,6 +120,7 @@ fn cid_of(content_id: &ContentId) -> Result<Cid, String> {
 
 async fn verify_documents(
 	client: &Client,
+	store: &Client,
 	twin: TwinId,
 	report: &mut Report,
 	json: bool,
@@ -136,7 +144,7 @@ async fn verify_documents(
 			}
 			let before = report.mismatches.len();
 			let blocks = verify_version(
-				client,
+				store,
 				&item,
 				&version.version.content_id,
 				Some(&version.version.key_envelope),
@@ -145,7 +153,7 @@ async fn verify_documents(
 			.await;
 			for (index, annotation) in version.annotations.iter().enumerate() {
 				let item = format!("{item} annotation {index}");
-				verify_version(client, &item, &annotation.content_id, None, report).await;
+				verify_version(store, &item, &annotation.content_id, None, report).await;
 			}
 			if report.mismatches.len() == before {
 				report.checked.push(format!(
@@ -214,6 +222,7 @@ async fn verify_version(
 
 async fn verify_feeds(
 	client: &Client,
+	store: &Client,
 	twin: TwinId,
 	report: &mut Report,
 	json: bool,
@@ -227,7 +236,7 @@ async fn verify_feeds(
 		}
 		let checkpoints = checkpoints(client, feed.id).await?;
 		let before = report.mismatches.len();
-		let entries = verify_log(client, feed.id, &checkpoints, report).await?;
+		let entries = verify_log(store, feed.id, &checkpoints, report).await?;
 		if report.mismatches.len() == before {
 			report.checked.push(format!(
 				"feed {}: {entries} entries chained, {} checkpoints match",

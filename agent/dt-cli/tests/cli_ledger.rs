@@ -520,6 +520,14 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		.collect();
 	assert_eq!(sequences, [1, 2]);
 	assert!(dt.fails(&["feed", "range", &f]).contains("--from"));
+	// The entries come from the store named by --store; one that is not there is named.
+	let store = dt.json(&["feed", "latest", &f, "--store", &node.url]);
+	assert_eq!(store["sequence"], 4);
+	let error = dt.fails(&["feed", "latest", &f, "--store", "ws://127.0.0.1:1"]);
+	assert!(
+		error.contains("cannot connect to ws://127.0.0.1:1") && error.contains("--store"),
+		"{error}"
+	);
 
 	// Honest data verifies: a checkpoint anchored at entry 2, and a document in the store.
 	let anchor = |checkpoint: Checkpoint| {
@@ -530,7 +538,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	let reader = ReaderPublicKey::from_der(&alice_rsa).unwrap();
 	let (manifest, envelope, chunks, note_chunks) =
 		runtime.block_on(upload_document(&client, &dir.path().join("scratch"), twin, &reader));
-	let verified = dt.json(&["verify", &t]);
+	let verified = dt.json(&["verify", &t, "--store", &node.url]);
 	assert_eq!(verified["ok"], true, "{verified}");
 	assert_eq!(verified["checked"].as_array().unwrap().len(), 2, "{verified}");
 	assert_eq!(verified["checked"][0], "document 0 version 0: 3 blocks, 1 annotations");
