@@ -79,9 +79,14 @@ pub enum TwinEdit {
 	/// its AML attributes give (see `dt program list`).
 	DeclareProgram {
 		twin: TwinId,
-		/// The element offering the program (e.g. an ExternalInterface of a program class).
+		/// The element offering the program (e.g. an ExternalInterface of a program class, or
+		/// the station the device runs it on).
 		element: String,
 		program: String,
+		/// The element whose AML attributes give the parameters (default: ELEMENT itself),
+		/// e.g. the program's ExternalInterface when the program is declared on its station.
+		#[arg(long, value_name = "ELEMENT")]
+		parameters_from: Option<String>,
 		#[command(flatten)]
 		signer: Signer,
 	},
@@ -252,18 +257,23 @@ pub async fn twin_edit(keystore: &Keystore, node: &str, command: TwinEdit) -> Re
 				.collect();
 			Ok(Output { text, json: serde_json::Value::Array(json) })
 		},
-		TwinEdit::DeclareProgram { twin, element, program, signer } => {
+		TwinEdit::DeclareProgram { twin, element, program, parameters_from, signer } => {
 			let pair = unlock(keystore, &signer)?;
 			let client = chain::connect(node).await?;
 			chain::twin(&client, twin).await?;
 			let tree = current_tree(&client, twin).await?;
-			let xml = subtree_xml(&tree, &element).ok_or_else(|| {
-				anyhow!("twin {twin} has no element {element} (`dt twin show {twin}` lists them)")
-			})?;
+			let unknown = |id: &str| {
+				anyhow!("twin {twin} has no element {id} (`dt twin show {twin}` lists them)")
+			};
+			if !tree.contains(&element) {
+				return Err(unknown(&element));
+			}
+			let described = parameters_from.as_deref().unwrap_or(&element);
+			let xml = subtree_xml(&tree, described).ok_or_else(|| unknown(described))?;
 			let fragment = dt_aml::Fragment::parse(&xml)
-				.map_err(|e| anyhow!("element {element}'s AML does not parse: {e}"))?;
+				.map_err(|e| anyhow!("element {described}'s AML does not parse: {e}"))?;
 			let parameters = program_parameters(&fragment).map_err(|e| {
-				anyhow!("element {element} does not describe program parameters: {e}")
+				anyhow!("element {described} does not describe program parameters: {e}")
 			})?;
 			let names: Vec<String> = parameters.iter().map(describe_parameter).collect();
 			let declarations = parameters

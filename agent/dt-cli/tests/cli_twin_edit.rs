@@ -47,6 +47,32 @@ fn dt_edits_a_twins_specification_permissions_and_members() {
 		"--as",
 		"alice",
 	]);
+	// Declared on the station the device runs it on, with the interface's parameters.
+	let declared = dt.json(&[
+		"twin",
+		"declare-program",
+		&twin,
+		"filling-station-2",
+		"SetFillVolume",
+		"--parameters-from",
+		"set-fill-volume-2",
+		"--as",
+		"alice",
+	]);
+	assert_eq!(declared["element"], "filling-station-2");
+	assert_eq!(declared["parameters"], serde_json::json!(["volume: decimal/1"]));
+	let error = dt.fails(&[
+		"twin",
+		"declare-program",
+		&twin,
+		"filling-station-2",
+		"Run",
+		"--parameters-from",
+		"nowhere",
+		"--as",
+		"alice",
+	]);
+	assert!(error.contains("has no element nowhere"), "{error}");
 
 	// A snippet with a nested element becomes two elements, in place.
 	let snippet = r#"<InternalElement Name="Capper" ID="capper"><InternalElement Name="TorqueSensor" ID="torque-sensor"/></InternalElement>"#;
