@@ -703,19 +703,14 @@ impl StoreHandle {
 					.map(|peer| self.core.call(*peer, Request::AbortAcl(request.clone()))),
 			)
 			.await;
-			// A refusal every replica gave for the signer is the answer, not a lack of quorum.
-			if let Some((_, error)) = refusals.iter().find(|(_, e)| {
-				matches!(e, NodeError::Refused { reason: Refusal::Unauthorized, .. })
-			}) {
-				if prepared.is_empty() {
-					let NodeError::Refused { peer, reason, message } = error else {
-						unreachable!()
-					};
-					return Err(NodeError::Refused {
-						peer: *peer,
-						reason: reason.clone(),
-						message: message.clone(),
-					});
+			// Refused for the signer by every replica that answered: that is the answer, not
+			// a lack of quorum.
+			if prepared.is_empty() {
+				let position = refusals.iter().position(|(_, error)| {
+					matches!(error, NodeError::Refused { reason: Refusal::Unauthorized, .. })
+				});
+				if let Some(position) = position {
+					return Err(refusals.swap_remove(position).1);
 				}
 			}
 			let refusals = refusals
@@ -778,11 +773,11 @@ impl StoreHandle {
 		}
 		for (peer, expected) in behind {
 			let source = stored_on.first().copied().unwrap_or(self.core.local);
-			match self
-				.catch_up(feed, source, peer, expected)
-				.await
-				.and(self.core.call(peer, request.clone()).await)
-			{
+			let outcome = match self.core.catch_up(feed, source, peer, expected, false).await {
+				Ok(_) => self.core.call(peer, request.clone()).await,
+				Err(error) => Err(error),
+			};
+			match outcome {
 				Ok(Response::FeedHead(Some(at))) => {
 					head = Some(at);
 					stored_on.push(peer);
@@ -801,17 +796,6 @@ impl StoreHandle {
 				failures: failed,
 			}),
 		}
-	}
-
-	/// Sends `target` the batches of `feed` from entry `from` on, read from `source`.
-	async fn catch_up(
-		&self,
-		feed: FeedId,
-		source: PeerId,
-		target: PeerId,
-		from: u64,
-	) -> Result<Response, NodeError> {
-		self.core.catch_up(feed, source, target, from, false).await
 	}
 
 	/// The head of `feed`: the furthest among its replicas.
@@ -960,16 +944,7 @@ impl Core {
 				} else {
 					Request::AppendFeed { feed, batch }
 				};
-				last = if target == self.local && as_notification {
-					match self.handle_locally(source, request).await {
-						Response::Refused { reason, message } => {
-							return Err(NodeError::Refused { peer: self.local, reason, message })
-						},
-						response => response,
-					}
-				} else {
-					self.call(target, request).await?
-				};
+				last = self.call(target, request).await?;
 			}
 			if next < from {
 				return Ok(last);
