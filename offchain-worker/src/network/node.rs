@@ -5,8 +5,10 @@
 //! A write (a block, a key envelope, a feed batch) is sent to the 2k+1 replicas of its key
 //! at once. A replica answers `Ok` only after the write is durable on its disk (see
 //! [`crate::block_store`] and [`crate::feed`] for what that guarantees: it survives
-//! `kill -9` and power loss on a disk that honours flushes). The operation returns `Ok`
-//! once at least k+1 replicas ([`quorum`]) acknowledged; the receipt names them. So an
+//! `kill -9` and power loss on a disk that honours flushes). The operation returns when
+//! every replica has answered or failed (a stopped one fails at once, a hung one after the
+//! request timeout), with `Ok` if at least k+1 ([`quorum`]) acknowledged; the receipt
+//! names them. So an
 //! acknowledged write survives the loss of any k replicas, and is readable as long as one
 //! replica that acknowledged it is up. If fewer than k+1 acknowledged, the operation fails
 //! ([`NodeError::NotEnoughReplicas`]); the replicas that did store it keep it (blocks are
