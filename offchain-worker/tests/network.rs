@@ -831,3 +831,187 @@ async fn a_feed_subscription_heals_after_every_replica_restarted() {
 		assert_eq!(entry.expect("delivered after the renewal").unwrap().entry.sequence, expected);
 	}
 }
+
+const CHILD_ENV: &str = "DT_STORE_NODE_CHILD";
+
+/// A store node in a child process (this test binary, running [`store_node_child`]),
+/// SIGKILLed when dropped.
+struct ChildNode(std::process::Child);
+
+impl Drop for ChildNode {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn spawn_child(
+	key: &Keypair,
+	dir: &std::path::Path,
+	listen: &Multiaddr,
+	partners: &[PeerId],
+	bootstrap: &[(PeerId, Multiaddr)],
+) -> ChildNode {
+	use std::io::{BufRead, BufReader};
+	let spec = [
+		hex::encode(key.to_protobuf_encoding().unwrap()),
+		dir.display().to_string(),
+		listen.to_string(),
+		partners.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(","),
+		bootstrap.iter().map(|(p, a)| format!("{p}={a}")).collect::<Vec<_>>().join(","),
+	]
+	.join(";");
+	let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+		.args(["--exact", "store_node_child", "--ignored", "--nocapture", "--test-threads", "1"])
+		.env(CHILD_ENV, spec)
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::null())
+		.spawn()
+		.unwrap();
+	let stdout = child.stdout.take().unwrap();
+	let mut lines = BufReader::new(stdout).lines();
+	loop {
+		match lines.next() {
+			// libtest prints the test's name without a newline before the test's output.
+			Some(Ok(line)) if line.ends_with("store node ready") => break,
+			Some(Ok(_)) => continue,
+			other => panic!("the child store node did not start: {other:?}"),
+		}
+	}
+	// Keep reading so the child never blocks on a full pipe.
+	std::thread::spawn(move || for _ in lines {});
+	ChildNode(child)
+}
+
+/// The child of the test below; does nothing when run on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by a_store_node_killed_with_sigkill_keeps_what_it_acknowledged"]
+async fn store_node_child() {
+	let Ok(spec) = std::env::var(CHILD_ENV) else { return };
+	let parts: Vec<&str> = spec.split(';').collect();
+	let keypair = Keypair::from_protobuf_encoding(&hex::decode(parts[0]).unwrap()).unwrap();
+	let partners = parts[3].split(',').map(|p| p.parse().unwrap()).collect();
+	let bootstrap = parts[4]
+		.split(',')
+		.filter(|entry| !entry.is_empty())
+		.map(|entry| {
+			let (peer, address) = entry.split_once('=').unwrap();
+			(peer.parse().unwrap(), address.parse().unwrap())
+		})
+		.collect();
+	let ledger = Arc::new(Ledger::default());
+	parties(&ledger);
+	let _node = StoreNode::start(StoreConfig {
+		listen: parts[2].parse().unwrap(),
+		keypair,
+		data_dir: parts[1].into(),
+		k: K,
+		bootstrap,
+		directory: Arc::new(Partners(partners)),
+		policy: ledger,
+	})
+	.await
+	.unwrap();
+	println!("store node ready");
+	loop {
+		tokio::time::sleep(Duration::from_secs(3600)).await;
+	}
+}
+
+/// A partner node process killed with SIGKILL right after acknowledging keeps its blocks,
+/// key envelopes and reader lists: started again on the same directory, it serves them as
+/// the only replica of the item still up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
+	let ledger = Arc::new(Ledger::default());
+	let parties = parties(&ledger);
+	let item = parties.item;
+	// Four identities, the fourth (the child process) a replica of the item.
+	let keys: Vec<Keypair> = loop {
+		let keys: Vec<Keypair> = (0..4).map(|_| Keypair::generate_ed25519()).collect();
+		let peers: Vec<PeerId> = keys.iter().map(|k| k.public().to_peer_id()).collect();
+		if dt_offchain::network::replicas(&PlacementKey::item(&item), &peers, K).contains(&peers[3])
+		{
+			break keys;
+		}
+	};
+	let peers: Vec<PeerId> = keys.iter().map(|k| k.public().to_peer_id()).collect();
+	let partners = Arc::new(Partners(peers.clone()));
+	let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+	let addrs: Vec<Multiaddr> = (0..4).map(|_| fresh_address()).collect();
+	let mut nodes = Vec::new();
+	for i in 0..3 {
+		let node = StoreNode::start(StoreConfig {
+			listen: addrs[i].clone(),
+			keypair: keys[i].clone(),
+			data_dir: dirs[i].path().to_owned(),
+			k: K,
+			bootstrap: (0..4).filter(|j| *j != i).map(|j| (peers[j], addrs[j].clone())).collect(),
+			directory: partners.clone(),
+			policy: ledger.clone(),
+		})
+		.await
+		.unwrap();
+		nodes.push(Some(node));
+	}
+	let bootstrap: Vec<(PeerId, Multiaddr)> =
+		(0..3).map(|j| (peers[j], addrs[j].clone())).collect();
+	let child = spawn_child(&keys[3], dirs[3].path(), &addrs[3], &peers, &bootstrap);
+
+	let replicas = dt_offchain::network::replicas(&PlacementKey::item(&item), &peers, K);
+	let reader = (0..3).find(|i| !replicas.contains(&peers[*i])).unwrap();
+	let node = nodes[reader].clone().unwrap();
+	node.change_acl(change(item, 0, AclOp::AddReader(parties.bob.public()), &parties.alice))
+		.await
+		.unwrap();
+	let stored = node
+		.put_document(
+			std::io::Cursor::new(sample(3_000, 13)),
+			vec![parties.bob_rsa.public_key().clone()],
+		)
+		.await
+		.unwrap();
+	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
+	let receipt = node
+		.publish_envelope(SignedAction::sign(publish, &parties.alice))
+		.await
+		.unwrap();
+	assert!(receipt.stored_on.contains(&peers[3]), "{receipt:?}");
+	// A block the child acknowledged.
+	let (block, cid) = (0u8..)
+		.map(|seed| sample(10_000, seed))
+		.map(|bytes| {
+			let cid = Cid::of(&bytes);
+			(bytes, cid)
+		})
+		.find(|(_, cid)| {
+			dt_offchain::network::replicas(&PlacementKey::block(cid), &peers, K).contains(&peers[3])
+		})
+		.unwrap();
+	let receipt = node.put_block(block.clone()).await.unwrap();
+	assert!(receipt.stored_on.contains(&peers[3]), "{receipt:?}");
+
+	// SIGKILL, then the same directory in a new process.
+	drop(child);
+	let _child = spawn_child(&keys[3], dirs[3].path(), &addrs[3], &peers, &bootstrap);
+	for replica in replicas.iter().filter(|p| **p != peers[3]) {
+		let i = peers.iter().position(|p| p == replica).unwrap();
+		nodes[i].take().unwrap().shutdown().await.unwrap();
+	}
+	let envelope = node
+		.get_envelope(read_request(item, stored.key_envelope, &parties.bob))
+		.await
+		.unwrap();
+	assert_eq!(Cid::of(&envelope.to_bytes()), stored.key_envelope);
+	let refused = node
+		.get_envelope(read_request(item, stored.key_envelope, &parties.charlie))
+		.await;
+	assert!(is_refused(&refused, Refusal::Unauthorized), "{refused:?}");
+	assert_eq!(node.acl(item).await.unwrap().version, 1);
+	let on_disk = dirs[3]
+		.path()
+		.join("blocks/blocks")
+		.join(format!("{:02x}", cid.digest()[0]))
+		.join(cid.to_string());
+	assert_eq!(std::fs::read(on_disk).unwrap(), block);
+}

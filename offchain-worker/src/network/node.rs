@@ -5,8 +5,10 @@
 //! A write (a block, a key envelope, a feed batch) is sent to the 2k+1 replicas of its key
 //! at once. A replica answers `Ok` only after the write is durable on its disk (see
 //! [`crate::block_store`] and [`crate::feed`] for what that guarantees: it survives
-//! `kill -9` and power loss on a disk that honours flushes). The operation returns `Ok`
-//! once at least k+1 replicas ([`quorum`]) acknowledged; the receipt names them. So an
+//! `kill -9` and power loss on a disk that honours flushes). The operation returns when
+//! every replica has answered or failed (a stopped one fails at once, a hung one after the
+//! request timeout), with `Ok` if at least k+1 ([`quorum`]) acknowledged; the receipt
+//! names them. So an
 //! acknowledged write survives the loss of any k replicas, and is readable as long as one
 //! replica that acknowledged it is up. If fewer than k+1 acknowledged, the operation fails
 //! ([`NodeError::NotEnoughReplicas`]); the replicas that did store it keep it (blocks are
@@ -703,19 +705,14 @@ impl StoreHandle {
 					.map(|peer| self.core.call(*peer, Request::AbortAcl(request.clone()))),
 			)
 			.await;
-			// A refusal every replica gave for the signer is the answer, not a lack of quorum.
-			if let Some((_, error)) = refusals.iter().find(|(_, e)| {
-				matches!(e, NodeError::Refused { reason: Refusal::Unauthorized, .. })
-			}) {
-				if prepared.is_empty() {
-					let NodeError::Refused { peer, reason, message } = error else {
-						unreachable!()
-					};
-					return Err(NodeError::Refused {
-						peer: *peer,
-						reason: reason.clone(),
-						message: message.clone(),
-					});
+			// Refused for the signer by every replica that answered: that is the answer, not
+			// a lack of quorum.
+			if prepared.is_empty() {
+				let position = refusals.iter().position(|(_, error)| {
+					matches!(error, NodeError::Refused { reason: Refusal::Unauthorized, .. })
+				});
+				if let Some(position) = position {
+					return Err(refusals.swap_remove(position).1);
 				}
 			}
 			let refusals = refusals
@@ -778,11 +775,11 @@ impl StoreHandle {
 		}
 		for (peer, expected) in behind {
 			let source = stored_on.first().copied().unwrap_or(self.core.local);
-			match self
-				.catch_up(feed, source, peer, expected)
-				.await
-				.and(self.core.call(peer, request.clone()).await)
-			{
+			let outcome = match self.core.catch_up(feed, source, peer, expected, false).await {
+				Ok(_) => self.core.call(peer, request.clone()).await,
+				Err(error) => Err(error),
+			};
+			match outcome {
 				Ok(Response::FeedHead(Some(at))) => {
 					head = Some(at);
 					stored_on.push(peer);
@@ -801,17 +798,6 @@ impl StoreHandle {
 				failures: failed,
 			}),
 		}
-	}
-
-	/// Sends `target` the batches of `feed` from entry `from` on, read from `source`.
-	async fn catch_up(
-		&self,
-		feed: FeedId,
-		source: PeerId,
-		target: PeerId,
-		from: u64,
-	) -> Result<Response, NodeError> {
-		self.core.catch_up(feed, source, target, from, false).await
 	}
 
 	/// The head of `feed`: the furthest among its replicas.
@@ -960,16 +946,7 @@ impl Core {
 				} else {
 					Request::AppendFeed { feed, batch }
 				};
-				last = if target == self.local && as_notification {
-					match self.handle_locally(source, request).await {
-						Response::Refused { reason, message } => {
-							return Err(NodeError::Refused { peer: self.local, reason, message })
-						},
-						response => response,
-					}
-				} else {
-					self.call(target, request).await?
-				};
+				last = self.call(target, request).await?;
 			}
 			if next < from {
 				return Ok(last);
