@@ -125,18 +125,23 @@ struct Cluster {
 }
 
 impl Cluster {
-	async fn start(n: usize) -> Self {
+	/// `n` partners, none started yet.
+	fn new(n: usize) -> Self {
 		let keys: Vec<Keypair> = (0..n).map(|_| Keypair::generate_ed25519()).collect();
 		let partners = Arc::new(Partners(keys.iter().map(|k| k.public().to_peer_id()).collect()));
-		let ledger = Arc::new(Ledger::default());
-		let mut cluster = Cluster {
+		Cluster {
 			nodes: Vec::new(),
 			keys,
 			dirs: (0..n).map(|_| tempfile::tempdir().unwrap()).collect(),
 			addrs: Vec::new(),
 			partners,
-			ledger,
-		};
+			ledger: Arc::new(Ledger::default()),
+		}
+	}
+
+	/// `n` partners, each told every other's address.
+	async fn start(n: usize) -> Self {
+		let mut cluster = Cluster::new(n);
 		for i in 0..n {
 			let handle = cluster.launch(i, fresh_address(), Vec::new()).await;
 			cluster.addrs.push(handle.listen_addr().clone());
@@ -148,6 +153,22 @@ impl Cluster {
 					node.add_address(cluster.peer(j), addr.clone());
 				}
 			}
+		}
+		cluster
+	}
+
+	/// `n` partners as `dt-node` starts them with `--store-bootnode` naming the first: the
+	/// first knows nobody, every other node knows only the first's address.
+	async fn start_from_first(n: usize) -> Self {
+		let mut cluster = Cluster::new(n);
+		for i in 0..n {
+			let bootstrap = match cluster.addrs.first() {
+				Some(first) => vec![(cluster.peer(0), first.clone())],
+				None => Vec::new(),
+			};
+			let handle = cluster.launch(i, fresh_address(), bootstrap).await;
+			cluster.addrs.push(handle.listen_addr().clone());
+			cluster.nodes.push(Some(handle));
 		}
 		cluster
 	}
@@ -692,6 +713,61 @@ async fn feed_entries_appended_on_a_arrive_live_and_in_order_on_d() {
 		Err(NodeError::UnknownFeed(99))
 	));
 	assert_eq!(cluster.node(1).feed_head(FEED).await.unwrap().unwrap().sequence, 102);
+}
+
+/// A block whose replicas (indices, closest first) satisfy `wanted`.
+fn block_placed(cluster: &Cluster, wanted: impl Fn(&[usize]) -> bool) -> Vec<u8> {
+	(0..=u8::MAX)
+		.map(|seed| sample(20_000, seed))
+		.find(|bytes| wanted(&cluster.placement(&PlacementKey::block(&Cid::of(bytes))).0))
+		.expect("some seed places a block so")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn partners_bootstrapped_from_one_partner_find_each_other() {
+	let mut cluster = Cluster::start_from_first(4).await;
+	let parties = parties(&cluster.ledger);
+	// B, C and D introduce themselves to A; nobody told B, C or D where the others are.
+	tokio::time::sleep(Duration::from_secs(2)).await;
+
+	// Replicas A, C and D: B reaches the two it has only heard of through A.
+	let bytes = block_placed(&cluster, |replicas| !replicas.contains(&1));
+	let receipt = cluster.node(1).put_block(bytes).await.unwrap();
+	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
+	assert!(receipt.failed.is_empty(), "{receipt:?}");
+	for i in [0, 2, 3] {
+		assert!(cluster.node(i).local_block_path(&receipt.cid).exists(), "not on node {i}");
+	}
+
+	// A feed appended on C reaches a subscriber on B.
+	let mut subscription = cluster.node(1).subscribe_feed(FEED).await.unwrap();
+	let mut writer = FeedWriter::new(FEED, None);
+	let batch = entries(&mut writer, 3, 1_000);
+	let receipt = cluster
+		.node(2)
+		.append_feed(FEED, SignedBatch::sign(batch.clone(), &parties.device))
+		.await
+		.unwrap();
+	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
+	assert!(receipt.failed.is_empty(), "{receipt:?}");
+	for sent in &batch {
+		let got = tokio::time::timeout(Duration::from_secs(30), subscription.recv())
+			.await
+			.expect("entries arrive")
+			.expect("no gap");
+		assert_eq!(&got.entry, sent);
+	}
+
+	// Replicas A, B and C, written from C; read on D even once A, the only partner D was
+	// told of, is gone: what D learned of B and C through A is kept.
+	let bytes = block_placed(&cluster, |replicas| !replicas.contains(&3));
+	let receipt = cluster.node(2).put_block(bytes.clone()).await.unwrap();
+	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
+	assert!(receipt.failed.is_empty(), "{receipt:?}");
+	cluster.stop(0).await;
+	let fetched = cluster.node(3).get_block(receipt.cid).await.unwrap();
+	assert_eq!(fetched.bytes, bytes);
+	assert!([1, 2].contains(&cluster.index_of(fetched.served_by)), "{fetched:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,8 +3,15 @@
 //! Transport: TCP, Noise (XX, authenticated by the node's ed25519 identity, so the remote
 //! PeerId is proven) and Yamux. Behaviours: an allow list of the partner nodes (any other
 //! peer's connection is denied before a protocol runs), Kademlia under the store's own
-//! protocol name (so it never mixes with the chain's DHT) for provider records, and the
-//! store's request-response protocol.
+//! protocol name (so it never mixes with the chain's DHT) for provider records and for
+//! finding partners, identify, and the store's request-response protocol.
+//!
+//! Finding partners: a node may know only one partner's address (its bootstrap list). Every
+//! partner it connects to reports its listen addresses over identify; they are kept and
+//! given to Kademlia, so this node can tell other partners where that one is. Kademlia
+//! refreshes its routing table at start, whenever it learns a new partner and every
+//! [`KAD_REFRESH`]; a request to a partner whose address this node does not know yet asks
+//! the DHT for it first.
 //!
 //! One task owns the swarm; the rest of the node talks to it through [`Command`]s. Inbound
 //! requests are handed to the [`Server`] on their own tasks, so a slow disk never stalls
@@ -20,7 +27,8 @@ use std::{
 use futures::StreamExt;
 use libp2p::core::Transport as _;
 use libp2p::{
-	allow_block_list, identity, kad,
+	allow_block_list, identify, identity, kad,
+	multiaddr::Protocol,
 	request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
 	swarm::{
 		dial_opts::{DialOpts, PeerCondition},
@@ -46,11 +54,18 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the allow list is refreshed from the partner directory.
 const PARTNER_REFRESH: Duration = Duration::from_secs(2);
 
+/// How often Kademlia refreshes its routing table (learning partners that started since).
+pub const KAD_REFRESH: Duration = Duration::from_secs(60);
+
+/// What the store's nodes call their protocol family in identify.
+const IDENTIFY_VERSION: &str = "/dt-ledger/offchain/1";
+
 /// The store's behaviours.
 #[derive(NetworkBehaviour)]
 pub struct StoreBehaviour {
 	allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
 	kademlia: kad::Behaviour<kad::store::MemoryStore>,
+	identify: identify::Behaviour,
 	store: request_response::Behaviour<StoreCodec>,
 }
 
@@ -126,6 +141,7 @@ pub fn build_swarm(
 			let mut config = kad::Config::new(KAD_PROTOCOL);
 			config.set_query_timeout(Duration::from_secs(10));
 			config.set_replication_factor(NonZeroUsize::new(8).expect("8 is not zero; qed"));
+			config.set_periodic_bootstrap_interval(Some(KAD_REFRESH));
 			let mut kademlia =
 				kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), config);
 			// Partners are servers by definition; without this a node that has not
@@ -138,7 +154,14 @@ pub fn build_swarm(
 					.with_request_timeout(REQUEST_TIMEOUT)
 					.with_max_concurrent_streams(256),
 			);
-			StoreBehaviour { allowed: Default::default(), kademlia, store }
+			// Reports the swarm's listen addresses (each interface's, never 0.0.0.0) and
+			// confirmed external ones. The swarm task keeps partners' addresses itself.
+			let identify = identify::Behaviour::new(
+				identify::Config::new(IDENTIFY_VERSION.into(), key.public())
+					.with_push_listen_addr_updates(true)
+					.with_cache_size(0),
+			);
+			StoreBehaviour { allowed: Default::default(), kademlia, identify, store }
 		})
 		.map_err(|e| transport_error(&e))?
 		.with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))
@@ -190,6 +213,7 @@ pub async fn run(
 		waiting: HashMap::new(),
 		addresses,
 		provider_queries: HashMap::new(),
+		address_lookups: HashMap::new(),
 		allowed: HashSet::new(),
 	};
 	task.run(commands).await
@@ -210,6 +234,8 @@ struct SwarmTask {
 	/// after one failed dial (a partner that restarts would otherwise be lost).
 	addresses: HashMap<PeerId, Vec<Multiaddr>>,
 	provider_queries: HashMap<kad::QueryId, (oneshot::Sender<Vec<PeerId>>, HashSet<PeerId>)>,
+	/// DHT lookups of partners this node had no address for, with requests waiting.
+	address_lookups: HashMap<kad::QueryId, PeerId>,
 	allowed: HashSet<PeerId>,
 }
 
@@ -271,7 +297,63 @@ impl SwarmTask {
 			Ok(()) => {},
 			// Someone else is dialling it: its outcome decides.
 			Err(DialError::DialPeerConditionFalse(_)) => {},
+			// Nobody told this node where it is: the partners that know will.
+			Err(DialError::NoAddresses) => {
+				let id = self.swarm.behaviour_mut().kademlia.get_closest_peers(peer);
+				self.address_lookups.insert(id, peer);
+			},
 			Err(error) => self.fail_waiting(peer, error.to_string()),
+		}
+	}
+
+	/// A DHT lookup of `peer`'s address ended: dials it where the other partners said it is,
+	/// unless the lookup already connected to it.
+	fn lookup_done(&mut self, id: kad::QueryId, found: Vec<kad::PeerInfo>) {
+		let Some(peer) = self.address_lookups.remove(&id) else { return };
+		if !self.waiting.contains_key(&peer) || self.swarm.is_connected(&peer) {
+			return;
+		}
+		let addresses: Vec<Multiaddr> = found
+			.into_iter()
+			.filter(|info| info.peer_id == peer)
+			.flat_map(|info| info.addrs)
+			.collect();
+		if addresses.is_empty() {
+			self.fail_waiting(peer, "no address known, and no partner knows one".into());
+			return;
+		}
+		let dial = DialOpts::peer_id(peer)
+			.condition(PeerCondition::DisconnectedAndNotDialing)
+			.addresses(addresses)
+			.extend_addresses_through_behaviour()
+			.build();
+		match self.swarm.dial(dial) {
+			Ok(()) | Err(DialError::DialPeerConditionFalse(_)) => {},
+			Err(error) => self.fail_waiting(peer, error.to_string()),
+		}
+	}
+
+	/// Keeps `address` of partner `peer` for good and tells Kademlia.
+	fn learn_address(&mut self, peer: PeerId, address: Multiaddr) {
+		self.swarm.behaviour_mut().kademlia.add_address(&peer, address.clone());
+		let known = self.addresses.entry(peer).or_default();
+		if !known.contains(&address) {
+			known.push(address);
+		}
+	}
+
+	/// What a partner reported over identify: where it listens.
+	fn identified(&mut self, peer: PeerId, info: identify::Info) {
+		if peer == *self.swarm.local_peer_id() || !self.directory.is_partner(&peer) {
+			return;
+		}
+		// A loopback address is the partner's only if it runs on this host, which the
+		// address it saw this node connect from tells.
+		let same_host = is_loopback(&info.observed_addr);
+		for address in info.listen_addrs {
+			if let Some(address) = dialable(address, same_host) {
+				self.learn_address(peer, address);
+			}
 		}
 	}
 
@@ -282,29 +364,22 @@ impl SwarmTask {
 	}
 
 	fn handle_command(&mut self, command: Command) {
-		let behaviour = self.swarm.behaviour_mut();
 		match command {
 			Command::Request { peer, request, reply } => self.send_or_dial(peer, request, reply),
 			Command::Respond { channel, response } => {
 				// Fails only if the requester gave up (closed the stream or timed out).
-				let _ = behaviour.store.send_response(channel, response);
+				let _ = self.swarm.behaviour_mut().store.send_response(channel, response);
 			},
 			Command::Provide(key) => {
-				if let Err(error) = behaviour.kademlia.start_providing(key) {
+				if let Err(error) = self.swarm.behaviour_mut().kademlia.start_providing(key) {
 					log::warn!(target: "dt-offchain", "cannot record a provider record: {error}");
 				}
 			},
 			Command::FindProviders { key, reply } => {
-				let id = behaviour.kademlia.get_providers(key);
+				let id = self.swarm.behaviour_mut().kademlia.get_providers(key);
 				self.provider_queries.insert(id, (reply, HashSet::new()));
 			},
-			Command::AddAddress(peer, address) => {
-				behaviour.kademlia.add_address(&peer, address.clone());
-				let known = self.addresses.entry(peer).or_default();
-				if !known.contains(&address) {
-					known.push(address);
-				}
-			},
+			Command::AddAddress(peer, address) => self.learn_address(peer, address),
 			Command::ListenAddrs(reply) => {
 				let _ = reply.send(self.swarm.listeners().cloned().collect());
 			},
@@ -341,6 +416,25 @@ impl SwarmTask {
 			},
 			SwarmEvent::Behaviour(StoreBehaviourEvent::Store(event)) => {
 				self.handle_store_event(event)
+			},
+			SwarmEvent::Behaviour(StoreBehaviourEvent::Identify(identify::Event::Received {
+				peer_id,
+				info,
+				..
+			})) => self.identified(peer_id, info),
+			SwarmEvent::Behaviour(StoreBehaviourEvent::Kademlia(
+				kad::Event::OutboundQueryProgressed {
+					id,
+					result: kad::QueryResult::GetClosestPeers(result),
+					step,
+					..
+				},
+			)) if step.last => {
+				let found = match result {
+					Ok(kad::GetClosestPeersOk { peers, .. }) => peers,
+					Err(kad::GetClosestPeersError::Timeout { peers, .. }) => peers,
+				};
+				self.lookup_done(id, found);
 			},
 			SwarmEvent::Behaviour(StoreBehaviourEvent::Kademlia(
 				kad::Event::OutboundQueryProgressed {
@@ -388,5 +482,58 @@ impl SwarmTask {
 			},
 			request_response::Event::ResponseSent { .. } => {},
 		}
+	}
+}
+
+/// Whether `address` is on the loopback interface.
+fn is_loopback(address: &Multiaddr) -> bool {
+	match address.iter().next() {
+		Some(Protocol::Ip4(ip)) => ip.is_loopback(),
+		Some(Protocol::Ip6(ip)) => ip.is_loopback(),
+		_ => false,
+	}
+}
+
+/// `address` as a partner reported it, without its `/p2p/` suffix, if another node can
+/// dial it: never an unspecified IP, and a loopback one only from the same host.
+fn dialable(mut address: Multiaddr, same_host: bool) -> Option<Multiaddr> {
+	if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
+		address.pop();
+	}
+	let unspecified = match address.iter().next()? {
+		Protocol::Ip4(ip) => ip.is_unspecified(),
+		Protocol::Ip6(ip) => ip.is_unspecified(),
+		_ => false,
+	};
+	(!unspecified && (same_host || !is_loopback(&address))).then_some(address)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn addr(text: &str) -> Multiaddr {
+		text.parse().unwrap()
+	}
+
+	#[test]
+	fn a_reported_address_is_kept_only_if_another_node_can_dial_it() {
+		let peer = PeerId::random();
+		let lan = addr("/ip4/10.0.0.7/tcp/30444");
+		let loopback = addr("/ip4/127.0.0.1/tcp/30444");
+		// The /p2p/ suffix goes; the address stays.
+		assert_eq!(dialable(lan.clone().with_p2p(peer).unwrap(), false), Some(lan.clone()));
+		assert_eq!(dialable(lan.clone(), true), Some(lan));
+		// Loopback: the partner's only when it runs on this host.
+		assert_eq!(dialable(loopback.clone(), true), Some(loopback.clone()));
+		assert_eq!(dialable(loopback, false), None);
+		assert_eq!(dialable(addr("/ip6/::1/tcp/30444"), false), None);
+		// Unspecified: nobody's address.
+		assert_eq!(dialable(addr("/ip4/0.0.0.0/tcp/30444"), true), None);
+		assert_eq!(dialable(addr("/ip6/::/tcp/30444"), true), None);
+		assert_eq!(dialable(Multiaddr::empty(), true), None);
+		// What this node's connection came from tells whether the partner is on this host.
+		assert!(is_loopback(&addr("/ip4/127.0.0.1/tcp/51234")));
+		assert!(!is_loopback(&addr("/ip4/10.0.0.8/tcp/51234")));
 	}
 }
