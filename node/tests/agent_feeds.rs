@@ -157,16 +157,7 @@ fn verified_readings(feed: FeedId, log: &[EntryView]) -> Vec<(u64, String)> {
 
 /// The `dt-agent` binary, built now so the test runs the current code.
 fn agent_binary() -> PathBuf {
-	let status = Command::new(env!("CARGO"))
-		.args(["build", "-p", "dt-agent", "--bin", "dt-agent"])
-		.current_dir(env!("CARGO_MANIFEST_DIR"))
-		.status()
-		.expect("cargo runs");
-	assert!(status.success(), "dt-agent builds");
-	let deps = std::env::current_exe().unwrap();
-	let binary = deps.parent().unwrap().parent().unwrap().join("dt-agent");
-	assert!(binary.is_file(), "{} exists", binary.display());
-	binary
+	workspace_binary("dt-agent", "dt-agent")
 }
 
 /// A running `dt-agent` process; killed if still running when dropped.

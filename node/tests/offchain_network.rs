@@ -53,38 +53,6 @@ async fn next_item(subscription: &mut Subscription<Value>) -> Value {
 		.expect("the item decodes")
 }
 
-/// The local consortium's nodes with the store's network open, all bootstrapping from the
-/// first node's store address.
-fn start_consortium(dir: &std::path::Path) -> Vec<Node> {
-	let mut nodes: Vec<Node> = Vec::new();
-	let first_store_port = free_port();
-	for (index, (name, account)) in PARTNERS.iter().enumerate() {
-		let store_port = if index == 0 { first_store_port } else { free_port() };
-		let mut extra_args =
-			vec!["--store-listen".to_string(), format!("/ip4/127.0.0.1/tcp/{store_port}")];
-		if index > 0 {
-			extra_args.push("--store-bootnode".into());
-			extra_args
-				.push(format!("/ip4/127.0.0.1/tcp/{first_store_port}/p2p/{}", local_peer_id(1)));
-		}
-		let bootnodes = nodes
-			.first()
-			.map(|first| vec![first.multiaddr(&local_peer_id(1))])
-			.unwrap_or_default();
-		nodes.push(Node::start(NodeConfig {
-			name,
-			chain: "local",
-			dev_account: Some(account),
-			node_key_index: index as u8 + 1,
-			bootnodes,
-			base_path: &dir.join(name),
-			validator: true,
-			extra_args,
-		}));
-	}
-	nodes
-}
-
 /// Retries `attempt` until it succeeds: the store's peers find each other a moment after
 /// their nodes answer RPC.
 async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
@@ -112,7 +80,7 @@ fn log_retry(what: &str, error: &ClientError) {
 #[tokio::test(flavor = "multi_thread")]
 async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut nodes = start_consortium(dir.path());
+	let mut nodes = start_store_consortium(dir.path());
 	let manufacturer = nodes[0].rpc().await;
 	let maintainer = nodes[2].rpc().await;
 	let auditor = nodes[3].rpc().await;

@@ -690,10 +690,13 @@ impl Sender {
 		}
 		self.forget(&pending.old_element);
 		log::info!(
-			"sensor {} replaced by {element} on chain: feed {old_feed} closed at {:?}, the new \
-			 sensor streams into feed {new_feed}",
+			"sensor {} replaced by {element} on chain: feed {old_feed} closed {}, the new sensor \
+			 streams into feed {new_feed}",
 			pending.old_element,
-			final_checkpoint.map(|c| c.sequence).or(anchored)
+			match final_checkpoint.map(|c| c.sequence).or(anchored) {
+				Some(sequence) => format!("at entry {sequence}"),
+				None => "before its first entry".to_string(),
+			}
 		);
 		Ok(())
 	}

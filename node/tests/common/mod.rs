@@ -398,3 +398,51 @@ impl LocalConsortium {
 		self.dir.path()
 	}
 }
+
+/// The local consortium's nodes with the store's network open, each told every other
+/// partner's store address (as an operator lists the partners' endpoints).
+pub fn start_store_consortium(dir: &std::path::Path) -> Vec<Node> {
+	let store_ports: Vec<u16> = PARTNERS.iter().map(|_| free_port()).collect();
+	let mut nodes: Vec<Node> = Vec::new();
+	for (index, (name, account)) in PARTNERS.iter().enumerate() {
+		let mut extra_args = vec![
+			"--store-listen".to_string(),
+			format!("/ip4/127.0.0.1/tcp/{}", store_ports[index]),
+		];
+		for (other, port) in store_ports.iter().enumerate().filter(|(other, _)| *other != index) {
+			extra_args.push("--store-bootnode".into());
+			extra_args
+				.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", local_peer_id(other as u8 + 1)));
+		}
+		let bootnodes = nodes
+			.first()
+			.map(|first| vec![first.multiaddr(&local_peer_id(1))])
+			.unwrap_or_default();
+		nodes.push(Node::start(NodeConfig {
+			name,
+			chain: "local",
+			dev_account: Some(account),
+			node_key_index: index as u8 + 1,
+			bootnodes,
+			base_path: &dir.join(name),
+			validator: true,
+			extra_args,
+		}));
+	}
+	nodes
+}
+
+/// A binary of the workspace (`dt`, `dt-agent`), built now so that the test runs the
+/// current code; cargo does nothing when it is up to date.
+pub fn workspace_binary(package: &str, binary: &str) -> PathBuf {
+	let status = Command::new(env!("CARGO"))
+		.args(["build", "-p", package, "--bin", binary])
+		.current_dir(env!("CARGO_MANIFEST_DIR"))
+		.status()
+		.expect("cargo runs");
+	assert!(status.success(), "{binary} builds");
+	let test_binary = std::env::current_exe().unwrap();
+	let path = test_binary.parent().unwrap().parent().unwrap().join(binary);
+	assert!(path.is_file(), "{} exists", path.display());
+	path
+}

@@ -1,0 +1,416 @@
+//! The bottling-plant scenario of the mission, end to end on real processes: the local
+//! consortium's four partner nodes with the off-chain store's network, one `dt-agent` at the
+//! owner's site, and `dt` as each party, each against its own node.
+//!
+//! 1. The owner creates the twin from the manufacturer's AML file, grants the roles, lets the
+//!    device rewrite the first filling station's part of the specification, and stores the
+//!    secret blueprint.
+//! 2. The agent streams the fill-level sensor into its feed; the sensor is exchanged and the
+//!    agent replaces its element and feed on chain by itself; the new feed streams.
+//! 3. The maintainer uploads the maintenance report, attached to the new sensor's element.
+//! 4. The owner is notified (`dt watch`); the manufacturer reads the old sensor's last
+//!    readings; the auditor reads the trail (`dt audit`), verifies it (`dt verify`), reads the
+//!    report, and fails to decrypt the blueprint. A program call from the maintainer runs on
+//!    the device; one outside the safety bounds never leaves the maintainer's machine.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::{
+	io::{BufRead, BufReader},
+	path::{Path, PathBuf},
+	process::{Child, Command, Output, Stdio},
+	sync::mpsc,
+	time::{Duration, Instant},
+};
+
+const PASSPHRASE: &str = "bottling plant";
+/// The device agent's account: a member of the owner's organisation.
+const AGENT_URI: &str = "//Ferdie";
+
+/// `dt` as one party: its own keystore, its own partner's node.
+struct Party {
+	name: &'static str,
+	node: String,
+	keystore: PathBuf,
+	dt: PathBuf,
+}
+
+impl Party {
+	fn run(&self, args: &[&str]) -> Output {
+		Command::new(&self.dt)
+			.args(["--node", &self.node])
+			.args(args)
+			.env("DT_KEYSTORE", &self.keystore)
+			.env("DT_PASSPHRASE", PASSPHRASE)
+			.stdin(Stdio::null())
+			.output()
+			.expect("dt runs")
+	}
+
+	/// `dt --json ARGS … --as PARTY`, asserting success.
+	fn json(&self, args: &[&str]) -> Value {
+		let mut all = vec!["--json"];
+		all.extend_from_slice(args);
+		let output = self.run(&all);
+		assert!(
+			output.status.success(),
+			"{}: dt {args:?} failed: {}{}",
+			self.name,
+			String::from_utf8_lossy(&output.stderr),
+			String::from_utf8_lossy(&output.stdout)
+		);
+		serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+			panic!("dt {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+		})
+	}
+
+	/// `dt ARGS`, asserting failure; its standard error.
+	fn fails(&self, args: &[&str]) -> String {
+		let output = self.run(args);
+		assert!(
+			!output.status.success(),
+			"{}: dt {args:?} succeeded: {}",
+			self.name,
+			String::from_utf8_lossy(&output.stdout)
+		);
+		String::from_utf8_lossy(&output.stderr).into_owned()
+	}
+}
+
+/// A child process killed when dropped, its standard output read line by line.
+struct Running {
+	child: Child,
+	lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+	fn start(command: &mut Command) -> Running {
+		let mut child = command.stdout(Stdio::piped()).spawn().expect("the process starts");
+		let stdout = child.stdout.take().unwrap();
+		let (sender, lines) = mpsc::channel();
+		std::thread::spawn(move || {
+			for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+				if sender.send(line).is_err() {
+					return;
+				}
+			}
+		});
+		Running { child, lines }
+	}
+
+	/// Lines printed so far.
+	fn printed(&self) -> Vec<String> {
+		self.lines.try_iter().collect()
+	}
+}
+
+impl Drop for Running {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// Polls `check` until it returns something, or fails saying what was awaited.
+fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(value) = check() {
+			return value;
+		}
+		assert!(Instant::now() < deadline, "timed out waiting for {what}");
+		std::thread::sleep(Duration::from_millis(500));
+	}
+}
+
+fn bottling_plant_aml() -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/demo/bottling-plant.aml")
+}
+
+fn write_file(dir: &Path, name: &str, contents: &[u8]) -> String {
+	let path = dir.join(name);
+	std::fs::write(&path, contents).unwrap();
+	path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bottling_plant_scenario_end_to_end() {
+	let dir = tempfile::tempdir().unwrap();
+	let nodes = start_store_consortium(dir.path());
+	nodes[0].rpc().await.wait_finalized(1, STARTUP_TIMEOUT).await;
+	let dt = workspace_binary("dt-cli", "dt");
+	let agent_binary = workspace_binary("dt-agent", "dt-agent");
+	let party = |index: usize, name: &'static str| Party {
+		name,
+		node: nodes[index].ws_url(),
+		keystore: dir.path().join(format!("{name}-keys")),
+		dt: dt.clone(),
+	};
+	let manufacturer = party(0, "manufacturer");
+	let owner = party(1, "owner");
+	let maintainer = party(2, "maintainer");
+	let auditor = party(3, "auditor");
+
+	// Each party's key, its RSA key registered on chain for documents.
+	for (party, uri) in [
+		(&manufacturer, "//Alice"),
+		(&owner, "//Bob"),
+		(&maintainer, "//Charlie"),
+		(&auditor, "//Dave"),
+	] {
+		party.json(&["key", "import", party.name, "--suri", uri]);
+		party.json(&["key", "register", party.name]);
+	}
+	// The device agent's account joins the owner's organisation.
+	owner.json(&["key", "import", "plant-agent", "--suri", AGENT_URI]);
+	owner.json(&["member", "add", "plant-agent", "--as", "owner"]);
+
+	// --- The owner creates the twin from the manufacturer's AML file and sets its access ---
+	let aml = bottling_plant_aml();
+	let created = owner.json(&["twin", "create", aml.to_str().unwrap(), "--as", "owner"]);
+	let twin = created["twin"].as_u64().unwrap().to_string();
+	owner.json(&[
+		"twin",
+		"declare-program",
+		&twin,
+		"filling-station-1",
+		"SetFillVolume",
+		"--parameters-from",
+		"set-fill-volume-1",
+		"--as",
+		"owner",
+	]);
+	for (account, role) in [
+		("//Alice", "manufacturer"),
+		("//Charlie", "maintainer"),
+		("//Dave", "auditor"),
+		("plant-agent", "device"),
+	] {
+		owner.json(&["access", "grant", &twin, account, role, "--as", "owner"]);
+	}
+	owner.json(&[
+		"access",
+		"permissions",
+		&twin,
+		"device",
+		"--add",
+		"write-spec:filling-station-1",
+		"--as",
+		"owner",
+	]);
+	let blueprint =
+		write_file(dir.path(), "filler-blueprint.pdf", b"%PDF-1.7 the filler's valve geometry");
+	let blueprint_doc = owner.json(&[
+		"doc",
+		"upload",
+		&twin,
+		&blueprint,
+		"--title",
+		"Filler blueprint",
+		"--element",
+		"filling-station-1",
+		"--confidentiality",
+		"secret",
+		"--as",
+		"owner",
+	]);
+	let blueprint_id = blueprint_doc["document"].to_string();
+
+	// The owner watches the twin's ledger updates from now on.
+	let watch = Running::start(
+		Command::new(&dt)
+			.args(["--node", &owner.node, "--json", "watch", &twin])
+			.env("DT_KEYSTORE", &owner.keystore)
+			.stderr(Stdio::null()),
+	);
+
+	// --- The device agent streams the sensor; the sensor is exchanged after a while ---
+	let agent_log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
+	let mut agent = Running::start(
+		Command::new(&agent_binary)
+			.args(["--node", &nodes[1].ws_url(), "--twin", &twin])
+			.args(["--station", "filling-station-1"])
+			.args(["--sensor", "filling-station-1=fill-level-sensor-1"])
+			.args(["--register-feeds", "--sample-interval", "200ms", "--batch-interval", "500ms"])
+			.args(["--checkpoint-interval", "3s", "--replace-sensor-after", "15s"])
+			.arg("--data-dir")
+			.arg(dir.path().join("agent-data"))
+			.env("DT_AGENT_KEY", AGENT_URI)
+			.stderr(agent_log),
+	);
+	let agent_log_tail = || {
+		let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+		log.lines().rev().take(30).collect::<Vec<_>>().join("\n")
+	};
+
+	// The maintainer, on its own node, sees the old feed closed, replaced by a new one on the
+	// new sensor's element, which receives readings: nobody but the agent acted.
+	let deadline = Instant::now() + Duration::from_secs(240);
+	let (old_feed, new_feed) = loop {
+		if let Ok(Some(status)) = agent.child.try_wait() {
+			panic!("dt-agent exited ({status}):\n{}", agent_log_tail());
+		}
+		let feeds = maintainer.json(&["feed", "list", &twin]);
+		let replaced = feeds["feeds"].as_array().and_then(|feeds| {
+			let old = feeds.iter().find(|f| f["element"] == "fill-level-sensor-1")?;
+			let new = feeds
+				.iter()
+				.find(|f| f["element"] != "fill-level-sensor-1" && f["active"] == true)?;
+			(old["active"] == false).then(|| (old.clone(), new.clone()))
+		});
+		if let Some(replaced) = replaced {
+			break replaced;
+		}
+		assert!(
+			Instant::now() < deadline,
+			"the agent did not replace the sensor; feeds: {feeds}\nagent log:\n{}",
+			agent_log_tail()
+		);
+		std::thread::sleep(Duration::from_secs(1));
+	};
+	let new_element = new_feed["element"].as_str().unwrap().to_owned();
+	let old_id = old_feed["feed"].to_string();
+	let new_id = new_feed["feed"].to_string();
+	assert!(old_feed["status"]
+		.as_str()
+		.unwrap()
+		.contains(&format!("replaced by feed {new_id}")));
+	let tree = maintainer.json(&["twin", "show", &twin]);
+	let ids: Vec<&str> = tree["elements"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.filter_map(|e| e["id"].as_str())
+		.collect();
+	assert!(ids.contains(&new_element.as_str()), "{ids:?}");
+	assert!(!ids.contains(&"fill-level-sensor-1"), "the old sensor's element is gone: {ids:?}");
+	wait_for("readings in the new feed", Duration::from_secs(60), || {
+		let latest = maintainer.json(&["feed", "latest", &new_id]);
+		latest["sequence"].is_number().then_some(())
+	});
+
+	// --- The maintainer's report, attached to the new sensor's element ---
+	let report = write_file(
+		dir.path(),
+		"maintenance-report.txt",
+		b"Fill-level sensor FLS-1001 failed (stuck at 0 mm); replaced, bottles no longer overflow.",
+	);
+	let report_doc = maintainer.json(&[
+		"doc",
+		"upload",
+		&twin,
+		&report,
+		"--title",
+		"Maintenance report: fill-level sensor",
+		"--element",
+		&new_element,
+		"--confidentiality",
+		"confidential",
+		"--as",
+		"maintainer",
+	]);
+	let report_id = report_doc["document"].to_string();
+
+	// --- The owner was notified of both ---
+	let mut notified: Vec<Value> = Vec::new();
+	wait_for("the owner's notifications", Duration::from_secs(60), || {
+		notified.extend(watch.printed().iter().filter_map(|line| serde_json::from_str(line).ok()));
+		let events: Vec<&str> = notified.iter().filter_map(|u| u["event"].as_str()).collect();
+		(events.contains(&"feeds.SensorReplaced")
+			&& events.contains(&"documents.DocumentRegistered"))
+		.then_some(())
+	});
+
+	// --- The manufacturer analyses the broken sensor's last readings ---
+	let final_checkpoint = old_feed["latest_checkpoint"]["sequence"].as_u64().unwrap();
+	let from = final_checkpoint.saturating_sub(9).to_string();
+	let to = (final_checkpoint + 1).to_string();
+	let last_readings =
+		manufacturer.json(&["feed", "range", &old_id, "--from", &from, "--to", &to]);
+	let last_readings = last_readings["entries"].as_array().expect("a list of readings");
+	assert!(!last_readings.is_empty());
+	assert_eq!(last_readings.last().unwrap()["sequence"], final_checkpoint);
+
+	// --- The auditor: the trail, its verification, the report, and no blueprint ---
+	let audit = auditor.json(&["audit", &twin]);
+	let events: Vec<&str> = audit["changes"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.filter_map(|change| change["event"].as_str())
+		.collect();
+	for expected in [
+		"twinSpec.TwinCreated",
+		"access.RoleGranted",
+		"feeds.FeedRegistered",
+		"feeds.CheckpointAnchored",
+		"feeds.SensorReplaced",
+		"documents.DocumentRegistered",
+	] {
+		assert!(events.contains(&expected), "{expected} in the trail: {events:?}");
+	}
+	let verified = auditor.json(&["verify", &twin]);
+	assert_eq!(verified["ok"], true, "{verified}");
+	let report_copy = dir.path().join("report-read-by-auditor.txt");
+	auditor.json(&[
+		"doc",
+		"download",
+		&twin,
+		&report_id,
+		"-o",
+		report_copy.to_str().unwrap(),
+		"--as",
+		"auditor",
+	]);
+	assert_eq!(std::fs::read(&report_copy).unwrap(), std::fs::read(&report).unwrap());
+	let blueprint_copy = dir.path().join("blueprint-read-by-auditor.pdf");
+	let refused = auditor.fails(&[
+		"doc",
+		"download",
+		&twin,
+		&blueprint_id,
+		"-o",
+		blueprint_copy.to_str().unwrap(),
+		"--as",
+		"auditor",
+	]);
+	assert!(!blueprint_copy.exists(), "nothing written: {refused}");
+	assert!(refused.to_lowercase().contains("access") || refused.contains("not"), "{refused}");
+
+	// --- A program call from the maintainer runs on the device; an unsafe one never leaves ---
+	let unsafe_call = maintainer.fails(&[
+		"program",
+		"call",
+		&twin,
+		"filling-station-1",
+		"SetFillVolume",
+		"volume=2000.0",
+		"--as",
+		"maintainer",
+	]);
+	assert!(unsafe_call.contains("volume"), "{unsafe_call}");
+	let call = maintainer.json(&[
+		"program",
+		"call",
+		&twin,
+		"filling-station-1",
+		"SetFillVolume",
+		"volume=500.0",
+		"--wait",
+		"--timeout",
+		"120",
+		"--as",
+		"maintainer",
+	]);
+	assert_eq!(call["outcome"]["status"], "completed", "{call}");
+
+	// The agent stops cleanly.
+	let pid = agent.child.id().to_string();
+	Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+	let status = wait_for("the agent to stop", Duration::from_secs(30), || {
+		agent.child.try_wait().ok().flatten()
+	});
+	assert!(status.success(), "{}", agent_log_tail());
+}
