@@ -6,15 +6,19 @@
 #   scripts/local-network.sh            keep the chain data between runs
 #   scripts/local-network.sh --purge    start from genesis again
 #
+# Each node also opens the off-chain store's network on DT_BASE_PORT + 100 + i, knowing the
+# other partners' store addresses, so documents and feeds are replicated among them.
+#
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target),
 # DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333),
-# DT_NODE_BIN (a dt-node binary to use instead of building one).
+# DT_RPC_PORT (default 9944), DT_NODE_BIN (a dt-node binary to use instead of building one).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
 network_dir="${DT_NETWORK_DIR:-$HOME/.local/share/dt-ledger/local}"
 base_port="${DT_BASE_PORT:-30333}"
+rpc_base="${DT_RPC_PORT:-9944}"
 node_bin="${DT_NODE_BIN:-}"
 
 if [ "${1:-}" = "--purge" ]; then
@@ -29,8 +33,13 @@ if [ -z "$node_bin" ]; then
 fi
 
 partners=(manufacturer:alice owner:bob maintainer:charlie auditor:dave)
-# The peer id of --node-key 00..01, registered as the manufacturer's node in the chain spec.
-bootnode_peer=12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
+# The peer ids of --node-key 00..01 to 00..04, registered as the partners' nodes in the
+# chain spec (the chain and the off-chain store use the same node key).
+peer_ids=(12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp
+	12D3KooWHdiAxVd8uMQR1hGWXccidmfCwLqcMpGwR6QcTP6QRMuD
+	12D3KooWSCufgHzV4fCwRijfH2k3abrpAJxTKxEvN1FDuRXA2U9x
+	12D3KooWSsChzF81YDUKpe9Uk5AHV5oqAaXAcWNSPYgoLauUk4st)
+bootnode_peer=${peer_ids[0]}
 pids=()
 
 stop_all() {
@@ -46,12 +55,13 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 mkdir -p "$network_dir"
-printf '\n%-13s %-8s %-24s %-32s %s\n' PARTNER ACCOUNT P2P RPC "LOG"
+printf '\n%-13s %-8s %-24s %-24s %-32s %s\n' PARTNER ACCOUNT P2P STORE RPC "LOG"
 for index in "${!partners[@]}"; do
 	name="${partners[$index]%%:*}"
 	account="${partners[$index]##*:}"
 	p2p=$((base_port + index))
-	rpc=$((9944 + index))
+	rpc=$((rpc_base + index))
+	store=$((base_port + 100 + index))
 	prometheus=$((9615 + index))
 	node_key=$(printf '%064x' $((index + 1)))
 	args=(--chain local --"$account" --name "$name"
@@ -60,26 +70,32 @@ for index in "${!partners[@]}"; do
 		--listen-addr "/ip4/127.0.0.1/tcp/$p2p"
 		--rpc-port "$rpc" --rpc-cors all
 		--prometheus-port "$prometheus"
-		--no-mdns --no-telemetry)
+		--no-mdns --no-telemetry
+		--store-listen "/ip4/127.0.0.1/tcp/$store")
+	for other in "${!partners[@]}"; do
+		if [ "$other" -ne "$index" ]; then
+			args+=(--store-bootnode "/ip4/127.0.0.1/tcp/$((base_port + 100 + other))/p2p/${peer_ids[$other]}")
+		fi
+	done
 	if [ "$index" -gt 0 ]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/$base_port/p2p/$bootnode_peer")
 	fi
 	"$node_bin" "${args[@]}" >"$network_dir/$name.log" 2>&1 &
 	pids+=($!)
-	printf '%-13s %-8s %-24s %-32s %s\n' "$name" "$account" "127.0.0.1:$p2p" "ws://127.0.0.1:$rpc" "$network_dir/$name.log"
+	printf '%-13s %-8s %-24s %-24s %-32s %s\n' "$name" "$account" "127.0.0.1:$p2p" "127.0.0.1:$store" "ws://127.0.0.1:$rpc" "$network_dir/$name.log"
 done
 
 echo
-echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:9944"
+echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$rpc_base"
 echo "Prometheus metrics: http://127.0.0.1:9615/metrics (9616, 9617, 9618 for the others)"
 echo "waiting for the first finalized block..."
 for _ in $(seq 1 120); do
 	if finalized=$(curl -s -H 'Content-Type: application/json' \
 		-d '{"id":1,"jsonrpc":"2.0","method":"chain_getFinalizedHead","params":[]}' \
-		http://127.0.0.1:9944 2>/dev/null) && [ -n "$finalized" ]; then
+		"http://127.0.0.1:$rpc_base" 2>/dev/null) && [ -n "$finalized" ]; then
 		number=$(curl -s -H 'Content-Type: application/json' \
 			-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"chain_getHeader\",\"params\":[$(echo "$finalized" | sed -n 's/.*"result":\("[^"]*"\).*/\1/p')]}" \
-			http://127.0.0.1:9944 | sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p')
+			"http://127.0.0.1:$rpc_base" | sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p')
 		if [ -n "$number" ] && [ "$((number))" -gt 0 ]; then
 			echo "the consortium finalizes blocks (#$((number)) so far). Ctrl-C stops all four nodes."
 			break

@@ -35,6 +35,9 @@ step "multi-node integration tests (real dt-node processes on 127.0.0.1)"
 # starts its own nodes and the machine may have only two cores.
 tests cargo test --locked -p dt-node --test '*' -- --test-threads 1
 
+step "the scripts parse"
+for script in scripts/*.sh .ci/run; do bash -n "$script"; done
+
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh
 

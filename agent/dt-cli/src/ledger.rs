@@ -251,7 +251,7 @@ fn access(event: &pallet_dt_access::Event<dt_runtime::Runtime>, of: TwinId) -> O
 		),
 		RolePermissionsSet { twin, role, permissions, .. } if *twin == of => {
 			let permissions: Vec<String> =
-				permissions.iter().map(|permission| format!("{permission:?}")).collect();
+				permissions.iter().map(crate::access::permission_name).collect();
 			(
 				"access.RolePermissionsSet",
 				format!("permissions of {} set to {}", role_name(role), permissions.join(", ")),
