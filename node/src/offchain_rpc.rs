@@ -12,15 +12,25 @@
 //!
 //! A feed's owner and status are read from the chain (`FeedsApi_feed` at the best block);
 //! appends to unknown or closed feeds are refused before the store sees them.
+//!
+//! With the network, the `store_*` methods also reach the items' reader lists and key
+//! envelopes (k-rAC, see `dt_offchain::network::acl`): requests signed by a ledger account,
+//! checked here (signature, age, first use) and again by every replica of the item.
 
+use codec::DecodeAll;
 use dt_offchain::{
 	block_store::{BlockStore, BlockStoreError, MAX_BLOCK_SIZE},
 	content_id::Cid,
+	crypto::Envelope,
 	feed::{
 		Appended, FeedError, FeedStore, SignedBatch, StoreError, StoredEntry, Subscription,
 		SubscriptionError, MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
 	},
-	network::{node::FeedSubscription, NodeError, Refusal, StoreHandle},
+	network::{
+		auth::{now_ms, ReplayGuard},
+		node::FeedSubscription,
+		Acl, Action, AuthError, ItemId, NodeError, Refusal, SignedAction, StoreHandle,
+	},
 };
 use dt_primitives::feed::{Checkpoint, FeedId};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
@@ -30,6 +40,7 @@ use jsonrpsee::{
 	types::ErrorObjectOwned,
 	PendingSubscriptionSink, SubscriptionMessage,
 };
+use pallet_dt_documents::DocumentId;
 use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
 use serde::{Deserialize, Serialize};
 use sp_api::ProvideRuntimeApi;
@@ -63,6 +74,31 @@ pub mod error_code {
 	pub const BATCH_REFUSED: i32 = 7204;
 	/// The chain's state could not be read.
 	pub const STATE_UNAVAILABLE: i32 = 7205;
+
+	/// Not a usable request: the item id is not 32 bytes, the signed request does not
+	/// decode as one SCALE `SignedAction` or asks for another action than the method, or
+	/// the envelope's bytes do not hash to the content id the request names.
+	pub const INVALID_REQUEST: i32 = 7301;
+	/// The signature does not verify, or the ledger (for a change or a publication) or the
+	/// item's reader list (for a read) does not allow the signer.
+	pub const NOT_ALLOWED: i32 = 7302;
+	/// Fewer than k+1 replicas of the item prepared the change: it was aborted and changed
+	/// nothing; `data` is `{ accepted, needed }`.
+	pub const NO_QUORUM: i32 = 7303;
+	/// The signed request was signed too long ago (or ahead), or was already used;
+	/// `data.reason` is `Stale` or `Replayed`. Sign a new one.
+	pub const STALE_OR_REPLAYED: i32 = 7304;
+	/// The change does not fit the list: it applies to another version, another change is
+	/// pending, or the reader to add is already on it (to remove, not on it).
+	pub const LIST_CONFLICT: i32 = 7305;
+	/// This node has not opened the store's network (`--store-listen`): reader lists and
+	/// key envelopes live on the partners' replicas only.
+	pub const NO_STORE_NETWORK: i32 = 7306;
+	/// The replicas refused the envelope: it is malformed, or sealed for a key of no reader
+	/// on the item's committed list.
+	pub const ENVELOPE_REFUSED: i32 = 7307;
+	/// No replica of the item served the envelope (none holds it, or none answered).
+	pub const ENVELOPE_UNAVAILABLE: i32 = 7308;
 }
 
 /// The node's off-chain stores: one directory each, each locked by this process; either
@@ -197,6 +233,54 @@ pub enum FeedItem {
 	Lagged { lagged: LagView },
 }
 
+/// An item's reader list as JSON: its version and its readers' accounts (SS58, as every
+/// account in the node's RPC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AclView {
+	/// 0 before the first change, then one more per committed change.
+	pub version: u64,
+	/// The readers, SS58.
+	pub readers: Vec<String>,
+}
+
+impl From<Acl> for AclView {
+	fn from(acl: Acl) -> Self {
+		AclView {
+			version: acl.version,
+			readers: acl
+				.readers
+				.into_iter()
+				.map(|reader| AccountId::from(reader).to_string())
+				.collect(),
+		}
+	}
+}
+
+/// A replica that did not store a write, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissedView {
+	/// Its peer id.
+	pub peer: String,
+	pub reason: String,
+}
+
+/// What `store_putEnvelope` returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopeReceipt {
+	/// The envelope's content id (text).
+	pub cid: String,
+	/// The peer ids of the item's replicas that stored it durably (at least k+1).
+	pub stored_on: Vec<String>,
+	/// The item's other replicas.
+	pub missed: Vec<MissedView>,
+}
+
+/// Most bytes of a SCALE `SignedAction` (the largest, a change, is about 200).
+const MAX_SIGNED_ACTION_BYTES: usize = 4096;
+
 #[rpc(server, namespace = "store")]
 pub trait StoreApi {
 	/// Stores `bytes` (hex, at most 4 MiB) and returns their content id (CIDv1, raw,
@@ -211,6 +295,37 @@ pub trait StoreApi {
 	/// Whether the store holds a block with content id `cid` (not verified).
 	#[method(name = "hasBlock")]
 	async fn has_block(&self, cid: String) -> RpcResult<bool>;
+
+	/// The item (`0x` hex of 32 bytes) of document `document`'s reader list and key
+	/// envelopes. Computed from the id alone: an item naming no document on chain has no
+	/// manager, so every change or publication for it is refused.
+	#[method(name = "documentItem")]
+	async fn document_item(&self, document: DocumentId) -> RpcResult<String>;
+
+	/// The committed reader list of `item` (hex): the latest version among its replicas.
+	#[method(name = "acl")]
+	async fn acl(&self, item: String) -> RpcResult<AclView>;
+
+	/// Changes a reader list as `signedAction` (hex of a SCALE `SignedAction` with
+	/// `Action::ChangeAcl`, signed by a manager of the item) asks: prepared on the item's
+	/// 2k+1 replicas, committed once k+1 prepared it. Returns the new list.
+	#[method(name = "changeAcl")]
+	async fn change_acl(&self, signed_action: String) -> RpcResult<AclView>;
+
+	/// Publishes `envelope` (hex of a key envelope the client sealed for the readers of the
+	/// item's committed list) under `signedAction` (`Action::WriteEnvelope` naming the
+	/// envelope's content id, signed by a manager).
+	#[method(name = "putEnvelope")]
+	async fn put_envelope(
+		&self,
+		envelope: String,
+		signed_action: String,
+	) -> RpcResult<EnvelopeReceipt>;
+
+	/// The key envelope `signedAction` (`Action::ReadEnvelope`, signed by a reader on the
+	/// item's list) asks for, `0x` hex, verified against its content id.
+	#[method(name = "getEnvelope")]
+	async fn get_envelope(&self, signed_action: String) -> RpcResult<String>;
 }
 
 #[rpc(server, namespace = "feed")]
@@ -291,11 +406,60 @@ impl Following {
 pub struct Offchain<C> {
 	client: Arc<C>,
 	stores: Arc<OffchainStores>,
+	/// The signed requests this node took: a replay through this node is refused here,
+	/// before any replica is asked.
+	signed_requests: ReplayGuard,
 }
 
 impl<C> Offchain<C> {
 	pub fn new(client: Arc<C>, stores: Arc<OffchainStores>) -> Self {
-		Offchain { client, stores }
+		Offchain { client, stores, signed_requests: ReplayGuard::default() }
+	}
+
+	/// The store's network, or the error saying this node has none.
+	fn store_network(&self) -> Result<&StoreHandle, ErrorObjectOwned> {
+		self.stores.network().ok_or_else(|| {
+			error(
+				error_code::NO_STORE_NETWORK,
+				"this node has no store network (start it with --store-listen): reader lists \
+				 and key envelopes are kept by the partners' replicas",
+			)
+		})
+	}
+
+	/// Decodes `text` as a signed request for `expected` (as `is_expected` tells), then
+	/// checks its signature and age and that this node has not taken it before.
+	fn signed_request(
+		&self,
+		text: &str,
+		expected: &str,
+		is_expected: impl Fn(&Action) -> bool,
+	) -> Result<SignedAction, ErrorObjectOwned> {
+		let hex_len = text.strip_prefix("0x").unwrap_or(text).len();
+		if hex_len / 2 > MAX_SIGNED_ACTION_BYTES {
+			return Err(error(
+				error_code::INVALID_REQUEST,
+				format!("the signed request is longer than {MAX_SIGNED_ACTION_BYTES} bytes"),
+			));
+		}
+		let bytes = unhex(text, "the signed request")?;
+		let request = SignedAction::decode_all(&mut &bytes[..]).map_err(|e| {
+			error(
+				error_code::INVALID_REQUEST,
+				format!("the signed request is not a SCALE SignedAction: {e}"),
+			)
+		})?;
+		if !is_expected(&request.action) {
+			return Err(error(
+				error_code::INVALID_REQUEST,
+				format!(
+					"the signed request is {}, this method takes {expected}",
+					action_name(&request.action)
+				),
+			));
+		}
+		self.signed_requests.admit(&request, now_ms()).map_err(auth_error)?;
+		Ok(request)
 	}
 
 	/// Brings this node's copy of `feed` up to date from its replicas. A feed no replica
@@ -321,6 +485,68 @@ fn network_error(e: NodeError) -> ErrorObjectOwned {
 		_ => error_code::STORE_FAILED,
 	};
 	error(code, e.to_string())
+}
+
+/// A reader-list or envelope operation's error; `invalid` is the code of a request the
+/// replicas found invalid (a change that does not fit the list, a foreign envelope).
+fn acl_network_error(e: NodeError, invalid: i32) -> ErrorObjectOwned {
+	let code = match &e {
+		NodeError::NoQuorum { accepted, needed, .. } => {
+			return ErrorObjectOwned::owned(
+				error_code::NO_QUORUM,
+				format!("no quorum, nothing changed: {e}"),
+				Some(serde_json::json!({ "accepted": accepted, "needed": needed })),
+			)
+		},
+		NodeError::Refused { reason: Refusal::Replayed, .. } => {
+			return ErrorObjectOwned::owned(
+				error_code::STALE_OR_REPLAYED,
+				e.to_string(),
+				Some(serde_json::json!({ "reason": "Replayed" })),
+			)
+		},
+		NodeError::Refused { reason: Refusal::Unauthorized, .. } => error_code::NOT_ALLOWED,
+		NodeError::Refused { reason: Refusal::Conflict, .. } => error_code::LIST_CONFLICT,
+		NodeError::Refused { reason: Refusal::Invalid, .. } => invalid,
+		NodeError::Unavailable { .. } => error_code::ENVELOPE_UNAVAILABLE,
+		NodeError::WrongAction { .. } => error_code::INVALID_REQUEST,
+		_ => error_code::STORE_FAILED,
+	};
+	error(code, e.to_string())
+}
+
+fn auth_error(e: AuthError) -> ErrorObjectOwned {
+	let reason = match e {
+		AuthError::Stale { .. } => "Stale",
+		AuthError::Replayed => "Replayed",
+		AuthError::BadSignature { .. } | AuthError::NotAllowed { .. } => {
+			return error(error_code::NOT_ALLOWED, e.to_string())
+		},
+	};
+	ErrorObjectOwned::owned(
+		error_code::STALE_OR_REPLAYED,
+		e.to_string(),
+		Some(serde_json::json!({ "reason": reason })),
+	)
+}
+
+fn action_name(action: &Action) -> &'static str {
+	match action {
+		Action::ReadEnvelope { .. } => "an envelope read (ReadEnvelope)",
+		Action::WriteEnvelope { .. } => "an envelope publication (WriteEnvelope)",
+		Action::ChangeAcl(_) => "a reader-list change (ChangeAcl)",
+	}
+}
+
+fn item_id(text: &str) -> Result<ItemId, ErrorObjectOwned> {
+	let bytes = unhex(text, "the item id")?;
+	let raw: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+		error(
+			error_code::INVALID_REQUEST,
+			format!("an item id is 32 bytes, {text:?} has {}", bytes.len()),
+		)
+	})?;
+	Ok(ItemId(raw))
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -505,6 +731,120 @@ where
 			Some(network) => Ok(network.get_block(cid).await.is_ok()),
 			None => Ok(false),
 		}
+	}
+	async fn document_item(&self, document: DocumentId) -> RpcResult<String> {
+		Ok(hex0x(&crate::offchain_network::document_item(document).0))
+	}
+
+	async fn acl(&self, item: String) -> RpcResult<AclView> {
+		let item = item_id(&item)?;
+		let network = self.store_network()?;
+		let acl = network.acl(item).await.map_err(|e| match e {
+			NodeError::Unavailable { .. } => error(error_code::STORE_FAILED, e.to_string()),
+			e => acl_network_error(e, error_code::INVALID_REQUEST),
+		})?;
+		Ok(acl.into())
+	}
+
+	async fn change_acl(&self, signed_action: String) -> RpcResult<AclView> {
+		let network = self.store_network()?;
+		let request =
+			self.signed_request(&signed_action, "a reader-list change (ChangeAcl)", |action| {
+				matches!(action, Action::ChangeAcl(_))
+			})?;
+		let Action::ChangeAcl(change) = &request.action else {
+			return Err(error(error_code::INVALID_REQUEST, "not a reader-list change"));
+		};
+		// What every replica would refuse is said plainly here; when no replica answers, the
+		// change itself reports the lack of quorum.
+		if let Ok(current) = network.acl(change.item).await {
+			if change.base_version != current.version {
+				return Err(error(
+					error_code::LIST_CONFLICT,
+					format!(
+						"the change applies to version {} of the list of item {}, which is at \
+						 version {}: sign a change of version {}",
+						change.base_version, change.item, current.version, current.version
+					),
+				));
+			}
+			if let Err(e) = current.apply(&change.op) {
+				return Err(error(
+					error_code::LIST_CONFLICT,
+					format!("item {}, version {}: {e}", change.item, current.version),
+				));
+			}
+		}
+		let acl = network
+			.change_acl(request)
+			.await
+			.map_err(|e| acl_network_error(e, error_code::LIST_CONFLICT))?;
+		Ok(acl.into())
+	}
+
+	async fn put_envelope(
+		&self,
+		envelope: String,
+		signed_action: String,
+	) -> RpcResult<EnvelopeReceipt> {
+		let network = self.store_network()?;
+		let hex_len = envelope.strip_prefix("0x").unwrap_or(&envelope).len();
+		if hex_len / 2 > MAX_BLOCK_SIZE {
+			return Err(error(
+				error_code::BLOCK_TOO_LARGE,
+				format!("an envelope of {} bytes exceeds {MAX_BLOCK_SIZE} bytes", hex_len / 2),
+			));
+		}
+		let bytes = unhex(&envelope, "the envelope")?;
+		let request = self.signed_request(
+			&signed_action,
+			"an envelope publication (WriteEnvelope)",
+			|action| matches!(action, Action::WriteEnvelope { .. }),
+		)?;
+		let Action::WriteEnvelope { envelope: named, .. } = &request.action else {
+			return Err(error(error_code::INVALID_REQUEST, "not an envelope publication"));
+		};
+		let actual = Cid::of(&bytes);
+		if actual != *named {
+			return Err(error(
+				error_code::INVALID_REQUEST,
+				format!(
+					"the envelope's bytes hash to {actual}, the signed request publishes {named}"
+				),
+			));
+		}
+		if let Err(e) = Envelope::from_bytes(&bytes) {
+			return Err(error(error_code::ENVELOPE_REFUSED, format!("envelope {named}: {e}")));
+		}
+		let receipt = network
+			.publish_envelope_bytes(request, bytes)
+			.await
+			.map_err(|e| acl_network_error(e, error_code::ENVELOPE_REFUSED))?;
+		Ok(EnvelopeReceipt {
+			cid: receipt.cid.to_string(),
+			stored_on: receipt.stored_on.iter().map(ToString::to_string).collect(),
+			missed: receipt
+				.failed
+				.into_iter()
+				.map(|failure| MissedView {
+					peer: failure.peer.to_string(),
+					reason: failure.reason,
+				})
+				.collect(),
+		})
+	}
+
+	async fn get_envelope(&self, signed_action: String) -> RpcResult<String> {
+		let network = self.store_network()?;
+		let request =
+			self.signed_request(&signed_action, "an envelope read (ReadEnvelope)", |action| {
+				matches!(action, Action::ReadEnvelope { .. })
+			})?;
+		let envelope = network
+			.get_envelope(request)
+			.await
+			.map_err(|e| acl_network_error(e, error_code::INVALID_REQUEST))?;
+		Ok(hex0x(&envelope.to_bytes()))
 	}
 }
 

@@ -978,6 +978,75 @@ impl StoreHandle {
 		}
 		self.core.follow_feed(feed).await
 	}
+
+	/// Publishes key envelope `bytes`, sealed by the client itself, under the
+	/// [`Action::WriteEnvelope`] a manager signed for it: the item's replicas each check the
+	/// signer, that the bytes hash to the envelope's id and that every recipient is a reader
+	/// on their committed list. Once a quorum stored it, this node keeps a copy too (as
+	/// [`Self::put_document`] does for envelopes it seals).
+	///
+	/// When no replica stored it, their refusal is the answer (the signer is no manager, the
+	/// envelope is sealed for someone off the list, the request was used before), not a
+	/// lack of replicas.
+	pub async fn publish_envelope_bytes(
+		&self,
+		request: SignedAction,
+		bytes: Vec<u8>,
+	) -> Result<PutReceipt, NodeError> {
+		let Action::WriteEnvelope { item, envelope } = request.action.clone() else {
+			return Err(NodeError::WrongAction { expected: "an envelope publication" });
+		};
+		let publication = Request::PutEnvelope { request, bytes: bytes.clone() };
+		let mut stored_on = Vec::new();
+		let mut refusals = Vec::new();
+		for (peer, answer) in self.core.to_replicas(&PlacementKey::item(&item), publication).await {
+			match answer {
+				Ok(_) => stored_on.push(peer),
+				Err(error) => refusals.push((peer, error)),
+			}
+		}
+		let failures = |refusals: &[(PeerId, NodeError)]| -> Vec<ReplicaFailure> {
+			refusals
+				.iter()
+				.map(|(peer, error)| ReplicaFailure { peer: *peer, reason: error.to_string() })
+				.collect()
+		};
+		let needed = quorum(self.core.k);
+		if stored_on.len() < needed {
+			if stored_on.is_empty() {
+				if let Some(refusal) = take_decisive_refusal(&mut refusals) {
+					return Err(refusal);
+				}
+			}
+			return Err(NodeError::NotEnoughReplicas {
+				what: format!("envelope {envelope} of item {item}"),
+				acked: stored_on.len(),
+				needed,
+				failures: failures(&refusals),
+			});
+		}
+		let replica = self.core.replica.clone();
+		let kept = tokio::task::spawn_blocking(move || replica.envelopes.put(&bytes)).await;
+		if !matches!(kept, Ok(Ok(_))) {
+			// The replicas hold it: a missing local copy costs a fetch, not the envelope.
+			log::warn!(target: "dt-offchain", "envelope {envelope}: no local copy kept: {kept:?}");
+		}
+		Ok(PutReceipt { cid: envelope, stored_on, failed: failures(&refusals) })
+	}
+}
+
+/// Among the refusals of every replica of an item, the one that decides for the request
+/// whichever replica is asked: the signer not allowed, the request invalid or used before.
+fn take_decisive_refusal(refusals: &mut Vec<(PeerId, NodeError)>) -> Option<NodeError> {
+	for decisive in [Refusal::Unauthorized, Refusal::Invalid, Refusal::Replayed] {
+		let position = refusals.iter().position(
+			|(_, error)| matches!(error, NodeError::Refused { reason, .. } if *reason == decisive),
+		);
+		if let Some(position) = position {
+			return Some(refusals.swap_remove(position).1);
+		}
+	}
+	None
 }
 
 #[cfg(test)]
