@@ -21,6 +21,7 @@ declare -A weight_files=(
 	[pallet_dt_documents]=pallets/documents/src/weights.rs
 	[pallet_dt_feeds]=pallets/feeds/src/weights.rs
 	[pallet_dt_programs]=pallets/programs/src/weights.rs
+	[pallet_dt_availability]=pallets/availability/src/weights.rs
 )
 pallets=("$@")
 ((${#pallets[@]})) || pallets=("${!weight_files[@]}")

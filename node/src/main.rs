@@ -1,5 +1,6 @@
 //! dt-node: a partner's node of a dt-ledger consortium chain.
 
+mod availability;
 mod chain_spec;
 mod cli;
 mod command;

@@ -213,10 +213,7 @@ where
 		.iter()
 		.map(|text| parse_bootnode(text).ok_or_else(|| StartError::BadBootnode(text.clone())))
 		.collect::<Result<Vec<_>, _>>()?;
-	// The same key as the chain's network, so the store's peer id is the registered one.
-	let keypair = node_key.into_keypair().map_err(|e| StartError::NodeKey(e.to_string()))?;
-	let keypair = Keypair::ed25519_from_bytes(keypair.to_bytes()[..32].to_vec())
-		.map_err(|e| StartError::NodeKey(e.to_string()))?;
+	let keypair = store_keypair(node_key)?;
 	let view = Arc::new(ChainView::new(client));
 	let partners = view.partners().len();
 	// Each item on 2k+1 partners: never ask for more replicas than there are partners.
@@ -248,6 +245,14 @@ where
 		2 * k + 1
 	);
 	Ok(Some(handle))
+}
+
+/// The store's identity: the chain's node key, so the store's peer id is the one the
+/// consortium registered, and the node signs its availability attestations with it.
+pub fn store_keypair(node_key: sc_network::config::NodeKeyConfig) -> Result<Keypair, StartError> {
+	let keypair = node_key.into_keypair().map_err(|e| StartError::NodeKey(e.to_string()))?;
+	Keypair::ed25519_from_bytes(keypair.to_bytes()[..32].to_vec())
+		.map_err(|e| StartError::NodeKey(e.to_string()))
 }
 
 /// `/ip4/…/tcp/…/p2p/PEER` as (peer, address without the `/p2p` part).

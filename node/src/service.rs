@@ -234,7 +234,22 @@ pub fn new_full<
 		)
 		.map_err(|e| ServiceError::Other(e.to_string()))?
 		{
-			Some(network) => crate::offchain_rpc::OffchainStores::Network(network),
+			Some(network) => {
+				let keypair =
+					crate::offchain_network::store_keypair(config.network.node_key.clone())
+						.map_err(|e| ServiceError::Other(e.to_string()))?;
+				task_manager.spawn_handle().spawn(
+					"dt-availability",
+					None,
+					crate::availability::follow(
+						client.clone(),
+						transaction_pool.clone(),
+						network.clone(),
+						keypair,
+					),
+				);
+				crate::offchain_rpc::OffchainStores::Network(network)
+			},
 			None => crate::offchain_rpc::OffchainStores::open(&offchain_dir)
 				.map_err(ServiceError::Other)?,
 		},

@@ -15,15 +15,13 @@ mod common;
 
 use codec::Encode;
 use common::{
-	plant::{bounded, id, submit_ok, DEVICE, FILLER, OWNER},
+	plant::{DEVICE, OWNER},
 	*,
 };
 use dt_offchain::{
 	content_id::Cid,
 	feed::{FeedWriter, SignedBatch},
 };
-use dt_primitives::{access::Confidentiality, feed::FeedId};
-use dt_runtime::{RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::{
 		client::{ClientT, Subscription, SubscriptionClientT},
@@ -130,27 +128,7 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	// feed ---
 	let client = dt_client::Client::connect(&nodes[0].ws_url()).await.unwrap();
 	let twin = plant::set_up(&client).await;
-	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
-		twin,
-		element: id(FILLER),
-		registration: pallet_dt_feeds::FeedRegistration {
-			owner: DEVICE.to_account_id(),
-			schema: bounded(dt_client::reading::DECIMAL_READING_SCHEMA),
-			unit: bounded("mm"),
-			nominal_interval_ms: 1000,
-			expected_range: None,
-			confidentiality: Confidentiality::Internal,
-		},
-	});
-	let registered = submit_ok(&client, OWNER, register).await;
-	let feed: FeedId = registered
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered { feed, .. }) => Some(*feed),
-			_ => None,
-		})
-		.expect("the feed is registered");
+	let feed = plant::register_feed(&client, twin).await;
 	// Every node imports the registration before it is asked about the feed.
 	let finalized = manufacturer.finalized_number().await;
 	auditor.wait_finalized(finalized, STARTUP_TIMEOUT).await;

@@ -8,15 +8,13 @@ mod common;
 
 use codec::Encode;
 use common::{
-	plant::{bounded, id, submit_ok, DEVICE, FILLER, OWNER},
+	plant::{DEVICE, OWNER},
 	*,
 };
 use dt_offchain::{
 	content_id::Cid,
 	feed::{FeedWriter, SignedBatch},
 };
-use dt_primitives::{access::Confidentiality, feed::FeedId};
-use dt_runtime::{RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::{
 		client::{ClientT, Subscription, SubscriptionClientT},
@@ -88,27 +86,7 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 	// --- A feed on chain, owned by Bob ---
 	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
 	let twin = plant::set_up(&client).await;
-	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
-		twin,
-		element: id(FILLER),
-		registration: pallet_dt_feeds::FeedRegistration {
-			owner: DEVICE.to_account_id(),
-			schema: bounded("application/vnd.dt.fill-level+json"),
-			unit: bounded("mm"),
-			nominal_interval_ms: 1000,
-			expected_range: None,
-			confidentiality: Confidentiality::Internal,
-		},
-	});
-	let registered = submit_ok(&client, OWNER, register).await;
-	let feed: FeedId = registered
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered { feed, .. }) => Some(*feed),
-			_ => None,
-		})
-		.expect("the feed is registered");
+	let feed = plant::register_feed(&client, twin).await;
 
 	// A subscriber on its own connection.
 	let subscriber = node.rpc().await;

@@ -10,7 +10,7 @@ use common::{
 	plant::{bounded, id, DEVICE, OWNER},
 	*,
 };
-use dt_primitives::{access::TwinId, program::ArgumentError};
+use dt_primitives::program::ArgumentError;
 use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 use frame_system::EventRecord;
 use jsonrpsee::{

@@ -1,9 +1,9 @@
 //! The runtime APIs the node and clients call.
 
 use crate::{
-	genesis_config_presets, Access, AccountId, Aura, Block, BlockNumber, Consortium, Documents,
-	Executive, Feeds, Grandpa, InherentDataExt, Nonce, Programs, Runtime, RuntimeGenesisConfig,
-	SessionKeys, System, TwinSpec, VERSION,
+	genesis_config_presets, Access, AccountId, Aura, Availability, Block, BlockNumber, Consortium,
+	Documents, Executive, Feeds, Grandpa, InherentDataExt, Nonce, Programs, Runtime,
+	RuntimeGenesisConfig, SessionKeys, System, TwinSpec, VERSION,
 };
 use alloc::vec::Vec;
 use dt_primitives::access::{
@@ -256,6 +256,12 @@ impl_runtime_apis! {
 			limit: u32,
 		) -> Vec<CheckpointRecord<BlockNumber>> {
 			Feeds::checkpoints(feed, from_index, limit)
+		}
+	}
+
+	impl pallet_dt_availability::runtime_api::AvailabilityApi<Block, BlockNumber> for Runtime {
+		fn holders(item: pallet_dt_availability::StoredItem) -> Vec<(Vec<u8>, BlockNumber)> {
+			Availability::holders(&item)
 		}
 	}
 

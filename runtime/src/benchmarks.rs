@@ -16,6 +16,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_dt_documents, Documents]
 	[pallet_dt_feeds, Feeds]
 	[pallet_dt_programs, Programs]
+	[pallet_dt_availability, Availability]
 );
 
 use frame_benchmarking::baseline::Pallet as BaselineBench;

@@ -212,6 +212,46 @@ impl pallet_dt_programs::Config for Runtime {
 	type BenchmarkHelper = AccessBenchmarkHelper;
 }
 
+impl pallet_dt_availability::Config for Runtime {
+	type PartnerNodes = PartnerNodeRegistry;
+	type Items = OffchainItems;
+	type MaxPeerIdLength = <Runtime as pallet_dt_consortium::Config>::MaxPeerIdLength;
+	// Attestations are sent in batches as a node catches up with the chain.
+	type MaxItemsPerAttestation = ConstU32<64>;
+	// An attestation waits in the pool at most about two minutes.
+	type AttestationLongevity = ConstU32<{ crate::MINUTES * 2 }>;
+	type WeightInfo = pallet_dt_availability::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = AvailabilityBenchmarkHelper;
+}
+
+/// The consortium's partner nodes, as the availability pallet checks them.
+pub struct PartnerNodeRegistry;
+impl pallet_dt_availability::PartnerNodes for PartnerNodeRegistry {
+	fn is_partner_node(peer_id: &[u8]) -> bool {
+		Consortium::is_partner_node(peer_id)
+	}
+}
+
+/// The off-chain items the documents and feeds pallets record.
+pub struct OffchainItems;
+impl pallet_dt_availability::ReferencedItems for OffchainItems {
+	fn is_referenced(item: &pallet_dt_availability::StoredItem) -> bool {
+		use pallet_dt_availability::StoredItem;
+		match *item {
+			StoredItem::DocumentVersion { document, version } => {
+				pallet_dt_documents::Versions::<Runtime>::contains_key(document, version)
+			},
+			StoredItem::Annotation { document, version, annotation } => {
+				pallet_dt_documents::Annotations::<Runtime>::contains_key((
+					document, version, annotation,
+				))
+			},
+			StoredItem::Feed(feed) => pallet_dt_feeds::Feeds::<Runtime>::contains_key(feed),
+		}
+	}
+}
+
 /// The twins' specifications (the twin-spec pallet) as the pallets that refer to their
 /// elements see them.
 pub struct Specifications;
@@ -434,5 +474,33 @@ mod benchmark_twins {
 		new_fragment.extend(core::iter::repeat_n(b'x', padding));
 		new_fragment.extend_from_slice(tail.as_bytes());
 		(twin, sensor, id("new-sensor"), new_fragment)
+	}
+}
+
+/// Partner nodes and document versions for the availability pallet's benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct AvailabilityBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_dt_availability::BenchmarkHelper for AvailabilityBenchmarkHelper {
+	fn register_partner_node(peer_id: alloc::vec::Vec<u8>) {
+		let peer_id: pallet_dt_consortium::PeerIdOf<Runtime> =
+			peer_id.try_into().expect("the benchmark's peer id fits the bound");
+		pallet_dt_consortium::PartnerNodes::<Runtime>::insert(peer_id, 0);
+	}
+
+	fn referenced_item(index: u32) -> pallet_dt_availability::StoredItem {
+		let document = u64::from(index);
+		let content_id = dt_primitives::content_id::raw_sha256_content_id(&[index as u8; 32]);
+		let version = pallet_dt_documents::Version {
+			content_id: content_id.to_vec().try_into().expect("a content id fits"),
+			key_envelope: content_id.to_vec().try_into().expect("a content id fits"),
+			size: 0,
+			author: AccountId::from([0u8; 32]),
+			added_at: 0,
+			annotation_count: 0,
+		};
+		pallet_dt_documents::Versions::<Runtime>::insert(document, 0, version);
+		pallet_dt_availability::StoredItem::DocumentVersion { document, version: 0 }
 	}
 }

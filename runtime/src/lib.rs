@@ -119,9 +119,12 @@ pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 /// A block's id, by number or hash.
 pub type BlockId = generic::BlockId<Block>;
 
-/// The checks every signed transaction passes. Membership comes first so that an outsider
-/// gets the membership error, not a confusing nonce or payment one.
+/// The checks every transaction passes. A general transaction (no signer) must be authorized
+/// by its call (`#[pallet::authorize]`, e.g. a partner node's availability attestation), so
+/// `AuthorizeCall` comes first. Membership comes next so that an outsider gets the
+/// membership error, not a confusing nonce or payment one.
 pub type TxExtension = (
+	frame_system::AuthorizeCall<Runtime>,
 	pallet_dt_consortium::CheckMembership<Runtime>,
 	frame_system::CheckNonZeroSender<Runtime>,
 	frame_system::CheckSpecVersion<Runtime>,
@@ -156,6 +159,7 @@ pub type Executive = frame_executive::Executive<
 /// Builds the extension tuple for a transaction of `nonce` that is valid for ever.
 pub fn tx_extension(nonce: Nonce) -> TxExtension {
 	(
+		frame_system::AuthorizeCall::new(),
 		pallet_dt_consortium::CheckMembership::new(),
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -165,6 +169,17 @@ pub fn tx_extension(nonce: Nonce) -> TxExtension {
 		frame_system::CheckNonce::from(nonce),
 		frame_system::CheckWeight::new(),
 	)
+}
+
+/// What a signer signs besides the call and [`tx_extension`]: the data the extensions add
+/// themselves (runtime version, genesis hash, and the genesis hash again as the immortal
+/// era's block), for a chain of `genesis` at this runtime version.
+pub fn tx_implicit(
+	spec_version: u32,
+	transaction_version: u32,
+	genesis: Hash,
+) -> <TxExtension as sp_runtime::traits::TransactionExtension<RuntimeCall>>::Implicit {
+	((), (), (), spec_version, transaction_version, genesis, genesis, (), ())
 }
 
 #[frame_support::runtime]
@@ -220,6 +235,9 @@ mod runtime {
 
 	#[runtime::pallet_index(11)]
 	pub type Programs = pallet_dt_programs;
+
+	#[runtime::pallet_index(12)]
+	pub type Availability = pallet_dt_availability;
 }
 
 /// Session keys from their public parts, for chain specifications.

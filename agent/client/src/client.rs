@@ -173,7 +173,7 @@ impl Client {
 		let (spec_version, transaction_version) =
 			(number("specVersion")?, number("transactionVersion")?);
 		let extension = dt_runtime::tx_extension(nonce);
-		let implicit = ((), (), spec_version, transaction_version, genesis, genesis, (), ());
+		let implicit = dt_runtime::tx_implicit(spec_version, transaction_version, genesis);
 		let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
 		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 		Ok(UncheckedExtrinsic::new_signed(

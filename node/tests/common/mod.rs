@@ -290,7 +290,7 @@ impl Rpc {
 		let spec_version = version["specVersion"].as_u64().unwrap() as u32;
 		let transaction_version = version["transactionVersion"].as_u64().unwrap() as u32;
 		let tx_extension = dt_runtime::tx_extension(nonce);
-		let implicit = ((), (), spec_version, transaction_version, genesis, genesis, (), ());
+		let implicit = dt_runtime::tx_implicit(spec_version, transaction_version, genesis);
 		let payload = SignedPayload::from_raw(call.clone(), tx_extension.clone(), implicit);
 		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 		UncheckedExtrinsic::new_signed(

@@ -204,3 +204,32 @@ async fn declare_and_grant(client: &Client, twin: TwinId) {
 	});
 	submit_ok(client, OWNER, grant).await;
 }
+
+/// Registers a feed of decimal readings in mm on the filler, owned by the device (Bob), as
+/// the owner; returns its id.
+pub async fn register_feed(client: &Client, twin: TwinId) -> dt_primitives::feed::FeedId {
+	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
+		twin,
+		element: id(FILLER),
+		registration: pallet_dt_feeds::FeedRegistration {
+			owner: DEVICE.to_account_id(),
+			schema: bounded(dt_client::reading::DECIMAL_READING_SCHEMA),
+			unit: bounded("mm"),
+			nominal_interval_ms: 1000,
+			expected_range: None,
+			confidentiality: dt_primitives::access::Confidentiality::Internal,
+		},
+	});
+	let registered = submit_ok(client, OWNER, register).await;
+	registered
+		.events
+		.iter()
+		.find_map(|event| match event {
+			dt_runtime::RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered {
+				feed,
+				..
+			}) => Some(*feed),
+			_ => None,
+		})
+		.expect("the feed is registered")
+}

@@ -57,6 +57,11 @@ const PARTNER_REFRESH: Duration = Duration::from_secs(2);
 /// How often Kademlia refreshes its routing table (learning partners that started since).
 pub const KAD_REFRESH: Duration = Duration::from_secs(60);
 
+/// Most keys this node announces provider records for (about 3 KiB of memory each). Replicas
+/// are found by placement; provider records only help when the partner list changed since a
+/// block was written, so beyond this many the newest blocks go without one.
+pub const MAX_PROVIDED_KEYS: usize = 8_192;
+
 /// What the store's nodes call their protocol family in identify.
 const IDENTIFY_VERSION: &str = "/dt-ledger/offchain/1";
 
@@ -142,8 +147,15 @@ pub fn build_swarm(
 			config.set_query_timeout(Duration::from_secs(10));
 			config.set_replication_factor(NonZeroUsize::new(8).expect("8 is not zero; qed"));
 			config.set_periodic_bootstrap_interval(Some(KAD_REFRESH));
-			let mut kademlia =
-				kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), config);
+			let records = kad::store::MemoryStoreConfig {
+				max_provided_keys: MAX_PROVIDED_KEYS,
+				..Default::default()
+			};
+			let mut kademlia = kad::Behaviour::with_config(
+				local,
+				kad::store::MemoryStore::with_config(local, records),
+				config,
+			);
 			// Partners are servers by definition; without this a node that has not
 			// confirmed an external address would not answer DHT queries.
 			kademlia.set_mode(Some(kad::Mode::Server));
@@ -215,6 +227,7 @@ pub async fn run(
 		provider_queries: HashMap::new(),
 		address_lookups: HashMap::new(),
 		allowed: HashSet::new(),
+		provider_records_full: false,
 	};
 	task.run(commands).await
 }
@@ -237,6 +250,8 @@ struct SwarmTask {
 	/// DHT lookups of partners this node had no address for, with requests waiting.
 	address_lookups: HashMap<kad::QueryId, PeerId>,
 	allowed: HashSet<PeerId>,
+	/// Whether the provider record store was found full (said once in the log).
+	provider_records_full: bool,
 }
 
 impl SwarmTask {
@@ -372,7 +387,14 @@ impl SwarmTask {
 			},
 			Command::Provide(key) => {
 				if let Err(error) = self.swarm.behaviour_mut().kademlia.start_providing(key) {
-					log::warn!(target: "dt-offchain", "cannot record a provider record: {error}");
+					if !self.provider_records_full {
+						self.provider_records_full = true;
+						log::warn!(
+							target: "dt-offchain",
+							"no more provider records ({error}; at most {MAX_PROVIDED_KEYS}): \
+							 newer blocks are found by their placement only"
+						);
+					}
 				}
 			},
 			Command::FindProviders { key, reply } => {

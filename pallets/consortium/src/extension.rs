@@ -13,7 +13,7 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_runtime::{
 	impl_tx_ext_default,
-	traits::{DispatchInfoOf, TransactionExtension, ValidateResult},
+	traits::{AsTransactionAuthorizedOrigin, DispatchInfoOf, TransactionExtension, ValidateResult},
 	transaction_validity::InvalidTransaction,
 };
 
@@ -23,8 +23,11 @@ use sp_runtime::{
 /// It runs when the pool validates a transaction (so outsiders cannot even fill the pool)
 /// and again when a block executes it (so a member removed in the meantime is refused).
 /// The refusal is [`InvalidTransaction::BadSigner`], which RPC clients see as
-/// `1010: Invalid Transaction: Invalid signing address`. Unsigned transactions and inherents
-/// pass through: each pallet that accepts them validates them itself.
+/// `1010: Invalid Transaction: Invalid signing address`. A general transaction (no signer)
+/// passes only if its call authorized it (`#[pallet::authorize]`, checked by
+/// `frame_system::AuthorizeCall` before this extension); otherwise it is refused with
+/// [`InvalidTransaction::UnknownOrigin`]. Bare extrinsics (inherents, unsigned transactions)
+/// do not go through this check: each pallet that accepts them validates them itself.
 #[derive(Encode, Decode, DecodeWithMemTracking, DefaultNoBound, Clone, Eq, PartialEq, TypeInfo)]
 #[scale_info(skip_type_params(T))]
 pub struct CheckMembership<T>(PhantomData<T>);
@@ -63,11 +66,18 @@ impl<T: Config + Send + Sync> TransactionExtension<T::RuntimeCall> for CheckMemb
 		_inherited_implication: &impl Encode,
 		_source: TransactionSource,
 	) -> ValidateResult<Self::Val, T::RuntimeCall> {
-		if let Some(who) = origin.as_signer() {
-			if !Members::<T>::contains_key(who) {
+		match origin.as_signer() {
+			Some(who) if !Members::<T>::contains_key(who) => {
 				log::debug!(target: LOG_TARGET, "refused transaction of non-member {who:?}");
 				return Err(InvalidTransaction::BadSigner.into());
-			}
+			},
+			Some(_) => {},
+			// A general transaction that no call authorized (`AuthorizeCall` runs before):
+			// nobody would answer for it.
+			None if !origin.is_transaction_authorized() => {
+				return Err(InvalidTransaction::UnknownOrigin.into())
+			},
+			None => {},
 		}
 		Ok((Default::default(), (), origin))
 	}

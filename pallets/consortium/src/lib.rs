@@ -590,6 +590,12 @@ pub mod pallet {
 			Members::<T>::get(who).map(|member| member.encryption_key.into_inner())
 		}
 
+		/// Whether `peer_id` is registered as a partner node.
+		pub fn is_partner_node(peer_id: &[u8]) -> bool {
+			PeerIdOf::<T>::try_from(peer_id.to_vec())
+				.is_ok_and(|peer_id| PartnerNodes::<T>::contains_key(peer_id))
+		}
+
 		/// The peer ids of all partner nodes.
 		pub fn partner_node_ids() -> Vec<Vec<u8>> {
 			PartnerNodes::<T>::iter_keys().map(|peer_id| peer_id.into_inner()).collect()

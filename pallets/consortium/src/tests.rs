@@ -570,6 +570,9 @@ fn partner_nodes_follow_governance() {
 		);
 		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
 		assert_eq!(PartnerNodes::<Test>::get(&peer_id), Some(1));
+		assert!(Consortium::is_partner_node(b"owner-node"));
+		assert!(!Consortium::is_partner_node(b"other-node"));
+		assert!(!Consortium::is_partner_node(&[7u8; 1024]), "longer than any peer id");
 		assert!(consortium_events()
 			.contains(&Event::PartnerNodeAdded { organisation: 1, peer_id: peer_id.clone() }));
 
@@ -579,6 +582,7 @@ fn partner_nodes_follow_governance() {
 		);
 		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
 		assert_eq!(PartnerNodes::<Test>::get(&peer_id), None);
+		assert!(!Consortium::is_partner_node(b"owner-node"));
 		assert!(
 			consortium_events().contains(&Event::PartnerNodeRemoved { organisation: 1, peer_id })
 		);
@@ -605,20 +609,28 @@ fn membership_extension_gates_signed_transactions_only() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(membership_check(OWNER));
 		assert_eq!(membership_check(OUTSIDER), Err(InvalidTransaction::BadSigner.into()));
-		// Unsigned transactions pass through untouched, to be judged by their pallet.
 		let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
-		let (_, _, origin) = CheckMembership::<Test>::new()
-			.validate(
-				RuntimeOrigin::none(),
-				&call,
-				&DispatchInfo::default(),
-				0,
-				(),
-				&TxBaseImplication(&call),
-				TransactionSource::External,
-			)
-			.unwrap();
-		assert!(!origin.is_transaction_authorized());
+		let check = |origin: RuntimeOrigin| {
+			CheckMembership::<Test>::new()
+				.validate(
+					origin,
+					&call,
+					&DispatchInfo::default(),
+					0,
+					(),
+					&TxBaseImplication(&call),
+					TransactionSource::External,
+				)
+				.map(|(_, _, origin)| origin)
+		};
+		// A general transaction its call authorized passes, to be judged by its pallet.
+		let authorized = check(frame_system::RawOrigin::Authorized.into()).unwrap();
+		assert!(authorized.is_transaction_authorized());
+		// One that nobody authorized is refused.
+		assert_eq!(
+			check(RuntimeOrigin::none()).map(|_| ()),
+			Err(InvalidTransaction::UnknownOrigin.into())
+		);
 	});
 }
 

@@ -9,14 +9,7 @@ use dt_primitives::{
 use frame_support::{traits::Get, BoundedVec};
 use scale_info::TypeInfo;
 
-/// Identifies a document, across all twins. Ids are never reused.
-pub type DocumentId = u64;
-
-/// The number of a version of a document, from 0 (the version registered with it).
-pub type VersionNumber = u32;
-
-/// The position of an annotation among those of one version, from 0.
-pub type AnnotationIndex = u32;
+pub use dt_primitives::document::{AnnotationIndex, DocumentId, VersionNumber};
 
 /// A registered document: what it is, where it belongs and whether it is still current.
 #[derive(

@@ -6,9 +6,13 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 pub mod access;
 pub mod aml_fragment;
+pub mod availability;
 pub mod content_id;
+pub mod document;
 pub mod encryption_key;
 pub mod feed;
 pub mod program;
