@@ -28,7 +28,7 @@ tests cargo test --locked --workspace --exclude dt-node
 tests cargo test --locked -p dt-node --bins
 
 step "benchmarks run as tests against the mock runtime"
-tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec -p pallet-dt-documents -p pallet-dt-feeds -p pallet-dt-programs --features runtime-benchmarks benchmarking
+tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec -p pallet-dt-documents -p pallet-dt-feeds -p pallet-dt-programs -p pallet-dt-availability --features runtime-benchmarks benchmarking
 
 step "multi-node integration tests (real dt-node processes on 127.0.0.1)"
 # Every file in node/tests/ is one integration test; they run one at a time because each
