@@ -20,6 +20,7 @@
 //! [`RETRY_AFTER`]. Nothing is kept in memory that a restart would need: what is held is on
 //! disk and what is attested is on chain.
 
+use crate::offchain_network::StoreChainApi;
 use codec::Encode;
 use dt_offchain::{
 	content_id::Cid,
@@ -30,7 +31,7 @@ use dt_primitives::{
 	availability::{Attestation, StoredItem},
 	feed::FeedId,
 };
-use dt_runtime::{opaque::Block, AccountId, BlockNumber, RuntimeCall};
+use dt_runtime::{opaque::Block, BlockNumber, RuntimeCall};
 use futures::StreamExt;
 use pallet_dt_availability::runtime_api::AvailabilityApi;
 use pallet_dt_documents::runtime_api::DocumentsApi;
@@ -124,10 +125,7 @@ where
 		+ Send
 		+ Sync
 		+ 'static,
-	C::Api: AvailabilityApi<Block, BlockNumber>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 	P: TransactionPool<Block = Block> + 'static,
 {
 	let genesis = client.info().genesis_hash.into();
@@ -154,10 +152,7 @@ where
 impl<C, P> Follower<C, P>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: AvailabilityApi<Block, BlockNumber>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 	P: TransactionPool<Block = Block> + 'static,
 {
 	/// One pass over the chain's items at the finalized block.

@@ -137,10 +137,12 @@ pub fn run() -> sc_cli::Result<()> {
 						>,
 					>(config, &store_network)
 					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, &store_network)
-							.map_err(sc_cli::Error::Service)
-					},
+					sc_network::config::NetworkBackendType::Litep2p => service::new_full::<
+						sc_network::Litep2pNetworkBackend,
+					>(
+						config, &store_network
+					)
+					.map_err(sc_cli::Error::Service),
 				}
 			})
 		},

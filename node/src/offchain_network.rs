@@ -20,6 +20,7 @@ use dt_primitives::{
 };
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
 use pallet_dt_access::runtime_api::AccessApi;
+use pallet_dt_availability::runtime_api::AvailabilityApi;
 use pallet_dt_consortium::runtime_api::ConsortiumApi;
 use pallet_dt_documents::{runtime_api::DocumentsApi, DocumentId};
 use pallet_dt_feeds::runtime_api::FeedsApi;
@@ -55,6 +56,28 @@ pub struct StoreNetworkParams {
 	pub store_replication: usize,
 }
 
+/// The runtime APIs through which the store's network, and the node following the chain
+/// for it, read the chain.
+pub trait StoreChainApi:
+	ConsortiumApi<Block, AccountId>
+	+ FeedsApi<Block, AccountId, BlockNumber>
+	+ AccessApi<Block, AccountId>
+	+ DocumentsApi<Block, AccountId, BlockNumber>
+	+ TwinSpecApi<Block, AccountId, BlockNumber>
+	+ AvailabilityApi<Block, BlockNumber>
+{
+}
+
+impl<T> StoreChainApi for T where
+	T: ConsortiumApi<Block, AccountId>
+		+ FeedsApi<Block, AccountId, BlockNumber>
+		+ AccessApi<Block, AccountId>
+		+ DocumentsApi<Block, AccountId, BlockNumber>
+		+ TwinSpecApi<Block, AccountId, BlockNumber>
+		+ AvailabilityApi<Block, BlockNumber>
+{
+}
+
 /// The item id of a document's reader list and key envelopes.
 pub fn document_item(document: DocumentId) -> ItemId {
 	ItemId::from_name(&(b"dt-document", document).encode())
@@ -69,11 +92,7 @@ pub struct ChainView<C> {
 impl<C> ChainView<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ConsortiumApi<Block, AccountId>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ AccessApi<Block, AccountId>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 {
 	pub fn new(client: Arc<C>) -> Self {
 		ChainView { client, partners: Mutex::new(None) }
@@ -122,11 +141,7 @@ where
 impl<C> PartnerDirectory for ChainView<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ConsortiumApi<Block, AccountId>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ AccessApi<Block, AccountId>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 {
 	fn partners(&self) -> Vec<PeerId> {
 		let mut cached = self.partners.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -144,11 +159,7 @@ where
 impl<C> AccessPolicy for ChainView<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ConsortiumApi<Block, AccountId>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ AccessApi<Block, AccountId>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 {
 	/// Who may publish a document's envelopes and change its readers: whoever may add its
 	/// versions or manage access on its twin.
@@ -198,11 +209,7 @@ pub fn start<C>(
 ) -> Result<Option<StoreHandle>, StartError>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ConsortiumApi<Block, AccountId>
-		+ FeedsApi<Block, AccountId, BlockNumber>
-		+ AccessApi<Block, AccountId>
-		+ DocumentsApi<Block, AccountId, BlockNumber>
-		+ TwinSpecApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 {
 	let Some(listen) = &params.store_listen else { return Ok(None) };
 	let listen: Multiaddr = listen
