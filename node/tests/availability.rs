@@ -5,6 +5,7 @@
 //!   node), an annotation and a feed with an anchored checkpoint are each held by exactly
 //!   the three partners the store places them on, every block on their disks, and the chain
 //!   names those three as holders;
+//! - a feed whose anchored checkpoint does not match its log is noticed and held by nobody;
 //! - attestations the chain must refuse are refused by the pool: signed by a node key that is
 //!   not a partner's, for an item the chain does not refer to, with a tampered item list,
 //!   replayed, and a general transaction that no call authorizes.
@@ -258,6 +259,27 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	)
 	.await;
 
+	// A second feed whose owner anchored a checkpoint its log does not have: nobody may
+	// attest holding it.
+	let forged_feed = plant::register_feed(&client, twin).await;
+	let mut forged_writer = FeedWriter::new(forged_feed, None);
+	let entry = forged_writer.next_entry(0, None, b"250.0".to_vec());
+	let mut wrong = entry.checkpoint();
+	wrong.entry_hash[0] ^= 1;
+	let batch = SignedBatch::sign(vec![entry], &dev_pair(DEVICE));
+	let _: Value = manufacturer
+		.request("feed_append", rpc_params![forged_feed, hex0x(&batch.encode())])
+		.await;
+	submit_ok(
+		&client,
+		DEVICE,
+		RuntimeCall::Feeds(pallet_dt_feeds::Call::anchor_checkpoint {
+			feed: forged_feed,
+			checkpoint: wrong,
+		}),
+	)
+	.await;
+
 	// --- Each item held by exactly three partners, on their disks and on chain ---
 	let version = StoredItem::DocumentVersion { document, version: 0 };
 	let annotated = StoredItem::Annotation { document, version: 0, annotation: 0 };
@@ -283,6 +305,14 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 			.join(feed.to_string());
 		assert!(log_dir.exists(), "node {holder} keeps the feed's log");
 	}
+
+	let forged = StoredItem::Feed(forged_feed);
+	let deadline = Instant::now() + Duration::from_secs(60);
+	while !nodes.iter().any(|node| node.log_contains("does not match checkpoint 0")) {
+		assert!(Instant::now() < deadline, "the forged checkpoint is noticed");
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	assert!(holders(&client, forged).await.is_empty(), "a log that does not match is not held");
 
 	// --- Attestations the chain refuses ---
 	let genesis: [u8; 32] = client.block_hash(0).await.unwrap().unwrap().into();

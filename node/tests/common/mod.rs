@@ -164,6 +164,11 @@ impl Node {
 		self.spawn();
 	}
 
+	/// Whether the node's log, from its start, contains `text`.
+	pub fn log_contains(&self, text: &str) -> bool {
+		std::fs::read_to_string(&self.log_path).is_ok_and(|log| log.contains(text))
+	}
+
 	/// The last lines of the node's log, for failure messages.
 	pub fn log_tail(&self) -> String {
 		let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
