@@ -664,6 +664,24 @@ where
 			},
 		}
 	}
+
+	/// Entries of a registered `feed` that `read` picks from this node's copy, brought up to
+	/// date from its replicas first.
+	async fn read_entries(
+		&self,
+		feed: FeedId,
+		read: impl FnOnce(&FeedStore) -> Result<Vec<StoredEntry>, StoreError> + Send + 'static,
+	) -> RpcResult<Vec<EntryView>> {
+		self.registered(feed)?;
+		self.sync_feed(feed).await;
+		let stores = self.stores.clone();
+		blocking(move || {
+			read(stores.feeds())
+				.map(|entries| entries.into_iter().map(Into::into).collect())
+				.map_err(feed_error)
+		})
+		.await
+	}
 }
 
 #[async_trait]
@@ -908,18 +926,8 @@ where
 		to: u64,
 		limit: Option<u32>,
 	) -> RpcResult<Vec<EntryView>> {
-		self.registered(feed)?;
-		self.sync_feed(feed).await;
-		let stores = self.stores.clone();
 		let limit = limit_of(limit);
-		blocking(move || {
-			stores
-				.feeds()
-				.range(feed, from, to, limit)
-				.map(|entries| entries.into_iter().map(Into::into).collect())
-				.map_err(feed_error)
-		})
-		.await
+		self.read_entries(feed, move |feeds| feeds.range(feed, from, to, limit)).await
 	}
 
 	async fn range_by_time(
@@ -929,18 +937,9 @@ where
 		to_ms: u64,
 		limit: Option<u32>,
 	) -> RpcResult<Vec<EntryView>> {
-		self.registered(feed)?;
-		self.sync_feed(feed).await;
-		let stores = self.stores.clone();
 		let limit = limit_of(limit);
-		blocking(move || {
-			stores
-				.feeds()
-				.range_by_time(feed, from_ms, to_ms, limit)
-				.map(|entries| entries.into_iter().map(Into::into).collect())
-				.map_err(feed_error)
-		})
-		.await
+		self.read_entries(feed, move |feeds| feeds.range_by_time(feed, from_ms, to_ms, limit))
+			.await
 	}
 
 	async fn subscribe(
