@@ -379,23 +379,7 @@ pub const PARTNERS: [(&str, &str); 4] =
 impl LocalConsortium {
 	pub fn start() -> LocalConsortium {
 		let dir = tempfile::tempdir().unwrap();
-		let mut nodes: Vec<Node> = Vec::new();
-		for (index, (name, account)) in PARTNERS.iter().enumerate() {
-			let bootnodes = nodes
-				.first()
-				.map(|first| vec![first.multiaddr(&local_peer_id(1))])
-				.unwrap_or_default();
-			nodes.push(Node::start(NodeConfig {
-				name,
-				chain: "local",
-				dev_account: Some(account),
-				node_key_index: index as u8 + 1,
-				bootnodes,
-				base_path: &dir.path().join(name),
-				validator: true,
-				extra_args: vec![],
-			}));
-		}
+		let nodes = start_partners(dir.path(), |_| Vec::new());
 		LocalConsortium { nodes, dir }
 	}
 
@@ -404,21 +388,11 @@ impl LocalConsortium {
 	}
 }
 
-/// The local consortium's nodes with the store's network open, each told every other
-/// partner's store address (as an operator lists the partners' endpoints).
-pub fn start_store_consortium(dir: &std::path::Path) -> Vec<Node> {
-	let store_ports: Vec<u16> = PARTNERS.iter().map(|_| free_port()).collect();
+/// The local consortium's four partner nodes, validators under `dir`, the first the others'
+/// bootnode; `extra_args(index)` adds the arguments of the node at `index`.
+fn start_partners(dir: &Path, extra_args: impl Fn(usize) -> Vec<String>) -> Vec<Node> {
 	let mut nodes: Vec<Node> = Vec::new();
 	for (index, (name, account)) in PARTNERS.iter().enumerate() {
-		let mut extra_args = vec![
-			"--store-listen".to_string(),
-			format!("/ip4/127.0.0.1/tcp/{}", store_ports[index]),
-		];
-		for (other, port) in store_ports.iter().enumerate().filter(|(other, _)| *other != index) {
-			extra_args.push("--store-bootnode".into());
-			extra_args
-				.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", local_peer_id(other as u8 + 1)));
-		}
 		let bootnodes = nodes
 			.first()
 			.map(|first| vec![first.multiaddr(&local_peer_id(1))])
@@ -431,10 +405,27 @@ pub fn start_store_consortium(dir: &std::path::Path) -> Vec<Node> {
 			bootnodes,
 			base_path: &dir.join(name),
 			validator: true,
-			extra_args,
+			extra_args: extra_args(index),
 		}));
 	}
 	nodes
+}
+
+/// The local consortium's nodes with the store's network open, each told every other
+/// partner's store address (as an operator lists the partners' endpoints).
+pub fn start_store_consortium(dir: &Path) -> Vec<Node> {
+	let store_ports: Vec<u16> = PARTNERS.iter().map(|_| free_port()).collect();
+	start_partners(dir, |index| {
+		let mut args = vec![
+			"--store-listen".to_string(),
+			format!("/ip4/127.0.0.1/tcp/{}", store_ports[index]),
+		];
+		for (other, port) in store_ports.iter().enumerate().filter(|(other, _)| *other != index) {
+			args.push("--store-bootnode".into());
+			args.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", local_peer_id(other as u8 + 1)));
+		}
+		args
+	})
 }
 
 /// A binary of the workspace (`dt`, `dt-agent`), built now so that the test runs the
