@@ -256,7 +256,7 @@ impl pallet_dt_availability::ReferencedItems for OffchainItems {
 /// elements see them.
 pub struct Specifications;
 
-impl pallet_dt_feeds::SensorSpecification<AccountId> for Specifications {
+impl dt_primitives::access::TwinElements for Specifications {
 	fn twin_exists(twin: TwinId) -> bool {
 		TwinSpec::twin_exists(twin)
 	}
@@ -264,7 +264,9 @@ impl pallet_dt_feeds::SensorSpecification<AccountId> for Specifications {
 	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
 		TwinSpec::element_exists(twin, element)
 	}
+}
 
+impl pallet_dt_feeds::SensorSpecification<AccountId> for Specifications {
 	fn replace_element(
 		who: &AccountId,
 		twin: TwinId,
@@ -282,30 +284,12 @@ impl pallet_dt_feeds::SensorSpecification<AccountId> for Specifications {
 }
 
 impl pallet_dt_programs::DeclaredPrograms for Specifications {
-	fn twin_exists(twin: TwinId) -> bool {
-		TwinSpec::twin_exists(twin)
-	}
-
-	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
-		TwinSpec::element_exists(twin, element)
-	}
-
 	fn program_parameters(
 		twin: TwinId,
 		element: &ElementId,
 		name: &ProgramName,
 	) -> Option<ProgramParameters> {
 		TwinSpec::program_parameters(twin, element, name)
-	}
-}
-
-impl pallet_dt_documents::ElementExists for Specifications {
-	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
-		TwinSpec::element_exists(twin, element)
-	}
-
-	fn twin_exists(twin: TwinId) -> bool {
-		TwinSpec::twin_exists(twin)
 	}
 }
 

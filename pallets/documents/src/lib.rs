@@ -54,16 +54,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-use dt_primitives::access::{ElementId, TwinId};
-
-/// What the pallet needs to know about twins' specifications (the twin-spec pallet).
-pub trait ElementExists {
-	/// Whether `twin`'s specification has an element with this id.
-	fn element_exists(twin: TwinId, element: &ElementId) -> bool;
-
-	/// Whether the twin exists.
-	fn twin_exists(twin: TwinId) -> bool;
-}
+use dt_primitives::access::{ElementId, TwinElements, TwinId};
 
 /// What the benchmarks need from the runtime.
 #[cfg(feature = "runtime-benchmarks")]
@@ -114,7 +105,7 @@ pub mod pallet {
 		type Authorize: Authorize<Self::AccountId>;
 
 		/// The twins and the elements of their specifications.
-		type Elements: ElementExists;
+		type Elements: TwinElements;
 
 		/// Longest document title, in bytes.
 		#[pallet::constant]

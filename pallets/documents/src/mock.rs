@@ -1,7 +1,8 @@
 //! A test runtime with the real access pallet, a small fixed consortium and a fixed set of
 //! twins and elements.
 
-use crate::{self as pallet_dt_documents, ElementExists};
+use crate as pallet_dt_documents;
+use dt_primitives::access::TwinElements;
 use dt_primitives::{
 	access::{Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
 	content_id::{raw_sha256_content_id, ContentId},
@@ -71,7 +72,7 @@ pub const ELEMENTS: [&str; 3] = ["root", "motor", "spindle"];
 
 /// Twins 0 and 1 (and those the benchmarks create), each with [`ELEMENTS`], flat.
 pub struct FixedTwins;
-impl ElementExists for FixedTwins {
+impl TwinElements for FixedTwins {
 	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
 		Self::twin_exists(twin) && ELEMENTS.iter().any(|known| known.as_bytes() == &element[..])
 	}

@@ -73,18 +73,14 @@ mod mock;
 mod tests;
 
 use alloc::vec::Vec;
-use dt_primitives::access::{ElementId, TwinId};
+use dt_primitives::access::{ElementId, TwinElements, TwinId};
 use frame_support::weights::Weight;
 
 /// Most checkpoints one call of [`Pallet::checkpoints`] returns.
 pub const MAX_CHECKPOINTS_PER_READ: u32 = 1024;
 
 /// What the pallet needs from the twins' specifications (the twin-spec pallet).
-pub trait SensorSpecification<AccountId> {
-	/// Whether the twin exists.
-	fn twin_exists(twin: TwinId) -> bool;
-	/// Whether `twin`'s specification has an element with this id.
-	fn element_exists(twin: TwinId, element: &ElementId) -> bool;
+pub trait SensorSpecification<AccountId>: TwinElements {
 	/// On behalf of `who`, replaces the element `old` and its subtree (at most `max_removed`
 	/// elements) by the element `new` that `fragment` describes (an AML fragment whose root
 	/// carries `ID="new"`), at the same place in the tree. Authorizes `who` itself (a

@@ -7,6 +7,7 @@
 
 use crate::{self as pallet_dt_feeds, SensorSpecification};
 use codec::Encode;
+use dt_primitives::access::TwinElements;
 use dt_primitives::{
 	access::{Action, Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
 	OrganisationId,
@@ -161,7 +162,7 @@ pub fn fragment_id(fragment: &[u8]) -> Option<ElementId> {
 	(!id.is_empty()).then(|| bytes_id(id.to_vec()))
 }
 
-impl SensorSpecification<u64> for MockSpecification {
+impl TwinElements for MockSpecification {
 	fn twin_exists(twin: TwinId) -> bool {
 		unhashed::exists(&Self::key(twin))
 	}
@@ -169,7 +170,9 @@ impl SensorSpecification<u64> for MockSpecification {
 	fn element_exists(twin: TwinId, element: &ElementId) -> bool {
 		Self::tree(twin).is_some_and(|tree| tree.iter().any(|(known, _)| known == element))
 	}
+}
 
+impl SensorSpecification<u64> for MockSpecification {
 	fn replace_element(
 		who: &u64,
 		twin: TwinId,

@@ -234,6 +234,15 @@ pub enum AccessDenied {
 	NotPermitted,
 }
 
+/// Which twins and elements of their specifications exist (the twin-spec pallet), as the
+/// pallets that refer to them ask.
+pub trait TwinElements {
+	/// Whether the twin exists.
+	fn twin_exists(twin: TwinId) -> bool;
+	/// Whether `twin`'s specification has an element with this id.
+	fn element_exists(twin: TwinId, element: &ElementId) -> bool;
+}
+
 /// The access decision every pallet that protects twin data calls.
 pub trait Authorize<AccountId> {
 	/// `Ok` if `who` may do `action` on `twin`.

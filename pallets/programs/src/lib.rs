@@ -58,16 +58,12 @@ mod mock;
 mod tests;
 
 use dt_primitives::{
-	access::{ElementId, ProgramName, TwinId},
+	access::{ElementId, ProgramName, TwinElements, TwinId},
 	program::ProgramParameters,
 };
 
 /// What the pallet needs from the twins' specifications (the twin-spec pallet).
-pub trait DeclaredPrograms {
-	/// Whether the twin exists.
-	fn twin_exists(twin: TwinId) -> bool;
-	/// Whether `twin`'s specification has an element with this id.
-	fn element_exists(twin: TwinId, element: &ElementId) -> bool;
+pub trait DeclaredPrograms: TwinElements {
 	/// The parameters `twin`'s specification declares for the program `name` offered by `element`; `None` if the element declares no such program.
 	fn program_parameters(
 		twin: TwinId,

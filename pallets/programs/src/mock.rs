@@ -2,6 +2,7 @@
 //! twins, elements and declared programs.
 
 use crate::{self as pallet_dt_programs, DeclaredPrograms};
+use dt_primitives::access::TwinElements;
 use dt_primitives::{
 	access::{Authorize, ElementId, Grantee, ProgramName, Role, SpecificationTree, TwinId},
 	program::{
@@ -119,7 +120,7 @@ pub fn fill_volume_parameters() -> ProgramParameters {
 /// [`CAPPER`]; [`FILLER`] offers [`SET_FILL_VOLUME`] and [`RINSE`] (benchmark twins:
 /// [`BENCHMARK_PROGRAM`]).
 pub struct FixedPrograms;
-impl DeclaredPrograms for FixedPrograms {
+impl TwinElements for FixedPrograms {
 	fn twin_exists(twin: TwinId) -> bool {
 		twin == TWIN || twin == OTHER_TWIN || benchmark_program(twin).is_some()
 	}
@@ -128,7 +129,9 @@ impl DeclaredPrograms for FixedPrograms {
 		Self::twin_exists(twin)
 			&& [FILLER, CAPPER].iter().any(|known| known.as_bytes() == &element[..])
 	}
+}
 
+impl DeclaredPrograms for FixedPrograms {
 	fn program_parameters(
 		twin: TwinId,
 		element: &ElementId,
