@@ -1,8 +1,8 @@
 //! Keeps this node's share of the off-chain store in step with the finalized chain, and says
 //! so on chain.
 //!
-//! After each finalized block (at most one pass at a time; blocks finalized during a pass
-//! are caught up by the next) the node lists every item the chain refers to: each document
+//! After each finalized block (one pass at a time, at most one every six seconds; blocks
+//! finalized meanwhile are caught up by the next) the node lists every item the chain refers to: each document
 //! version (content and key envelope), each annotation and each feed. For those whose
 //! replicas include this node (placement by XOR distance, as the store places them) and
 //! that the chain does not yet record this node to hold, it
@@ -53,6 +53,10 @@ const LOG_TARGET: &str = "dt-availability";
 /// How long an item that could not be fetched, or whose attestation has not reached the
 /// chain, waits before it is tried again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Shortest time between two passes: a pass reads every item the chain refers to, and
+/// blocks are finalized every few seconds.
+const MIN_PASS_INTERVAL: Duration = Duration::from_secs(6);
 
 /// Most checkpoints read per runtime call while checking a feed.
 const CHECKPOINT_PAGE: u32 = 256;
@@ -145,7 +149,9 @@ where
 		while let Some(Some(newer)) = futures::FutureExt::now_or_never(finalized.next()) {
 			notification = newer;
 		}
+		let started = Instant::now();
 		follower.pass(&notification).await;
+		tokio::time::sleep(MIN_PASS_INTERVAL.saturating_sub(started.elapsed())).await;
 	}
 }
 
