@@ -31,7 +31,7 @@ use dt_primitives::{
 	availability::{Attestation, StoredItem},
 	feed::FeedId,
 };
-use dt_runtime::{opaque::Block, BlockNumber, RuntimeCall};
+use dt_runtime::{opaque::Block, RuntimeCall};
 use futures::StreamExt;
 use pallet_dt_availability::runtime_api::AvailabilityApi;
 use pallet_dt_documents::runtime_api::DocumentsApi;
@@ -199,7 +199,7 @@ where
 			}
 		}
 		for batch in held.chunks(max_items_per_attestation()) {
-			self.attest(at, number, batch).await;
+			self.attest(batch).await;
 		}
 	}
 
@@ -322,8 +322,11 @@ where
 		}
 	}
 
-	/// Submits an attestation of `items` to the transaction pool.
-	async fn attest(&self, at: Hash, number: BlockNumber, items: &[StoredItem]) {
+	/// Submits an attestation of `items` to the transaction pool, as of the block finalized
+	/// now (fetching may have taken longer than an attestation lives).
+	async fn attest(&self, items: &[StoredItem]) {
+		let info = self.client.info();
+		let (at, number) = (info.finalized_hash, info.finalized_number);
 		let attestation = Attestation {
 			node: self.me.to_bytes().try_into().expect("a libp2p peer id fits the chain's bound"),
 			items: items.to_vec().try_into().expect("batches are at most the chain's bound"),
