@@ -12,11 +12,16 @@
 //!    readings; the auditor reads the trail (`dt audit`), verifies it (`dt verify`), reads the
 //!    report, and fails to decrypt the blueprint. A program call from the maintainer runs on
 //!    the device; one outside the safety bounds never leaves the maintainer's machine.
+//! 5. Each document's reader list on the store's replicas names exactly its readers; once
+//!    the auditor's role is revoked, the report's next version takes it off the list and it
+//!    can read neither that version nor the earlier one.
 
 mod common;
 
 use common::*;
+use jsonrpsee::rpc_params;
 use serde_json::Value;
+use sp_keyring::Sr25519Keyring;
 use std::{
 	io::{BufRead, BufReader},
 	path::{Path, PathBuf},
@@ -125,6 +130,29 @@ fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<
 	}
 }
 
+/// The readers on `document`'s list as `node` reads it from the replicas, sorted.
+async fn reader_list(node: &Node, document: &str) -> Vec<String> {
+	let rpc = node.rpc().await;
+	let document: u64 = document.parse().expect("a document id");
+	let item: String = rpc.request("store_documentItem", rpc_params![document]).await;
+	let acl: Value = rpc.request("store_acl", rpc_params![item]).await;
+	let mut readers: Vec<String> = acl["readers"]
+		.as_array()
+		.expect("a list of readers")
+		.iter()
+		.map(|reader| reader.as_str().unwrap().to_owned())
+		.collect();
+	readers.sort();
+	readers
+}
+
+fn accounts(parties: &[Sr25519Keyring]) -> Vec<String> {
+	let mut accounts: Vec<String> =
+		parties.iter().map(|party| party.to_account_id().to_string()).collect();
+	accounts.sort();
+	accounts
+}
+
 fn bottling_plant_aml() -> PathBuf {
 	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/demo/bottling-plant.aml")
 }
@@ -217,6 +245,8 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"owner",
 	]);
 	let blueprint_id = blueprint_doc["document"].to_string();
+	// Only the owner may read secret data: the list, read through the maintainer's node.
+	assert_eq!(reader_list(&nodes[2], &blueprint_id).await, accounts(&[Sr25519Keyring::Bob]));
 
 	// The owner watches the twin's ledger updates from now on.
 	let watch = Running::start(
@@ -312,6 +342,15 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"maintainer",
 	]);
 	let report_id = report_doc["document"].to_string();
+	// Everyone cleared for confidential data, but not the device, is on the report's list.
+	let report_readers = accounts(&[
+		Sr25519Keyring::Alice,
+		Sr25519Keyring::Bob,
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Dave,
+	]);
+	assert_eq!(reader_list(&nodes[3], &report_id).await, report_readers);
+	assert_eq!(report_doc["reader_list"]["added"].as_array().unwrap().len(), 4, "{report_doc}");
 
 	// --- The owner was notified of both ---
 	let mut notified: Vec<Value> = Vec::new();
@@ -377,7 +416,7 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"auditor",
 	]);
 	assert!(!blueprint_copy.exists(), "nothing written: {refused}");
-	assert!(refused.to_lowercase().contains("access") || refused.contains("not"), "{refused}");
+	assert!(refused.contains("not a reader of this document"), "{refused}");
 
 	// --- A program call from the maintainer runs on the device; an unsafe one never leaves ---
 	let unsafe_call = maintainer.fails(&[
@@ -405,6 +444,54 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"maintainer",
 	]);
 	assert_eq!(call["outcome"]["status"], "completed", "{call}");
+
+	// --- Revocation: the auditor loses its role; the report's next version re-keys ---
+	owner.json(&["access", "revoke", &twin, "//Dave", "auditor", "--as", "owner"]);
+	let revised = write_file(
+		dir.path(),
+		"maintenance-report-rev1.txt",
+		b"Fill-level sensor FLS-1001 replaced; calibration of the new sensor confirmed.",
+	);
+	let version =
+		maintainer.json(&["doc", "version", &twin, &report_id, &revised, "--as", "maintainer"]);
+	assert_eq!(version["version"], 1, "{version}");
+	assert_eq!(
+		version["reader_list"]["removed"],
+		serde_json::json!([Sr25519Keyring::Dave.to_account_id().to_string()]),
+		"{version}"
+	);
+	let remaining =
+		accounts(&[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]);
+	assert_eq!(reader_list(&nodes[0], &report_id).await, remaining);
+	for version in ["1", "0"] {
+		let copy = dir.path().join(format!("report-v{version}-after-revocation.txt"));
+		let refused = auditor.fails(&[
+			"doc",
+			"download",
+			&twin,
+			&report_id,
+			"--version",
+			version,
+			"-o",
+			copy.to_str().unwrap(),
+			"--as",
+			"auditor",
+		]);
+		assert!(!copy.exists(), "nothing written: {refused}");
+		assert!(refused.contains("not a reader of this document"), "{refused}");
+	}
+	let manufacturer_copy = dir.path().join("report-v1-read-by-manufacturer.txt");
+	manufacturer.json(&[
+		"doc",
+		"download",
+		&twin,
+		&report_id,
+		"-o",
+		manufacturer_copy.to_str().unwrap(),
+		"--as",
+		"manufacturer",
+	]);
+	assert_eq!(std::fs::read(&manufacturer_copy).unwrap(), std::fs::read(&revised).unwrap());
 
 	// The agent stops cleanly.
 	let pid = agent.child.id().to_string();

@@ -3,6 +3,8 @@
 //! level; the encrypted blocks go to a node's off-chain store and the chain registers their
 //! content ids. Reading fetches the blocks, checks each against its id and decrypts.
 
+mod access_list;
+mod envelopes;
 mod readers;
 mod store;
 mod transfer;
@@ -17,6 +19,7 @@ use dt_offchain::{
 };
 use dt_primitives::access::{Action, Confidentiality, ElementId, TwinId};
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
+use envelopes::{FetchError, PublishError, Published};
 use indicatif::{ProgressBar, ProgressStyle};
 use keystore::Keystore;
 use pallet_dt_documents::{DocumentHistory, DocumentId, DocumentRecord, VersionNumber};
@@ -25,7 +28,7 @@ use rsa::pkcs8::EncodePrivateKey;
 use serde_json::{json, Value};
 use sp_core::crypto::Ss58Codec;
 use std::{
-	collections::BTreeMap,
+	collections::{BTreeMap, BTreeSet},
 	fs::File,
 	path::{Path, PathBuf},
 };
@@ -197,11 +200,17 @@ pub async fn doc_command(
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
 			let store = store.connect(node).await?;
+			let network = envelopes::has_network(&store).await?;
+			if network {
+				ensure_may_publish(&client, twin, &me).await?;
+				ensure_key_registered(&readers, &me)?;
+			}
 			let progress = progress_bar(json, size, "uploading");
-			let uploaded =
-				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
-					|| format!("uploading {} failed; nothing was registered", file.display()),
-				)?;
+			let uploaded = transfer::upload(&store, input, &readers.keys(), !network, &progress)
+				.await
+				.with_context(|| {
+					format!("uploading {} failed; nothing was registered", file.display())
+				})?;
 			progress.finish_and_clear();
 			let call = pallet_dt_documents::Call::register_document {
 				twin,
@@ -234,15 +243,28 @@ pub async fn doc_command(
 				})
 				.ok_or_else(|| anyhow!("the chain did not report the new document"))?;
 			let names = Names::new(keystore);
+			let published = publish_version(
+				network,
+				&store,
+				&me,
+				twin,
+				document,
+				0,
+				&readers,
+				&uploaded.envelope,
+				&names,
+			)
+			.await?;
 			Ok(Output {
 				text: format!(
 					"document {document} on twin {twin}: \"{title}\" ({media_type}, {}), version 0, {}\n\
-					 content id: {}\n{}registered in block {}",
+					 content id: {}\n{}registered in block {}\n{}",
 					bytes_text(uploaded.size),
 					level_name(level),
 					uploaded.content_id,
 					readers_text(&readers, &names),
-					block_text(&client, finalized.block).await
+					block_text(&client, finalized.block).await,
+					published_text(&published, &names)
 				),
 				json: json!({
 					"document": document,
@@ -259,6 +281,7 @@ pub async fn doc_command(
 					"readers": readers_json(&readers, &names),
 					"skipped": skipped_json(&readers),
 					"author_key_registered": readers.author_key_registered,
+					"reader_list": published_json(&published),
 					"store": store.url(),
 					"block": finalized.block,
 					"block_number": block_number(&client, finalized.block).await,
@@ -280,11 +303,16 @@ pub async fn doc_command(
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
 			let store = store.connect(node).await?;
+			let network = envelopes::has_network(&store).await?;
+			if network {
+				ensure_key_registered(&readers, &me)?;
+			}
 			let progress = progress_bar(json, size, "uploading");
-			let uploaded =
-				transfer::upload(&store, input, &readers.keys(), &progress).await.with_context(
-					|| format!("uploading {} failed; nothing was registered", file.display()),
-				)?;
+			let uploaded = transfer::upload(&store, input, &readers.keys(), !network, &progress)
+				.await
+				.with_context(|| {
+					format!("uploading {} failed; nothing was registered", file.display())
+				})?;
 			progress.finish_and_clear();
 			let call = pallet_dt_documents::Call::add_version {
 				document,
@@ -308,15 +336,28 @@ pub async fn doc_command(
 				})
 				.ok_or_else(|| anyhow!("the chain did not report the new version"))?;
 			let names = Names::new(keystore);
+			let published = publish_version(
+				network,
+				&store,
+				&me,
+				twin,
+				document,
+				version,
+				&readers,
+				&uploaded.envelope,
+				&names,
+			)
+			.await?;
 			Ok(Output {
 				text: format!(
 					"document {document} on twin {twin}: version {version} ({}), {}\ncontent id: {}\n{}\
-					 registered in block {}",
+					 registered in block {}\n{}",
 					bytes_text(uploaded.size),
 					level_name(level),
 					uploaded.content_id,
 					readers_text(&readers, &names),
-					block_text(&client, finalized.block).await
+					block_text(&client, finalized.block).await,
+					published_text(&published, &names)
 				),
 				json: json!({
 					"document": document,
@@ -329,6 +370,7 @@ pub async fn doc_command(
 					"readers": readers_json(&readers, &names),
 					"skipped": skipped_json(&readers),
 					"author_key_registered": readers.author_key_registered,
+					"reader_list": published_json(&published),
 					"store": store.url(),
 					"block": finalized.block,
 					"block_number": block_number(&client, finalized.block).await,
@@ -345,9 +387,23 @@ pub async fn doc_command(
 			let manifest = transfer::manifest(&store, &registered)
 				.await
 				.with_context(|| format!("cannot read version {number} of document {document}"))?;
-			let key = match transfer::unwrap_key(&store, &manifest, &me.private).await {
+			let envelope_id = *manifest.envelope();
+			let envelope =
+				match envelopes::fetch(&store, &me.pair, document, &envelope_id).await {
+					Err(FetchError::NotAReader(refusal)) => {
+						let reason = not_a_reader(&refusal);
+						return Err(no_access(&client, &me, &history, number, &reason).await);
+					},
+					other => other.with_context(|| {
+						format!("cannot read the key envelope of version {number} of document {document}")
+					})?,
+				};
+			let key = match transfer::open_key(envelope_id, &envelope, &me.private) {
 				Err(TransferError::NotARecipient { fingerprint }) => {
-					return Err(no_access(&client, &me, &history, number, &fingerprint).await)
+					let reason = format!(
+						"the document key was not sealed for its encryption key {fingerprint}"
+					);
+					return Err(no_access(&client, &me, &history, number, &reason).await);
 				},
 				other => other.with_context(|| {
 					format!("cannot open version {number} of document {document}")
@@ -410,14 +466,28 @@ pub async fn doc_command(
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
 			let store = store.connect(node).await?;
+			let network = envelopes::has_network(&store).await?;
 			let uploaded = transfer::upload(
 				&store,
 				std::io::Cursor::new(text.clone().into_bytes()),
 				&readers.keys(),
+				!network,
 				&ProgressBar::hidden(),
 			)
 			.await
 			.context("storing the annotation failed; nothing was registered")?;
+			// Published behind the document's list when this party may; otherwise (a reader
+			// annotating) kept as a block, which only the sealed readers can open.
+			if network
+				&& !envelopes::publish_annotation(&store, &me.pair, document, &uploaded.envelope)
+					.await
+					.context(
+						"publishing the annotation's key envelope failed; nothing was registered",
+					)? {
+				store.put(&uploaded.envelope).await.context(
+					"storing the annotation's key envelope failed; nothing was registered",
+				)?;
+			}
 			let call = pallet_dt_documents::Call::annotate {
 				document,
 				version: number,
@@ -598,7 +668,7 @@ pub async fn doc_command(
 					);
 				}
 				let store = store.connect(node).await?;
-				annotations = read_annotations(&store, &history, &me.private).await;
+				annotations = read_annotations(&store, &history, &me).await;
 			}
 			let names = Names::new(keystore);
 			Ok(Output {
@@ -788,6 +858,42 @@ async fn ensure_may(
 	Ok(())
 }
 
+/// Refuses early what the replicas would refuse after registration: with the store's
+/// network, the uploader sets the new document's reader list and publishes its envelope,
+/// which only a holder of `VersionDocuments` or `ManageAccess` may.
+async fn ensure_may_publish(client: &Client, twin: TwinId, me: &Party) -> Result<()> {
+	if readers::may(client, twin, &me.account, Action::VersionDocument).await?
+		|| readers::may(client, twin, &me.account, Action::ManageAccess).await?
+	{
+		return Ok(());
+	}
+	bail!(
+		"{} ({}) may add documents to twin {twin} but not manage their reader lists on the \
+		 store's network (VersionDocuments or ManageAccess), which a new document's readers \
+		 need; ask an access manager of the twin for a role such as maintainer. Nothing was \
+		 uploaded.",
+		me.name,
+		me.account
+	)
+}
+
+/// Refuses early an envelope the replicas would refuse after registration: they take only
+/// envelopes sealed for the keys the list's readers registered on chain, and the author's
+/// own key is sealed for from its keystore.
+fn ensure_key_registered(readers: &Readers, me: &Party) -> Result<()> {
+	if readers.author_key_registered {
+		return Ok(());
+	}
+	bail!(
+		"the encryption key registered on chain for {} ({}) is not this keystore's, and the \
+		 store's replicas take only envelopes sealed for the readers' registered keys: run \
+		 `dt key register {}` first. Nothing was uploaded.",
+		me.name,
+		me.account,
+		me.name
+	)
+}
+
 /// The document `document` of `twin` with its whole history, as the node reads it.
 async fn document_of(client: &Client, twin: TwinId, document: DocumentId) -> Result<History> {
 	chain::twin(client, twin).await?;
@@ -838,14 +944,125 @@ fn pick_version(
 	))
 }
 
-/// The error for a reader whose key the version's envelope does not name, saying why it
+/// Why a party the replicas refused an envelope to cannot read.
+fn not_a_reader(refusal: &str) -> String {
+	format!(
+		"it is not a reader of this document: the document's reader list does not name it \
+		 ({refusal})"
+	)
+}
+
+/// With the store's network (`network`), brings the document's reader list to exactly the
+/// readers version `version` was sealed for, then publishes its envelope; `None` without
+/// it (the envelope was stored as a block with the other blocks). The version is already
+/// registered: a failure says what was done and how to finish.
+#[allow(clippy::too_many_arguments)]
+async fn publish_version(
+	network: bool,
+	store: &Store,
+	me: &Party,
+	twin: TwinId,
+	document: DocumentId,
+	version: VersionNumber,
+	readers: &Readers,
+	envelope: &[u8],
+	names: &Names,
+) -> Result<Option<Published>> {
+	if !network {
+		return Ok(None);
+	}
+	let wanted: BTreeSet<AccountId> =
+		readers.included.iter().map(|reader| reader.account.clone()).collect();
+	match envelopes::publish(store, &me.pair, document, &wanted, envelope).await {
+		Ok(published) => Ok(Some(published)),
+		Err(PublishError { changes, list_done, error }) => {
+			let step = if list_done {
+				"publishing its key envelope"
+			} else {
+				"bringing the document's reader list to its readers"
+			};
+			let reason = match &error {
+				access_list::AccessListError::NotAllowed { message } => format!(
+					"{message}: only holders of VersionDocuments or ManageAccess on twin {twin} \
+					 (its owner, a maintainer) may change the document's reader list and publish \
+					 its envelope"
+				),
+				other => other.to_string(),
+			};
+			let mut done = Vec::new();
+			if !changes.added.is_empty() {
+				done.push(format!("added {}", accounts_text(&changes.added, names)));
+			}
+			if !changes.removed.is_empty() {
+				done.push(format!("removed {}", accounts_text(&changes.removed, names)));
+			}
+			let done = if done.is_empty() {
+				"the reader list was not changed".to_owned()
+			} else {
+				format!("the reader list is at version {} ({})", changes.version, done.join("; "))
+			};
+			bail!(
+				"version {version} of document {document} is registered on chain and its blocks \
+				 are stored, but {step} failed: {reason}\n{done}; nobody can open this version \
+				 until its envelope is published: once that is fixed, add the file again with \
+				 `dt doc version {twin} {document} FILE --as {}`, which seals it for the current \
+				 readers and publishes it",
+				me.name
+			)
+		},
+	}
+}
+
+fn accounts_text(accounts: &[AccountId], names: &Names) -> String {
+	accounts.iter().map(|account| names.of(account)).collect::<Vec<_>>().join(", ")
+}
+
+fn published_text(published: &Option<Published>, names: &Names) -> String {
+	match published {
+		None => "key envelope stored as a block (the node has no store network)".to_owned(),
+		Some(published) => {
+			let mut changes = Vec::new();
+			if !published.changes.added.is_empty() {
+				changes.push(format!("added {}", accounts_text(&published.changes.added, names)));
+			}
+			if !published.changes.removed.is_empty() {
+				changes
+					.push(format!("removed {}", accounts_text(&published.changes.removed, names)));
+			}
+			format!(
+				"reader list at version {}{}; key envelope published on {} replica(s)",
+				published.changes.version,
+				if changes.is_empty() {
+					" (unchanged)".to_owned()
+				} else {
+					format!(": {}", changes.join("; "))
+				},
+				published.stored_on.len()
+			)
+		},
+	}
+}
+
+fn published_json(published: &Option<Published>) -> Value {
+	match published {
+		None => Value::Null,
+		Some(published) => json!({
+			"version": published.changes.version,
+			"added": published.changes.added.iter().map(ToString::to_string).collect::<Vec<_>>(),
+			"removed": published.changes.removed.iter().map(ToString::to_string).collect::<Vec<_>>(),
+			"envelope_stored_on": published.stored_on,
+		}),
+	}
+}
+
+/// The error for a reader the version's envelope is not for (`reason`), saying why it
 /// may be so and what to do.
 async fn no_access(
 	client: &Client,
 	me: &Party,
 	history: &History,
 	number: VersionNumber,
-	fingerprint: &str,
+	reason: &str,
 ) -> anyhow::Error {
 	let document = history.document.id;
 	let twin = history.document.twin;
@@ -871,7 +1088,7 @@ async fn no_access(
 		}
 	}
 	anyhow!(
-		"{} ({}) has no access to version {number} of document {document}: the document key was not sealed for its encryption key {fingerprint}; {}",
+		"{} ({}) has no access to version {number} of document {document}: {reason}; {}",
 		me.name,
 		me.account,
 		hints.join("; ")
@@ -883,12 +1100,13 @@ async fn no_access(
 async fn read_annotations(
 	store: &Store,
 	history: &History,
-	private: &ReaderPrivateKey,
+	me: &Party,
 ) -> BTreeMap<(VersionNumber, usize), Result<String, String>> {
 	let mut texts = BTreeMap::new();
 	for version in &history.versions {
 		for (index, annotation) in version.annotations.iter().enumerate() {
-			let text = read_annotation(store, &annotation.content_id, private).await;
+			let text =
+				read_annotation(store, history.document.id, &annotation.content_id, me).await;
 			texts.insert((version.number, index), text);
 		}
 	}
@@ -900,8 +1118,9 @@ const MAX_ANNOTATION_LEN: u64 = 1 << 20;
 
 async fn read_annotation(
 	store: &Store,
+	document: DocumentId,
 	content_id: &[u8],
-	private: &ReaderPrivateKey,
+	me: &Party,
 ) -> Result<String, String> {
 	let cid = Cid::from_bytes(content_id).map_err(|e| format!("unusable content id: {e}"))?;
 	let bytes = store.get(&cid).await.map_err(|e| e.to_string())?;
@@ -913,7 +1132,12 @@ async fn read_annotation(
 			bytes_text(manifest.plaintext_len())
 		));
 	}
-	let key = match transfer::unwrap_key(store, &manifest, private).await {
+	let envelope_id = *manifest.envelope();
+	let envelope = match envelopes::fetch(store, &me.pair, document, &envelope_id).await {
+		Err(FetchError::NotAReader(refusal)) => return Err(not_a_reader(&refusal)),
+		other => other.map_err(|e| e.to_string())?,
+	};
+	let key = match transfer::open_key(envelope_id, &envelope, &me.private) {
 		Err(TransferError::NotARecipient { .. }) => return Err("not sealed for this key".into()),
 		other => other.map_err(|e| e.to_string())?,
 	};

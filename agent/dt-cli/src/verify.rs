@@ -6,6 +6,8 @@
 //!   the chain's key envelope and list chunks that are all present and intact.
 //! - Every annotation, stored as a document of its own, likewise (its manifest names its
 //!   own key envelope).
+//! - With the store's network, key envelopes live behind the documents' reader lists and
+//!   are served to readers only: one not served as a block is not counted as missing.
 //! - Every feed's log is read from its first entry: each entry is hashed here, must carry
 //!   the previous entry's hash, and at each checkpoint anchored on chain must hash to the
 //!   anchored entry hash (with the anchored timestamp).
@@ -60,7 +62,8 @@ pub async fn verify_command(
 	chain::twin(&client, twin).await?;
 	let store = store.connect(node).await?;
 	let mut report = Report::default();
-	verify_documents(&client, &store, twin, &mut report, json).await?;
+	let envelopes_behind_lists = has_store_network(&store).await;
+	verify_documents(&client, &store, twin, envelopes_behind_lists, &mut report, json).await?;
 	verify_feeds(&client, &store, twin, &mut report, json).await?;
 	let mut text = String::new();
 	for checked in &report.checked {
@@ -101,7 +104,7 @@ async fn fetch(client: &Client, cid: &Cid) -> Result<Vec<u8>, String> {
 		.map_err(|error| {
 			let reason = error.to_string();
 			if reason.contains("7104") {
-				"missing from the store".to_string()
+				MISSING.to_string()
 			} else if reason.contains("7105") {
 				"corrupted in the store (its bytes do not hash to its id)".to_string()
 			} else {
@@ -114,6 +117,22 @@ async fn fetch(client: &Client, cid: &Cid) -> Result<Vec<u8>, String> {
 	Ok(bytes)
 }
 
+/// Whether the store's node has the store network (it answers `7306` to list reads if not).
+async fn has_store_network(store: &Client) -> bool {
+	let any_item = format!("0x{}", hex::encode([0u8; 32]));
+	match store.request::<Value>("store_acl", rpc_params![any_item]).await {
+		Ok(_) => true,
+		Err(error) => {
+			let reason = error.to_string();
+			!(reason.contains("7306") || reason.contains("-32601"))
+		},
+	}
+}
+
+const MISSING: &str = "missing from the store";
+/// How a node with the store's network says none of a block's replicas holds it.
+const NO_REPLICA_SERVED: &str = "no replica served block";
+
 fn cid_of(content_id: &ContentId) -> Result<Cid, String> {
 	Cid::from_bytes(content_id).map_err(|e| format!("the chain's content id is not usable: {e}"))
 }
@@ -122,6 +141,7 @@ async fn verify_documents(
 	client: &Client,
 	store: &Client,
 	twin: TwinId,
+	envelopes_behind_lists: bool,
 	report: &mut Report,
 	json: bool,
 ) -> Result<()> {
@@ -148,12 +168,21 @@ async fn verify_documents(
 				&item,
 				&version.version.content_id,
 				Some(&version.version.key_envelope),
+				envelopes_behind_lists,
 				report,
 			)
 			.await;
 			for (index, annotation) in version.annotations.iter().enumerate() {
 				let item = format!("{item} annotation {index}");
-				verify_version(store, &item, &annotation.content_id, None, report).await;
+				verify_version(
+					store,
+					&item,
+					&annotation.content_id,
+					None,
+					envelopes_behind_lists,
+					report,
+				)
+				.await;
 			}
 			if report.mismatches.len() == before {
 				report.checked.push(format!(
@@ -174,6 +203,7 @@ async fn verify_version(
 	item: &str,
 	content_id: &ContentId,
 	key_envelope: Option<&ContentId>,
+	envelopes_behind_lists: bool,
 	report: &mut Report,
 ) -> usize {
 	let manifest_id = match cid_of(content_id) {
@@ -209,8 +239,15 @@ async fn verify_version(
 		),
 		Some(Err(problem)) => report.mismatch(item, problem),
 	}
-	if let Err(problem) = fetch(client, manifest.envelope()).await {
-		report.mismatch(format!("{item} key envelope {}", manifest.envelope()), problem);
+	match fetch(client, manifest.envelope()).await {
+		Ok(_) => {},
+		// Kept by the reader list's replicas and served to its readers only.
+		Err(problem)
+			if envelopes_behind_lists
+				&& (problem == MISSING || problem.contains(NO_REPLICA_SERVED)) => {},
+		Err(problem) => {
+			report.mismatch(format!("{item} key envelope {}", manifest.envelope()), problem)
+		},
 	}
 	for (index, chunk) in manifest.chunks().iter().enumerate() {
 		if let Err(problem) = fetch(client, chunk).await {

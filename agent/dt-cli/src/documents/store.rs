@@ -72,6 +72,11 @@ impl Store {
 		&self.url
 	}
 
+	/// The connection, for the node's other `store_*` methods.
+	pub fn rpc(&self) -> &WsClient {
+		&self.rpc
+	}
+
 	/// Stores `bytes` durably and returns their content id, checked against the node's.
 	pub async fn put(&self, bytes: &[u8]) -> Result<Cid, StoreError> {
 		let expected = Cid::of(bytes);

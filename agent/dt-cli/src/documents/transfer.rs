@@ -71,6 +71,8 @@ pub struct Uploaded {
 	pub content_id: Cid,
 	/// The key envelope's id.
 	pub key_envelope: Cid,
+	/// The key envelope, to publish to the readers.
+	pub envelope: Vec<u8>,
 	/// The plaintext's size.
 	pub size: u64,
 	/// How many encrypted chunks were stored.
@@ -87,8 +89,10 @@ struct ManifestWire<'a> {
 	chunks: &'a [Cid],
 }
 
-/// Encrypts `plaintext` under a fresh key sealed for `readers` and stores the envelope,
-/// the chunks and the manifest in `store`, advancing `progress` by plaintext bytes.
+/// Encrypts `plaintext` under a fresh key sealed for `readers` and stores the chunks and
+/// the manifest in `store`, advancing `progress` by plaintext bytes. The envelope is stored
+/// as a block too only if `envelope_as_block` (a node without the store's network, where
+/// it has no reader list to live behind); otherwise the caller publishes it.
 ///
 /// If it fails midway, the blocks already stored stay behind unreferenced; nothing is
 /// registered, so nobody is pointed at them.
@@ -96,11 +100,13 @@ pub async fn upload(
 	store: &Store,
 	plaintext: impl Read + Send + 'static,
 	readers: &[ReaderPublicKey],
+	envelope_as_block: bool,
 	progress: &ProgressBar,
 ) -> Result<Uploaded, TransferError> {
 	let key = DocumentKey::generate().map_err(TransferError::Encrypt)?;
-	let envelope = Envelope::seal(&key, readers).map_err(TransferError::Encrypt)?;
-	let key_envelope = store.put(&envelope.to_bytes()).await?;
+	let envelope = Envelope::seal(&key, readers).map_err(TransferError::Encrypt)?.to_bytes();
+	let key_envelope =
+		if envelope_as_block { store.put(&envelope).await? } else { Cid::of(&envelope) };
 
 	// Encryption (and reading the file) on a thread of its own, so it overlaps the uploads.
 	let (sender, mut receiver) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
@@ -143,7 +149,7 @@ pub async fn upload(
 	Manifest::from_bytes(&content_id, &manifest)
 		.map_err(|source| TransferError::Manifest { cid: content_id, source })?;
 	store.put(&manifest).await?;
-	Ok(Uploaded { content_id, key_envelope, size, chunks: chunks.len() })
+	Ok(Uploaded { content_id, key_envelope, envelope, size, chunks: chunks.len() })
 }
 
 /// What the chain says a version is; what the store serves must agree.
@@ -175,15 +181,15 @@ pub async fn manifest(store: &Store, version: &Registered) -> Result<Manifest, T
 	Ok(manifest)
 }
 
-/// Fetches and opens the key envelope of `manifest` with `private_key`.
-pub async fn unwrap_key(
-	store: &Store,
-	manifest: &Manifest,
+/// Opens the key envelope `cid` (its `bytes`, already checked against the id) with
+/// `private_key`.
+pub fn open_key(
+	cid: Cid,
+	bytes: &[u8],
 	private_key: &ReaderPrivateKey,
 ) -> Result<DocumentKey, TransferError> {
-	let cid = *manifest.envelope();
-	let envelope = Envelope::from_bytes(&store.get(&cid).await?)
-		.map_err(|source| TransferError::Envelope { cid, source })?;
+	let envelope =
+		Envelope::from_bytes(bytes).map_err(|source| TransferError::Envelope { cid, source })?;
 	envelope.open(private_key).map_err(|source| match source {
 		CryptoError::NotARecipient { key_id } => {
 			TransferError::NotARecipient { fingerprint: key_id.to_string() }
