@@ -14,7 +14,7 @@ mod common;
 
 use codec::Encode;
 use common::{
-	plant::{self, bounded, submit_ok, DEVICE, OWNER},
+	plant::{self, submit_ok, DEVICE, OWNER},
 	*,
 };
 use dt_offchain::{
@@ -25,11 +25,10 @@ use dt_offchain::{
 	feed::{FeedWriter, SignedBatch},
 };
 use dt_primitives::{
-	access::Confidentiality,
 	availability::{Attestation, StoredItem},
 	feed::Checkpoint,
 };
-use dt_runtime::{BlockNumber, RuntimeCall, RuntimeEvent, UncheckedExtrinsic};
+use dt_runtime::{BlockNumber, RuntimeCall, UncheckedExtrinsic};
 use jsonrpsee::{
 	core::{client::ClientT, ClientError},
 	rpc_params,
@@ -41,10 +40,6 @@ use std::{
 	path::{Path, PathBuf},
 	time::{Duration, Instant},
 };
-
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
-}
 
 /// Where a node keeps block `cid` on disk.
 fn block_path(base_path: &Path, cid: &Cid) -> PathBuf {
@@ -166,54 +161,25 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	let annotation = b"checked the wiring on site: conforms".to_vec();
 	let annotation_cid = Cid::of(&annotation);
 	for (cid, bytes) in document_blocks.iter().chain([&(annotation_cid, annotation.clone())]) {
-		let deadline = Instant::now() + Duration::from_secs(90);
-		loop {
-			let put: Result<String, _> =
-				manufacturer.client.request("store_putBlock", rpc_params![hex0x(bytes)]).await;
-			match put {
-				Ok(stored_as) => {
-					assert_eq!(stored_as, cid.to_string());
-					break;
-				},
-				// The store's peers find each other a moment after the nodes answer RPC.
-				Err(error) if Instant::now() < deadline => {
-					eprintln!("retrying store_putBlock: {error}");
-					tokio::time::sleep(Duration::from_millis(500)).await;
-				},
-				Err(error) => panic!("store_putBlock never succeeded: {error}"),
-			}
-		}
+		let stored_as: String = eventually("store_putBlock", Duration::from_secs(90), || {
+			manufacturer.client.request("store_putBlock", rpc_params![hex0x(bytes)])
+		})
+		.await;
+		assert_eq!(stored_as, cid.to_string());
 	}
 
 	// --- On chain: the document, an annotation of its version, a feed and a checkpoint ---
 	let twin = plant::set_up(&client).await;
 	let content_id = |cid: &Cid| cid.as_bytes().to_vec().try_into().unwrap();
-	let registered = submit_ok(
+	let document = plant::register_document(
 		&client,
 		OWNER,
-		RuntimeCall::Documents(pallet_dt_documents::Call::register_document {
-			twin,
-			title: bounded("Filler wiring diagram"),
-			media_type: bounded("application/pdf"),
-			size: plaintext.len() as u64,
-			content_id: content_id(&stored.content_id),
-			key_envelope: content_id(&stored.key_envelope),
-			confidentiality: Confidentiality::Internal,
-			element: None,
-		}),
+		twin,
+		plaintext.len() as u64,
+		&stored.content_id,
+		&stored.key_envelope,
 	)
 	.await;
-	let document = registered
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentRegistered {
-				document,
-				..
-			}) => Some(*document),
-			_ => None,
-		})
-		.expect("the document is registered");
 	submit_ok(
 		&client,
 		OWNER,
@@ -235,22 +201,13 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 		.collect();
 	let last = entries.last().unwrap().clone();
 	let batch = SignedBatch::sign(entries, &dev_pair(DEVICE));
-	let deadline = Instant::now() + Duration::from_secs(60);
-	loop {
-		// Every node answers for the feed once it imported its registration.
-		let appended: Result<Value, _> = manufacturer
+	// Every node answers for the feed once it imported its registration.
+	let _: Value = eventually("feed_append", Duration::from_secs(60), || {
+		manufacturer
 			.client
 			.request("feed_append", rpc_params![feed, hex0x(&batch.encode())])
-			.await;
-		match appended {
-			Ok(_) => break,
-			Err(error) if Instant::now() < deadline => {
-				eprintln!("retrying feed_append: {error}");
-				tokio::time::sleep(Duration::from_millis(500)).await;
-			},
-			Err(error) => panic!("feed_append never succeeded: {error}"),
-		}
-	}
+	})
+	.await;
 	let checkpoint: Checkpoint = last.checkpoint();
 	submit_ok(
 		&client,

@@ -24,7 +24,7 @@ use dt_offchain::{
 	crypto::{Decryptor, DocumentKey, Encryptor, Envelope, ReaderPrivateKey, ReaderPublicKey},
 	network::{replicas, AclChange, AclOp, Action, ItemId, PeerId, PlacementKey, SignedAction},
 };
-use dt_primitives::access::{Confidentiality, TwinId};
+use dt_primitives::access::TwinId;
 use dt_runtime::{RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::{client::ClientT, ClientError},
@@ -34,6 +34,9 @@ use pallet_dt_twin_spec::{DocumentHeader, NewElement};
 use serde_json::Value;
 use sp_keyring::Sr25519Keyring;
 use std::time::Duration;
+
+/// How long a request is retried while the partners find each other.
+const RETRY_FOR: Duration = Duration::from_secs(120);
 
 /// The Owner organisation's admin: creates the twin, so holds the Owner role on it.
 const OWNER: Sr25519Keyring = Sr25519Keyring::Bob;
@@ -59,10 +62,6 @@ fn maintainer_key() -> ReaderPrivateKey {
 
 fn manufacturer_key() -> ReaderPrivateKey {
 	private_key(include_bytes!("../../runtime/res/dev-keys/alice.pem"))
-}
-
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
 }
 
 fn unhex(text: &str) -> Vec<u8> {
@@ -93,26 +92,6 @@ fn call_error<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (i32, Strin
 			(error.code(), error.message().to_string(), data)
 		},
 		other => panic!("expected a call error, got {other:?}"),
-	}
-}
-
-/// Retries `attempt` until it succeeds: the store's peers find each other a moment after
-/// their nodes answer RPC.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-	F: FnMut() -> Fut,
-	Fut: std::future::Future<Output = Result<T, ClientError>>,
-{
-	let deadline = std::time::Instant::now() + Duration::from_secs(120);
-	loop {
-		match attempt().await {
-			Ok(value) => return value,
-			Err(error) if std::time::Instant::now() < deadline => {
-				eprintln!("retrying {what}: {error}");
-				tokio::time::sleep(Duration::from_millis(500)).await;
-			},
-			Err(error) => panic!("{what} never succeeded: {error}"),
-		}
 	}
 }
 
@@ -184,29 +163,7 @@ async fn register_document(client: &dt_client::Client, content: &Cid, envelope: 
 			_ => None,
 		})
 		.expect("the twin is created");
-	let content_id = |cid: &Cid| cid.as_bytes().to_vec().try_into().unwrap();
-	let register = RuntimeCall::Documents(pallet_dt_documents::Call::register_document {
-		twin,
-		title: bounded("Filler wiring diagram"),
-		media_type: bounded("application/pdf"),
-		size: 64,
-		content_id: content_id(content),
-		key_envelope: content_id(envelope),
-		confidentiality: Confidentiality::Internal,
-		element: None,
-	});
-	let registered = plant::submit_ok(client, OWNER, register).await;
-	registered
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentRegistered {
-				document,
-				..
-			}) => Some(*document),
-			_ => None,
-		})
-		.expect("the document is registered")
+	plant::register_document(client, OWNER, twin, 64, content, envelope).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -221,7 +178,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 
 	// --- The document on chain, its first version sealed for the maintainer ---
 	let first = seal_version(b"wiring diagram, revision A", &[&maintainer_key()]);
-	let chunk_cid: String = eventually("store_putBlock", || {
+	let chunk_cid: String = eventually("store_putBlock", RETRY_FOR, || {
 		rpcs[OWNER_NODE]
 			.client
 			.request("store_putBlock", rpc_params![hex0x(&first.chunk)])
@@ -245,7 +202,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	let name = [b"dt-document".as_slice(), &document.to_le_bytes()].concat();
 	assert_eq!(item, ItemId::from_name(&name), "as docs/rpc.md says");
 	let item_text = item_text.as_str();
-	let initial: Value = eventually("store_acl", || {
+	let initial: Value = eventually("store_acl", RETRY_FOR, || {
 		rpcs[AUDITOR_NODE].client.request("store_acl", rpc_params![item_text])
 	})
 	.await;
@@ -266,7 +223,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	// --- The owner adds the maintainer: version 1, seen from another partner's node ---
 	// Signed again for each attempt: a signed request is taken once, even if it fails.
 	let mut add_maintainer = String::new();
-	let changed: Value = eventually("store_changeAcl", || {
+	let changed: Value = eventually("store_changeAcl", RETRY_FOR, || {
 		add_maintainer = signed(change(item, 0, AclOp::AddReader(MAINTAINER.public())), OWNER);
 		let params = rpc_params![add_maintainer.clone()];
 		rpcs[OWNER_NODE].client.request("store_changeAcl", params)
@@ -525,7 +482,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	}
 	for index in stopped {
 		let restarted = nodes[index].rpc().await;
-		let acl: Value = eventually("store_acl after a restart", || {
+		let acl: Value = eventually("store_acl after a restart", RETRY_FOR, || {
 			restarted.client.request("store_acl", rpc_params![item_text])
 		})
 		.await;
@@ -533,7 +490,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 		assert_eq!(acl["readers"], serde_json::json!([ss58(MANUFACTURER)]), "{acl}");
 	}
 	// Nothing was left pending: the next change goes through once the replicas are back.
-	let changed: Value = eventually("store_changeAcl after the restarts", || {
+	let changed: Value = eventually("store_changeAcl after the restarts", RETRY_FOR, || {
 		let add_auditor = signed(change(item, 3, AclOp::AddReader(AUDITOR.public())), OWNER);
 		rpcs[asked].client.request("store_changeAcl", rpc_params![add_auditor])
 	})

@@ -32,9 +32,8 @@ use jsonrpsee::{
 use serde_json::Value;
 use std::time::Duration;
 
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
-}
+/// How long a request is retried while the partners find each other.
+const RETRY_FOR: Duration = Duration::from_secs(90);
 
 fn call_error(result: Result<Value, ClientError>) -> (i32, String) {
 	match result {
@@ -51,30 +50,6 @@ async fn next_item(subscription: &mut Subscription<Value>) -> Value {
 		.expect("the item decodes")
 }
 
-/// Retries `attempt` until it succeeds: the store's peers find each other a moment after
-/// their nodes answer RPC.
-async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
-where
-	F: FnMut() -> Fut,
-	Fut: std::future::Future<Output = Result<T, ClientError>>,
-{
-	let deadline = std::time::Instant::now() + Duration::from_secs(90);
-	loop {
-		match attempt().await {
-			Ok(value) => return value,
-			Err(error) if std::time::Instant::now() < deadline => {
-				log_retry(what, &error);
-				tokio::time::sleep(Duration::from_millis(500)).await;
-			},
-			Err(error) => panic!("{what} never succeeded: {error}"),
-		}
-	}
-}
-
-fn log_retry(what: &str, error: &ClientError) {
-	eprintln!("retrying {what}: {error}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	let dir = tempfile::tempdir().unwrap();
@@ -89,7 +64,7 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 
 	// --- Blocks: put on the manufacturer's node, read on the maintainer's ---
 	let block = b"sealed chunk of a maintenance report".to_vec();
-	let cid: String = eventually("store_putBlock", || {
+	let cid: String = eventually("store_putBlock", RETRY_FOR, || {
 		manufacturer.client.request("store_putBlock", rpc_params![hex0x(&block)])
 	})
 	.await;
@@ -186,7 +161,7 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	let read: String = auditor.request("store_getBlock", rpc_params![cid.clone()]).await;
 	assert_eq!(read, hex0x(&block));
 	let batch = SignedBatch::sign(vec![writer.next_entry(10_000, None, b"250.2".to_vec())], &bob);
-	let appended: Value = eventually("feed_append with a node down", || {
+	let appended: Value = eventually("feed_append with a node down", RETRY_FOR, || {
 		maintainer
 			.client
 			.request("feed_append", rpc_params![feed, hex0x(&batch.encode())])
@@ -200,7 +175,7 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	drop((live, reader, maintainer));
 	nodes[2].restart();
 	let maintainer = nodes[2].rpc().await;
-	let read: String = eventually("store_getBlock after a restart", || {
+	let read: String = eventually("store_getBlock after a restart", RETRY_FOR, || {
 		maintainer.client.request("store_getBlock", rpc_params![cid.clone()])
 	})
 	.await;

@@ -388,6 +388,32 @@ impl LocalConsortium {
 	}
 }
 
+/// `bytes` as JSON-RPC takes them: `0x` and lowercase hex.
+pub fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex::encode(bytes))
+}
+
+/// Retries `attempt` every half second until it succeeds, for at most `timeout`: the store's
+/// peers find each other, and the nodes import a registration, a moment after they answer
+/// RPC.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut attempt: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Result<T, jsonrpsee::core::ClientError>>,
+{
+	let deadline = Instant::now() + timeout;
+	loop {
+		match attempt().await {
+			Ok(value) => return value,
+			Err(error) if Instant::now() < deadline => {
+				eprintln!("retrying {what}: {error}");
+				tokio::time::sleep(Duration::from_millis(500)).await;
+			},
+			Err(error) => panic!("{what} never succeeded: {error}"),
+		}
+	}
+}
+
 /// The local consortium's four partner nodes, validators under `dir`, the first the others'
 /// bootnode; `extra_args(index)` adds the arguments of the node at `index`.
 fn start_partners(dir: &Path, extra_args: impl Fn(usize) -> Vec<String>) -> Vec<Node> {

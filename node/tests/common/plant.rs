@@ -82,27 +82,7 @@ pub async fn set_up(client: &Client) -> TwinId {
 		complete: true,
 	});
 	submit_ok(client, OWNER, create).await;
-	let parameters = vec![ParameterDeclaration {
-		name: bounded("volume"),
-		kind: ParameterType::Decimal { decimals: 1 },
-		min: Some(2500),
-		max: Some(15005),
-		allowed: Default::default(),
-		unit: bounded("ml"),
-	}];
-	let declare = RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::declare_program {
-		twin,
-		element: id(FILLER),
-		program: bounded(SET_FILL_VOLUME),
-		parameters: parameters.try_into().unwrap(),
-	});
-	submit_ok(client, OWNER, declare).await;
-	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
-		twin,
-		grantee: Grantee::Account(DEVICE.to_account_id()),
-		role: Role::Device,
-	});
-	submit_ok(client, OWNER, grant).await;
+	declare_and_grant(client, twin).await;
 	twin
 }
 
@@ -232,4 +212,39 @@ pub async fn register_feed(client: &Client, twin: TwinId) -> dt_primitives::feed
 			_ => None,
 		})
 		.expect("the feed is registered")
+}
+
+/// Registers an internal document on `twin` as `party`, its first version of `size` bytes
+/// stored as `content` with its key envelope `envelope`; returns its id.
+pub async fn register_document(
+	client: &Client,
+	party: Sr25519Keyring,
+	twin: TwinId,
+	size: u64,
+	content: &dt_offchain::content_id::Cid,
+	envelope: &dt_offchain::content_id::Cid,
+) -> pallet_dt_documents::DocumentId {
+	let content_id =
+		|cid: &dt_offchain::content_id::Cid| cid.as_bytes().to_vec().try_into().unwrap();
+	let register = RuntimeCall::Documents(pallet_dt_documents::Call::register_document {
+		twin,
+		title: bounded("Filler wiring diagram"),
+		media_type: bounded("application/pdf"),
+		size,
+		content_id: content_id(content),
+		key_envelope: content_id(envelope),
+		confidentiality: dt_primitives::access::Confidentiality::Internal,
+		element: None,
+	});
+	let registered = submit_ok(client, party, register).await;
+	registered
+		.events
+		.iter()
+		.find_map(|event| match event {
+			dt_runtime::RuntimeEvent::Documents(
+				pallet_dt_documents::Event::DocumentRegistered { document, .. },
+			) => Some(*document),
+			_ => None,
+		})
+		.expect("the document is registered")
 }
