@@ -7,6 +7,8 @@
 #
 #   scripts/demo.sh            build, run the scenario, stop everything
 #   scripts/demo.sh --keep     leave the consortium and the agent running at the end
+#   scripts/demo.sh --release  run it on release builds (what a real partner runs; slower to
+#                              build the first time, far faster to run)
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target), DT_DEMO_DIR (default
 # a new temporary directory), DT_BASE_PORT (default 31333), DT_RPC_PORT (default 9944).
@@ -17,15 +19,21 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
 demo_dir="${DT_DEMO_DIR:-$(mktemp -d -t dt-ledger-demo.XXXXXX)}"
 rpc_base="${DT_RPC_PORT:-9944}"
 keep=false
-[ "${1:-}" = "--keep" ] && keep=true
+build_args=()
+for option in "$@"; do
+	case "$option" in
+		--keep) keep=true ;;
+		--release) build_args=(--release) ;;
+		*)
+			echo "demo.sh: unknown option '$option' (use --keep and/or --release)" >&2
+			exit 2
+			;;
+	esac
+done
 
 scripts/setup.sh
 echo "building dt-node, dt and dt-agent (the first build takes about half an hour)"
-# One package at a time, as the tests build them, so the build cache serves all of them.
-cargo build -p dt-node
-cargo build -p dt-cli --bin dt
-cargo build -p dt-agent --bin dt-agent
-bin="$CARGO_TARGET_DIR/debug"
+bin=$(scripts/build.sh "${build_args[@]+"${build_args[@]}"}" | tail -n 1)
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 # `as_party NAME ARGS...`: runs dt as that party, on that party's own node.

@@ -5,6 +5,7 @@
 #
 #   scripts/local-network.sh            keep the chain data between runs
 #   scripts/local-network.sh --purge    start from genesis again
+#   scripts/local-network.sh --release  run release builds (what a real partner runs)
 #
 # Each node also opens the off-chain store's network on DT_BASE_PORT + 100 + i, knowing the
 # other partners' store addresses, so documents and feeds are replicated among them.
@@ -21,15 +22,24 @@ base_port="${DT_BASE_PORT:-30333}"
 rpc_base="${DT_RPC_PORT:-9944}"
 node_bin="${DT_NODE_BIN:-}"
 
-if [ "${1:-}" = "--purge" ]; then
-	rm -rf "$network_dir"
-fi
+purge=false
+build_args=()
+for option in "$@"; do
+	case "$option" in
+		--purge) purge=true ;;
+		--release) build_args=(--release) ;;
+		*)
+			echo "local-network.sh: unknown option '$option' (use --purge and/or --release)" >&2
+			exit 2
+			;;
+	esac
+done
+$purge && rm -rf "$network_dir"
 
 if [ -z "$node_bin" ]; then
 	scripts/setup.sh
-	echo "building dt-node (the first build takes about half an hour; later ones a few minutes)"
-	cargo build -p dt-node
-	node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+	echo "building dt-node, dt and dt-agent (the first build takes about half an hour; later ones a few minutes)"
+	node_bin="$(scripts/build.sh "${build_args[@]+"${build_args[@]}"}" | tail -n 1)/dt-node"
 fi
 
 partners=(manufacturer:alice owner:bob maintainer:charlie auditor:dave)

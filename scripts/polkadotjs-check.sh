@@ -4,8 +4,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
-node_bin="$CARGO_TARGET_DIR/debug/dt-node"
-[ -x "$node_bin" ] || cargo build -p dt-node
+node_bin="$(scripts/build.sh | tail -n 1)/dt-node"
 
 (cd scripts/polkadotjs && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -157,7 +157,7 @@ fn verified_readings(feed: FeedId, log: &[EntryView]) -> Vec<(u64, String)> {
 
 /// The `dt-agent` binary, built now so the test runs the current code.
 fn agent_binary() -> PathBuf {
-	workspace_binary("dt-agent", "dt-agent")
+	workspace_binary("dt-agent")
 }
 
 /// A running `dt-agent` process; killed if still running when dropped.
@@ -166,16 +166,7 @@ struct AgentProcess(Child);
 impl AgentProcess {
 	/// Stops it as an operator would (SIGTERM) and returns whether it exited cleanly.
 	fn terminate(&mut self) -> bool {
-		let pid = self.0.id().to_string();
-		Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-		let deadline = Instant::now() + Duration::from_secs(30);
-		loop {
-			if let Some(status) = self.0.try_wait().unwrap() {
-				return status.success();
-			}
-			assert!(Instant::now() < deadline, "dt-agent did not stop within 30 s of SIGTERM");
-			std::thread::sleep(Duration::from_millis(200));
-		}
+		common::terminate(&mut self.0, Duration::from_secs(30)).success()
 	}
 }
 
@@ -214,6 +205,7 @@ fn start_node(dir: &Path) -> Node {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_streams_readings_through_node_and_agent_restarts_losing_and_repeating_none() {
+	let _turn = common::one_at_a_time();
 	let binary = agent_binary();
 	let dir = tempfile::tempdir().unwrap();
 	let mut node = start_node(&dir.path().join("node"));
@@ -428,6 +420,7 @@ fn start_library_agent(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_streams() {
+	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
 	let node = start_node(&dir.path().join("node"));
 	node.rpc().await;
@@ -502,6 +495,7 @@ async fn an_exchanged_sensor_is_replaced_on_chain_by_the_agent_and_its_new_feed_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replacement_the_chain_refuses_changes_nothing_and_goes_through_once_allowed() {
+	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
 	let node = start_node(&dir.path().join("node"));
 	node.rpc().await;

@@ -168,8 +168,8 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	let dir = tempfile::tempdir().unwrap();
 	let nodes = start_store_consortium(dir.path());
 	nodes[0].rpc().await.wait_finalized(1, STARTUP_TIMEOUT).await;
-	let dt = workspace_binary("dt-cli", "dt");
-	let agent_binary = workspace_binary("dt-agent", "dt-agent");
+	let dt = workspace_binary("dt");
+	let agent_binary = workspace_binary("dt-agent");
 	let party = |index: usize, name: &'static str| Party {
 		name,
 		node: nodes[index].ws_url(),

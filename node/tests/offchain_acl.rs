@@ -168,6 +168,7 @@ async fn register_document(client: &dt_client::Client, content: &Cid, envelope: 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
+	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
 	let mut nodes = start_store_consortium(dir.path());
 	let mut rpcs = Vec::new();
@@ -511,6 +512,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_without_the_store_network_says_so() {
+	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
 	let node = Node::start(NodeConfig {
 		name: "solo",

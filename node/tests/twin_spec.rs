@@ -11,7 +11,6 @@ use pallet_dt_twin_spec::{DocumentHeader, NewElement};
 use serde_json::Value;
 use sp_core::H256;
 use sp_keyring::Sr25519Keyring;
-use std::path::PathBuf;
 
 const PHYSICAL_NETWORK: &str = "e47a5b4c-572f-47d2-b73e-ba4d8f0f8c21";
 const WIRE_1: &str = "17d9f113-ecd7-4c92-8892-fc9d609e604f";
@@ -20,7 +19,7 @@ const NEW_WIRE: &str = "b0771e5a-0000-4000-8000-000000000007";
 const ELEMENTS_PER_CALL: usize = 120;
 
 fn candy_factory() -> String {
-	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/aml/CandyFactory.aml");
+	let path = dt_aml::examples::example_file("CandyFactory.aml");
 	std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

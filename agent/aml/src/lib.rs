@@ -79,6 +79,7 @@
 
 mod equivalence;
 mod error;
+pub mod examples;
 mod export;
 mod fragment;
 pub mod generated;
@@ -86,6 +87,7 @@ mod namespaces;
 mod position;
 pub mod program;
 mod reader;
+mod repair;
 mod synthetic_id;
 mod tree;
 mod xml_checks;
@@ -94,5 +96,6 @@ pub use equivalence::{equal_as_element_trees, first_difference, Difference};
 pub use error::{AmlError, Position, Result};
 pub use fragment::{Fragment, CHILDREN_MARKER, CHILDREN_MARKER_TARGET};
 pub use reader::{parse_snippet, MAX_DEPTH};
+pub use repair::{repair_duplicate_ids, IdRepair, RepairedDocument};
 pub use synthetic_id::structural_path;
 pub use tree::{AmlTree, DocumentHeader, DocumentOrder, NodeRecord, NodeRef};

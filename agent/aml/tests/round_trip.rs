@@ -1,15 +1,16 @@
-//! Every real AML file in `shared/aml` survives import and export as the same element tree.
+//! Every real AML file of the example corpus (`docs/examples/aml`) survives import and
+//! export as the same element tree.
 
 mod common;
 
 use std::fs;
 
-use common::{assert_same_element_tree, parse_file, shared_aml_files};
+use common::{assert_same_element_tree, parse_file, example_files};
 use dt_aml::{AmlTree, Fragment};
 
 #[test]
-fn every_shared_file_round_trips_as_an_element_tree() {
-	for path in shared_aml_files() {
+fn every_example_file_round_trips_as_an_element_tree() {
+	for path in example_files() {
 		let original = fs::read_to_string(&path).unwrap();
 		let tree = parse_file(&path);
 		let exported = tree.to_xml_string().unwrap();
@@ -25,7 +26,7 @@ fn every_shared_file_round_trips_as_an_element_tree() {
 
 #[test]
 fn export_is_stable_under_reimport() {
-	for path in shared_aml_files() {
+	for path in example_files() {
 		let tree = parse_file(&path);
 		let exported = tree.to_xml_string().unwrap();
 		let again = AmlTree::parse_str(&exported).unwrap();
@@ -41,9 +42,9 @@ fn export_is_stable_under_reimport() {
 
 #[test]
 fn pretty_printed_files_come_back_byte_for_byte() {
-	// The shared files are consistently indented, so the layout heuristics reproduce them
+	// The example files are consistently indented, so the layout heuristics reproduce them
 	// exactly; this guards the layout, the element-tree test above guards the content.
-	for path in shared_aml_files() {
+	for path in example_files() {
 		let original = fs::read_to_string(&path).unwrap();
 		let exported = parse_file(&path).to_xml_string().unwrap();
 		assert_eq!(exported, original, "{}", path.display());
@@ -52,7 +53,7 @@ fn pretty_printed_files_come_back_byte_for_byte() {
 
 #[test]
 fn every_fragment_stands_alone() {
-	for path in shared_aml_files() {
+	for path in example_files() {
 		let tree = parse_file(&path);
 		for node in tree.iter() {
 			let fragment = node.fragment();
@@ -71,7 +72,7 @@ fn every_fragment_stands_alone() {
 
 #[test]
 fn every_id_carrying_element_is_a_node() {
-	for path in shared_aml_files() {
+	for path in example_files() {
 		let original = fs::read_to_string(&path).unwrap();
 		let tree = parse_file(&path);
 		let ids_in_file = original.matches(" ID=\"").count();

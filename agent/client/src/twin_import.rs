@@ -21,9 +21,8 @@ pub struct TwinImport {
 	elements: usize,
 }
 
-/// Splits `aml` into the twin's elements.
-pub fn twin_import(aml: &str) -> Result<TwinImport, ClientError> {
-	let tree = dt_aml::AmlTree::parse_str(aml).map_err(|e| ClientError::Aml(e.to_string()))?;
+/// The calls that create a twin from `tree`, a document read with [`dt_aml::AmlTree::parse`].
+pub fn twin_import(tree: &dt_aml::AmlTree) -> Result<TwinImport, ClientError> {
 	let header = DocumentHeader {
 		prolog: bounded(tree.header().prolog.as_bytes(), "the text before the root element")?,
 		epilog: bounded(tree.header().epilog.as_bytes(), "the text after the root element")?,
@@ -118,7 +117,7 @@ mod tests {
 
 	#[test]
 	fn a_small_document_is_one_complete_create_call() {
-		let import = twin_import(PLANT).unwrap();
+		let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT).unwrap()).unwrap();
 		assert_eq!((import.element_count(), import.call_count()), (3, 1));
 		let RuntimeCall::TwinSpec(TwinSpecCall::create_twin { elements, complete, header }) =
 			import.create_call()
@@ -134,7 +133,7 @@ mod tests {
 	#[test]
 	fn a_large_document_is_split_and_the_last_call_completes_it() {
 		let aml = dt_aml::generated::plant(10, 10, false);
-		let import = twin_import(&aml).unwrap();
+		let import = twin_import(&dt_aml::AmlTree::parse_str(&aml).unwrap()).unwrap();
 		let calls = import.import_calls(7);
 		assert_eq!(calls.len() + 1, import.element_count().div_ceil(ELEMENTS_PER_CALL));
 		let completes: Vec<bool> = calls
@@ -151,8 +150,13 @@ mod tests {
 	}
 
 	#[test]
-	fn malformed_aml_is_refused_with_the_reason() {
-		let error = twin_import("<CAEXFile><InternalElement ID='a'></CAEXFile>").err().unwrap();
-		assert!(matches!(error, ClientError::Aml(_)), "{error}");
+	fn an_element_id_longer_than_the_chain_allows_is_refused_naming_it() {
+		let long_id = "x".repeat(1000);
+		let aml = format!(r#"<CAEXFile><InternalElement ID="{long_id}"/></CAEXFile>"#);
+		let error = twin_import(&dt_aml::AmlTree::parse_str(&aml).unwrap()).err().unwrap();
+		assert!(
+			matches!(&error, ClientError::Aml(reason) if reason.starts_with(&long_id[..10])),
+			"{error}"
+		);
 	}
 }

@@ -10,7 +10,7 @@ use jsonrpsee::rpc_params;
 use keystore::Keystore;
 use serde_json::{json, Value};
 use sp_core::H256;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::keystore;
 
@@ -19,6 +19,11 @@ pub enum TwinCommand {
 	/// Creates a twin from an AML file and prints its id.
 	Create {
 		file: PathBuf,
+		/// Give every later element whose ID repeats an earlier one a fresh ID (references
+		/// to it inside the file follow where they are unambiguous), reporting each change
+		/// with its line. The file itself is not changed.
+		#[arg(long)]
+		repair_duplicate_ids: bool,
 		#[command(flatten)]
 		signer: Signer,
 	},
@@ -53,53 +58,8 @@ pub async fn twin_command(
 ) -> Result<Output> {
 	match command {
 		TwinCommand::Edit(edit) => crate::twin_edit::twin_edit(keystore, node, edit).await,
-		TwinCommand::Create { file, signer } => {
-			let aml = std::fs::read_to_string(&file)
-				.with_context(|| format!("cannot read the AML file {}", file.display()))?;
-			let import = dt_client::twin_import(&aml)
-				.map_err(|e| anyhow!("{} is not a usable AML file: {e}", file.display()))?;
-			let pair = unlock(keystore, &signer)?;
-			let client = chain::connect(node).await?;
-			let total = import.element_count();
-			let first = import.create_call();
-			let finalized = chain::submit(&client, &pair, first, "create the twin").await?;
-			let twin = finalized
-				.events
-				.iter()
-				.find_map(|event| match event {
-					RuntimeEvent::TwinSpec(pallet_dt_twin_spec::Event::TwinCreated {
-						twin,
-						..
-					}) => Some(*twin),
-					_ => None,
-				})
-				.ok_or_else(|| anyhow!("the chain did not report the new twin"))?;
-			let mut imported = total.min(dt_client::ELEMENTS_PER_CALL);
-			if !json {
-				eprintln!("twin {twin}: imported {imported}/{total} elements");
-			}
-			for call in import.import_calls(twin) {
-				let count = match &call {
-					RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::import_elements {
-						elements,
-						..
-					}) => elements.len(),
-					_ => 0,
-				};
-				chain::submit(&client, &pair, call, "import the twin's elements")
-					.await
-					.with_context(|| {
-						format!("twin {twin} was created but its import stopped at {imported}/{total} elements")
-					})?;
-				imported += count;
-				if !json {
-					eprintln!("twin {twin}: imported {imported}/{total} elements");
-				}
-			}
-			Ok(Output {
-				text: format!("created twin {twin} with {total} elements"),
-				json: json!({ "twin": twin, "elements": total, "block": finalized.block }),
-			})
+		TwinCommand::Create { file, repair_duplicate_ids, signer } => {
+			create_twin(keystore, node, &file, repair_duplicate_ids, &signer, json).await
 		},
 		TwinCommand::List => {
 			let client = chain::connect(node).await?;
@@ -168,6 +128,103 @@ pub async fn twin_command(
 			}
 		},
 	}
+}
+
+/// `dt twin create`: reads the file (repairing repeated IDs if asked), then creates the
+/// twin with its first elements and imports the rest, one finalized call at a time.
+async fn create_twin(
+	keystore: &Keystore,
+	node: &str,
+	file: &Path,
+	repair_duplicate_ids: bool,
+	signer: &Signer,
+	json: bool,
+) -> Result<Output> {
+	let (tree, repairs) = read_twin_document(file, repair_duplicate_ids)?;
+	if !json {
+		for repair in &repairs {
+			eprintln!("{}: {repair}", file.display());
+		}
+	}
+	let import = dt_client::twin_import(&tree)
+		.map_err(|e| anyhow!("{} is not a usable AML file: {e}", file.display()))?;
+	let pair = unlock(keystore, signer)?;
+	let client = chain::connect(node).await?;
+	let total = import.element_count();
+	let first = import.create_call();
+	let finalized = chain::submit(&client, &pair, first, "create the twin").await?;
+	let twin = finalized
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::TwinSpec(pallet_dt_twin_spec::Event::TwinCreated { twin, .. }) => {
+				Some(*twin)
+			},
+			_ => None,
+		})
+		.ok_or_else(|| anyhow!("the chain did not report the new twin"))?;
+	let mut imported = total.min(dt_client::ELEMENTS_PER_CALL);
+	if !json {
+		eprintln!("twin {twin}: imported {imported}/{total} elements");
+	}
+	for call in import.import_calls(twin) {
+		let count = match &call {
+			RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::import_elements {
+				elements, ..
+			}) => elements.len(),
+			_ => 0,
+		};
+		chain::submit(&client, &pair, call, "import the twin's elements").await.with_context(
+			|| format!("twin {twin} was created but its import stopped at {imported}/{total} elements"),
+		)?;
+		imported += count;
+		if !json {
+			eprintln!("twin {twin}: imported {imported}/{total} elements");
+		}
+	}
+	let repairs: Vec<Value> = repairs.iter().map(|repair| json!(repair.to_string())).collect();
+	Ok(Output {
+		text: format!("created twin {twin} with {total} elements"),
+		json: json!({
+			"twin": twin,
+			"elements": total,
+			"block": finalized.block,
+			"repairs": repairs,
+		}),
+	})
+}
+
+/// Reads an AML file as the element tree a twin is created from. Repeated IDs are refused
+/// with the place and the option that repairs them, or repaired when `repair` is set.
+fn read_twin_document(file: &Path, repair: bool) -> Result<(dt_aml::AmlTree, Vec<dt_aml::IdRepair>)> {
+	let aml = std::fs::read_to_string(file)
+		.with_context(|| format!("cannot read the AML file {}", file.display()))?;
+	let (aml, repairs) = if repair {
+		let repaired = dt_aml::repair_duplicate_ids(&aml, random_guid)
+			.map_err(|e| anyhow!("{} is not a usable AML file: {e}", file.display()))?;
+		(repaired.text, repaired.repairs)
+	} else {
+		(aml, Vec::new())
+	};
+	let tree = dt_aml::AmlTree::parse_str(&aml).map_err(|e| match e {
+		dt_aml::AmlError::DuplicateIdInDocument { .. } => anyhow!(
+			"{} is not a usable AML file: {e}; run again with --repair-duplicate-ids to give \
+			 every later element with a repeated ID a fresh one",
+			file.display()
+		),
+		e => anyhow!("{} is not a usable AML file: {e}", file.display()),
+	})?;
+	Ok((tree, repairs))
+}
+
+/// A random (version 4) GUID in the lower-case form AutomationML tools write.
+fn random_guid() -> String {
+	let mut bytes = [0u8; 16];
+	getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+	bytes[6] = (bytes[6] & 0x0f) | 0x40;
+	bytes[8] = (bytes[8] & 0x3f) | 0x80;
+	let hex = hex::encode(bytes);
+	format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 async fn get_aml(client: &dt_client::Client, twin: TwinId, at: Option<H256>) -> Result<String> {

@@ -90,4 +90,49 @@ fn dt_drives_a_twin_on_a_real_node() {
 	dt.ok(&["access", "revoke", &twin_arg, "//Bob", "maintainer", "--as", "alice"]);
 	let roles = dt.json(&["access", "roles", &twin_arg, "//Bob"]);
 	assert_eq!(roles["roles"], serde_json::json!([]));
+
+	// Repeated IDs: refused with the place and the option; repaired with the option, every
+	// change reported and the copy's own link following the copy.
+	let copied = dir.path().join("copied.aml");
+	std::fs::write(&copied, COPIED_STATION).unwrap();
+	let copied_path = copied.to_str().unwrap();
+	let twins_before = dt.json(&["twin", "list"]);
+	let error = dt.fails(&["twin", "create", copied_path, "--as", "alice"]);
+	assert!(error.contains("line 7, column"), "{error}");
+	assert!(error.contains("element ID \"station\" occurs twice"), "{error}");
+	assert!(error.contains("--repair-duplicate-ids"), "{error}");
+	assert_eq!(dt.json(&["twin", "list"]), twins_before, "a refused file creates nothing");
+	let repaired =
+		dt.json(&["twin", "create", copied_path, "--repair-duplicate-ids", "--as", "alice"]);
+	let repairs: Vec<&str> =
+		repaired["repairs"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+	assert_eq!(
+		repairs,
+		[
+			"line 7: <InternalElement> ID \"station\" repeats an earlier ID; now \"station_2\"",
+			"line 8: <InternalElement> ID \"sensor\" repeats an earlier ID; now \"sensor_2\"",
+			"line 9: RefPartnerSideA \"sensor:Out\" follows the renamed element: \"sensor_2:Out\"",
+		]
+	);
+	let repaired_twin = repaired["twin"].to_string();
+	let aml = dt.ok(&["twin", "aml", &repaired_twin]);
+	assert!(aml.contains(r#"<InternalLink Name="L" RefPartnerSideA="sensor_2:Out"/>"#), "{aml}");
+	assert_eq!(std::fs::read_to_string(&copied).unwrap(), COPIED_STATION, "the file is left as it was");
 }
+
+/// A line whose second station was copied from the first with its IDs, as engineering
+/// tools write when an instance is copied.
+const COPIED_STATION: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<CAEXFile FileName="copied.aml" SchemaVersion="2.15">
+  <InstanceHierarchy Name="Line">
+    <InternalElement Name="Station1" ID="station">
+      <InternalElement Name="Sensor" ID="sensor"/>
+      <InternalLink Name="L" RefPartnerSideA="sensor:Out"/>
+    </InternalElement>
+    <InternalElement Name="Station2" ID="station">
+      <InternalElement Name="Sensor" ID="sensor"/>
+      <InternalLink Name="L" RefPartnerSideA="sensor:Out"/>
+    </InternalElement>
+  </InstanceHierarchy>
+</CAEXFile>
+"#;

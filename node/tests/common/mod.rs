@@ -25,10 +25,19 @@ use std::{
 	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
+	sync::{Mutex, MutexGuard, PoisonError},
 	time::{Duration, Instant},
 };
 
 pub mod plant;
+
+/// Makes the tests of one binary that start nodes take turns: each starts several
+/// processes, and the machine may have only two cores. Hold the guard for the whole test.
+/// A test that failed while holding it does not stop the others.
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+	static TURN: Mutex<()> = Mutex::new(());
+	TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 type Header = GenericHeader<u32, BlakeTwo256>;
 
@@ -125,6 +134,23 @@ impl Node {
 		node
 	}
 
+	/// A node started with exactly `args` (a command line taken from elsewhere, such as the
+	/// systemd unit), its log beside `base_path`. `rpc_port` must be the port `args` set.
+	pub fn start_with_args(name: &str, base_path: &Path, rpc_port: u16, args: Vec<String>) -> Node {
+		let log_path = base_path.with_extension("log");
+		let mut node = Node {
+			name: name.into(),
+			base_path: base_path.into(),
+			p2p_port: 0,
+			rpc_port,
+			args,
+			child: None,
+			log_path,
+		};
+		node.spawn();
+		node
+	}
+
 	fn spawn(&mut self) {
 		std::fs::create_dir_all(&self.base_path).unwrap();
 		let log = std::fs::OpenOptions::new()
@@ -156,6 +182,13 @@ impl Node {
 			let _ = child.kill();
 			let _ = child.wait();
 		}
+	}
+
+	/// Stops the process as an operator or systemd would (SIGTERM); whether it exited
+	/// cleanly within `within`.
+	pub fn terminate(mut self, within: Duration) -> bool {
+		let mut child = self.child.take().expect("the node is running");
+		terminate(&mut child, within).success()
 	}
 
 	/// Starts the process again with the same arguments and base path.
@@ -201,6 +234,20 @@ impl Node {
 impl Drop for Node {
 	fn drop(&mut self) {
 		self.kill();
+	}
+}
+
+/// Sends `child` SIGTERM and waits for it to exit; panics if it takes longer than `within`.
+pub fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+	let pid = child.id().to_string();
+	Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+	let deadline = Instant::now() + within;
+	loop {
+		if let Some(status) = child.try_wait().expect("the child can be waited for") {
+			return status;
+		}
+		assert!(Instant::now() < deadline, "process {pid} did not stop within {within:?} of SIGTERM");
+		std::thread::sleep(Duration::from_millis(200));
 	}
 }
 
@@ -455,16 +502,22 @@ pub fn start_store_consortium(dir: &Path) -> Vec<Node> {
 }
 
 /// A binary of the workspace (`dt`, `dt-agent`), built now so that the test runs the
-/// current code; cargo does nothing when it is up to date.
-pub fn workspace_binary(package: &str, binary: &str) -> PathBuf {
-	let status = Command::new(env!("CARGO"))
-		.args(["build", "-p", package, "--bin", binary])
-		.current_dir(env!("CARGO_MANIFEST_DIR"))
-		.status()
-		.expect("cargo runs");
-	assert!(status.success(), "{binary} builds");
+/// current code. It is built by scripts/build.sh, as the scripts build it, into this test's
+/// target directory, so one compilation serves the tests and the scripts; cargo does
+/// nothing when it is up to date.
+pub fn workspace_binary(binary: &str) -> PathBuf {
 	let test_binary = std::env::current_exe().unwrap();
-	let path = test_binary.parent().unwrap().parent().unwrap().join(binary);
+	let profile_dir = test_binary.parent().unwrap().parent().unwrap();
+	let target_dir = profile_dir.parent().unwrap();
+	let output = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build.sh"))
+		.env("CARGO_TARGET_DIR", target_dir)
+		.stderr(Stdio::inherit())
+		.output()
+		.expect("scripts/build.sh runs");
+	assert!(output.status.success(), "{binary} builds");
+	let built_into = String::from_utf8(output.stdout).unwrap();
+	assert_eq!(Path::new(built_into.trim_end()), profile_dir, "built into the test's own profile");
+	let path = profile_dir.join(binary);
 	assert!(path.is_file(), "{} exists", path.display());
 	path
 }

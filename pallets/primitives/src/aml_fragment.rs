@@ -43,7 +43,7 @@
 //!
 //! This validator is stricter in a few places where dt-aml's quick-xml reader is lenient;
 //! none of them occurs in well-formed XML, so every fragment dt-aml produces from a
-//! well-formed document passes (the tests check all files in `shared/aml`):
+//! well-formed document passes (the tests check every file of the example corpus, `docs/examples/aml`):
 //!
 //! * surrounding whitespace is rejected (`Fragment::parse` trims it; stored fragments are
 //!   already trimmed);
@@ -59,8 +59,8 @@
 /// Largest accepted fragment, in bytes.
 ///
 /// 64 KiB is far above what a CAEX element without its child nodes needs (the largest
-/// fragment of the sample files in `shared/aml` has under 9 KiB: an element with its
-/// attributes, or a class library without IDs), while bounding the validation work and the
+/// fragment of the example files in `docs/examples/aml` has about 10 KiB: a class library
+/// without IDs), while bounding the validation work and the
 /// storage a single entry can take.
 pub const MAX_FRAGMENT_LEN: usize = 64 * 1024;
 
@@ -1006,21 +1006,12 @@ mod tests {
 		assert!(accepted > 0);
 	}
 
-	fn aml_dir() -> std::path::PathBuf {
-		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml")
-	}
-
 	#[test]
-	fn every_fragment_dt_aml_makes_from_the_shared_files_passes() {
+	fn every_fragment_dt_aml_makes_from_the_example_files_passes() {
 		let mut files = 0;
 		let mut nodes = 0;
 		let mut largest = 0;
-		let entries = std::fs::read_dir(aml_dir()).expect("shared/aml next to the repository");
-		for entry in entries {
-			let path = entry.unwrap().path();
-			if path.extension().and_then(|e| e.to_str()) != Some("aml") {
-				continue;
-			}
+		for path in dt_aml::examples::example_files() {
 			let text = std::fs::read_to_string(&path).unwrap();
 			let tree = dt_aml::AmlTree::parse_str(&text)
 				.unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -5,7 +5,6 @@ use dt_primitives::{
 	program::{DeclarationError, ParameterDeclaration, ParameterType, ProgramParameters},
 };
 use frame_support::{assert_noop, assert_ok, traits::ConstU32, BoundedVec};
-use std::path::PathBuf;
 
 /// CAEX 2.15: the InstanceHierarchy has no ID, so it is a structural element.
 const PLANT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -84,18 +83,6 @@ fn last_event() -> RuntimeEvent {
 	System::events().pop().expect("an event").event
 }
 
-fn shared_aml_files() -> Vec<PathBuf> {
-	let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml");
-	let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-		.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-		.map(|entry| entry.unwrap().path())
-		.filter(|path| path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("aml")))
-		.collect();
-	files.sort();
-	assert!(files.len() >= 4, "the shared AML files are beside the repository");
-	files
-}
-
 /// Grants `who` a custom role that may write only the subtree at `scope`.
 fn grant_scoped_writer(twin: TwinId, who: u64, scope: &str) {
 	let permissions = vec![
@@ -120,8 +107,8 @@ mod round_trip {
 	use super::*;
 
 	#[test]
-	fn every_shared_aml_file_comes_back_as_the_same_element_tree() {
-		for path in shared_aml_files() {
+	fn every_example_aml_file_comes_back_as_the_same_element_tree() {
+		for path in dt_aml::examples::example_files() {
 			new_test_ext().execute_with(|| {
 				let original = std::fs::read_to_string(&path).unwrap();
 				// Small chunks, so multi-call imports are exercised on every file.

@@ -8,24 +8,7 @@ use std::path::PathBuf;
 
 use dt_aml::{first_difference, AmlTree};
 
-/// `shared/aml`, which lies beside the repository root (locally and in CI alike).
-pub fn shared_aml_dir() -> PathBuf {
-	let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml");
-	assert!(dir.is_dir(), "shared AML test files not found at {}", dir.display());
-	dir
-}
-
-/// All `.aml` files in `shared/aml`, sorted.
-pub fn shared_aml_files() -> Vec<PathBuf> {
-	let mut files: Vec<PathBuf> = std::fs::read_dir(shared_aml_dir())
-		.expect("shared/aml is readable")
-		.map(|entry| entry.expect("directory entry").path())
-		.filter(|path| path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("aml")))
-		.collect();
-	files.sort();
-	assert!(!files.is_empty(), "no .aml files in shared/aml");
-	files
-}
+pub use dt_aml::examples::example_files;
 
 pub fn parse_file(path: &PathBuf) -> AmlTree {
 	let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -30,7 +30,7 @@ pub fn node_binary() -> PathBuf {
 	let path = target.join("debug/dt-node");
 	assert!(
 		path.exists(),
-		"no dt-node at {}: build it (cargo build -p dt-node) or set DT_NODE_BIN",
+		"no dt-node at {}: build it (scripts/build.sh) or set DT_NODE_BIN",
 		path.display()
 	);
 	path
@@ -171,5 +171,5 @@ impl Dt<'_> {
 
 /// The CandyFactory example twin shipped with the project.
 pub fn candy_factory() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aml/CandyFactory.aml")
+	dt_aml::examples::example_file("CandyFactory.aml")
 }
