@@ -59,7 +59,8 @@ fn expand(words: &[String], env: &HashMap<String, String>) -> Vec<String> {
 		while let Some(start) = word.find("${") {
 			let end = start + word[start..].find('}').expect("a closed ${...}");
 			let name = &word[start + 2..end];
-			let value = env.get(name).unwrap_or_else(|| panic!("${{{name}}} is not in the env file"));
+			let value =
+				env.get(name).unwrap_or_else(|| panic!("${{{name}}} is not in the env file"));
 			word.replace_range(start..=end, value);
 		}
 		expanded.push(word);
@@ -91,7 +92,8 @@ async fn a_partner_node_runs_from_the_systemd_unit_and_the_operator_guides_steps
 	assert!(peer_id.starts_with("12D3KooW"), "the peer id to register: {peer_id}");
 	let alice_sr = sr25519::Pair::from_string("//Alice", None).unwrap().public().to_ss58check();
 	let alice_ed = ed25519::Pair::from_string("//Alice", None).unwrap().public().to_ss58check();
-	std::fs::copy(repository_file("runtime/res/dev-keys/alice.der"), etc.join("admin.der")).unwrap();
+	std::fs::copy(repository_file("runtime/res/dev-keys/alice.der"), etc.join("admin.der"))
+		.unwrap();
 	let partners = serde_json::json!({
 		"name": "Service test consortium",
 		"id": "service_test",
@@ -106,13 +108,23 @@ async fn a_partner_node_runs_from_the_systemd_unit_and_the_operator_guides_steps
 	});
 	let partners_file = etc.join("partners.json");
 	std::fs::write(&partners_file, serde_json::to_vec_pretty(&partners).unwrap()).unwrap();
-	let spec = dt_node(&["consortium-spec", "--partners", partners_file.to_str().unwrap(), "--raw"]);
+	let spec =
+		dt_node(&["consortium-spec", "--partners", partners_file.to_str().unwrap(), "--raw"]);
 	let spec_file = etc.join("consortium-raw.json");
 	std::fs::write(&spec_file, &spec.stdout).unwrap();
 	for (key_type, scheme) in [("aura", "sr25519"), ("gran", "ed25519")] {
 		dt_node(&[
-			"key", "insert", "--base-path", state.to_str().unwrap(), "--chain",
-			spec_file.to_str().unwrap(), "--key-type", key_type, "--scheme", scheme, "--suri",
+			"key",
+			"insert",
+			"--base-path",
+			state.to_str().unwrap(),
+			"--chain",
+			spec_file.to_str().unwrap(),
+			"--key-type",
+			key_type,
+			"--scheme",
+			scheme,
+			"--suri",
 			"//Alice",
 		]);
 	}
@@ -143,7 +155,8 @@ async fn a_partner_node_runs_from_the_systemd_unit_and_the_operator_guides_steps
 	let rpc_client = node.rpc().await;
 	let chain: String = rpc_client.request("system_chain", jsonrpsee::rpc_params![]).await;
 	assert_eq!(chain, "Service test consortium");
-	let local_peer: String = rpc_client.request("system_localPeerId", jsonrpsee::rpc_params![]).await;
+	let local_peer: String =
+		rpc_client.request("system_localPeerId", jsonrpsee::rpc_params![]).await;
 	assert_eq!(local_peer, peer_id, "the node key file is the one the unit names");
 	rpc_client.wait_finalized(2, Duration::from_secs(90)).await;
 	assert!(TcpStream::connect(("127.0.0.1", store)).is_ok(), "the store listens on DT_STORE_PORT");

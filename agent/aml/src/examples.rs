@@ -16,7 +16,11 @@ pub fn corpus_dir() -> PathBuf {
 /// file is a broken checkout, not a condition a test should step around.
 pub fn example_file(name: &str) -> PathBuf {
 	let path = corpus_dir().join(name);
-	assert!(path.is_file(), "the example AML file {} is missing from the repository", path.display());
+	assert!(
+		path.is_file(),
+		"the example AML file {} is missing from the repository",
+		path.display()
+	);
 	path
 }
 

@@ -48,10 +48,16 @@ impl fmt::Display for IdRepair {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 		match self {
 			IdRepair::Renamed { line, element, old, new } => {
-				write!(f, "line {line}: <{element}> ID \"{old}\" repeats an earlier ID; now \"{new}\"")
+				write!(
+					f,
+					"line {line}: <{element}> ID \"{old}\" repeats an earlier ID; now \"{new}\""
+				)
 			},
 			IdRepair::ReferenceFollowed { line, attribute, old, new } => {
-				write!(f, "line {line}: {attribute} \"{old}\" follows the renamed element: \"{new}\"")
+				write!(
+					f,
+					"line {line}: {attribute} \"{old}\" follows the renamed element: \"{new}\""
+				)
 			},
 			IdRepair::ReferenceAmbiguous { line, attribute, value } => write!(
 				f,
@@ -153,9 +159,9 @@ impl IdRepair {
 	/// The line of the attribute this repair is about.
 	pub fn line(&self) -> u64 {
 		match self {
-			IdRepair::Renamed { line, .. } |
-			IdRepair::ReferenceFollowed { line, .. } |
-			IdRepair::ReferenceAmbiguous { line, .. } => *line,
+			IdRepair::Renamed { line, .. }
+			| IdRepair::ReferenceFollowed { line, .. }
+			| IdRepair::ReferenceAmbiguous { line, .. } => *line,
 		}
 	}
 }
@@ -234,8 +240,15 @@ impl Scan {
 		Ok(scan)
 	}
 
-	fn note(&mut self, text: &str, tag: &BytesStart<'_>, path: &[usize], start: usize) -> Result<()> {
-		let malformed = |message: String| AmlError::Malformed { at: position_in(text, start), message };
+	fn note(
+		&mut self,
+		text: &str,
+		tag: &BytesStart<'_>,
+		path: &[usize],
+		start: usize,
+	) -> Result<()> {
+		let malformed =
+			|message: String| AmlError::Malformed { at: position_in(text, start), message };
 		let element = tag.name().0.to_string();
 		let local = element.rsplit(':').next().unwrap_or(&element);
 		for attribute in tag.attributes() {
@@ -282,7 +295,8 @@ enum Nearest {
 
 /// The occurrence (an index into `ids`) whose common ancestor with `from` is deepest.
 fn nearest(ids: &[IdAttribute], occurrences: &[usize], from: &[usize]) -> Nearest {
-	let shared = |index: usize| ids[index].path.iter().zip(from).take_while(|(a, b)| a == b).count();
+	let shared =
+		|index: usize| ids[index].path.iter().zip(from).take_while(|(a, b)| a == b).count();
 	let best = occurrences.iter().map(|&index| shared(index)).max().unwrap_or(0);
 	let mut nearest = occurrences.iter().filter(|&&index| shared(index) == best);
 	match (nearest.next(), nearest.next()) {
@@ -292,7 +306,11 @@ fn nearest(ids: &[IdAttribute], occurrences: &[usize], from: &[usize]) -> Neares
 }
 
 /// A fresh ID in the form of `old`: a GUID for a GUID, a numbered suffix otherwise.
-fn fresh_id(old: &str, taken: &BTreeSet<String>, fresh_guid: &mut impl FnMut() -> String) -> String {
+fn fresh_id(
+	old: &str,
+	taken: &BTreeSet<String>,
+	fresh_guid: &mut impl FnMut() -> String,
+) -> String {
 	if is_guid(old) {
 		for _ in 0..16 {
 			let guid = fresh_guid();
@@ -312,8 +330,8 @@ fn fresh_id(old: &str, taken: &BTreeSet<String>, fresh_guid: &mut impl FnMut() -
 fn is_guid(id: &str) -> bool {
 	let inner = id.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(id);
 	let groups: Vec<&str> = inner.split('-').collect();
-	groups.len() == 5 &&
-		groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
+	groups.len() == 5
+		&& groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
 			group.len() == length && group.bytes().all(|b| b.is_ascii_hexdigit())
 		})
 }
@@ -366,12 +384,25 @@ mod tests {
 		));
 		let repaired = repair_duplicate_ids(COPIED_STATION, no_guids).unwrap();
 		let tree = AmlTree::parse_str(&repaired.text).expect("the repaired document reads");
-		for id in ["station", "sensor", "sensor-out", "valve", "station_2", "sensor_2", "sensor-out_2", "valve_2"] {
+		for id in [
+			"station",
+			"sensor",
+			"sensor-out",
+			"valve",
+			"station_2",
+			"sensor_2",
+			"sensor-out_2",
+			"valve_2",
+		] {
 			assert!(tree.get(id).is_some(), "{id} is in the repaired tree");
 		}
 		// The first station is untouched; the copy's link names the copy's elements.
-		assert!(repaired.text.contains(r#"<InternalLink Name="L" RefPartnerSideA="sensor:Out" RefPartnerSideB="valve:In"/>"#));
-		assert!(repaired.text.contains(r#"<InternalLink Name="L" RefPartnerSideA="sensor-out_2" RefPartnerSideB="valve_2:In"/>"#));
+		assert!(repaired.text.contains(
+			r#"<InternalLink Name="L" RefPartnerSideA="sensor:Out" RefPartnerSideB="valve:In"/>"#
+		));
+		assert!(repaired.text.contains(
+			r#"<InternalLink Name="L" RefPartnerSideA="sensor-out_2" RefPartnerSideB="valve_2:In"/>"#
+		));
 		assert_eq!(
 			repaired.repairs[..2],
 			[
@@ -407,7 +438,10 @@ mod tests {
 			value: "valve".into(),
 		}));
 		let shown = repaired.repairs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
-		assert!(shown.contains("line 13: RefBaseSystemUnitPath \"valve\" is as near to two elements"), "{shown}");
+		assert!(
+			shown.contains("line 13: RefBaseSystemUnitPath \"valve\" is as near to two elements"),
+			"{shown}"
+		);
 	}
 
 	#[test]
@@ -453,7 +487,8 @@ mod tests {
 
 	#[test]
 	fn malformed_xml_is_refused_with_its_position() {
-		let error = repair_duplicate_ids("<CAEXFile>\n<a ID=\"x\"></b></CAEXFile>", no_guids).unwrap_err();
+		let error =
+			repair_duplicate_ids("<CAEXFile>\n<a ID=\"x\"></b></CAEXFile>", no_guids).unwrap_err();
 		assert!(matches!(error, AmlError::Malformed { at, .. } if at.line == 2), "{error}");
 	}
 }

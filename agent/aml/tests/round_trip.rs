@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{assert_same_element_tree, parse_file, example_files};
+use common::{assert_same_element_tree, example_files, parse_file};
 use dt_aml::{AmlTree, Fragment};
 
 #[test]

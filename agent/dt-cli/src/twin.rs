@@ -174,9 +174,13 @@ async fn create_twin(
 			}) => elements.len(),
 			_ => 0,
 		};
-		chain::submit(&client, &pair, call, "import the twin's elements").await.with_context(
-			|| format!("twin {twin} was created but its import stopped at {imported}/{total} elements"),
-		)?;
+		chain::submit(&client, &pair, call, "import the twin's elements")
+			.await
+			.with_context(|| {
+				format!(
+					"twin {twin} was created but its import stopped at {imported}/{total} elements"
+				)
+			})?;
 		imported += count;
 		if !json {
 			eprintln!("twin {twin}: imported {imported}/{total} elements");
@@ -196,7 +200,10 @@ async fn create_twin(
 
 /// Reads an AML file as the element tree a twin is created from. Repeated IDs are refused
 /// with the place and the option that repairs them, or repaired when `repair` is set.
-fn read_twin_document(file: &Path, repair: bool) -> Result<(dt_aml::AmlTree, Vec<dt_aml::IdRepair>)> {
+fn read_twin_document(
+	file: &Path,
+	repair: bool,
+) -> Result<(dt_aml::AmlTree, Vec<dt_aml::IdRepair>)> {
 	let aml = std::fs::read_to_string(file)
 		.with_context(|| format!("cannot read the AML file {}", file.display()))?;
 	let (aml, repairs) = if repair {

@@ -104,8 +104,12 @@ fn dt_drives_a_twin_on_a_real_node() {
 	assert_eq!(dt.json(&["twin", "list"]), twins_before, "a refused file creates nothing");
 	let repaired =
 		dt.json(&["twin", "create", copied_path, "--repair-duplicate-ids", "--as", "alice"]);
-	let repairs: Vec<&str> =
-		repaired["repairs"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+	let repairs: Vec<&str> = repaired["repairs"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|r| r.as_str().unwrap())
+		.collect();
 	assert_eq!(
 		repairs,
 		[
@@ -117,7 +121,11 @@ fn dt_drives_a_twin_on_a_real_node() {
 	let repaired_twin = repaired["twin"].to_string();
 	let aml = dt.ok(&["twin", "aml", &repaired_twin]);
 	assert!(aml.contains(r#"<InternalLink Name="L" RefPartnerSideA="sensor_2:Out"/>"#), "{aml}");
-	assert_eq!(std::fs::read_to_string(&copied).unwrap(), COPIED_STATION, "the file is left as it was");
+	assert_eq!(
+		std::fs::read_to_string(&copied).unwrap(),
+		COPIED_STATION,
+		"the file is left as it was"
+	);
 }
 
 /// A line whose second station was copied from the first with its IDs, as engineering

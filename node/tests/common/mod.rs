@@ -246,7 +246,10 @@ pub fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatu
 		if let Some(status) = child.try_wait().expect("the child can be waited for") {
 			return status;
 		}
-		assert!(Instant::now() < deadline, "process {pid} did not stop within {within:?} of SIGTERM");
+		assert!(
+			Instant::now() < deadline,
+			"process {pid} did not stop within {within:?} of SIGTERM"
+		);
 		std::thread::sleep(Duration::from_millis(200));
 	}
 }
