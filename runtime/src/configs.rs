@@ -141,7 +141,6 @@ impl pallet_dt_consortium::Config for Runtime {
 
 impl pallet_dt_access::Config for Runtime {
 	type Consortium = Consortium;
-	type Specification = TwinSpec;
 	type MaxGrantsPerTwin = ConstU32<256>;
 	type MaxRolesPerGrantee = ConstU32<8>;
 	type MaxPermissionsPerRole = ConstU32<32>;
@@ -161,6 +160,7 @@ impl pallet_dt_twin_spec::Config for Runtime {
 	type MaxElementsPerTwin = ConstU32<200_000>;
 	type MaxTreeDepth = ConstU32<64>;
 	type MaxRemovedElements = ConstU32<500>;
+	type MaxChildrenPerElement = ConstU32<4096>;
 	type MaxUriLength = ConstU32<512>;
 	type MaxDescriptionLength = ConstU32<1024>;
 	type MaxSourcesPerTwin = ConstU32<1024>;
@@ -322,6 +322,10 @@ impl pallet_dt_twin_spec::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
 	fn make_member(who: &AccountId) {
 		<Self as pallet_dt_access::BenchmarkHelper<AccountId>>::make_member(who);
 	}
+
+	fn make_costliest_writer(twin: TwinId, who: &AccountId, scope: &ElementId) {
+		pallet_dt_access::benchmark_setup::costliest_writer::<Runtime>(twin, who, scope);
+	}
 }
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -372,6 +376,7 @@ impl pallet_dt_programs::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
 			element.clone(),
 			name.clone(),
 			parameters,
+			element.clone(),
 		)
 		.expect("the owner declares a consistent program");
 		(twin, element, name)

@@ -325,6 +325,7 @@ fn plant_before_the_failure() -> Plant {
 			element: id("filler"),
 			program: bounded("SetFillVolume"),
 			parameters: fill_volume_program(),
+			described_by: id("filler"),
 		}
 	));
 	Plant { twin, old_feed, blueprint }

@@ -46,6 +46,12 @@ pub enum AmlError {
 	#[error("{at}: the processing instruction <?{target}?> is reserved by dt-aml to mark where child nodes go")]
 	ReservedProcessingInstruction { at: Position, target: String },
 
+	#[error("{at}: the namespace prefix \"{prefix}\" is not declared; declare it (xmlns:{prefix}=\"...\") on this element or one that contains it")]
+	UnboundPrefix { at: Position, prefix: String },
+
+	#[error("{at}: {what} is not allowed around the root element (the chain keeps only the XML declaration, comments and whitespace there); remove it")]
+	NotAllowedAroundRoot { at: Position, what: String },
+
 	#[error("{at}: elements are nested deeper than {limit} levels")]
 	TooDeep { at: Position, limit: usize },
 

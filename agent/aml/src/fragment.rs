@@ -14,9 +14,10 @@
 //!   they are written just before the root's end tag (an empty-element root `<X/>` is
 //!   expanded to `<X>...</X>`);
 //! * only the five predefined entities and character references, so that no DTD is needed;
-//! * namespace prefixes it uses are declared in it when they were declared in the source
-//!   document (the importer copies the in-scope declarations onto the root). A fragment that
-//!   leaves a prefix or the default namespace undeclared takes the binding in scope where it
+//! * every namespace prefix it uses is declared in it: the importer copies the declarations
+//!   in scope in the source document onto the root (and refuses a document that uses a
+//!   prefix nothing declares), and the runtime refuses a fragment with an unbound prefix. A
+//!   fragment that leaves the default namespace undeclared takes the one in scope where it
 //!   sits in the document, exactly as if its text were pasted there.
 
 use std::collections::BTreeSet;

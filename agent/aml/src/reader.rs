@@ -19,7 +19,7 @@ use quick_xml::reader::Reader;
 
 use crate::error::{AmlError, Position, Result};
 use crate::fragment::{read_attributes_with, Fragment, CHILDREN_MARKER_TARGET};
-use crate::namespaces::NamespaceScopes;
+use crate::namespaces::{split_qname, NamespaceScopes};
 use crate::position::TrackedReader;
 use crate::synthetic_id::SyntheticIds;
 use crate::tree::{AmlTree, DocumentHeader, NodeRecord};
@@ -188,6 +188,12 @@ impl<'p, R: BufRead> Splitter<'p, R> {
 							target: pi.target().to_string(),
 						});
 					}
+					if self.frames.is_empty() {
+						return Err(AmlError::NotAllowedAroundRoot {
+							at: self.position(start),
+							what: format!("the processing instruction <?{}?>", pi.target()),
+						});
+					}
 					self.markup(&format!("<?{}?>", &*pi), start)?;
 				},
 				Event::Decl(decl) => {
@@ -206,14 +212,11 @@ impl<'p, R: BufRead> Splitter<'p, R> {
 					}
 					self.header.prolog.push_str(&format!("<?{}?>", &*decl));
 				},
-				Event::DocType(doctype) => {
-					if !self.frames.is_empty() || self.root_closed {
-						return Err(self.malformed(
-							start,
-							"a DOCTYPE is only allowed before the root element",
-						));
-					}
-					self.header.prolog.push_str(&format!("<!DOCTYPE {}>", &*doctype));
+				Event::DocType(_) => {
+					return Err(AmlError::NotAllowedAroundRoot {
+						at: self.position(start),
+						what: "a DOCTYPE declaration".into(),
+					});
 				},
 			}
 		}
@@ -277,8 +280,20 @@ impl<'p, R: BufRead> Splitter<'p, R> {
 		if matches!(role, Role::Node(_)) {
 			self.node_frames.push(self.frames.len());
 		}
+		// Every prefix must be bound where it is used: the runtime refuses fragments whose
+		// prefixes no declaration binds, and fragments only carry what the document declared.
+		let element_prefix = split_qname(&qname).0.to_string();
 		self.frames.push(Frame { qname, name: attributes.name, role });
 		self.scopes.push(attributes.declarations);
+		let used = std::iter::once(&element_prefix).chain(attributes.attribute_prefixes.iter());
+		for prefix in used {
+			if !prefix.is_empty() && prefix != "xml" && self.scopes.resolve(prefix).is_none() {
+				return Err(AmlError::UnboundPrefix {
+					at: self.position(start),
+					prefix: prefix.clone(),
+				});
+			}
+		}
 		Ok(())
 	}
 

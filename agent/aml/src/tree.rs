@@ -16,7 +16,8 @@ use crate::error::{AmlError, Result};
 use crate::fragment::Fragment;
 
 /// What surrounds the root element in the document: everything before it (UTF-8 BOM, XML
-/// declaration, comments, DOCTYPE, whitespace) and everything after it, kept verbatim.
+/// declaration, comments, whitespace; no DOCTYPE or other processing instruction, which the
+/// reader refuses) and everything after it (comments, whitespace), kept verbatim.
 ///
 /// This is the "document header" the chain keeps beside the nodes; the root element itself
 /// is a node like any other.

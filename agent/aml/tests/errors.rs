@@ -138,3 +138,39 @@ fn export_of_an_empty_tree_is_an_error() {
 	tree.remove("/CAEXFile").unwrap();
 	assert!(matches!(tree.to_xml_string(), Err(AmlError::NoRootElement)));
 }
+
+#[test]
+fn prefixes_no_declaration_binds_are_refused_where_they_are_used() {
+	let err = parse_error(
+		"<CAEXFile>\n<InstanceHierarchy Name=\"P\">\n<InternalElement ID=\"a\" xsi:type=\"t\"/>\n</InstanceHierarchy>\n</CAEXFile>",
+	);
+	assert!(
+		matches!(&err, AmlError::UnboundPrefix { prefix, at: p } if prefix == "xsi" && *p == at(3, 1)),
+		"{err}"
+	);
+	let err = parse_error("<CAEXFile><p:Extra/></CAEXFile>");
+	assert!(matches!(&err, AmlError::UnboundPrefix { prefix, .. } if prefix == "p"), "{err}");
+	// A declaration binds its prefix for the element and what it contains, and `xml` is
+	// always bound.
+	AmlTree::parse_str(
+		"<CAEXFile xmlns:p=\"urn:p\"><p:Extra xml:lang=\"de\"><p:Inner p:a=\"1\"/></p:Extra></CAEXFile>",
+	)
+	.unwrap();
+	let err = parse_snippet(&b"<InternalElement ID=\"s\" xsi:type=\"t\"/>"[..], Some("p"), None)
+		.expect_err("a snippet declares its prefixes");
+	assert!(matches!(&err, AmlError::UnboundPrefix { prefix, .. } if prefix == "xsi"), "{err}");
+}
+
+#[test]
+fn a_doctype_or_processing_instruction_around_the_root_is_refused() {
+	for document in [
+		"<?xml version=\"1.0\"?>\n<!DOCTYPE CAEXFile [<!ENTITY x \"y\">]>\n<CAEXFile/>",
+		"<?xml-stylesheet href=\"steal.xsl\"?>\n<CAEXFile/>",
+		"<CAEXFile/>\n<?pi after?>",
+	] {
+		let err = parse_error(document);
+		assert!(matches!(err, AmlError::NotAllowedAroundRoot { .. }), "{document}: {err}");
+	}
+	// Inside the root they stay part of the fragments.
+	AmlTree::parse_str("<CAEXFile><?pi inside?></CAEXFile>").unwrap();
+}

@@ -34,7 +34,9 @@ pub enum AccessCommand {
 	///
 	/// Permissions: read:LEVEL, write-spec, write-spec:ELEMENT, add-documents,
 	/// version-documents, annotate-documents, register-feeds, append-to-feeds, call-programs,
-	/// call-programs:PROGRAM, add-external-sources, manage-access, run-programs.
+	/// call-programs:PROGRAM, add-external-sources, manage-access, run-programs,
+	/// declare-programs (declare programs and their safety bounds, and change the AML that
+	/// describes them: the owner's and the manufacturer's by default, not the maintainer's).
 	Permissions {
 		twin: TwinId,
 		role: String,
@@ -79,6 +81,7 @@ pub fn parse_permission(text: &str) -> Result<Permission> {
 		("add-external-sources", None) => Permission::AddExternalSources,
 		("manage-access", None) => Permission::ManageAccess,
 		("run-programs", None) => Permission::RunPrograms,
+		("declare-programs", None) => Permission::DeclarePrograms,
 		_ => bail!("unknown permission {text:?}: see `dt access permissions --help` for the list"),
 	})
 }
@@ -100,6 +103,7 @@ pub fn permission_name(permission: &Permission) -> String {
 		Permission::AddExternalSources => "add-external-sources".into(),
 		Permission::ManageAccess => "manage-access".into(),
 		Permission::RunPrograms => "run-programs".into(),
+		Permission::DeclarePrograms => "declare-programs".into(),
 	}
 }
 
@@ -253,6 +257,7 @@ mod tests {
 			"add-external-sources",
 			"manage-access",
 			"run-programs",
+			"declare-programs",
 		] {
 			assert_eq!(permission_name(&parse_permission(text).unwrap()), text);
 		}

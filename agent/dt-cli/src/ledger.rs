@@ -216,10 +216,30 @@ fn twin_spec(event: &pallet_dt_twin_spec::Event<dt_runtime::Runtime>, of: TwinId
 			format!("external source {source} removed"),
 			json!({ "source": source }),
 		),
-		ProgramDeclared { twin, element, program, .. } if *twin == of => (
+		ProgramDeclared { twin, element, program, described_by, replaced, .. } if *twin == of => (
 			"twinSpec.ProgramDeclared",
-			format!("program {} declared on {}", text(program), text(element)),
-			json!({ "element": text(element), "program": text(program) }),
+			if *replaced {
+				format!(
+					"program {} re-declared on {}: its parameters and safety bounds may have \
+					 changed (now from the AML of {})",
+					text(program),
+					text(element),
+					text(described_by)
+				)
+			} else {
+				format!(
+					"program {} declared on {} (parameters and safety bounds from the AML of {})",
+					text(program),
+					text(element),
+					text(described_by)
+				)
+			},
+			json!({
+				"element": text(element),
+				"program": text(program),
+				"describedBy": text(described_by),
+				"replaced": replaced,
+			}),
 		),
 		ProgramRemoved { twin, element, program, .. } if *twin == of => (
 			"twinSpec.ProgramRemoved",
@@ -428,5 +448,28 @@ mod tests {
 		assert_eq!(describe(&expired, 4).unwrap().0, "programs.ProgramCallExpired");
 		let other = RuntimeEvent::System(frame_system::Event::NewAccount { account: alice });
 		assert!(describe(&other, 4).is_none());
+	}
+
+	#[test]
+	fn a_changed_safety_bound_is_told_as_such() {
+		fn bytes<S: sp_core::Get<u32>>(text: &str) -> sp_runtime::BoundedVec<u8, S> {
+			text.as_bytes().to_vec().try_into().unwrap()
+		}
+		let declared = |replaced| {
+			RuntimeEvent::TwinSpec(pallet_dt_twin_spec::Event::ProgramDeclared {
+				twin: 2,
+				element: bytes("filling-station-1"),
+				program: bytes("SetFillVolume"),
+				described_by: bytes("set-fill-volume-1"),
+				replaced,
+				author: AccountId32::new([1; 32]),
+			})
+		};
+		let (_, summary, detail) = describe(&declared(true), 2).unwrap();
+		assert!(summary.contains("re-declared") && summary.contains("safety bounds"), "{summary}");
+		assert_eq!(detail["describedBy"], "set-fill-volume-1");
+		assert_eq!(detail["replaced"], true);
+		let (_, summary, _) = describe(&declared(false), 2).unwrap();
+		assert!(summary.starts_with("program SetFillVolume declared on"), "{summary}");
 	}
 }

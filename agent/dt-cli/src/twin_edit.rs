@@ -76,21 +76,26 @@ pub enum TwinEdit {
 	/// The twin's external data sources.
 	Sources { twin: TwinId },
 	/// Declares the device program an element offers, with the parameters and safety bounds
-	/// its AML attributes give (see `dt program list`).
+	/// its AML attributes give (see `dt program list`). Needs the declare-programs permission
+	/// (the owner's and the manufacturer's by default, not the maintainer's). The declaration
+	/// is anchored to the element its parameters come from: while it stands, changing or
+	/// removing that element's AML needs declare-programs too. Declaring a program again
+	/// replaces its bounds; every party watching the twin is told.
 	DeclareProgram {
 		twin: TwinId,
 		/// The element offering the program (e.g. an ExternalInterface of a program class, or
 		/// the station the device runs it on).
 		element: String,
 		program: String,
-		/// The element whose AML attributes give the parameters (default: ELEMENT itself),
-		/// e.g. the program's ExternalInterface when the program is declared on its station.
+		/// The element whose AML attributes give the parameters and bounds (default: ELEMENT
+		/// itself), e.g. the program's ExternalInterface when the program is declared on its
+		/// station.
 		#[arg(long, value_name = "ELEMENT")]
 		parameters_from: Option<String>,
 		#[command(flatten)]
 		signer: Signer,
 	},
-	/// Withdraws a declared program.
+	/// Withdraws a declared program (needs declare-programs).
 	RemoveProgram {
 		twin: TwinId,
 		element: String,
@@ -287,6 +292,7 @@ pub async fn twin_edit(keystore: &Keystore, node: &str, command: TwinEdit) -> Re
 				element: element_id(&element)?,
 				program: bounded(&program, "the program's name")?,
 				parameters: declarations,
+				described_by: element_id(described)?,
 			});
 			let finalized = chain::submit(&client, &pair, call, "declare the program").await?;
 			Ok(Output {
@@ -296,7 +302,7 @@ pub async fn twin_edit(keystore: &Keystore, node: &str, command: TwinEdit) -> Re
 				),
 				json: json!({
 					"twin": twin, "element": element, "program": program,
-					"parameters": names, "block": finalized.block,
+					"describedBy": described, "parameters": names, "block": finalized.block,
 				}),
 			})
 		},

@@ -155,6 +155,7 @@ fn declare_program(twin: TwinId) -> RuntimeCall {
 		element: bounded("filler"),
 		program: bounded("SetFillVolume"),
 		parameters: vec![volume, mode].try_into().unwrap(),
+		described_by: bounded("filler"),
 	})
 }
 

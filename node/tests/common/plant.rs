@@ -175,6 +175,7 @@ async fn declare_and_grant(client: &Client, twin: TwinId) {
 		element: id(FILLER),
 		program: bounded(SET_FILL_VOLUME),
 		parameters: parameters.try_into().unwrap(),
+		described_by: id(FILLER),
 	});
 	submit_ok(client, OWNER, declare).await;
 	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {

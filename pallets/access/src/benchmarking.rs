@@ -3,10 +3,13 @@
 //! the signer and its organisation holding the most roles each.
 
 use super::*;
-use crate::Pallet as Access;
+use crate::{
+	benchmark_setup::{self, scoped_writes_elsewhere},
+	Pallet as Access,
+};
 use alloc::vec::Vec;
 use dt_primitives::{
-	access::{Authorize, ElementId, Grantee, Permission, Role, TwinId, MAX_ELEMENT_ID_LEN},
+	access::{Authorize, Grantee, Permission, Role, TwinId},
 	OrganisationId,
 };
 use frame_benchmarking::v2::*;
@@ -26,17 +29,7 @@ fn member<T: Config>(name: &'static str, index: u32) -> (T::AccountId, Organisat
 /// ids (distinct per `seed`), and `ManageAccess` if `manage`.
 fn largest_permissions<T: Config>(seed: u32, manage: bool) -> PermissionsOf<T> {
 	let count = T::MaxPermissionsPerRole::get();
-	let scoped = count.saturating_sub(u32::from(manage));
-	let mut permissions: Vec<Permission> = (0..scoped)
-		.map(|index| {
-			let mut id = alloc::vec![b'e'; MAX_ELEMENT_ID_LEN as usize];
-			id[..4].copy_from_slice(&seed.to_le_bytes());
-			id[4..8].copy_from_slice(&index.to_le_bytes());
-			Permission::WriteSpecification(Some(
-				ElementId::try_from(id).expect("the longest id fits"),
-			))
-		})
-		.collect();
+	let mut permissions = scoped_writes_elsewhere(seed, count.saturating_sub(u32::from(manage)));
 	if manage {
 		permissions.push(Permission::ManageAccess);
 	}
@@ -63,21 +56,9 @@ fn all_roles(custom: u32) -> Vec<Role> {
 	Role::BUILT_IN.into_iter().chain((0..custom).map(Role::Custom)).collect()
 }
 
-/// Grants `roles` to `grantee` by writing storage.
+/// Grants `roles` to `grantee` on the benchmarks' twin by writing storage.
 fn give<T: Config>(grantee: &Grantee<T::AccountId>, roles: impl IntoIterator<Item = Role>) {
-	let mut access = ManagedTwins::<T>::get(TWIN).expect("the twin exists");
-	let mut granted = Grants::<T>::get(TWIN, grantee).unwrap_or_else(|| {
-		access.grant_count += 1;
-		Default::default()
-	});
-	for role in roles {
-		if granted.try_insert(role).expect("room for the role") {
-			let holders = access.holders_of(&role) + 1;
-			access.role_holders.try_insert(role, holders).expect("only defined roles");
-		}
-	}
-	Grants::<T>::insert(TWIN, grantee, granted);
-	ManagedTwins::<T>::insert(TWIN, access);
+	benchmark_setup::give::<T>(TWIN, grantee, roles);
 }
 
 /// A twin created by its own account, with `custom` custom roles, every role with the

@@ -18,17 +18,24 @@
 //!
 //! | Role         | Default permissions                                                     |
 //! |--------------|-------------------------------------------------------------------------|
-//! | Owner        | `Read(Secret)`, `WriteSpecification(None)` (whole document), `AddDocuments`, `VersionDocuments`, `AnnotateDocuments`, `RegisterFeeds`, `AppendToFeeds`, `CallPrograms(None)` (all programs), `AddExternalSources`, `ManageAccess` |
+//! | Owner        | `Read(Secret)`, `WriteSpecification(None)` (whole document), `AddDocuments`, `VersionDocuments`, `AnnotateDocuments`, `RegisterFeeds`, `AppendToFeeds`, `CallPrograms(None)` (all programs), `AddExternalSources`, `ManageAccess`, `DeclarePrograms` |
 //! | Maintainer   | `Read(Confidential)`, `WriteSpecification(None)`, `AddDocuments`, `VersionDocuments`, `AnnotateDocuments`, `RegisterFeeds`, `CallPrograms(None)`, `AddExternalSources` |
-//! | Manufacturer | `Read(Confidential)`, `AnnotateDocuments`                               |
+//! | Manufacturer | `Read(Confidential)`, `AnnotateDocuments`, `DeclarePrograms`            |
 //! | Auditor      | `Read(Confidential)`, `AnnotateDocuments`                               |
 //! | Device       | `Read(Internal)`, `RegisterFeeds`, `AppendToFeeds`, `RunPrograms` (claim and report program calls) |
 //!
-//! Access managers change every role's permissions afterwards, built-in ones included.
-//! A specification write can be scoped to a subtree: `WriteSpecification(Some(element))`
-//! allows changes at that element and at every element below it
-//! ([`Config::Specification`] says how elements nest), but not at its siblings or
-//! ancestors.
+//! `DeclarePrograms` (declaring a device program with its parameters and safety bounds,
+//! changing or removing a declaration, and changing the AML that describes one) is kept
+//! apart from operating the plant: the maintainer, who writes the specification and calls
+//! programs, cannot widen the bounds it calls them within. The manufacturer, who knows the
+//! machine's safe envelope, and the owner hold it.
+//!
+//! Access managers change every role's permissions afterwards, built-in ones included (an
+//! owner can always grant itself anything). A specification write can be scoped to a
+//! subtree: `WriteSpecification(Some(element))` allows changes at that element and at every
+//! element below it, but not at its siblings or ancestors. The specification pallet names
+//! the ancestors of the element it changes in the [`Action`], resolved once per call, so the
+//! check reads nothing but the caller's roles, however many scoped permissions they hold.
 //!
 //! ## Who holds a role
 //!
@@ -95,6 +102,8 @@ mod types;
 pub mod weights;
 
 #[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_setup;
+#[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
 mod mock;
@@ -116,7 +125,7 @@ pub mod pallet {
 	use alloc::{collections::BTreeSet, vec::Vec};
 	use dt_primitives::access::{
 		AccessDenied, Action, Authorize, Confidentiality, ConsortiumMembership, CustomRoleId,
-		Grantee, Permission, Role, SpecificationTree, TwinId,
+		Grantee, Permission, Role, TwinId,
 	};
 	use frame_support::{pallet_prelude::*, BoundedBTreeMap, BoundedBTreeSet};
 	use frame_system::pallet_prelude::*;
@@ -134,10 +143,6 @@ pub mod pallet {
 		/// exist.
 		type Consortium: ConsortiumMembership<Self::AccountId>;
 
-		/// How a twin's specification elements nest, for specification writes scoped to a
-		/// subtree.
-		type Specification: SpecificationTree;
-
 		/// Most grantees (accounts and organisations) holding roles on one twin.
 		#[pallet::constant]
 		type MaxGrantsPerTwin: Get<u32>;
@@ -146,7 +151,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRolesPerGrantee: Get<u32>;
 
-		/// Most permissions one role can have; at least the 10 of the default Owner role.
+		/// Most permissions one role can have; at least the 11 of the default Owner role.
 		#[pallet::constant]
 		type MaxPermissionsPerRole: Get<u32>;
 
@@ -644,19 +649,14 @@ pub mod pallet {
 				return Ok(());
 			}
 			let roles = Self::effective_roles(twin, who);
+			// One read per role; a specification write comes with its ancestors resolved,
+			// so no permission, scoped or not, reads anything more.
 			let permitted = if action == Action::ManageAccess {
 				roles.iter().any(|role| access.manager_roles.contains(role))
 			} else {
 				roles.into_iter().any(|role| {
 					RolePermissions::<T>::get(twin, role).is_some_and(|permissions| {
-						permissions.iter().any(|permission| {
-							permission.allows(&action, |scope| match action {
-								Action::WriteSpecification(element) => {
-									T::Specification::is_descendant(twin, element, scope)
-								},
-								_ => false,
-							})
-						})
+						permissions.iter().any(|permission| permission.allows(&action))
 					})
 				})
 			};

@@ -2,7 +2,7 @@
 
 use crate::{self as pallet_dt_access};
 use dt_primitives::{
-	access::{ConsortiumMembership, ElementId, SpecificationTree, TwinId},
+	access::{ConsortiumMembership, ElementId, TwinId},
 	OrganisationId,
 };
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
@@ -110,21 +110,17 @@ const PARENTS: [(&str, &str); 5] = [
 	("line-2", "plant"),
 ];
 
-pub struct StubSpecification;
-impl SpecificationTree for StubSpecification {
-	fn is_descendant(_twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool {
-		let parent_of = |child: &[u8]| {
-			PARENTS.iter().find(|(c, _)| c.as_bytes() == child).map(|(_, p)| p.as_bytes())
-		};
-		let mut current = parent_of(element);
-		while let Some(parent) = current {
-			if parent == ancestor.as_slice() {
-				return true;
-			}
-			current = parent_of(parent);
-		}
-		false
+/// The ancestors of `id` in the stub specification, as the specification pallet resolves
+/// them for a write.
+pub fn ancestors_of(id: &str) -> Vec<ElementId> {
+	let parent_of = |child: &str| PARENTS.iter().find(|(c, _)| *c == child).map(|(_, p)| *p);
+	let mut ancestors = Vec::new();
+	let mut current = parent_of(id);
+	while let Some(parent) = current {
+		ancestors.push(element(parent));
+		current = parent_of(parent);
 	}
+	ancestors
 }
 
 /// Element ids of the stub specification.
@@ -144,7 +140,6 @@ impl crate::BenchmarkHelper<u64> for StubConsortium {
 
 impl pallet_dt_access::Config for Test {
 	type Consortium = StubConsortium;
-	type Specification = StubSpecification;
 	type MaxGrantsPerTwin = ConstU32<MAX_GRANTS>;
 	type MaxRolesPerGrantee = ConstU32<MAX_ROLES_PER_GRANTEE>;
 	type MaxPermissionsPerRole = ConstU32<MAX_PERMISSIONS>;

@@ -89,6 +89,7 @@ fn a_new_twin_gets_the_default_map_and_its_creator_the_owner_role() {
 				Permission::CallPrograms(None),
 				Permission::AddExternalSources,
 				Permission::ManageAccess,
+				Permission::DeclarePrograms,
 			]
 		);
 		assert_eq!(Grants::<Test>::get(TWIN, account(OWNER)), Some(roles(&[Role::Owner])));
@@ -124,7 +125,7 @@ fn creating_a_managed_twin_again_changes_nothing() {
 fn the_pallet_passes_its_integrity_test() {
 	new_test_ext().execute_with(|| {
 		<Access as Hooks<u64>>::integrity_test();
-		assert_eq!(largest_default_permission_set(), 10);
+		assert_eq!(largest_default_permission_set(), 11);
 	});
 }
 
@@ -132,9 +133,9 @@ fn the_pallet_passes_its_integrity_test() {
 fn owner_and_maintainer_write_everyone_else_reads() {
 	new_twin_ext().execute_with(|| {
 		grant_lifecycle_roles();
-		let line = element("line-1");
+		let (line, above) = (element("line-1"), ancestors_of("line-1"));
 		let writes = [
-			Action::WriteSpecification(&line),
+			Action::WriteSpecification { element: &line, ancestors: &above },
 			Action::AddDocument,
 			Action::VersionDocument,
 			Action::CallProgram(b"clean"),
@@ -184,6 +185,37 @@ fn owner_and_maintainer_write_everyone_else_reads() {
 		for who in [MAINTAINER, MANUFACTURER, AUDITOR, DEVICE] {
 			assert!(!allowed(who, Action::ManageAccess));
 		}
+	});
+}
+
+#[test]
+fn the_maintainer_operates_the_plant_but_cannot_set_its_safety_bounds() {
+	new_twin_ext().execute_with(|| {
+		grant_lifecycle_roles();
+		// The maintainer calls programs and writes the specification...
+		assert!(allowed(MAINTAINER, Action::CallProgram(b"SetFillVolume")));
+		// ...but declaring a program or changing its bounds is the manufacturer's and the
+		// owner's business.
+		for who in [OWNER, MANUFACTURER] {
+			assert!(allowed(who, Action::DeclareProgram), "{who}");
+		}
+		for who in [MAINTAINER, AUDITOR, DEVICE] {
+			assert_eq!(
+				authorize(TWIN, who, Action::DeclareProgram),
+				Err(AccessDenied::NotPermitted),
+				"{who}"
+			);
+		}
+		// The owner can still hand it out.
+		let mut maintainer = default_permissions(Role::Maintainer);
+		maintainer.push(Permission::DeclarePrograms);
+		assert_ok!(Access::set_role_permissions(
+			signed(OWNER),
+			TWIN,
+			Role::Maintainer,
+			permissions(&maintainer)
+		));
+		assert!(allowed(MAINTAINER, Action::DeclareProgram));
 	});
 }
 
@@ -319,17 +351,18 @@ fn a_scoped_write_covers_its_subtree_only() {
 			permissions(&[Permission::WriteSpecification(Some(scope.clone()))])
 		));
 		grant(account(MAINTAINER), Role::Maintainer);
+		let write_at = |who: u64, at: &str| {
+			let (at, ancestors) = (element(at), ancestors_of(at));
+			allowed(who, Action::WriteSpecification { element: &at, ancestors: &ancestors })
+		};
 		for inside in ["line-1", "filler", "fill-sensor", "capper"] {
-			assert!(allowed(MAINTAINER, Action::WriteSpecification(&element(inside))), "{inside}");
+			assert!(write_at(MAINTAINER, inside), "{inside}");
 		}
 		for outside in ["plant", "line-2", "unknown"] {
-			assert!(
-				!allowed(MAINTAINER, Action::WriteSpecification(&element(outside))),
-				"{outside}"
-			);
+			assert!(!write_at(MAINTAINER, outside), "{outside}");
 		}
 		// The owner's unscoped permission covers everything.
-		assert!(allowed(OWNER, Action::WriteSpecification(&element("plant"))));
+		assert!(write_at(OWNER, "plant"));
 	});
 }
 

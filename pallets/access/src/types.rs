@@ -80,6 +80,7 @@ pub fn default_permissions(role: Role) -> Vec<Permission> {
 			CallPrograms(None),
 			AddExternalSources,
 			ManageAccess,
+			DeclarePrograms,
 		],
 		Role::Maintainer => alloc::vec![
 			Read(Confidential),
@@ -91,7 +92,10 @@ pub fn default_permissions(role: Role) -> Vec<Permission> {
 			CallPrograms(None),
 			AddExternalSources,
 		],
-		Role::Manufacturer | Role::Auditor => alloc::vec![Read(Confidential), AnnotateDocuments],
+		// The manufacturer knows the machine's safe envelope: it declares the programs and
+		// their bounds, which the maintainer who operates the plant cannot change.
+		Role::Manufacturer => alloc::vec![Read(Confidential), AnnotateDocuments, DeclarePrograms],
+		Role::Auditor => alloc::vec![Read(Confidential), AnnotateDocuments],
 		Role::Device => alloc::vec![Read(Internal), RegisterFeeds, AppendToFeeds, RunPrograms],
 		Role::Custom(_) => Vec::new(),
 	};

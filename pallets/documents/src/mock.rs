@@ -4,7 +4,7 @@
 use crate as pallet_dt_documents;
 use dt_primitives::access::TwinElements;
 use dt_primitives::{
-	access::{Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
+	access::{Authorize, ElementId, Grantee, Role, TwinId},
 	content_id::{raw_sha256_content_id, ContentId},
 	OrganisationId,
 };
@@ -82,13 +82,7 @@ impl TwinElements for FixedTwins {
 	}
 }
 
-impl SpecificationTree for FixedTwins {
-	fn is_descendant(_twin: TwinId, _element: &ElementId, _ancestor: &ElementId) -> bool {
-		false
-	}
-}
-
-dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, FixedTwins);
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium);
 
 impl pallet_dt_documents::Config for Test {
 	type Authorize = Access;

@@ -9,7 +9,7 @@ use crate::{self as pallet_dt_feeds, SensorSpecification};
 use codec::Encode;
 use dt_primitives::access::TwinElements;
 use dt_primitives::{
-	access::{Action, Authorize, ElementId, Grantee, Role, SpecificationTree, TwinId},
+	access::{Action, Authorize, ElementId, Grantee, Role, TwinId},
 	OrganisationId,
 };
 use frame_support::{
@@ -133,6 +133,20 @@ impl MockSpecification {
 		unhashed::put(&Self::key(twin), &raw);
 	}
 
+	/// The elements above `element`, its parent first.
+	fn ancestors(tree: &Tree, element: &ElementId) -> Vec<ElementId> {
+		let parent_of = |child: &ElementId| {
+			tree.iter().find(|(id, _)| id == child).and_then(|(_, parent)| parent.clone())
+		};
+		let mut ancestors = Vec::new();
+		let mut current = parent_of(element);
+		while let Some(parent) = current {
+			current = parent_of(&parent);
+			ancestors.push(parent);
+		}
+		ancestors
+	}
+
 	/// `element` and everything below it.
 	fn subtree(tree: &Tree, element: &ElementId) -> Vec<ElementId> {
 		let mut subtree = vec![element.clone()];
@@ -187,8 +201,13 @@ impl SensorSpecification<u64> for MockSpecification {
 			.position(|(element, _)| element == old)
 			.ok_or(SPEC_UNKNOWN_ELEMENT)?;
 		let parent = tree[position].1.clone().ok_or(SPEC_CANNOT_REPLACE_ROOT)?;
-		<Access as Authorize<u64>>::authorize(twin, who, Action::WriteSpecification(old))
-			.map_err(|_| SPEC_NOT_AUTHORIZED)?;
+		let ancestors = Self::ancestors(&tree, old);
+		<Access as Authorize<u64>>::authorize(
+			twin,
+			who,
+			Action::WriteSpecification { element: old, ancestors: &ancestors },
+		)
+		.map_err(|_| SPEC_NOT_AUTHORIZED)?;
 		if fragment_id(fragment).as_ref() != Some(new) {
 			return Err(SPEC_INVALID_FRAGMENT);
 		}
@@ -219,24 +238,7 @@ impl SensorSpecification<u64> for MockSpecification {
 	}
 }
 
-impl SpecificationTree for MockSpecification {
-	fn is_descendant(twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool {
-		let Some(tree) = Self::tree(twin) else { return false };
-		let parent_of = |child: &ElementId| {
-			tree.iter().find(|(id, _)| id == child).and_then(|(_, p)| p.clone())
-		};
-		let mut current = parent_of(element);
-		while let Some(parent) = current {
-			if parent == *ancestor {
-				return true;
-			}
-			current = parent_of(&parent);
-		}
-		false
-	}
-}
-
-dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, MockSpecification);
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium);
 
 impl pallet_dt_feeds::Config for Test {
 	type Authorize = Access;

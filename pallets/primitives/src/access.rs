@@ -167,6 +167,11 @@ pub enum Permission {
 	/// Claim the twin's queued program calls and report their outcome (what the device
 	/// agent does).
 	RunPrograms,
+	/// Declare, re-declare and remove the programs a device offers, with their parameters
+	/// and safety bounds, and change the AML that describes them. Kept apart from
+	/// `WriteSpecification` and `CallPrograms`: whoever operates a plant must not also set
+	/// its safety envelope.
+	DeclarePrograms,
 }
 
 /// A protected action, as another pallet asks [`Authorize`] about it.
@@ -174,9 +179,11 @@ pub enum Permission {
 pub enum Action<'a> {
 	/// Read data of this confidentiality level.
 	Read(Confidentiality),
-	/// Change the specification at this element: the element replaced or removed, or the
-	/// parent under which an element is inserted.
-	WriteSpecification(&'a ElementId),
+	/// Change the specification at `element`: the element replaced or removed, or the
+	/// parent under which an element is inserted. `ancestors` are the elements above it (in
+	/// any order), which the specification resolves once, so that a permission scoped to a
+	/// subtree is checked without walking the tree again.
+	WriteSpecification { element: &'a ElementId, ancestors: &'a [ElementId] },
 	/// Register a document.
 	AddDocument,
 	/// Add a version of a document.
@@ -195,19 +202,21 @@ pub enum Action<'a> {
 	ManageAccess,
 	/// Claim a queued program call or report its outcome.
 	RunProgram,
+	/// Declare, re-declare or remove a program with its parameters and safety bounds.
+	DeclareProgram,
 }
 
 impl Permission {
-	/// Whether this permission allows `action`. `within(scope)` tells whether the element the
-	/// action touches lies in the subtree rooted at `scope`; it is only called for scoped
-	/// specification writes.
-	pub fn allows(&self, action: &Action<'_>, within: impl FnOnce(&ElementId) -> bool) -> bool {
+	/// Whether this permission allows `action`. A specification write scoped to a subtree
+	/// allows a change at the subtree's root or below it (one of the action's ancestors).
+	pub fn allows(&self, action: &Action<'_>) -> bool {
 		match (self, action) {
 			(Permission::Read(clearance), Action::Read(level)) => level <= clearance,
-			(Permission::WriteSpecification(None), Action::WriteSpecification(_)) => true,
-			(Permission::WriteSpecification(Some(scope)), Action::WriteSpecification(element)) => {
-				*element == scope || within(scope)
-			},
+			(Permission::WriteSpecification(None), Action::WriteSpecification { .. }) => true,
+			(
+				Permission::WriteSpecification(Some(scope)),
+				Action::WriteSpecification { element, ancestors },
+			) => *element == scope || ancestors.contains(scope),
 			(Permission::AddDocuments, Action::AddDocument)
 			| (Permission::VersionDocuments, Action::VersionDocument)
 			| (Permission::AnnotateDocuments, Action::AnnotateDocument)
@@ -216,7 +225,8 @@ impl Permission {
 			| (Permission::CallPrograms(None), Action::CallProgram(_))
 			| (Permission::AddExternalSources, Action::AddExternalSource)
 			| (Permission::ManageAccess, Action::ManageAccess)
-			| (Permission::RunPrograms, Action::RunProgram) => true,
+			| (Permission::RunPrograms, Action::RunProgram)
+			| (Permission::DeclarePrograms, Action::DeclareProgram) => true,
 			(Permission::CallPrograms(Some(name)), Action::CallProgram(called)) => {
 				name.as_slice() == *called
 			},
@@ -257,12 +267,6 @@ pub trait Authorize<AccountId> {
 	fn twin_created(twin: TwinId, creator: &AccountId);
 }
 
-/// Tells the access pallet how a twin's elements nest, for permissions scoped to a subtree.
-pub trait SpecificationTree {
-	/// Whether `element` lies strictly below `ancestor` in `twin`'s specification.
-	fn is_descendant(twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool;
-}
-
 /// What the access pallet needs to know about the consortium.
 pub trait ConsortiumMembership<AccountId> {
 	/// The organisation `who` is a member of.
@@ -280,44 +284,63 @@ mod tests {
 		ElementId::try_from(text.as_bytes().to_vec()).unwrap()
 	}
 
+	fn write<'a>(element: &'a ElementId, ancestors: &'a [ElementId]) -> Action<'a> {
+		Action::WriteSpecification { element, ancestors }
+	}
+
 	#[test]
 	fn read_reaches_up_to_the_clearance() {
 		let read = Permission::Read(Confidentiality::Confidential);
-		assert!(read.allows(&Action::Read(Confidentiality::Public), |_| false));
-		assert!(read.allows(&Action::Read(Confidentiality::Confidential), |_| false));
-		assert!(!read.allows(&Action::Read(Confidentiality::Secret), |_| false));
+		assert!(read.allows(&Action::Read(Confidentiality::Public)));
+		assert!(read.allows(&Action::Read(Confidentiality::Confidential)));
+		assert!(!read.allows(&Action::Read(Confidentiality::Secret)));
 	}
 
 	#[test]
 	fn scoped_write_covers_the_scope_root_and_what_lies_below() {
 		let scope = id("line-1");
-		let write = Permission::WriteSpecification(Some(scope.clone()));
-		assert!(write.allows(&Action::WriteSpecification(&scope), |_| false));
-		assert!(write.allows(&Action::WriteSpecification(&id("filler")), |s| *s == scope));
-		assert!(!write.allows(&Action::WriteSpecification(&id("other")), |_| false));
+		let write_below = Permission::WriteSpecification(Some(scope.clone()));
+		assert!(write_below.allows(&write(&scope, &[id("plant")])));
+		let filler = id("filler");
+		assert!(write_below.allows(&write(&filler, &[id("plant"), scope.clone()])));
+		// A sibling or an ancestor of the scope is outside it.
+		assert!(!write_below.allows(&write(&id("line-2"), &[id("plant")])));
+		assert!(!write_below.allows(&write(&id("plant"), &[])));
 		let unscoped = Permission::WriteSpecification(None);
-		assert!(unscoped.allows(&Action::WriteSpecification(&id("other")), |_| false));
+		assert!(unscoped.allows(&write(&id("other"), &[])));
 	}
 
 	#[test]
 	fn program_permission_names_one_program_or_all() {
 		let named =
 			Permission::CallPrograms(Some(ProgramName::try_from(b"clean".to_vec()).unwrap()));
-		assert!(named.allows(&Action::CallProgram(b"clean"), |_| false));
-		assert!(!named.allows(&Action::CallProgram(b"stop"), |_| false));
-		assert!(Permission::CallPrograms(None).allows(&Action::CallProgram(b"stop"), |_| false));
+		assert!(named.allows(&Action::CallProgram(b"clean")));
+		assert!(!named.allows(&Action::CallProgram(b"stop")));
+		assert!(Permission::CallPrograms(None).allows(&Action::CallProgram(b"stop")));
 	}
 
 	#[test]
 	fn permissions_do_not_leak_into_other_actions() {
-		assert!(!Permission::AddDocuments.allows(&Action::VersionDocument, |_| true));
-		assert!(!Permission::Read(Confidentiality::Secret)
-			.allows(&Action::WriteSpecification(&id("x")), |_| true));
-		assert!(!Permission::WriteSpecification(None).allows(&Action::ManageAccess, |_| true));
-		assert!(!Permission::AppendToFeeds.allows(&Action::RegisterFeed, |_| true));
+		let x = id("x");
+		assert!(!Permission::AddDocuments.allows(&Action::VersionDocument));
+		assert!(!Permission::Read(Confidentiality::Secret).allows(&write(&x, &[])));
+		assert!(!Permission::WriteSpecification(None).allows(&Action::ManageAccess));
+		assert!(!Permission::AppendToFeeds.allows(&Action::RegisterFeed));
 		// Calling a program and running it are different parties' business.
-		assert!(!Permission::CallPrograms(None).allows(&Action::RunProgram, |_| true));
-		assert!(!Permission::RunPrograms.allows(&Action::CallProgram(b"clean"), |_| true));
-		assert!(Permission::RunPrograms.allows(&Action::RunProgram, |_| false));
+		assert!(!Permission::CallPrograms(None).allows(&Action::RunProgram));
+		assert!(!Permission::RunPrograms.allows(&Action::CallProgram(b"clean")));
+		assert!(Permission::RunPrograms.allows(&Action::RunProgram));
+	}
+
+	#[test]
+	fn operating_a_plant_does_not_include_setting_its_safety_bounds() {
+		// Writing the specification and calling programs are what a maintainer does; neither
+		// declares a program or changes its bounds.
+		assert!(!Permission::WriteSpecification(None).allows(&Action::DeclareProgram));
+		assert!(!Permission::CallPrograms(None).allows(&Action::DeclareProgram));
+		assert!(!Permission::RunPrograms.allows(&Action::DeclareProgram));
+		assert!(!Permission::DeclarePrograms.allows(&write(&id("x"), &[])));
+		assert!(!Permission::DeclarePrograms.allows(&Action::CallProgram(b"clean")));
+		assert!(Permission::DeclarePrograms.allows(&Action::DeclareProgram));
 	}
 }

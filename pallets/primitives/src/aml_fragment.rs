@@ -35,9 +35,19 @@
 //!   the root, as in dt-aml, except ones whose target is `xml` in any case (the XML
 //!   declaration is reserved).
 //!
-//! Namespace declarations (`xmlns`, `xmlns:p`) are ordinary attributes here, as they are in
-//! dt-aml: prefixes are not resolved, because a fragment takes the bindings in scope where
-//! it sits in the document.
+//! * Every namespace prefix of an element or attribute name is bound inside the fragment:
+//!   declared (`xmlns:p="…"`) on that element or on an enclosing one of the fragment, or
+//!   `xml`. A fragment means the same wherever it sits (dt-aml copies the declarations a
+//!   fragment uses onto its root, and drops the copies again where they repeat what is in
+//!   scope when it re-assembles the document). A qualified name is `prefix:local`, both
+//!   parts non-empty. The default namespace (`xmlns="…"`) may still come from the
+//!   document.
+//!
+//! [`validate_prolog`] and [`validate_epilog`] check the text around a document's root
+//! element, which the chain keeps verbatim: a byte order mark and the XML declaration at the
+//! start of the prolog, and otherwise only whitespace and closed comments. No DOCTYPE (it
+//! could declare entities every reader would expand) and no other processing instruction
+//! (instructions to whoever reads the document) may ride along.
 //!
 //! # Intentional differences from `dt_aml::Fragment::parse`
 //!
@@ -73,6 +83,10 @@ pub const MAX_DEPTH: usize = 64;
 /// Most attributes (namespace declarations included) accepted on one element. Bounds the
 /// duplicate-attribute check, which compares each attribute with the earlier ones.
 pub const MAX_ATTRIBUTES: usize = 64;
+
+/// Most prefixed namespace declarations in scope at once inside a fragment. Bounds the
+/// lookup of each prefix.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 64;
 
 /// The processing instruction that marks where a node's child nodes go.
 pub const CHILDREN_MARKER: &[u8] = b"<?dt-children?>";
@@ -185,6 +199,11 @@ pub enum FragmentError {
 	EmptyId,
 	/// A descendant of the root carries an `ID`; it must be a node of its own.
 	IdCarryingChild,
+	/// An element or attribute name uses a namespace prefix that no declaration inside the
+	/// fragment binds.
+	UnboundPrefix,
+	/// More than [`MAX_NAMESPACE_DECLARATIONS`] prefixed namespace declarations in scope.
+	TooManyNamespaceDeclarations,
 }
 
 impl FragmentError {
@@ -222,6 +241,8 @@ impl FragmentError {
 			UnexpectedId => "a structural node's root carries an ID",
 			EmptyId => "an empty ID",
 			IdCarryingChild => "a descendant element carries an ID",
+			UnboundPrefix => "a namespace prefix the fragment does not declare",
+			TooManyNamespaceDeclarations => "too many namespace declarations",
 		}
 	}
 }
@@ -250,9 +271,14 @@ struct Tokenizer<'a, 'e> {
 	bytes: &'a [u8],
 	pos: usize,
 	expected_id: FragmentId<'e>,
-	/// Name ranges (start, end) of the open elements; `depth` of them are live.
-	stack: [(usize, usize); MAX_DEPTH],
+	/// Name ranges (start, end) of the open elements, with the number of namespace
+	/// declarations in scope outside each; `depth` of them are live.
+	stack: [(usize, usize, usize); MAX_DEPTH],
 	depth: usize,
+	/// Ranges of the prefixes declared by the open elements (and the element being read),
+	/// outermost first; `declared` of them are live.
+	prefixes: [(usize, usize); MAX_NAMESPACE_DECLARATIONS],
+	declared: usize,
 	root_name: Option<(usize, usize)>,
 	root_closed: bool,
 	self_closing: bool,
@@ -266,8 +292,10 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 			bytes: text.as_bytes(),
 			pos: 0,
 			expected_id,
-			stack: [(0, 0); MAX_DEPTH],
+			stack: [(0, 0, 0); MAX_DEPTH],
 			depth: 0,
+			prefixes: [(0, 0); MAX_NAMESPACE_DECLARATIONS],
+			declared: 0,
 			root_name: None,
 			root_closed: false,
 			self_closing: false,
@@ -461,19 +489,82 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 		if is_root && !has_id && matches!(self.expected_id, FragmentId::Element(_)) {
 			return Err(FragmentError::MissingId);
 		}
+		let outside = self.declared;
+		let attributes = attributes.get(..count).unwrap_or(&[]);
+		self.bind_prefixes(attributes)?;
+		self.check_prefix(name_start, name_end)?;
+		for &(attr_start, attr_end) in attributes {
+			if self.declared_prefix(attr_start, attr_end).is_none() {
+				self.check_prefix(attr_start, attr_end)?;
+			}
+		}
 		if is_root {
 			self.root_name = Some((name_start, name_end));
 			self.self_closing = self_closing;
 		}
 		if self_closing {
 			self.root_closed |= is_root;
+			self.declared = outside;
 		} else {
 			let slot = self.stack.get_mut(self.depth).ok_or(FragmentError::TooDeep)?;
-			*slot = (name_start, name_end);
+			*slot = (name_start, name_end, outside);
 			self.depth += 1;
 		}
 		self.pos = at;
 		Ok(())
+	}
+
+	/// The range of the prefix an attribute named at `start..end` declares, if it is a
+	/// prefixed namespace declaration `xmlns:p` (`xmlns` alone declares the default
+	/// namespace, which needs no binding).
+	fn declared_prefix(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+		let name = self.slice(start, end);
+		if name == b"xmlns" {
+			return Some((end, end));
+		}
+		name.starts_with(b"xmlns:").then_some((start + 6, end))
+	}
+
+	/// Puts the prefixes the element's attributes declare in scope.
+	fn bind_prefixes(&mut self, attributes: &[(usize, usize)]) -> Result<(), FragmentError> {
+		for &(start, end) in attributes {
+			match self.declared_prefix(start, end) {
+				Some((prefix_start, prefix_end)) if prefix_start < prefix_end => {
+					let slot = self
+						.prefixes
+						.get_mut(self.declared)
+						.ok_or(FragmentError::TooManyNamespaceDeclarations)?;
+					*slot = (prefix_start, prefix_end);
+					self.declared += 1;
+				},
+				_ => {},
+			}
+		}
+		Ok(())
+	}
+
+	/// Checks that the name at `start..end`, if qualified, is `prefix:local` with a prefix
+	/// in scope (or `xml`).
+	fn check_prefix(&self, start: usize, end: usize) -> Result<(), FragmentError> {
+		let name = self.slice(start, end);
+		let Some(colon) = name.iter().position(|&b| b == b':') else { return Ok(()) };
+		let (prefix, local) =
+			(name.get(..colon).unwrap_or(&[]), name.get(colon + 1..).unwrap_or(&[]));
+		if prefix.is_empty() || local.is_empty() || local.contains(&b':') {
+			return Err(FragmentError::InvalidName);
+		}
+		let bound = prefix == b"xml"
+			|| self
+				.prefixes
+				.get(..self.declared)
+				.unwrap_or(&[])
+				.iter()
+				.any(|&(s, e)| self.slice(s, e) == prefix);
+		if bound {
+			Ok(())
+		} else {
+			Err(FragmentError::UnboundPrefix)
+		}
 	}
 
 	fn check_id(&self, raw_value: &[u8], is_root: bool) -> Result<(), FragmentError> {
@@ -521,11 +612,13 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 		let Some(top) = self.depth.checked_sub(1) else {
 			return Err(FragmentError::MismatchedEndTag);
 		};
-		let &(open_start, open_end) = self.stack.get(top).ok_or(FragmentError::MismatchedEndTag)?;
+		let &(open_start, open_end, outside) =
+			self.stack.get(top).ok_or(FragmentError::MismatchedEndTag)?;
 		if self.slice(open_start, open_end) != self.slice(name_start, name_end) {
 			return Err(FragmentError::MismatchedEndTag);
 		}
 		self.depth = top;
+		self.declared = outside;
 		if top == 0 {
 			self.root_closed = true;
 		}
@@ -591,6 +684,120 @@ impl<'a, 'e> Tokenizer<'a, 'e> {
 		}
 		self.pos = end;
 		Ok(())
+	}
+}
+
+/// Why a document's prolog or epilog was rejected.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
+	scale_info::TypeInfo,
+)]
+pub enum HeaderError {
+	/// The text is not valid UTF-8.
+	NotUtf8,
+	/// A character that XML does not allow.
+	InvalidChar,
+	/// A comment contains `--` or is not closed by `-->`.
+	MalformedComment,
+	/// A DOCTYPE declaration.
+	DoctypeNotAllowed,
+	/// A processing instruction other than the XML declaration.
+	ProcessingInstructionNotAllowed,
+	/// An XML declaration that is not closed, not at the start of the prolog, or in the
+	/// epilog.
+	MisplacedXmlDeclaration,
+	/// An element, text, CDATA or other markup: only whitespace and comments may surround
+	/// the root element.
+	ContentNotAllowed,
+}
+
+impl HeaderError {
+	/// A short English description, for logs and error messages.
+	pub fn as_str(&self) -> &'static str {
+		use HeaderError::*;
+		match self {
+			NotUtf8 => "the header is not UTF-8",
+			InvalidChar => "a character not allowed in XML",
+			MalformedComment => "a comment that is not closed or contains `--`",
+			DoctypeNotAllowed => "a DOCTYPE declaration",
+			ProcessingInstructionNotAllowed => "a processing instruction",
+			MisplacedXmlDeclaration => "an XML declaration not closed or not at the start",
+			ContentNotAllowed => "content other than comments and whitespace",
+		}
+	}
+}
+
+/// Checks the text before a document's root element: an optional byte order mark, an
+/// optional XML declaration right after it, then only whitespace and closed comments.
+pub fn validate_prolog(prolog: &[u8]) -> Result<(), HeaderError> {
+	let text = header_text(prolog)?;
+	let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+	let rest = match text.strip_prefix("<?xml") {
+		Some(declaration)
+			if declaration.starts_with(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n')) =>
+		{
+			let end = declaration.find("?>").ok_or(HeaderError::MisplacedXmlDeclaration)?;
+			let body = declaration.get(..end).unwrap_or_default();
+			if body.contains(['<', '>']) {
+				return Err(HeaderError::MisplacedXmlDeclaration);
+			}
+			declaration.get(end + 2..).unwrap_or_default()
+		},
+		_ => text,
+	};
+	misc(rest)
+}
+
+/// Checks the text after a document's root element: only whitespace and closed comments.
+pub fn validate_epilog(epilog: &[u8]) -> Result<(), HeaderError> {
+	misc(header_text(epilog)?)
+}
+
+fn header_text(bytes: &[u8]) -> Result<&str, HeaderError> {
+	let text = core::str::from_utf8(bytes).map_err(|_| HeaderError::NotUtf8)?;
+	if !text.chars().all(|c| is_xml_char(c) || c == '\u{FEFF}') {
+		return Err(HeaderError::InvalidChar);
+	}
+	Ok(text)
+}
+
+/// Whitespace and comments, nothing else (XML's `Misc*` without processing instructions).
+fn misc(mut text: &str) -> Result<(), HeaderError> {
+	loop {
+		text = text.trim_start_matches([' ', '\t', '\r', '\n']);
+		if text.is_empty() {
+			return Ok(());
+		}
+		if let Some(comment) = text.strip_prefix("<!--") {
+			let end = comment.find("--").ok_or(HeaderError::MalformedComment)?;
+			text = comment
+				.get(end..)
+				.and_then(|rest| rest.strip_prefix("-->"))
+				.ok_or(HeaderError::MalformedComment)?;
+		} else if text.starts_with("<!DOCTYPE") {
+			return Err(HeaderError::DoctypeNotAllowed);
+		} else if let Some(instruction) = text.strip_prefix("<?") {
+			let target_end = instruction
+				.find(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '?'))
+				.unwrap_or(instruction.len());
+			return Err(
+				if instruction.get(..target_end).is_some_and(|t| t.eq_ignore_ascii_case("xml")) {
+					HeaderError::MisplacedXmlDeclaration
+				} else {
+					HeaderError::ProcessingInstructionNotAllowed
+				},
+			);
+		} else {
+			return Err(HeaderError::ContentNotAllowed);
+		}
 	}
 }
 
@@ -863,6 +1070,15 @@ mod tests {
 			(b"<a ID='e1'><b ID=''/></a>", E1, EmptyId),
 			(b"<a ID='e1'><b ID='e2'/></a>", E1, IdCarryingChild),
 			(b"<a><b><c ID='e2'/></b></a>", S, IdCarryingChild),
+			(b"<p:a ID='e1'/>", E1, UnboundPrefix),
+			(b"<a ID='e1' xsi:type='x'/>", E1, UnboundPrefix),
+			(b"<a ID='e1'><p:b/></a>", E1, UnboundPrefix),
+			// A declaration is in scope inside its element only.
+			(b"<a ID='e1'><b xmlns:p='urn:p'/><p:c/></a>", E1, UnboundPrefix),
+			(b"<a ID='e1'><b xmlns:p='urn:p'></b><c p:x='1'/></a>", E1, UnboundPrefix),
+			(b"<a ID='e1' :b='1'/>", E1, InvalidName),
+			(b"<a ID='e1' p:='1' xmlns:p='urn:p'/>", E1, InvalidName),
+			(b"<p:a:b ID='e1' xmlns:p='urn:p'/>", E1, InvalidName),
 		];
 		for (xml, id, expected) in cases {
 			assert_eq!(
@@ -873,6 +1089,93 @@ mod tests {
 			);
 			assert!(!expected.as_str().is_empty());
 		}
+	}
+
+	#[test]
+	fn namespace_prefixes_bound_inside_the_fragment_pass() {
+		let accepted = [
+			"<p:a ID='e1' xmlns:p='urn:p'/>",
+			"<a ID='e1' xsi:type='t' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'/>",
+			"<a ID='e1' xmlns:p='urn:p'><b><p:c p:d='1'/></b></a>",
+			"<a ID='e1'><b xmlns:p='urn:p'><p:c/></b></a>",
+			"<a ID='e1' xml:lang='de'/>",
+			// The default namespace may come from the document.
+			"<a ID='e1' xmlns='http://www.dke.de/CAEX'/>",
+			"<a ID='e1'/>",
+		];
+		for xml in accepted {
+			assert!(check(xml, E1).is_ok(), "{xml}: {:?}", check(xml, E1));
+		}
+	}
+
+	#[test]
+	fn namespace_declarations_in_scope_are_bounded() {
+		// Two declarations per level, so the nesting stays within `MAX_DEPTH`.
+		let levels = MAX_NAMESPACE_DECLARATIONS / 2;
+		let mut xml = String::from("<a ID='e1'>");
+		for depth in 0..levels {
+			xml.push_str(&std::format!("<b xmlns:p{depth}='urn:{depth}' xmlns:q{depth}='urn:q'>"));
+		}
+		let closing = "</b>".repeat(levels);
+		assert!(check(&std::format!("{xml}{closing}</a>"), E1).is_ok());
+		let one_more = std::format!("{xml}<c xmlns:q='urn:q'/>{closing}</a>");
+		assert_eq!(err(&one_more, E1), TooManyNamespaceDeclarations);
+		// Declarations go out of scope with their elements: siblings reuse the room.
+		let mut siblings = String::from("<a ID='e1'>");
+		for index in 0..4 * MAX_NAMESPACE_DECLARATIONS {
+			siblings.push_str(&std::format!("<p{index}:b xmlns:p{index}='urn:{index}'/>"));
+		}
+		siblings.push_str("</a>");
+		assert!(check(&siblings, E1).is_ok());
+	}
+
+	#[test]
+	fn headers_hold_only_the_xml_declaration_comments_and_whitespace() {
+		let prologs: [&[u8]; 7] = [
+			b"",
+			b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n",
+			"\u{FEFF}<?xml version=\"1.0\"?>\r\n<!-- exported --> \n".as_bytes(),
+			"\u{FEFF}".as_bytes(),
+			b"<!-- a --><!-- b -->\n",
+			b"  \n\t",
+			b"<?xml version='1.0'?><!---->",
+		];
+		for prolog in prologs {
+			assert_eq!(validate_prolog(prolog), Ok(()), "{:?}", String::from_utf8_lossy(prolog));
+		}
+		for epilog in [&b""[..], b"\n", b"\n<!-- end -->\n"] {
+			assert_eq!(validate_epilog(epilog), Ok(()));
+		}
+		use HeaderError::*;
+		let bad_prologs: [(&[u8], HeaderError); 14] = [
+			(b"\xff", NotUtf8),
+			(b"\x01", InvalidChar),
+			(b"<!-- never closed", MalformedComment),
+			(b"<!-- a -- b -->", MalformedComment),
+			(b"<!-- a --->", MalformedComment),
+			(b"<!DOCTYPE CAEXFile [<!ENTITY x \"y\">]>", DoctypeNotAllowed),
+			(b"<?xml version=\"1.0\"?><!DOCTYPE a>", DoctypeNotAllowed),
+			(b"<?xml-stylesheet href=\"x.xsl\"?>", ProcessingInstructionNotAllowed),
+			(b"<?xml version=\"1.0\"?><?pi?>", ProcessingInstructionNotAllowed),
+			(b" <?xml version=\"1.0\"?>", MisplacedXmlDeclaration),
+			(b"<?xml version=\"1.0\"", MisplacedXmlDeclaration),
+			(b"<?xml version=\"1.0\"?><?xml version=\"1.0\"?>", MisplacedXmlDeclaration),
+			(b"<Extra/>", ContentNotAllowed),
+			(b"<![CDATA[x]]>", ContentNotAllowed),
+		];
+		for (prolog, expected) in bad_prologs {
+			assert_eq!(
+				validate_prolog(prolog),
+				Err(expected),
+				"{:?}",
+				String::from_utf8_lossy(prolog)
+			);
+			assert!(!expected.as_str().is_empty());
+		}
+		assert_eq!(validate_epilog(b"<?xml version=\"1.0\"?>"), Err(MisplacedXmlDeclaration));
+		assert_eq!(validate_epilog(b"<!-- open"), Err(MalformedComment));
+		assert_eq!(validate_epilog(b"text"), Err(ContentNotAllowed));
+		assert_eq!(validate_epilog("\u{FEFF}".as_bytes()), Err(ContentNotAllowed));
 	}
 
 	#[test]
@@ -1016,6 +1319,9 @@ mod tests {
 			let tree = dt_aml::AmlTree::parse_str(&text)
 				.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 			files += 1;
+			let header = tree.header();
+			assert_eq!(validate_prolog(header.prolog.as_bytes()), Ok(()), "{}", path.display());
+			assert_eq!(validate_epilog(header.epilog.as_bytes()), Ok(()), "{}", path.display());
 			for node in tree.iter() {
 				let fragment = node.fragment();
 				let expected = if node.is_structural() {

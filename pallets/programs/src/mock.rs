@@ -4,7 +4,7 @@
 use crate::{self as pallet_dt_programs, DeclaredPrograms};
 use dt_primitives::access::TwinElements;
 use dt_primitives::{
-	access::{Authorize, ElementId, Grantee, ProgramName, Role, SpecificationTree, TwinId},
+	access::{Authorize, ElementId, Grantee, ProgramName, Role, TwinId},
 	program::{
 		Argument, ParameterDeclaration, ParameterName, ParameterText, ParameterType,
 		ParameterValue, ProgramArguments, ProgramParameters,
@@ -158,13 +158,7 @@ fn benchmark_program(twin: TwinId) -> Option<ProgramParameters> {
 		.map(|(_, parameters)| parameters)
 }
 
-impl SpecificationTree for FixedPrograms {
-	fn is_descendant(_twin: TwinId, _element: &ElementId, _ancestor: &ElementId) -> bool {
-		false
-	}
-}
-
-dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, FixedPrograms);
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium);
 
 impl pallet_dt_programs::Config for Test {
 	type Authorize = Access;

@@ -80,16 +80,15 @@ mod tests {
 
 pub use pallet_dt_access;
 
-/// The access pallet as every mock configures it: the real pallet, small bounds, the
-/// mock's consortium and its view of the specification tree.
+/// The access pallet as every mock configures it: the real pallet, small bounds and the
+/// mock's consortium.
 ///
-/// `impl_access_config!(Test, FixedConsortium, Specification)`
+/// `impl_access_config!(Test, FixedConsortium)`
 #[macro_export]
 macro_rules! impl_access_config {
-	($runtime:ty, $consortium:ty, $specification:ty) => {
+	($runtime:ty, $consortium:ty) => {
 		impl $crate::pallet_dt_access::Config for $runtime {
 			type Consortium = $consortium;
-			type Specification = $specification;
 			type MaxGrantsPerTwin = frame_support::traits::ConstU32<16>;
 			type MaxRolesPerGrantee = frame_support::traits::ConstU32<4>;
 			type MaxPermissionsPerRole = frame_support::traits::ConstU32<16>;

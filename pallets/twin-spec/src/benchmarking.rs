@@ -6,11 +6,17 @@
 //! a little more as the whole state trie grows (logarithmically, for every pallet alike), so
 //! these benchmarks keep the chain's state at the same size: another twin holds the
 //! elements the measured twin does not have.
+//!
+//! Every change of an element is measured at its worst: the element lies at the deepest
+//! level the tree allows (authorizing it walks up `MaxTreeDepth` ancestors once), and the
+//! caller is the costliest writer the access control can have (the most roles, each with
+//! the most permissions, specification writes scoped elsewhere but for the role checked
+//! last), so every permission is checked against every ancestor.
 
 use super::*;
 use crate::pallet::{Elements, Fragments, NextTwinId, Twins};
 use crate::BenchmarkHelper;
-use alloc::{format, vec, vec::Vec};
+use alloc::{format, string::String, vec, vec::Vec};
 use dt_primitives::{
 	access::{Authorize, Confidentiality, ElementId, ProgramName, TwinId},
 	program::{
@@ -58,24 +64,14 @@ fn seed_twin<T: Config>(owner: &T::AccountId, children: u32) -> TwinId {
 	NextTwinId::<T>::put(twin + 1);
 	T::Authorize::twin_created(twin, owner);
 	let now = frame_system::Pallet::<T>::block_number();
-	let node = |parent: Option<ElementId>, previous, next, first_child, depth| ElementNode {
-		parent,
-		previous_sibling: previous,
-		next_sibling: next,
-		first_child,
-		depth,
-		confidentiality: Confidentiality::Internal,
-		version: 1,
-		last_change: ChangeKind::Imported,
-		changed_at: now,
-		changed_by: owner.clone(),
-		previous_change_at: None,
-		program_count: 0,
-		source_count: 0,
+	let node = |parent: Option<ElementId>, previous, next, first_child, depth| {
+		new_node::<T>(owner, parent, previous, next, first_child, depth)
 	};
 	let root = element_id("root");
 	let first = (children > 0).then(|| child_id(0));
-	Elements::<T>::insert((twin, &root), node(None, None, None, first, 0));
+	let mut root_node = node(None, None, None, first, 0);
+	root_node.child_count = children;
+	Elements::<T>::insert((twin, &root), root_node);
 	Fragments::<T>::insert((twin, &root), root_fragment::<T::MaxFragmentLength>());
 	for index in 0..children {
 		let id = child_id(index);
@@ -101,6 +97,78 @@ fn seed_twin<T: Config>(owner: &T::AccountId, children: u32) -> TwinId {
 	);
 	DocumentHeaders::<T>::insert(twin, DocumentHeader::default());
 	twin
+}
+
+fn new_node<T: Config>(
+	owner: &T::AccountId,
+	parent: Option<ElementId>,
+	previous_sibling: Option<ElementId>,
+	next_sibling: Option<ElementId>,
+	first_child: Option<ElementId>,
+	depth: u32,
+) -> ElementNode<T::AccountId, frame_system::pallet_prelude::BlockNumberFor<T>> {
+	ElementNode {
+		parent,
+		previous_sibling,
+		next_sibling,
+		first_child,
+		depth,
+		confidentiality: Confidentiality::Internal,
+		version: 1,
+		last_change: ChangeKind::Imported,
+		changed_at: frame_system::Pallet::<T>::block_number(),
+		changed_by: owner.clone(),
+		previous_change_at: None,
+		program_count: 0,
+		source_count: 0,
+		child_count: 0,
+		describes_programs: 0,
+	}
+}
+
+fn chain_id(level: u32) -> ElementId {
+	element_id(&format!("deep-{level}"))
+}
+
+/// Hangs a chain of elements below `top` (a child of the root) down to the deepest level
+/// the tree allows (`MaxTreeDepth`), each the only child of the one above; returns the
+/// deepest one.
+fn deep_chain<T: Config>(owner: &T::AccountId, twin: TwinId, top: &ElementId) -> ElementId {
+	let deepest = T::MaxTreeDepth::get();
+	let mut parent = top.clone();
+	for depth in 2..=deepest {
+		let id = chain_id(depth);
+		Elements::<T>::mutate((twin, &parent), |node| {
+			if let Some(node) = node {
+				node.first_child = Some(id.clone());
+				node.child_count = 1;
+			}
+		});
+		Elements::<T>::insert(
+			(twin, &id),
+			new_node::<T>(owner, Some(parent.clone()), None, None, None, depth),
+		);
+		Fragments::<T>::insert(
+			(twin, &id),
+			element_fragment::<T::MaxFragmentLength>(&format!("deep-{depth}"), 0),
+		);
+		parent = id;
+	}
+	Twins::<T>::mutate(twin, |info| {
+		if let Some(info) = info {
+			info.element_count += deepest.saturating_sub(1);
+		}
+	});
+	parent
+}
+
+/// The costliest writer on `twin` (see the module docs), allowed to write at `scope` and
+/// below.
+fn costliest_writer<T: Config>(twin: TwinId, scope: &ElementId) -> T::AccountId {
+	let writer: T::AccountId = account("writer", 0, 0);
+	T::BenchmarkHelper::make_member(&writer);
+	T::BenchmarkHelper::make_costliest_writer(twin, &writer, scope);
+	writer
 }
 
 /// A document of `n` elements (a root and `n - 1` children) with `padding` extra bytes in
@@ -154,6 +222,39 @@ fn program_name() -> ProgramName {
 	b"set-fill-volume".to_vec().try_into().expect("short")
 }
 
+fn id_text(id: &ElementId) -> String {
+	String::from_utf8(id.to_vec()).expect("benchmark ids are UTF-8")
+}
+
+/// A small twin of the whitelisted caller with a chain of elements down to the deepest level
+/// below its first child: the twin, the chain's top and its deepest element.
+fn deep_twin<T: Config>() -> (TwinId, ElementId, ElementId) {
+	let owner: T::AccountId = whitelisted_caller();
+	let twin = seed_twin::<T>(&owner, SMALL_TWIN);
+	let top = child_id(0);
+	let deepest = deep_chain::<T>(&owner, twin, &top);
+	(twin, top, deepest)
+}
+
+/// Declares the benchmarks' program with the most parameters on `element`, described by
+/// `described_by`, as the twin's owner `owner`.
+fn declare<T: Config>(
+	owner: &T::AccountId,
+	twin: TwinId,
+	element: &ElementId,
+	described_by: &ElementId,
+) {
+	Pallet::<T>::declare_program(
+		RawOrigin::Signed(owner.clone()).into(),
+		twin,
+		element.clone(),
+		program_name(),
+		parameters(MAX_PARAMETERS),
+		described_by.clone(),
+	)
+	.expect("the owner declares the program");
+}
+
 fn assert_last_event<T: Config>(event: Event<T>) {
 	frame_system::Pallet::<T>::assert_last_event(<T as frame_system::Config>::RuntimeEvent::from(
 		event,
@@ -197,13 +298,37 @@ mod benchmarks {
 		assert_eq!(Twins::<T>::get(twin).map(|info| info.element_count), Some(n));
 	}
 
+	/// Inserting at the deepest level there is room for, between two siblings (both get
+	/// relinked), as the costliest writer.
 	#[benchmark]
 	fn insert_element(e: Linear<SMALL_TWIN, LARGE_TWIN>, b: Linear<0, MAX_PADDING>) {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, e - 1);
-		seed_twin::<T>(&caller, LARGE_TWIN - e);
-		// In the middle: the previous and the next sibling both get relinked.
-		let previous = child_id((e - 1) / 2);
+		let owner: T::AccountId = whitelisted_caller();
+		let depth = T::MaxTreeDepth::get();
+		let twin = seed_twin::<T>(&owner, e.saturating_sub(depth).max(1));
+		seed_twin::<T>(&owner, LARGE_TWIN - e);
+		let top = child_id(0);
+		let parent = deep_chain::<T>(&owner, twin, &top);
+		// The deepest element's parent gets a second child; the new one goes between them.
+		let previous = parent;
+		let parent = Elements::<T>::get((twin, &previous))
+			.and_then(|node| node.parent)
+			.expect("the chain has two levels at least");
+		let mut info = Twins::<T>::get(twin).expect("seeded");
+		Pallet::<T>::insert(
+			twin,
+			&mut info,
+			&owner,
+			NewElement {
+				id: element_id("after"),
+				parent: Some(parent.clone()),
+				previous_sibling: Some(previous.clone()),
+				fragment: element_fragment::<T::MaxFragmentLength>("after", 0),
+			},
+			ChangeKind::Inserted,
+		)
+		.expect("room for a sibling");
+		Twins::<T>::insert(twin, info);
+		let caller = costliest_writer::<T>(twin, &top);
 		let fragment = element_fragment::<T::MaxFragmentLength>("new", b);
 
 		#[extrinsic_call]
@@ -211,7 +336,7 @@ mod benchmarks {
 			RawOrigin::Signed(caller.clone()),
 			twin,
 			element_id("new"),
-			element_id("root"),
+			parent.clone(),
 			Some(previous),
 			fragment,
 		);
@@ -219,26 +344,35 @@ mod benchmarks {
 		assert_last_event::<T>(Event::ElementInserted {
 			twin,
 			element: element_id("new"),
-			parent: element_id("root"),
+			parent,
 			author: caller,
 		});
 	}
 
+	/// Removing an element one level above the deepest with `n - 1` children, as the
+	/// costliest writer.
 	#[benchmark]
 	fn remove_element(
 		e: Linear<SMALL_TWIN, LARGE_TWIN>,
 		n: Linear<1, { T::MaxRemovedElements::get() }>,
 	) {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, e - 1);
-		seed_twin::<T>(&caller, LARGE_TWIN - e);
-		// A middle child gets `n - 1` children of its own, so the subtree has `n` elements.
-		let target = child_id((e - 1) / 2);
+		let owner: T::AccountId = whitelisted_caller();
+		let depth = T::MaxTreeDepth::get();
+		let twin = seed_twin::<T>(&owner, e.saturating_sub(depth).max(1));
+		seed_twin::<T>(&owner, LARGE_TWIN - e);
+		let top = child_id(0);
+		let deepest = deep_chain::<T>(&owner, twin, &top);
+		// The deepest element's parent, with `n - 1` children, so the subtree has `n`.
+		let target = Elements::<T>::get((twin, &deepest))
+			.and_then(|node| node.parent)
+			.expect("the chain has two levels at least");
+		Pallet::<T>::remove_element(RawOrigin::Signed(owner.clone()).into(), twin, deepest, 1)
+			.expect("the owner removes a leaf");
 		let mut previous = None;
 		for index in 0..n - 1 {
 			let id = format!("sub-{index}");
 			Pallet::<T>::insert_element(
-				RawOrigin::Signed(caller.clone()).into(),
+				RawOrigin::Signed(owner.clone()).into(),
 				twin,
 				element_id(&id),
 				target.clone(),
@@ -248,6 +382,7 @@ mod benchmarks {
 			.expect("the subtree is built");
 			previous = Some(element_id(&id));
 		}
+		let caller = costliest_writer::<T>(twin, &top);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller.clone()), twin, target.clone(), n);
@@ -260,28 +395,78 @@ mod benchmarks {
 		});
 	}
 
+	/// Refusing to remove an element with more children than the witness of `n` elements
+	/// claims: the refusal reads `n` elements, however many children there are, so the
+	/// weight of a removal of `n` elements pays for it.
 	#[benchmark]
-	fn replace_fragment(b: Linear<0, MAX_PADDING>) {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
-		let fragment = element_fragment::<T::MaxFragmentLength>("c-1", b);
+	fn remove_element_refused(n: Linear<1, { T::MaxRemovedElements::get() }>) {
+		let owner: T::AccountId = whitelisted_caller();
+		let twin = seed_twin::<T>(&owner, SMALL_TWIN);
+		let target = child_id(0);
+		let children = T::MaxChildrenPerElement::get().min(n.saturating_add(SMALL_TWIN));
+		let mut info = Twins::<T>::get(twin).expect("seeded");
+		let mut previous = None;
+		for index in 0..children {
+			let id = format!("sub-{index}");
+			Pallet::<T>::insert(
+				twin,
+				&mut info,
+				&owner,
+				NewElement {
+					id: element_id(&id),
+					parent: Some(target.clone()),
+					previous_sibling: previous.clone(),
+					fragment: element_fragment::<T::MaxFragmentLength>(&id, 0),
+				},
+				ChangeKind::Inserted,
+			)
+			.expect("room for the children");
+			previous = Some(element_id(&id));
+		}
+		Twins::<T>::insert(twin, info);
+		let caller = costliest_writer::<T>(twin, &target);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), twin, child_id(1), fragment);
+		#[block]
+		{
+			let refused = Pallet::<T>::remove_element(
+				RawOrigin::Signed(caller).into(),
+				twin,
+				target.clone(),
+				n,
+			);
+			assert!(refused.is_err());
+		}
 
-		assert_eq!(Elements::<T>::get((twin, child_id(1))).map(|node| node.version), Some(2));
+		assert!(Elements::<T>::contains_key((twin, &target)));
 	}
 
+	/// Replacing the fragment of the deepest element, which describes a declared program, as
+	/// the costliest writer.
 	#[benchmark]
-	fn set_element_confidentiality() {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
+	fn replace_fragment(b: Linear<0, MAX_PADDING>) {
+		let (twin, top, deepest) = deep_twin::<T>();
+		let owner: T::AccountId = whitelisted_caller();
+		declare::<T>(&owner, twin, &deepest, &deepest);
+		let caller = costliest_writer::<T>(twin, &top);
+		let fragment = element_fragment::<T::MaxFragmentLength>(&id_text(&deepest), b);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), twin, child_id(1), Confidentiality::Secret);
+		_(RawOrigin::Signed(caller), twin, deepest.clone(), fragment);
+
+		assert_eq!(Elements::<T>::get((twin, deepest)).map(|node| node.version), Some(2));
+	}
+
+	/// Setting the level of the deepest element, as the costliest writer.
+	#[benchmark]
+	fn set_element_confidentiality() {
+		let (twin, top, deepest) = deep_twin::<T>();
+		let caller = costliest_writer::<T>(twin, &top);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), twin, deepest.clone(), Confidentiality::Secret);
 
 		assert_eq!(
-			Elements::<T>::get((twin, child_id(1))).map(|node| node.confidentiality),
+			Elements::<T>::get((twin, deepest)).map(|node| node.confidentiality),
 			Some(Confidentiality::Secret)
 		);
 	}
@@ -291,8 +476,8 @@ mod benchmarks {
 		u: Linear<8, { T::MaxUriLength::get() }>,
 		d: Linear<0, { T::MaxDescriptionLength::get() }>,
 	) {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
+		let (twin, top, deepest) = deep_twin::<T>();
+		let caller = costliest_writer::<T>(twin, &top);
 		let mut uri = b"https://".to_vec();
 		uri.resize(u as usize, b'a');
 		let uri: BoundedVec<u8, T::MaxUriLength> = uri.try_into().expect("u is bounded");
@@ -300,24 +485,26 @@ mod benchmarks {
 			vec![b'd'; d as usize].try_into().expect("d is bounded");
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), twin, Some(child_id(1)), uri, description, SourceKind::Web);
+		_(RawOrigin::Signed(caller), twin, Some(deepest), uri, description, SourceKind::Web);
 
 		assert_eq!(ExternalSources::<T>::iter_prefix(twin).count(), 1);
 	}
 
+	/// Removing a source of the deepest element, as the costliest writer.
 	#[benchmark]
 	fn remove_external_source() {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
+		let (twin, top, deepest) = deep_twin::<T>();
+		let owner: T::AccountId = whitelisted_caller();
 		Pallet::<T>::add_external_source(
-			RawOrigin::Signed(caller.clone()).into(),
+			RawOrigin::Signed(owner).into(),
 			twin,
-			Some(child_id(1)),
+			Some(deepest),
 			b"https://plant.example/level".to_vec().try_into().expect("short"),
 			Default::default(),
 			SourceKind::Web,
 		)
 		.expect("the source is added");
+		let caller = costliest_writer::<T>(twin, &top);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), twin, 0);
@@ -325,34 +512,60 @@ mod benchmarks {
 		assert_eq!(ExternalSources::<T>::iter_prefix(twin).count(), 0);
 	}
 
+	/// Re-declaring a program of the deepest element with `p` parameters, described by
+	/// another element at the deepest level, as the costliest writer: both elements' levels
+	/// are checked, and the old description is released.
 	#[benchmark]
 	fn declare_program(p: Linear<0, MAX_PARAMETERS>) {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
+		let (twin, top, deepest) = deep_twin::<T>();
+		let owner: T::AccountId = whitelisted_caller();
+		declare::<T>(&owner, twin, &deepest, &deepest);
+		let sibling = element_id("deep-sibling");
+		let parent = Elements::<T>::get((twin, &deepest)).and_then(|node| node.parent);
+		Pallet::<T>::insert_element(
+			RawOrigin::Signed(owner).into(),
+			twin,
+			sibling.clone(),
+			parent.expect("the deepest element has a parent"),
+			Some(deepest.clone()),
+			element_fragment::<T::MaxFragmentLength>("deep-sibling", 0),
+		)
+		.expect("room for a sibling");
+		let caller = costliest_writer::<T>(twin, &top);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), twin, child_id(1), program_name(), parameters(p));
+		_(
+			RawOrigin::Signed(caller),
+			twin,
+			deepest.clone(),
+			program_name(),
+			parameters(p),
+			sibling.clone(),
+		);
 
-		assert_eq!(Elements::<T>::get((twin, child_id(1))).map(|node| node.program_count), Some(1));
+		assert_eq!(Elements::<T>::get((twin, &deepest)).map(|node| node.program_count), Some(1));
+		assert_eq!(
+			Elements::<T>::get((twin, &deepest)).map(|node| node.describes_programs),
+			Some(0)
+		);
+		assert_eq!(
+			Elements::<T>::get((twin, sibling)).map(|node| node.describes_programs),
+			Some(1)
+		);
 	}
 
+	/// Removing a program of the deepest element, as the costliest writer.
 	#[benchmark]
 	fn remove_program() {
-		let caller: T::AccountId = whitelisted_caller();
-		let twin = seed_twin::<T>(&caller, SMALL_TWIN);
-		Pallet::<T>::declare_program(
-			RawOrigin::Signed(caller.clone()).into(),
-			twin,
-			child_id(1),
-			program_name(),
-			parameters(MAX_PARAMETERS),
-		)
-		.expect("the program is declared");
+		let (twin, top, deepest) = deep_twin::<T>();
+		let owner: T::AccountId = whitelisted_caller();
+		declare::<T>(&owner, twin, &deepest, &deepest);
+		let caller = costliest_writer::<T>(twin, &top);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), twin, child_id(1), program_name());
+		_(RawOrigin::Signed(caller), twin, deepest.clone(), program_name());
 
-		assert_eq!(Elements::<T>::get((twin, child_id(1))).map(|node| node.program_count), Some(0));
+		assert_eq!(Elements::<T>::get((twin, deepest)).map(|node| node.program_count), Some(0));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

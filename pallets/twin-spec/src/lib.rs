@@ -31,16 +31,25 @@
 //!   a given sibling.
 //! - [`Pallet::remove_element`]: an element with its whole subtree (and the programs and
 //!   sources attached to them). The caller states the subtree's size as a witness, so the
-//!   call is weighed before it runs.
+//!   call is weighed before it runs; a larger subtree is refused before more elements than
+//!   the witness are read. No element has more than [`Config::MaxChildrenPerElement`]
+//!   children.
 //! - [`Pallet::replace_fragment`]: an element's own XML; its `ID` stays.
 //! - [`Pallet::set_element_confidentiality`]: an element's confidentiality level.
 //!
 //! Each change is authorized by the twin's access control ([`Config::Authorize`]):
 //! writing the specification at the element (inserts: at the parent), which a role may hold
-//! for a subtree only; setting confidentiality needs access management. Each change is an
+//! for a subtree only; setting confidentiality needs access management. The pallet walks up
+//! from the element once per call and hands its ancestors to the access control, so a
+//! caller's permissions scoped to subtrees cost no further reads. Every change also needs
+//! clearance for the element: its level and its ancestors' (a removal: every level in the
+//! subtree), as document writes do; nobody changes what they may not read. Each change is an
 //! event naming the twin, the element and the author, and each element records its version,
 //! its last change and the block of the change before, so its history can be walked back
 //! block by block on an archive node.
+//!
+//! The document's header may hold only a byte order mark, the XML declaration, closed
+//! comments and whitespace ([`dt_primitives::aml_fragment::validate_prolog`]).
 //!
 //! ## External data sources and program declarations
 //!
@@ -48,7 +57,14 @@
 //!   description and kind, attached to the twin or one element.
 //! - [`Pallet::declare_program`] / [`Pallet::remove_program`]: a program the device offers on
 //!   an element, with its parameters, types and safety bounds (which the client derives from
-//!   the AML's attribute constraints). Program calls are checked against them.
+//!   the AML's attribute constraints of the element `described_by`). Program calls are
+//!   checked against them. Declaring needs its own permission, `DeclarePrograms` (the
+//!   owner's and the manufacturer's by default): operating a plant, which includes writing
+//!   its specification and calling its programs, does not include setting its safety
+//!   envelope. A declaration is anchored to `described_by`: while it stands, changing that
+//!   element's fragment or removing it needs `DeclarePrograms` too, so its AML keeps saying
+//!   what was declared. Every declaration, and every re-declaration that may change the
+//!   bounds, is an event.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -76,6 +92,16 @@ mod tests;
 pub trait BenchmarkHelper<AccountId> {
 	/// Makes `who` a member of the consortium, so the twin's access control recognises it.
 	fn make_member(who: &AccountId);
+
+	/// Makes `who` (a member) the costliest caller of a specification change on `twin`: the
+	/// most roles with the most permissions, specification writes scoped elsewhere but for
+	/// the role checked last, which may write at `scope` and below, read everything, declare
+	/// programs, add external sources and manage access.
+	fn make_costliest_writer(
+		twin: dt_primitives::access::TwinId,
+		who: &AccountId,
+		scope: &dt_primitives::access::ElementId,
+	);
 }
 
 #[frame_support::pallet]
@@ -85,11 +111,14 @@ pub mod pallet {
 		access::{
 			AccessDenied, Action, Authorize, Confidentiality, ElementId, ProgramName, TwinId,
 		},
-		aml_fragment::{validate_fragment, FragmentId, MAX_FRAGMENT_LEN},
+		aml_fragment::{
+			validate_epilog, validate_fragment, validate_prolog, FragmentId, MAX_FRAGMENT_LEN,
+		},
 		program::{check_parameters, ProgramParameters},
 	};
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::Saturating;
 
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
@@ -124,6 +153,10 @@ pub mod pallet {
 		/// Most elements one remove call can take away (the element and its subtree).
 		#[pallet::constant]
 		type MaxRemovedElements: Get<u32>;
+
+		/// Most child elements one element can have.
+		#[pallet::constant]
+		type MaxChildrenPerElement: Get<u32>;
 
 		/// Longest external source URI, in bytes.
 		#[pallet::constant]
@@ -263,11 +296,15 @@ pub mod pallet {
 		},
 		/// An external data source was removed.
 		ExternalSourceRemoved { twin: TwinId, source: SourceId, author: T::AccountId },
-		/// A program was declared on an element (or its declaration replaced).
+		/// A program was declared on an element with its parameters and safety bounds, taken
+		/// from the AML of `described_by`; `replaced` when it replaced a declaration of the
+		/// same name, whose bounds it may have changed.
 		ProgramDeclared {
 			twin: TwinId,
 			element: ElementId,
 			program: ProgramName,
+			described_by: ElementId,
+			replaced: bool,
 			author: T::AccountId,
 		},
 		/// A program declaration was removed.
@@ -311,9 +348,10 @@ pub mod pallet {
 		SiblingNotUnderParent,
 		/// The fragment was rejected; the inner value says why.
 		InvalidFragment(FragmentRejection),
-		/// The header contains an element or is not UTF-8: it may only hold the XML
-		/// declaration, comments, processing instructions, a DOCTYPE and whitespace.
-		InvalidHeader,
+		/// The header was rejected: the prolog may only hold a byte order mark, the XML
+		/// declaration, closed comments and whitespace, the epilog only comments and
+		/// whitespace. The inner value says why.
+		InvalidHeader(HeaderRejection),
 		/// The element would be nested deeper than `MaxTreeDepth`.
 		TreeTooDeep,
 		/// The twin would have more than `MaxElementsPerTwin` elements.
@@ -341,6 +379,14 @@ pub mod pallet {
 		UnknownProgram,
 		/// The program's parameters are inconsistent; the inner value says why.
 		InvalidProgramDeclaration(DeclarationRejection),
+		/// The caller may not read the element (its level or an ancestor's is above the
+		/// caller's clearance), so it may not change it either.
+		InsufficientClearance,
+		/// The parent has `MaxChildrenPerElement` children already.
+		TooManyChildren,
+		/// The element describes a program declared outside the removed subtree; remove or
+		/// re-declare that program first.
+		DescribesDeclaredProgram,
 	}
 
 	#[pallet::hooks]
@@ -351,6 +397,10 @@ pub mod pallet {
 				"MaxFragmentLength exceeds what the fragment validator accepts"
 			);
 			assert!(T::MaxRemovedElements::get() > 0, "MaxRemovedElements must allow a removal");
+			assert!(
+				T::MaxChildrenPerElement::get() > 0,
+				"MaxChildrenPerElement must allow a child"
+			);
 		}
 	}
 
@@ -368,10 +418,9 @@ pub mod pallet {
 			complete: bool,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(
-				header_is_valid(&header.prolog) && header_is_valid(&header.epilog),
-				Error::<T>::InvalidHeader
-			);
+			validate_prolog(&header.prolog)
+				.and_then(|()| validate_epilog(&header.epilog))
+				.map_err(|reason| Error::<T>::InvalidHeader(HeaderRejection(reason)))?;
 			let twin = NextTwinId::<T>::get();
 			let next = twin.checked_add(1).ok_or(Error::<T>::TooManyTwins)?;
 			let now = frame_system::Pallet::<T>::block_number();
@@ -416,12 +465,10 @@ pub mod pallet {
 		}
 
 		/// Inserts an element as the first child of `parent` (`previous_sibling = None`) or
-		/// right after `previous_sibling`, which must be a child of `parent`.
+		/// right after `previous_sibling`, which must be a child of `parent`. Needs a
+		/// specification write at `parent` and clearance for its level.
 		#[pallet::call_index(2)]
-		#[pallet::weight(
-			T::WeightInfo::insert_element(T::MaxElementsPerTwin::get(), fragment.len() as u32)
-				.saturating_add(scope_check_weight::<T>())
-		)]
+		#[pallet::weight(T::WeightInfo::insert_element(T::MaxElementsPerTwin::get(), fragment.len() as u32))]
 		pub fn insert_element(
 			origin: OriginFor<T>,
 			twin: TwinId,
@@ -432,8 +479,9 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Self::editable_twin(twin)?;
-			ensure!(Elements::<T>::contains_key((twin, &parent)), Error::<T>::UnknownParent);
-			Self::authorize(twin, &who, Action::WriteSpecification(&parent))?;
+			let parent_node =
+				Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
+			Self::authorize_write(twin, &who, &parent, &parent_node)?;
 			let new = NewElement {
 				id: element.clone(),
 				parent: Some(parent.clone()),
@@ -448,7 +496,10 @@ pub mod pallet {
 
 		/// Removes an element with its whole subtree, and the programs and sources attached
 		/// to them. `subtree_size` is the number of elements removed (the element included),
-		/// at least as the caller counts it; the call fails if the subtree is larger.
+		/// at least as the caller counts it; the call fails if the subtree is larger, having
+		/// read no more elements than that. Needs a specification write at the element,
+		/// clearance for every level in the subtree and above it, and the right to declare
+		/// programs if an element of the subtree describes one.
 		#[pallet::call_index(3)]
 		#[pallet::weight(remove_weight::<T>(*subtree_size))]
 		pub fn remove_element(
@@ -459,10 +510,12 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut info = Self::editable_twin(twin)?;
-			ensure!(Elements::<T>::contains_key((twin, &element)), Error::<T>::UnknownElement);
-			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
+			let node = Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
+			let path = Self::authorize_write(twin, &who, &element, &node)?;
 			let witness = subtree_size.min(T::MaxRemovedElements::get());
-			let removal = Self::remove_subtree(twin, &mut info, &element, witness)?;
+			let subtree = Self::collect_subtree(twin, &element, &node, witness)?;
+			Self::authorize_removal(twin, &who, &path, &subtree)?;
+			let removal = Self::delete_subtree(twin, &mut info, &element, &node, subtree)?;
 			Twins::<T>::insert(twin, info);
 			Self::deposit_event(Event::ElementRemoved {
 				twin,
@@ -474,12 +527,11 @@ pub mod pallet {
 		}
 
 		/// Replaces an element's fragment. The new fragment carries the same `ID` (none for a
-		/// structural element).
+		/// structural element). Needs a specification write at the element and clearance for
+		/// its level; if the element describes a declared program (its parameters and safety
+		/// bounds come from this fragment), also the right to declare programs.
 		#[pallet::call_index(4)]
-		#[pallet::weight(
-			T::WeightInfo::replace_fragment(fragment.len() as u32)
-				.saturating_add(scope_check_weight::<T>())
-		)]
+		#[pallet::weight(T::WeightInfo::replace_fragment(fragment.len() as u32))]
 		pub fn replace_fragment(
 			origin: OriginFor<T>,
 			twin: TwinId,
@@ -490,7 +542,10 @@ pub mod pallet {
 			Self::editable_twin(twin)?;
 			let mut node =
 				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
-			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
+			Self::authorize_write(twin, &who, &element, &node)?;
+			if node.describes_programs > 0 {
+				Self::authorize(twin, &who, Action::DeclareProgram)?;
+			}
 			validate::<T>(&element, &fragment)?;
 			Self::record_change(&mut node, &who, ChangeKind::FragmentReplaced);
 			let version = node.version;
@@ -502,7 +557,7 @@ pub mod pallet {
 
 		/// Sets the confidentiality level of one element (its children keep theirs; a reader
 		/// sees an element only if cleared for it and for all its ancestors). Needs access
-		/// management on the twin.
+		/// management on the twin and clearance for the element's current level.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::set_element_confidentiality())]
 		pub fn set_element_confidentiality(
@@ -516,6 +571,7 @@ pub mod pallet {
 			let mut node =
 				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			Self::authorize(twin, &who, Action::ManageAccess)?;
+			Self::ensure_cleared(twin, &who, Self::path(twin, &node).level)?;
 			node.confidentiality = level;
 			Self::record_change(&mut node, &who, ChangeKind::ConfidentialitySet);
 			Elements::<T>::insert((twin, &element), node);
@@ -524,7 +580,7 @@ pub mod pallet {
 		}
 
 		/// References an external data source, for the whole twin (`element = None`) or one
-		/// element.
+		/// element (then the caller needs clearance for the element's level).
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::add_external_source(uri.len() as u32, description.len() as u32))]
 		pub fn add_external_source(
@@ -544,6 +600,9 @@ pub mod pallet {
 				None => None,
 			};
 			Self::authorize(twin, &who, Action::AddExternalSource)?;
+			if let Some(node) = &node {
+				Self::ensure_cleared(twin, &who, Self::path(twin, node).level)?;
+			}
 			ensure!(uri_is_valid(&uri), Error::<T>::InvalidUri);
 			ensure!(core::str::from_utf8(&description).is_ok(), Error::<T>::InvalidDescription);
 			ensure!(info.source_count < T::MaxSourcesPerTwin::get(), Error::<T>::TooManySources);
@@ -575,7 +634,8 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes an external data source.
+		/// Removes an external data source. One attached to an element needs clearance for
+		/// the element's level.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::remove_external_source())]
 		pub fn remove_external_source(
@@ -587,14 +647,15 @@ pub mod pallet {
 			let mut info = Twins::<T>::get(twin).ok_or(Error::<T>::UnknownTwin)?;
 			let removed =
 				ExternalSources::<T>::get(twin, source).ok_or(Error::<T>::UnknownSource)?;
+			let node = removed.element.as_ref().and_then(|element| {
+				Elements::<T>::get((twin, element)).map(|node| (element.clone(), node))
+			});
 			Self::authorize(twin, &who, Action::AddExternalSource)?;
-			if let Some(element) = &removed.element {
-				Elements::<T>::mutate((twin, element), |node| {
-					if let Some(node) = node {
-						node.source_count = node.source_count.saturating_sub(1);
-					}
-				});
-				ElementSources::<T>::remove((twin, element, source));
+			if let Some((element, mut node)) = node {
+				Self::ensure_cleared(twin, &who, Self::path(twin, &node).level)?;
+				node.source_count = node.source_count.saturating_sub(1);
+				Elements::<T>::insert((twin, &element), node);
+				ElementSources::<T>::remove((twin, &element, source));
 			}
 			ExternalSources::<T>::remove(twin, source);
 			info.source_count = info.source_count.saturating_sub(1);
@@ -603,25 +664,31 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Declares a program the device offers on an element, with its parameters and their
-		/// safety bounds; a declaration of the same name on the element is replaced.
+		/// Declares a program the device offers on `element`, with its parameters and their
+		/// safety bounds, taken from the AML of `described_by` (often `element` itself); a
+		/// declaration of the same name on the element is replaced. Needs the right to declare
+		/// programs (not a specification write: operating a plant does not include setting its
+		/// safety envelope) and clearance for both elements' levels. While the declaration
+		/// stands, changing or removing `described_by` needs that right too.
 		#[pallet::call_index(8)]
-		#[pallet::weight(
-			T::WeightInfo::declare_program(parameters.len() as u32)
-				.saturating_add(scope_check_weight::<T>())
-		)]
+		#[pallet::weight(T::WeightInfo::declare_program(parameters.len() as u32))]
 		pub fn declare_program(
 			origin: OriginFor<T>,
 			twin: TwinId,
 			element: ElementId,
 			program: ProgramName,
 			parameters: ProgramParameters,
+			described_by: ElementId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
 			let mut node =
 				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
-			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
+			let description =
+				Elements::<T>::get((twin, &described_by)).ok_or(Error::<T>::UnknownElement)?;
+			Self::authorize(twin, &who, Action::DeclareProgram)?;
+			Self::ensure_cleared(twin, &who, Self::path(twin, &node).level)?;
+			Self::ensure_cleared(twin, &who, Self::path(twin, &description).level)?;
 			ensure!(
 				!program.is_empty() && core::str::from_utf8(&program).is_ok(),
 				Error::<T>::InvalidProgramName
@@ -630,22 +697,46 @@ pub mod pallet {
 				Error::<T>::InvalidProgramDeclaration(DeclarationRejection(reason))
 			})?;
 			let key = (twin, element.clone(), program.clone());
-			if !Programs::<T>::contains_key(&key) {
-				ensure!(
-					node.program_count < T::MaxProgramsPerElement::get(),
-					Error::<T>::TooManyPrograms
-				);
-				node.program_count += 1;
-				Elements::<T>::insert((twin, &element), node);
+			let replaced = Programs::<T>::get(&key);
+			match &replaced {
+				Some(old) => Self::release_description(twin, &old.described_by),
+				None => {
+					ensure!(
+						node.program_count < T::MaxProgramsPerElement::get(),
+						Error::<T>::TooManyPrograms
+					);
+					node.program_count += 1;
+					Elements::<T>::insert((twin, &element), node);
+				},
 			}
-			Programs::<T>::insert(key, ProgramDeclaration { parameters, declared_by: who.clone() });
-			Self::deposit_event(Event::ProgramDeclared { twin, element, program, author: who });
+			Elements::<T>::mutate((twin, &described_by), |description| {
+				if let Some(description) = description {
+					description.describes_programs.saturating_inc();
+				}
+			});
+			Programs::<T>::insert(
+				key,
+				ProgramDeclaration {
+					parameters,
+					described_by: described_by.clone(),
+					declared_by: who.clone(),
+				},
+			);
+			Self::deposit_event(Event::ProgramDeclared {
+				twin,
+				element,
+				program,
+				described_by,
+				replaced: replaced.is_some(),
+				author: who,
+			});
 			Ok(())
 		}
 
-		/// Removes a program declaration.
+		/// Removes a program declaration. Needs the right to declare programs and clearance
+		/// for the element's level.
 		#[pallet::call_index(9)]
-		#[pallet::weight(T::WeightInfo::remove_program().saturating_add(scope_check_weight::<T>()))]
+		#[pallet::weight(T::WeightInfo::remove_program())]
 		pub fn remove_program(
 			origin: OriginFor<T>,
 			twin: TwinId,
@@ -657,16 +748,18 @@ pub mod pallet {
 			let mut node =
 				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			let key = (twin, element.clone(), program.clone());
-			ensure!(Programs::<T>::contains_key(&key), Error::<T>::UnknownProgram);
-			Self::authorize(twin, &who, Action::WriteSpecification(&element))?;
+			let declaration = Programs::<T>::get(&key).ok_or(Error::<T>::UnknownProgram)?;
+			Self::authorize(twin, &who, Action::DeclareProgram)?;
+			Self::ensure_cleared(twin, &who, Self::path(twin, &node).level)?;
 			Programs::<T>::remove(key);
 			node.program_count = node.program_count.saturating_sub(1);
 			Elements::<T>::insert((twin, &element), node);
+			// After writing `node`: the program may have been described by its own element.
+			Self::release_description(twin, &declaration.described_by);
 			Self::deposit_event(Event::ProgramRemoved { twin, element, program, author: who });
 			Ok(())
 		}
 	}
-
 	impl<T: Config> Pallet<T> {
 		/// The twin, if it exists and its import is complete.
 		pub(crate) fn editable_twin(
@@ -686,6 +779,66 @@ pub mod pallet {
 				AccessDenied::UnknownTwin => Error::<T>::UnknownTwin.into(),
 				AccessDenied::NotPermitted => Error::<T>::NotAuthorized.into(),
 			})
+		}
+
+		/// Checks that `who` may read data of `level` on `twin`: nobody changes what they may
+		/// not read.
+		pub(crate) fn ensure_cleared(
+			twin: TwinId,
+			who: &T::AccountId,
+			level: Confidentiality,
+		) -> DispatchResult {
+			T::Authorize::authorize(twin, who, Action::Read(level)).map_err(|denied| match denied {
+				AccessDenied::UnknownTwin => Error::<T>::UnknownTwin.into(),
+				AccessDenied::NotPermitted => Error::<T>::InsufficientClearance.into(),
+			})
+		}
+
+		/// Checks that `who` may change the specification at `element` (whose entry is
+		/// `node`): a specification write there (one that may be scoped to a subtree above
+		/// it) and clearance for its level and its ancestors'. Walks up the tree once, for
+		/// both checks; returns what it found.
+		pub(crate) fn authorize_write(
+			twin: TwinId,
+			who: &T::AccountId,
+			element: &ElementId,
+			node: &ElementNode<T::AccountId, BlockNumberFor<T>>,
+		) -> Result<tree::ElementPath, DispatchError> {
+			let path = Self::path(twin, node);
+			Self::authorize(
+				twin,
+				who,
+				Action::WriteSpecification { element, ancestors: &path.ancestors },
+			)?;
+			Self::ensure_cleared(twin, who, path.level)?;
+			Ok(path)
+		}
+
+		/// Checks that `who` may remove `subtree` from below `path`: clearance for every level
+		/// in it, and the right to declare programs if one of its elements describes a
+		/// program.
+		pub(crate) fn authorize_removal(
+			twin: TwinId,
+			who: &T::AccountId,
+			path: &tree::ElementPath,
+			subtree: &tree::Subtree<T>,
+		) -> DispatchResult {
+			if subtree.level > path.level {
+				Self::ensure_cleared(twin, who, subtree.level)?;
+			}
+			if subtree.describes_programs {
+				Self::authorize(twin, who, Action::DeclareProgram)?;
+			}
+			Ok(())
+		}
+
+		/// One program declaration less takes its parameters from `described_by`.
+		pub(crate) fn release_description(twin: TwinId, described_by: &ElementId) {
+			Elements::<T>::mutate((twin, described_by), |description| {
+				if let Some(description) = description {
+					description.describes_programs.saturating_dec();
+				}
+			});
 		}
 
 		fn import_chunk(
@@ -732,12 +885,8 @@ pub mod pallet {
 			.map_err(|reason| Error::<T>::InvalidFragment(FragmentRejection(reason)).into())
 	}
 
-	/// Extra weight for a permission scoped to a subtree: one read per ancestor at most.
-	pub(crate) fn scope_check_weight<T: Config>() -> Weight {
-		T::DbWeight::get().reads(T::MaxTreeDepth::get().into())
-	}
-
-	/// Worst-case weight of removing `subtree_size` elements.
+	/// Worst-case weight of removing `subtree_size` elements, or of refusing to because the
+	/// subtree is larger.
 	pub(crate) fn remove_weight<T: Config>(subtree_size: u32) -> Weight {
 		let elements = subtree_size.clamp(1, T::MaxRemovedElements::get());
 		tree::Removal {
@@ -746,6 +895,7 @@ pub mod pallet {
 			sources: elements.saturating_mul(T::MaxSourcesPerElement::get()),
 		}
 		.weight::<T>()
+		.max(T::WeightInfo::remove_element_refused(elements))
 	}
 
 	fn total_fragment_len<S: Get<u32>, E>(elements: &BoundedVec<NewElement<S>, E>) -> u32 {
@@ -753,17 +903,6 @@ pub mod pallet {
 			.iter()
 			.map(|element| element.fragment.len() as u32)
 			.fold(0, u32::saturating_add)
-	}
-
-	/// The prolog and epilog are verbatim text around the root element: they may not hold an
-	/// element (a second root) and must be UTF-8.
-	fn header_is_valid(text: &[u8]) -> bool {
-		core::str::from_utf8(text).is_ok()
-			&& text
-				.iter()
-				.enumerate()
-				.filter(|(_, byte)| **byte == b'<')
-				.all(|(at, _)| matches!(text.get(at + 1), Some(b'?') | Some(b'!')))
 	}
 
 	/// A URI: printable ASCII without spaces, starting with a scheme (`letter *(letter /

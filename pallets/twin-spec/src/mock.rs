@@ -39,6 +39,7 @@ pub const OUTSIDER: u64 = 99;
 pub const MAX_ELEMENTS_PER_CALL: u32 = 1000;
 pub const MAX_TREE_DEPTH: u32 = 32;
 pub const MAX_REMOVED_ELEMENTS: u32 = 100;
+pub const MAX_CHILDREN_PER_ELEMENT: u32 = 1000;
 pub const MAX_SOURCES_PER_ELEMENT: u32 = 2;
 pub const MAX_PROGRAMS_PER_ELEMENT: u32 = 2;
 pub const MAX_FRAGMENT_LENGTH: u32 = 64 * 1024;
@@ -53,7 +54,7 @@ impl dt_pallet_test_support::Members for Members {
 
 pub type FixedConsortium = dt_pallet_test_support::FixedConsortium<Members>;
 
-dt_pallet_test_support::impl_access_config!(Test, FixedConsortium, TwinSpec);
+dt_pallet_test_support::impl_access_config!(Test, FixedConsortium);
 
 impl pallet_dt_twin_spec::Config for Test {
 	type Authorize = Access;
@@ -63,6 +64,7 @@ impl pallet_dt_twin_spec::Config for Test {
 	type MaxElementsPerTwin = ConstU32<60_000>;
 	type MaxTreeDepth = ConstU32<MAX_TREE_DEPTH>;
 	type MaxRemovedElements = ConstU32<MAX_REMOVED_ELEMENTS>;
+	type MaxChildrenPerElement = ConstU32<MAX_CHILDREN_PER_ELEMENT>;
 	type MaxUriLength = ConstU32<256>;
 	type MaxDescriptionLength = ConstU32<256>;
 	type MaxSourcesPerTwin = ConstU32<4>;
@@ -77,6 +79,10 @@ impl pallet_dt_twin_spec::Config for Test {
 impl crate::BenchmarkHelper<u64> for FixedConsortium {
 	fn make_member(who: &u64) {
 		<FixedConsortium as pallet_dt_access::BenchmarkHelper<u64>>::make_member(who);
+	}
+
+	fn make_costliest_writer(twin: TwinId, who: &u64, scope: &ElementId) {
+		pallet_dt_access::benchmark_setup::costliest_writer::<Test>(twin, who, scope);
 	}
 }
 

@@ -3,13 +3,11 @@
 //! replacement of one element by another, which a replaced sensor needs as one step.
 
 use crate::{
-	pallet::{
-		remove_weight, scope_check_weight, Config, Elements, Error, Event, Pallet, Programs, Twins,
-	},
+	pallet::{remove_weight, Config, Elements, Error, Event, Pallet, Programs, Twins},
 	ChangeKind, FragmentRejection, NewElement, WeightInfo,
 };
 use dt_primitives::{
-	access::{Action, ElementId, ProgramName, TwinId},
+	access::{ElementId, ProgramName, TwinId},
 	aml_fragment::FragmentError,
 	program::ProgramParameters,
 };
@@ -36,20 +34,23 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The weight of [`Self::replace_element`] removing at most `max_removed` elements and
-	/// inserting a fragment of `fragment_len` bytes: a removal and an insertion.
+	/// inserting a fragment of `fragment_len` bytes: a removal and an insertion, each with
+	/// its authorization (measured at the deepest element, for a caller holding the most
+	/// roles with the most permissions scoped to subtrees).
 	pub fn replace_element_weight(max_removed: u32, fragment_len: u32) -> Weight {
-		remove_weight::<T>(max_removed)
-			.saturating_add(T::WeightInfo::insert_element(
-				T::MaxElementsPerTwin::get(),
-				fragment_len,
-			))
-			.saturating_add(scope_check_weight::<T>())
+		remove_weight::<T>(max_removed).saturating_add(T::WeightInfo::insert_element(
+			T::MaxElementsPerTwin::get(),
+			fragment_len,
+		))
 	}
 
 	/// On behalf of `who`, replaces the element `old` and its subtree (at most `max_removed`
 	/// elements) by the element `new` that `fragment` describes, at the same place: under
 	/// `old`'s parent, after `old`'s previous sibling, with `old`'s confidentiality level.
-	/// `who` needs a specification write at `old`. Returns how many elements were removed.
+	/// `who` needs a specification write at `old`, clearance for every level in its subtree
+	/// and above it, and the right to declare programs if the subtree describes one (as for
+	/// `remove_element`). Reads no more than `max_removed` elements of the subtree before it
+	/// refuses a larger one. Returns how many elements were removed.
 	///
 	/// Changes nothing when it fails, provided the caller runs it in a storage transaction
 	/// (every dispatchable does).
@@ -64,13 +65,15 @@ impl<T: Config> Pallet<T> {
 		let mut info = Self::editable_twin(twin)?;
 		let node = Elements::<T>::get((twin, old)).ok_or(Error::<T>::UnknownElement)?;
 		let parent = node.parent.clone().ok_or(Error::<T>::CannotRemoveRoot)?;
-		Self::authorize(twin, who, Action::WriteSpecification(old))?;
+		let path = Self::authorize_write(twin, who, old, &node)?;
 		let fragment: BoundedVec<u8, T::MaxFragmentLength> = fragment
 			.to_vec()
 			.try_into()
 			.map_err(|_| Error::<T>::InvalidFragment(FragmentRejection(FragmentError::TooLong)))?;
 		let witness = max_removed.min(T::MaxRemovedElements::get());
-		let removal = Self::remove_subtree(twin, &mut info, old, witness)?;
+		let subtree = Self::collect_subtree(twin, old, &node, witness)?;
+		Self::authorize_removal(twin, who, &path, &subtree)?;
+		let removal = Self::delete_subtree(twin, &mut info, old, &node, subtree)?;
 		let element = NewElement {
 			id: new.clone(),
 			parent: Some(parent),

@@ -1,7 +1,7 @@
 use crate::{mock::*, *};
 use dt_primitives::{
 	access::{Confidentiality, Grantee, Permission, ProgramName, Role, TwinId},
-	aml_fragment::FragmentError,
+	aml_fragment::{FragmentError, HeaderError},
 	program::{DeclarationError, ParameterDeclaration, ParameterType, ProgramParameters},
 };
 use frame_support::{assert_noop, assert_ok, traits::ConstU32, BoundedVec};
@@ -271,7 +271,7 @@ mod import {
 					elements.clone().try_into().unwrap(),
 					true
 				),
-				Error::<Test>::InvalidHeader
+				Error::<Test>::InvalidHeader(HeaderRejection(HeaderError::ContentNotAllowed))
 			);
 			let not_utf8 = Header { prolog: vec![0xff].try_into().unwrap(), epilog: bounded("") };
 			assert_noop!(
@@ -281,7 +281,7 @@ mod import {
 					elements.try_into().unwrap(),
 					true
 				),
-				Error::<Test>::InvalidHeader
+				Error::<Test>::InvalidHeader(HeaderRejection(HeaderError::NotUtf8))
 			);
 		});
 	}
@@ -1119,6 +1119,7 @@ mod programs {
 					id("filler"),
 					program(name),
 					parameters,
+					id("filler"),
 				)
 			};
 			assert_ok!(declare("set-volume", fill_volume(250, 1_500)));
@@ -1128,11 +1129,25 @@ mod programs {
 					twin,
 					element: id("filler"),
 					program: program("set-volume"),
+					described_by: id("filler"),
+					replaced: false,
 					author: OWNER
 				}
 				.into()
 			);
 			assert_ok!(declare("set-volume", fill_volume(330, 1_000)));
+			assert_eq!(
+				last_event(),
+				Event::ProgramDeclared {
+					twin,
+					element: id("filler"),
+					program: program("set-volume"),
+					described_by: id("filler"),
+					replaced: true,
+					author: OWNER
+				}
+				.into()
+			);
 			let programs = TwinSpec::programs(twin);
 			assert_eq!(programs.len(), 1);
 			assert_eq!(programs[0].parameters[0].max, Some(1_000));
@@ -1154,6 +1169,8 @@ mod programs {
 				id("filler"),
 				program("clean")
 			));
+			// The remaining declaration still anchors the filler's AML.
+			assert_eq!(Elements::<Test>::get((twin, id("filler"))).unwrap().describes_programs, 1);
 			assert_noop!(
 				TwinSpec::remove_program(
 					RuntimeOrigin::signed(OWNER),
@@ -1184,7 +1201,8 @@ mod programs {
 					twin,
 					id("filler"),
 					program("p"),
-					fill_volume(5, 4)
+					fill_volume(5, 4),
+					id("filler"),
 				),
 				Error::<Test>::InvalidProgramDeclaration(DeclarationRejection(
 					DeclarationError::MinAboveMax
@@ -1196,7 +1214,8 @@ mod programs {
 					twin,
 					id("filler"),
 					program(""),
-					fill_volume(1, 4)
+					fill_volume(1, 4),
+					id("filler"),
 				),
 				Error::<Test>::InvalidProgramName
 			);
@@ -1206,7 +1225,8 @@ mod programs {
 					twin,
 					id("nowhere"),
 					program("p"),
-					fill_volume(1, 4)
+					fill_volume(1, 4),
+					id("filler"),
 				),
 				Error::<Test>::UnknownElement
 			);
@@ -1216,7 +1236,8 @@ mod programs {
 					twin,
 					id("filler"),
 					program("p"),
-					fill_volume(1, 4)
+					fill_volume(1, 4),
+					id("filler"),
 				),
 				Error::<Test>::NotAuthorized
 			);
@@ -1275,6 +1296,7 @@ mod programs_from_aml {
 				id("set-fill-volume"),
 				bounded("SetFillVolume"),
 				parameters.try_into().unwrap(),
+				id("set-fill-volume"),
 			));
 			let declared = &TwinSpec::programs(twin)[0];
 			assert_eq!(declared.element, id("set-fill-volume"));
@@ -1427,13 +1449,629 @@ mod element_replacement {
 				twin,
 				id("filler"),
 				bounded("fill"),
-				parameters.clone()
+				parameters.clone(),
+				id("filler"),
 			));
 			assert_eq!(
 				TwinSpec::program_parameters(twin, &id("filler"), &bounded("fill")),
 				Some(parameters)
 			);
 			assert_eq!(TwinSpec::program_parameters(twin, &id("valve"), &bounded("fill")), None);
+		});
+	}
+}
+
+/// Operating a plant does not include redefining its safety bounds: the issue's attack, a
+/// maintainer widening `SetFillVolume`'s bound from 1500.5 ml to 5000 ml, by a new
+/// declaration or by rewriting the AML the declaration came from.
+mod safety_bounds {
+	use super::*;
+
+	const MANUFACTURER: u64 = AUDITOR;
+
+	fn set_fill_volume(id: &str, max: &str) -> Fragment {
+		fragment(&format!(
+			r#"<ExternalInterface Name="SetFillVolume" ID="{id}" RefBaseClassPath="DtLedgerInterfaceClassLib/Program"><Attribute Name="volume" AttributeDataType="xs:double" Unit="ml"><Constraint Name="SafeRange"><OrdinalScaledType><RequiredMaxValue>{max}</RequiredMaxValue><RequiredMinValue>250</RequiredMinValue></OrdinalScaledType></Constraint></Attribute></ExternalInterface>"#
+		))
+	}
+
+	/// What `dt twin declare-program --parameters-from` derives from an interface.
+	fn parameters_of(fragment: &Fragment) -> ProgramParameters {
+		let parsed = dt_aml::Fragment::parse(core::str::from_utf8(fragment).unwrap()).unwrap();
+		dt_aml::program::program_parameters(&parsed)
+			.unwrap()
+			.into_iter()
+			.map(|parameter| {
+				let ParameterKind::Decimal { decimals } = parameter.kind else {
+					panic!("the volume is a decimal")
+				};
+				ParameterDeclaration {
+					name: bounded(&parameter.name),
+					kind: ParameterType::Decimal { decimals },
+					min: parameter.min,
+					max: parameter.max,
+					allowed: Default::default(),
+					unit: bounded("ml"),
+				}
+			})
+			.collect::<Vec<_>>()
+			.try_into()
+			.unwrap()
+	}
+	use dt_aml::program::ParameterKind;
+
+	fn declare(
+		who: u64,
+		twin: TwinId,
+		described_by: &str,
+	) -> frame_support::dispatch::DispatchResult {
+		let interface = Fragments::<Test>::get((twin, id(described_by))).unwrap();
+		TwinSpec::declare_program(
+			RuntimeOrigin::signed(who),
+			twin,
+			id("filler"),
+			bounded("SetFillVolume"),
+			parameters_of(&interface),
+			id(described_by),
+		)
+	}
+
+	fn declared_max(twin: TwinId) -> Option<i128> {
+		TwinSpec::program_parameters(twin, &id("filler"), &bounded("SetFillVolume"))
+			.and_then(|parameters| parameters[0].max)
+	}
+
+	/// The plant with the filler's `SetFillVolume` (at most 1500.5 ml) declared by the owner
+	/// from its interface, and a manufacturer.
+	fn declared_plant() -> TwinId {
+		let twin = plant();
+		assert_ok!(Access::grant_role(
+			RuntimeOrigin::signed(OWNER),
+			twin,
+			Grantee::Account(MANUFACTURER),
+			Role::Manufacturer
+		));
+		assert_ok!(TwinSpec::insert_element(
+			RuntimeOrigin::signed(OWNER),
+			twin,
+			id("set-fill-volume"),
+			id("filler"),
+			None,
+			set_fill_volume("set-fill-volume", "1500.5"),
+		));
+		assert_ok!(declare(OWNER, twin, "set-fill-volume"));
+		assert_eq!(declared_max(twin), Some(15_005));
+		twin
+	}
+
+	#[test]
+	fn a_maintainer_cannot_declare_a_wider_bound_from_a_copy_of_the_interface() {
+		new_test_ext().execute_with(|| {
+			let twin = declared_plant();
+			// Inserting a copy with a larger maximum is a specification write...
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("set-fill-volume-copy"),
+				id("filler"),
+				None,
+				set_fill_volume("set-fill-volume-copy", "5000"),
+			));
+			// ...but declaring the program from it is not.
+			assert_noop!(
+				declare(MAINTAINER, twin, "set-fill-volume-copy"),
+				Error::<Test>::NotAuthorized
+			);
+			assert_noop!(
+				TwinSpec::remove_program(
+					RuntimeOrigin::signed(MAINTAINER),
+					twin,
+					id("filler"),
+					bounded("SetFillVolume")
+				),
+				Error::<Test>::NotAuthorized
+			);
+			assert_eq!(declared_max(twin), Some(15_005));
+		});
+	}
+
+	#[test]
+	fn a_maintainer_cannot_rewrite_or_remove_the_aml_a_declaration_was_taken_from() {
+		new_test_ext().execute_with(|| {
+			let twin = declared_plant();
+			let widened = set_fill_volume("set-fill-volume", "5000");
+			assert_noop!(
+				TwinSpec::replace_fragment(
+					RuntimeOrigin::signed(MAINTAINER),
+					twin,
+					id("set-fill-volume"),
+					widened.clone()
+				),
+				Error::<Test>::NotAuthorized
+			);
+			// Neither on its own nor with the element that offers the program.
+			for (element, size) in [("set-fill-volume", 1), ("filler", 5)] {
+				assert_noop!(
+					TwinSpec::remove_element(
+						RuntimeOrigin::signed(MAINTAINER),
+						twin,
+						id(element),
+						size
+					),
+					Error::<Test>::NotAuthorized
+				);
+			}
+			// Other elements stay the maintainer's to change.
+			assert_ok!(TwinSpec::replace_fragment(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("valve"),
+				fragment(r#"<InternalElement Name="Valve2" ID="valve" />"#)
+			));
+			// The owner, who holds the right to declare programs, may; the declaration keeps
+			// its bounds until someone with that right declares it again.
+			assert_ok!(TwinSpec::replace_fragment(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("set-fill-volume"),
+				widened
+			));
+			assert_eq!(declared_max(twin), Some(15_005));
+		});
+	}
+
+	#[test]
+	fn the_manufacturer_declares_and_every_change_is_an_event() {
+		new_test_ext().execute_with(|| {
+			let twin = declared_plant();
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("set-fill-volume-2"),
+				id("filler"),
+				None,
+				set_fill_volume("set-fill-volume-2", "1200"),
+			));
+			assert_ok!(declare(MANUFACTURER, twin, "set-fill-volume-2"));
+			assert_eq!(
+				last_event(),
+				Event::ProgramDeclared {
+					twin,
+					element: id("filler"),
+					program: bounded("SetFillVolume"),
+					described_by: id("set-fill-volume-2"),
+					replaced: true,
+					author: MANUFACTURER,
+				}
+				.into()
+			);
+			assert_eq!(declared_max(twin), Some(1_200));
+			// The declaration moved: the old interface is free again, the new one anchored.
+			let describes = |element: &str| {
+				Elements::<Test>::get((twin, id(element))).unwrap().describes_programs
+			};
+			assert_eq!((describes("set-fill-volume"), describes("set-fill-volume-2")), (0, 1));
+			assert_ok!(TwinSpec::replace_fragment(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("set-fill-volume"),
+				set_fill_volume("set-fill-volume", "5000")
+			));
+			assert_ok!(TwinSpec::remove_program(
+				RuntimeOrigin::signed(MANUFACTURER),
+				twin,
+				id("filler"),
+				bounded("SetFillVolume")
+			));
+			assert_eq!(describes("set-fill-volume-2"), 0);
+		});
+	}
+
+	#[test]
+	fn a_description_still_in_use_elsewhere_is_not_removed() {
+		new_test_ext().execute_with(|| {
+			let twin = declared_plant();
+			// The labeler offers the same program, described under the filler.
+			let interface = Fragments::<Test>::get((twin, id("set-fill-volume"))).unwrap();
+			assert_ok!(TwinSpec::declare_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				bounded("SetFillVolume"),
+				parameters_of(&interface),
+				id("set-fill-volume"),
+			));
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("filler"), 5),
+				Error::<Test>::DescribesDeclaredProgram
+			);
+			// Once the labeler's declaration is gone, the filler goes with its own.
+			assert_ok!(TwinSpec::remove_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				bounded("SetFillVolume")
+			));
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("filler"),
+				5
+			));
+			assert!(TwinSpec::programs(twin).is_empty());
+		});
+	}
+
+	#[test]
+	fn removing_an_element_releases_the_descriptions_its_programs_used() {
+		new_test_ext().execute_with(|| {
+			let twin = declared_plant();
+			let interface = Fragments::<Test>::get((twin, id("set-fill-volume"))).unwrap();
+			assert_ok!(TwinSpec::declare_program(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				bounded("SetFillVolume"),
+				parameters_of(&interface),
+				id("set-fill-volume"),
+			));
+			assert_eq!(
+				Elements::<Test>::get((twin, id("set-fill-volume"))).unwrap().describes_programs,
+				2
+			);
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				1
+			));
+			assert_eq!(
+				Elements::<Test>::get((twin, id("set-fill-volume"))).unwrap().describes_programs,
+				1
+			);
+		});
+	}
+}
+
+/// Specification writes need clearance for the element's level, as document writes do:
+/// nobody changes what they may not read.
+mod clearance {
+	use super::*;
+
+	/// The plant with the filler made secret by the owner; its parts keep their internal
+	/// level but are hidden with it. The maintainer is cleared for confidential data only.
+	fn secret_filler() -> TwinId {
+		let twin = plant();
+		assert_ok!(TwinSpec::add_external_source(
+			RuntimeOrigin::signed(OWNER),
+			twin,
+			Some(id("valve")),
+			bounded("https://plant.example/valve"),
+			bounded(""),
+			SourceKind::Web,
+		));
+		assert_ok!(TwinSpec::set_element_confidentiality(
+			RuntimeOrigin::signed(OWNER),
+			twin,
+			id("filler"),
+			Confidentiality::Secret
+		));
+		assert_eq!(
+			Elements::<Test>::get((twin, id("sensor-old"))).unwrap().confidentiality,
+			Confidentiality::Internal
+		);
+		twin
+	}
+
+	#[test]
+	fn the_maintainer_cannot_change_what_lies_in_a_secret_element() {
+		new_test_ext().execute_with(|| {
+			let twin = secret_filler();
+			let maintainer = RuntimeOrigin::signed(MAINTAINER);
+			let refused = [
+				TwinSpec::insert_element(
+					maintainer.clone(),
+					twin,
+					id("planted"),
+					id("sensor-old"),
+					None,
+					interface("planted"),
+				),
+				TwinSpec::replace_fragment(
+					maintainer.clone(),
+					twin,
+					id("sensor-old"),
+					fragment(r#"<InternalElement Name="Sensor" ID="sensor-old" />"#),
+				),
+				TwinSpec::remove_element(maintainer.clone(), twin, id("sensor-old-out"), 1)
+					.map(|_| ())
+					.map_err(|e| e.error),
+				TwinSpec::add_external_source(
+					maintainer.clone(),
+					twin,
+					Some(id("sensor-old")),
+					bounded("https://evil.example"),
+					bounded(""),
+					SourceKind::Web,
+				),
+				TwinSpec::remove_external_source(maintainer.clone(), twin, 0),
+			];
+			for result in refused {
+				assert_eq!(result, Err(Error::<Test>::InsufficientClearance.into()));
+			}
+			let replaced = frame_support::storage::with_storage_layer(|| {
+				TwinSpec::replace_element(
+					&MAINTAINER,
+					twin,
+					&id("sensor-old"),
+					&id("sensor-new"),
+					br#"<InternalElement Name="Sensor" ID="sensor-new" />"#,
+					2,
+				)
+			});
+			assert_eq!(replaced, Err(Error::<Test>::InsufficientClearance.into()));
+			// The owner is cleared for secret data.
+			assert_ok!(TwinSpec::replace_fragment(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-old"),
+				fragment(r#"<InternalElement Name="Sensor" ID="sensor-old" />"#),
+			));
+		});
+	}
+
+	#[test]
+	fn removing_a_subtree_needs_clearance_for_everything_in_it() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			assert_ok!(TwinSpec::set_element_confidentiality(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("sensor-old-out"),
+				Confidentiality::Secret
+			));
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(MAINTAINER), twin, id("filler"), 4),
+				Error::<Test>::InsufficientClearance
+			);
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(MAINTAINER),
+				twin,
+				id("valve"),
+				1
+			));
+		});
+	}
+
+	#[test]
+	fn setting_a_level_and_declaring_programs_need_clearance_too() {
+		new_test_ext().execute_with(|| {
+			let twin = secret_filler();
+			// An access manager cleared for internal data only.
+			assert_ok!(Access::create_custom_role(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				bounded("registrar"),
+				vec![
+					Permission::Read(Confidentiality::Internal),
+					Permission::ManageAccess,
+					Permission::DeclarePrograms
+				]
+				.try_into()
+				.unwrap(),
+			));
+			assert_ok!(Access::grant_role(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				Grantee::Account(CONTRACTOR),
+				Role::Custom(0),
+			));
+			assert_noop!(
+				TwinSpec::set_element_confidentiality(
+					RuntimeOrigin::signed(CONTRACTOR),
+					twin,
+					id("valve"),
+					Confidentiality::Public
+				),
+				Error::<Test>::InsufficientClearance
+			);
+			let parameters: ProgramParameters = Default::default();
+			for (element, described_by) in [("valve", "labeler"), ("labeler", "valve")] {
+				assert_noop!(
+					TwinSpec::declare_program(
+						RuntimeOrigin::signed(CONTRACTOR),
+						twin,
+						id(element),
+						bounded("Run"),
+						parameters.clone(),
+						id(described_by),
+					),
+					Error::<Test>::InsufficientClearance
+				);
+			}
+			assert_ok!(TwinSpec::set_element_confidentiality(
+				RuntimeOrigin::signed(CONTRACTOR),
+				twin,
+				id("labeler"),
+				Confidentiality::Public
+			));
+		});
+	}
+}
+
+/// Every removal reads no more elements than its weight pays for, and no element has more
+/// children than `MaxChildrenPerElement`.
+mod bounded_work {
+	use super::*;
+
+	/// A row of `count` children under the filler's valve, written as the owner.
+	fn row(twin: TwinId, count: u32) {
+		let mut previous = None;
+		for index in 0..count {
+			let child = format!("part-{index}");
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id(&child),
+				id("valve"),
+				previous.clone(),
+				interface(&child),
+			));
+			previous = Some(id(&child));
+		}
+	}
+
+	#[test]
+	fn a_small_witness_is_refused_before_the_children_are_read() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			row(twin, 10);
+			// The third child cannot be read: a removal that got that far would fail on it
+			// (`UnknownElement`). With a witness of two elements (the valve and its first
+			// child) the removal stops before it.
+			Elements::<Test>::remove((twin, id("part-2")));
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("valve"), 2),
+				Error::<Test>::SubtreeLargerThanWitness
+			);
+			assert_noop!(
+				TwinSpec::remove_element(RuntimeOrigin::signed(OWNER), twin, id("valve"), 0),
+				Error::<Test>::SubtreeLargerThanWitness
+			);
+		});
+	}
+
+	#[test]
+	fn an_element_holds_at_most_max_children() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			row(twin, MAX_CHILDREN_PER_ELEMENT);
+			assert_eq!(
+				Elements::<Test>::get((twin, id("valve"))).unwrap().child_count,
+				MAX_CHILDREN_PER_ELEMENT
+			);
+			assert_noop!(
+				TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("one-more"),
+					id("valve"),
+					None,
+					interface("one-more"),
+				),
+				Error::<Test>::TooManyChildren
+			);
+			// Removing a child makes room again.
+			assert_ok!(TwinSpec::remove_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("part-0"),
+				1
+			));
+			assert_ok!(TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("one-more"),
+				id("valve"),
+				None,
+				interface("one-more"),
+			));
+		});
+	}
+
+	#[test]
+	fn an_imported_document_holds_at_most_max_children_per_element() {
+		new_test_ext().execute_with(|| {
+			let mut aml =
+				String::from(r#"<CAEXFile FileName="wide.aml"><InstanceHierarchy Name="Wide">"#);
+			for index in 0..=MAX_CHILDREN_PER_ELEMENT {
+				aml.push_str(&format!(r#"<InternalElement Name="M" ID="m-{index}"/>"#));
+			}
+			aml.push_str("</InstanceHierarchy></CAEXFile>");
+			let (header, elements) = split(&aml);
+			let chunks: Vec<_> = elements.chunks(MAX_ELEMENTS_PER_CALL as usize).collect();
+			assert_ok!(TwinSpec::create_twin(
+				RuntimeOrigin::signed(OWNER),
+				header,
+				chunks[0].to_vec().try_into().unwrap(),
+				false
+			));
+			let twin = NextTwinId::<Test>::get() - 1;
+			assert_noop!(
+				TwinSpec::import_elements(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					chunks[1].to_vec().try_into().unwrap(),
+					true
+				),
+				Error::<Test>::TooManyChildren
+			);
+		});
+	}
+}
+
+/// What a twin's header and fragments may carry.
+mod document_text {
+	use super::*;
+
+	#[test]
+	fn a_header_holds_only_the_xml_declaration_and_closed_comments() {
+		new_test_ext().execute_with(|| {
+			let (_, elements) = split(PLANT);
+			let create = |prolog: &str, epilog: &str| {
+				TwinSpec::create_twin(
+					RuntimeOrigin::signed(OWNER),
+					Header { prolog: bounded(prolog), epilog: bounded(epilog) },
+					elements.clone().try_into().unwrap(),
+					true,
+				)
+			};
+			let refused = [
+				("<!-- never closed ", "", HeaderError::MalformedComment),
+				(
+					"<?xml version=\"1.0\"?><!DOCTYPE CAEXFile [<!ENTITY e \"x\">]>",
+					"",
+					HeaderError::DoctypeNotAllowed,
+				),
+				(
+					"<?xml-stylesheet href=\"steal.xsl\"?>",
+					"",
+					HeaderError::ProcessingInstructionNotAllowed,
+				),
+				("", "<?pi?>", HeaderError::ProcessingInstructionNotAllowed),
+				("", "<!-- open", HeaderError::MalformedComment),
+			];
+			for (prolog, epilog, reason) in refused {
+				assert_noop!(
+					create(prolog, epilog),
+					Error::<Test>::InvalidHeader(HeaderRejection(reason))
+				);
+			}
+			assert_ok!(create("\u{FEFF}<?xml version=\"1.0\"?>\n<!-- exported -->\n", "\n"));
+		});
+	}
+
+	#[test]
+	fn a_fragment_with_an_unbound_prefix_is_refused() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let insert = |xml: &str| {
+				TwinSpec::insert_element(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					id("typed"),
+					id("filler"),
+					None,
+					fragment(xml),
+				)
+			};
+			assert_noop!(
+				insert(r#"<InternalElement Name="T" ID="typed" xsi:type="x" />"#),
+				Error::<Test>::InvalidFragment(FragmentRejection(FragmentError::UnboundPrefix))
+			);
+			assert_ok!(insert(
+				r#"<InternalElement Name="T" ID="typed" xsi:type="x" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" />"#
+			));
 		});
 	}
 }

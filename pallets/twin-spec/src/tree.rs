@@ -8,12 +8,11 @@
 use crate::{
 	pallet::*, weights::WeightInfo, ChangeKind, ElementNode, ElementRecord, NewElement, TwinInfo,
 };
-use alloc::vec::Vec;
-use dt_primitives::access::{
-	Action, Authorize, Confidentiality, ElementId, SpecificationTree, TwinId,
-};
+use alloc::{collections::BTreeSet, vec::Vec};
+use dt_primitives::access::{Action, Authorize, Confidentiality, ElementId, TwinId};
 use frame_support::{ensure, pallet_prelude::*};
 use frame_system::pallet_prelude::BlockNumberFor;
+use sp_runtime::traits::Saturating;
 
 /// Most fragment bytes one page of [`Pallet::elements_in_document_order`] returns (a page
 /// always holds at least one element).
@@ -30,13 +29,35 @@ impl Removal {
 	pub fn weight<T: Config>(&self) -> Weight {
 		let db = T::DbWeight::get();
 		T::WeightInfo::remove_element(T::MaxElementsPerTwin::get(), self.elements)
-			.saturating_add(scope_check_weight::<T>())
-			// A program is one write; a source is a read of its index and two writes.
-			.saturating_add(db.writes(self.programs.into()))
+			// A program is read and deleted, and the element describing it read and written;
+			// a source is a read of its index and two writes.
+			.saturating_add(db.reads_writes(
+				self.programs.saturating_mul(2).into(),
+				self.programs.saturating_mul(2).into(),
+			))
 			.saturating_add(
 				db.reads_writes(self.sources.into(), self.sources.saturating_mul(2).into()),
 			)
 	}
+}
+
+/// Where an element sits: what a change there is authorized and cleared against.
+pub(crate) struct ElementPath {
+	/// The elements above it, its parent first, the root last.
+	pub ancestors: Vec<ElementId>,
+	/// The highest confidentiality level of the element and its ancestors: a reader sees the
+	/// element only with clearance for it.
+	pub level: Confidentiality,
+}
+
+/// An element with its whole subtree, read before anything is removed.
+pub(crate) struct Subtree<T: Config> {
+	/// Every element of the subtree, the top one first.
+	elements: Vec<(ElementId, Node<T>)>,
+	/// The highest confidentiality level in the subtree.
+	pub level: Confidentiality,
+	/// Whether an element of the subtree describes a declared program.
+	pub describes_programs: bool,
 }
 
 /// What a reader may see of a specification.
@@ -88,6 +109,8 @@ impl<T: Config> Pallet<T> {
 			previous_change_at: None,
 			program_count: 0,
 			source_count: 0,
+			child_count: 0,
+			describes_programs: 0,
 		};
 		match parent {
 			None => {
@@ -100,6 +123,11 @@ impl<T: Config> Pallet<T> {
 					Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
 				node.depth = parent_node.depth.saturating_add(1);
 				ensure!(node.depth <= T::MaxTreeDepth::get(), Error::<T>::TreeTooDeep);
+				ensure!(
+					parent_node.child_count < T::MaxChildrenPerElement::get(),
+					Error::<T>::TooManyChildren
+				);
+				parent_node.child_count += 1;
 				// A new element inherits its parent's level: what sits inside a confidential
 				// element is confidential too, unless someone decides otherwise.
 				node.confidentiality = parent_node.confidentiality;
@@ -115,12 +143,9 @@ impl<T: Config> Pallet<T> {
 						Elements::<T>::insert((twin, sibling), sibling_node);
 						next
 					},
-					None => {
-						let next = parent_node.first_child.replace(id.clone());
-						Elements::<T>::insert((twin, &parent), parent_node);
-						next
-					},
+					None => parent_node.first_child.replace(id.clone()),
 				};
+				Elements::<T>::insert((twin, &parent), parent_node);
 				if let Some(next) = &node.next_sibling {
 					Elements::<T>::mutate((twin, next), |next_node| {
 						if let Some(next_node) = next_node {
@@ -136,44 +161,85 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Unlinks `element` and deletes it with its subtree and everything attached to them.
-	/// Fails, changing nothing, if the subtree has more than `witness` elements.
-	pub(crate) fn remove_subtree(
-		twin: TwinId,
-		info: &mut TwinInfo<T::AccountId, BlockNumberFor<T>>,
-		element: &ElementId,
-		witness: u32,
-	) -> Result<Removal, DispatchError> {
-		let top = Elements::<T>::get((twin, element)).ok_or(Error::<T>::UnknownElement)?;
-		let parent = top.parent.clone().ok_or(Error::<T>::CannotRemoveRoot)?;
+	/// The elements above `node` and the highest confidentiality level on the way up, read
+	/// once: at most `MaxTreeDepth` reads.
+	pub(crate) fn path(twin: TwinId, node: &Node<T>) -> ElementPath {
+		let mut ancestors = Vec::with_capacity(node.depth as usize);
+		let mut level = node.confidentiality;
+		let mut current = node.parent.clone();
+		while let Some(id) = current {
+			if ancestors.len() as u32 >= T::MaxTreeDepth::get() {
+				break;
+			}
+			let Some(ancestor) = Elements::<T>::get((twin, &id)) else { break };
+			level = level.max(ancestor.confidentiality);
+			current = ancestor.parent;
+			ancestors.push(id);
+		}
+		ElementPath { ancestors, level }
+	}
 
-		// Collect the subtree first, reading only links, so a wrong witness changes nothing.
-		let mut subtree: Vec<(ElementId, Node<T>)> = Vec::new();
+	/// Reads `element` (whose entry is `top`) and its subtree, reading only links and
+	/// refusing, before it reads another element, once the subtree has `witness` elements
+	/// and more lie below: a wrong witness costs no more than the removal it claimed.
+	/// Changes nothing; the root cannot be removed.
+	pub(crate) fn collect_subtree(
+		twin: TwinId,
+		element: &ElementId,
+		top: &Node<T>,
+		witness: u32,
+	) -> Result<Subtree<T>, DispatchError> {
+		ensure!(top.parent.is_some(), Error::<T>::CannotRemoveRoot);
+		ensure!(witness > 0, Error::<T>::SubtreeLargerThanWitness);
+		let mut subtree =
+			Subtree { elements: Vec::new(), level: top.confidentiality, describes_programs: false };
+		// Elements found so far: those collected and those waiting.
+		let mut found: u32 = 1;
 		let mut pending = Vec::new();
 		pending.push((element.clone(), top.clone()));
 		while let Some((id, node)) = pending.pop() {
-			ensure!((subtree.len() as u32) < witness, Error::<T>::SubtreeLargerThanWitness);
+			subtree.level = subtree.level.max(node.confidentiality);
+			subtree.describes_programs |= node.describes_programs > 0;
 			let mut child = node.first_child.clone();
 			while let Some(child_id) = child {
+				ensure!(found < witness, Error::<T>::SubtreeLargerThanWitness);
 				let child_node =
 					Elements::<T>::get((twin, &child_id)).ok_or(Error::<T>::UnknownElement)?;
+				found += 1;
 				child = child_node.next_sibling.clone();
 				pending.push((child_id, child_node));
 			}
-			subtree.push((id, node));
+			subtree.elements.push((id, node));
 		}
+		Ok(subtree)
+	}
 
-		match &top.previous_sibling {
-			Some(previous) => Elements::<T>::mutate((twin, previous), |node| {
+	/// Unlinks `element` (whose entry is `top`) and deletes it with its `subtree` (from
+	/// [`Self::collect_subtree`]) and everything attached to them. Fails if an element of the
+	/// subtree describes a program declared outside it, which would lose its description;
+	/// the caller's storage transaction then undoes what was done.
+	pub(crate) fn delete_subtree(
+		twin: TwinId,
+		info: &mut TwinInfo<T::AccountId, BlockNumberFor<T>>,
+		element: &ElementId,
+		top: &Node<T>,
+		subtree: Subtree<T>,
+	) -> Result<Removal, DispatchError> {
+		let parent = top.parent.clone().ok_or(Error::<T>::CannotRemoveRoot)?;
+		Elements::<T>::mutate((twin, &parent), |node| {
+			if let Some(node) = node {
+				node.child_count.saturating_dec();
+				if top.previous_sibling.is_none() {
+					node.first_child = top.next_sibling.clone();
+				}
+			}
+		});
+		if let Some(previous) = &top.previous_sibling {
+			Elements::<T>::mutate((twin, previous), |node| {
 				if let Some(node) = node {
 					node.next_sibling = top.next_sibling.clone();
 				}
-			}),
-			None => Elements::<T>::mutate((twin, &parent), |node| {
-				if let Some(node) = node {
-					node.first_child = top.next_sibling.clone();
-				}
-			}),
+			});
 		}
 		if let Some(next) = &top.next_sibling {
 			Elements::<T>::mutate((twin, next), |node| {
@@ -182,12 +248,30 @@ impl<T: Config> Pallet<T> {
 				}
 			});
 		}
+		debug_assert!(subtree.elements.first().is_some_and(|(id, _)| id == element));
 
-		let mut removal = Removal { elements: subtree.len() as u32, programs: 0, sources: 0 };
-		for (id, node) in subtree {
+		let mut removal =
+			Removal { elements: subtree.elements.len() as u32, programs: 0, sources: 0 };
+		// Descriptions in the subtree that declarations still refer to; those declared in
+		// the subtree go with it.
+		let mut described: u32 = 0;
+		let mut ids = BTreeSet::new();
+		if subtree.describes_programs {
+			for (id, node) in &subtree.elements {
+				described = described.saturating_add(node.describes_programs);
+				ids.insert(id.clone());
+			}
+		}
+		for (id, node) in subtree.elements {
 			if node.program_count > 0 {
-				let cleared = Programs::<T>::clear_prefix((twin, &id), node.program_count, None);
-				removal.programs += cleared.unique;
+				for (_, declaration) in Programs::<T>::drain_prefix((twin, &id)) {
+					removal.programs += 1;
+					if ids.contains(&declaration.described_by) {
+						described.saturating_dec();
+					} else {
+						Self::release_description(twin, &declaration.described_by);
+					}
+				}
 			}
 			if node.source_count > 0 {
 				for source in
@@ -200,6 +284,7 @@ impl<T: Config> Pallet<T> {
 			Elements::<T>::remove((twin, &id));
 			Fragments::<T>::remove((twin, &id));
 		}
+		ensure!(described == 0, Error::<T>::DescribesDeclaredProgram);
 		info.element_count = info.element_count.saturating_sub(removal.elements);
 		info.source_count = info.source_count.saturating_sub(removal.sources);
 		Ok(removal)
@@ -292,26 +377,6 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-impl<T: Config> SpecificationTree for Pallet<T> {
-	fn is_descendant(twin: TwinId, element: &ElementId, ancestor: &ElementId) -> bool {
-		let Some(ancestor_depth) = Elements::<T>::get((twin, ancestor)).map(|node| node.depth)
-		else {
-			return false;
-		};
-		let mut current = Elements::<T>::get((twin, element)).and_then(|node| node.parent);
-		while let Some(id) = current {
-			if &id == ancestor {
-				return true;
-			}
-			match Elements::<T>::get((twin, &id)) {
-				Some(node) if node.depth > ancestor_depth => current = node.parent,
-				_ => return false,
-			}
-		}
-		false
-	}
-}
-
 impl<T: Config> Pallet<T> {
 	/// Every twin with its summary.
 	pub fn twins() -> Vec<(TwinId, Twin<T>)> {
@@ -348,6 +413,7 @@ impl<T: Config> Pallet<T> {
 				element,
 				name,
 				parameters: declaration.parameters,
+				described_by: declaration.described_by,
 				declared_by: declaration.declared_by,
 			})
 			.collect()

@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use dt_primitives::{
 	access::{Confidentiality, ElementId},
-	aml_fragment::FragmentError,
+	aml_fragment::{FragmentError, HeaderError},
 	program::{DeclarationError, ProgramParameters},
 };
 use frame_support::{
@@ -147,6 +147,11 @@ pub struct ElementNode<AccountId, BlockNumber> {
 	pub program_count: u32,
 	/// How many external data sources are attached to it.
 	pub source_count: u32,
+	/// How many child elements it has (at most `MaxChildrenPerElement`).
+	pub child_count: u32,
+	/// How many program declarations take their parameters and safety bounds from its AML.
+	/// While any does, changing or removing it needs the right to declare programs.
+	pub describes_programs: u32,
 }
 
 /// The kind of an external data source.
@@ -216,6 +221,10 @@ where
 pub struct ProgramDeclaration<AccountId> {
 	/// The parameters a call must give, with their bounds.
 	pub parameters: ProgramParameters,
+	/// The element whose AML the parameters and bounds were taken from (often the element
+	/// that offers the program). The declaration is anchored there: changing that element
+	/// needs the right to declare programs.
+	pub described_by: ElementId,
 	/// Who declared it.
 	pub declared_by: AccountId,
 }
@@ -236,6 +245,15 @@ pub struct ElementRecord<AccountId, BlockNumber> {
 pub struct FragmentRejection(pub FragmentError);
 
 impl frame_support::traits::PalletError for FragmentRejection {
+	const MAX_ENCODED_SIZE: usize = 1;
+}
+
+/// Why the runtime rejected a document header (wraps the validator's reason for the error
+/// type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct HeaderRejection(pub HeaderError);
+
+impl frame_support::traits::PalletError for HeaderRejection {
 	const MAX_ENCODED_SIZE: usize = 1;
 }
 
@@ -273,6 +291,8 @@ pub struct ProgramRecord<AccountId> {
 	pub name: dt_primitives::access::ProgramName,
 	/// Its parameters and their bounds.
 	pub parameters: ProgramParameters,
+	/// The element whose AML describes the parameters and bounds.
+	pub described_by: ElementId,
 	/// Who declared it.
 	pub declared_by: AccountId,
 }

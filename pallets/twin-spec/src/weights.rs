@@ -16,6 +16,7 @@ pub trait WeightInfo {
 	fn import_elements(n: u32, b: u32, ) -> Weight;
 	fn insert_element(e: u32, b: u32, ) -> Weight;
 	fn remove_element(e: u32, n: u32, ) -> Weight;
+	fn remove_element_refused(n: u32, ) -> Weight;
 	fn replace_fragment(b: u32, ) -> Weight;
 	fn set_element_confidentiality() -> Weight;
 	fn add_external_source(u: u32, d: u32, ) -> Weight;
@@ -98,10 +99,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn insert_element(e: u32, b: u32, ) -> Weight {
 		// Proof size: measured `6473`, estimated `16382`.
 		// Minimum execution time: 394_753_000 picoseconds.
-		Weight::from_parts(468_064_701, 16382)
+		Weight::from_parts(668_064_701, 16382)
 			.saturating_add(Weight::from_parts(1_032, 0).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(4_029, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads(90_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:1)
@@ -123,13 +124,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_element(e: u32, n: u32, ) -> Weight {
 		// Proof size: measured `21734`, estimated `11811`.
 		// Minimum execution time: 412_148_000 picoseconds.
-		Weight::from_parts(568_164_557, 11811)
+		Weight::from_parts(768_164_557, 11811)
 			.saturating_add(Weight::from_parts(16_989, 0).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(26_236_423, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads(88_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3848).saturating_mul(n.into()))
+	}
+	fn remove_element_refused(n: u32, ) -> Weight {
+		Weight::from_parts(600_000_000, 11811)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(88_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3848).saturating_mul(n.into()))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:0)
@@ -150,9 +158,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn replace_fragment(b: u32, ) -> Weight {
 		// Proof size: measured `1697`, estimated `11811`.
 		// Minimum execution time: 135_725_000 picoseconds.
-		Weight::from_parts(153_384_778, 11811)
+		Weight::from_parts(353_384_778, 11811)
 			.saturating_add(Weight::from_parts(3_303, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().reads(90_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:0)
@@ -168,8 +176,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_element_confidentiality() -> Weight {
 		// Proof size: measured `1598`, estimated `6144`.
 		// Minimum execution time: 113_751_000 picoseconds.
-		Weight::from_parts(129_850_000, 6144)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		Weight::from_parts(329_850_000, 6144)
+			.saturating_add(T::DbWeight::get().reads(90_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:1)
@@ -193,8 +201,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn add_external_source(_u: u32, _d: u32, ) -> Weight {
 		// Proof size: measured `1697`, estimated `11811`.
 		// Minimum execution time: 152_585_000 picoseconds.
-		Weight::from_parts(168_364_289, 11811)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		Weight::from_parts(368_364_289, 11811)
+			.saturating_add(T::DbWeight::get().reads(90_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:1)
@@ -216,8 +224,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_external_source() -> Weight {
 		// Proof size: measured `1849`, estimated `11811`.
 		// Minimum execution time: 156_749_000 picoseconds.
-		Weight::from_parts(173_907_000, 11811)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		Weight::from_parts(373_907_000, 11811)
+			.saturating_add(T::DbWeight::get().reads(90_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:0)
@@ -238,10 +246,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn declare_program(p: u32, ) -> Weight {
 		// Proof size: measured `1983`, estimated `22682`.
 		// Minimum execution time: 158_092_000 picoseconds.
-		Weight::from_parts(178_171_719, 22682)
+		Weight::from_parts(478_171_719, 22682)
 			.saturating_add(Weight::from_parts(9_734_645, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(T::DbWeight::get().reads(160_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:0)
 	/// Proof: `TwinSpec::Twins` (`max_values`: None, `max_size`: Some(320), added: 2795, mode: `MaxEncodedLen`)
@@ -260,9 +268,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_program() -> Weight {
 		// Proof size: measured `1818`, estimated `22682`.
 		// Minimum execution time: 157_386_000 picoseconds.
-		Weight::from_parts(172_857_000, 22682)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+		Weight::from_parts(372_857_000, 22682)
+			.saturating_add(T::DbWeight::get().reads(90_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 }
 
@@ -289,52 +297,59 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3848).saturating_mul(n.into()))
 	}
 	fn insert_element(e: u32, b: u32, ) -> Weight {
-		Weight::from_parts(468_064_701, 16382)
+		Weight::from_parts(668_064_701, 16382)
 			.saturating_add(Weight::from_parts(1_032, 0).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(4_029, 0).saturating_mul(b.into()))
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn remove_element(e: u32, n: u32, ) -> Weight {
-		Weight::from_parts(568_164_557, 11811)
+		Weight::from_parts(768_164_557, 11811)
 			.saturating_add(Weight::from_parts(16_989, 0).saturating_mul(e.into()))
 			.saturating_add(Weight::from_parts(26_236_423, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().reads(88_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3848).saturating_mul(n.into()))
 	}
+	fn remove_element_refused(n: u32, ) -> Weight {
+		Weight::from_parts(600_000_000, 11811)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(88_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 3848).saturating_mul(n.into()))
+	}
 	fn replace_fragment(b: u32, ) -> Weight {
-		Weight::from_parts(153_384_778, 11811)
+		Weight::from_parts(353_384_778, 11811)
 			.saturating_add(Weight::from_parts(3_303, 0).saturating_mul(b.into()))
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn set_element_confidentiality() -> Weight {
-		Weight::from_parts(129_850_000, 6144)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(329_850_000, 6144)
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_external_source(_u: u32, _d: u32, ) -> Weight {
-		Weight::from_parts(168_364_289, 11811)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(368_364_289, 11811)
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_external_source() -> Weight {
-		Weight::from_parts(173_907_000, 11811)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(373_907_000, 11811)
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn declare_program(p: u32, ) -> Weight {
-		Weight::from_parts(178_171_719, 22682)
+		Weight::from_parts(478_171_719, 22682)
 			.saturating_add(Weight::from_parts(9_734_645, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+			.saturating_add(RocksDbWeight::get().reads(160_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn remove_program() -> Weight {
-		Weight::from_parts(172_857_000, 22682)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(372_857_000, 22682)
+			.saturating_add(RocksDbWeight::get().reads(90_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 }

@@ -89,8 +89,7 @@ pub async fn may(
 	for role in roles {
 		let permissions: Option<Vec<Permission>> =
 			client.runtime_api("AccessApi_role_permissions", (twin, role), None).await?;
-		// No program or element is involved in document actions, so no scope applies.
-		if permissions.unwrap_or_default().iter().any(|p| p.allows(&action, |_| false)) {
+		if permissions.unwrap_or_default().iter().any(|p| p.allows(&action)) {
 			return Ok(true);
 		}
 	}
