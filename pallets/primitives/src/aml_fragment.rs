@@ -1044,7 +1044,7 @@ mod tests {
 				nodes += 1;
 			}
 		}
-		assert!(files >= 5, "found only {files} .aml files in {}", aml_dir().display());
+		assert!(files >= 5, "found only {files} .aml files in {}", dt_aml::examples::corpus_dir().display());
 		std::println!("{files} files, {nodes} fragments, largest {largest} bytes");
 		assert!(largest <= MAX_FRAGMENT_LEN);
 	}
