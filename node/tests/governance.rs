@@ -29,6 +29,10 @@ async fn majority_admits_a_fifth_organisation_whose_member_then_transacts() {
 		role: LifecycleRole::Other,
 		admin: Sr25519Keyring::Ferdie.to_account_id(),
 		admin_encryption_key: dev_encryption_keys::FERDIE.to_vec().try_into().unwrap(),
+		admin_key_proof: dev_key_proof(&manufacturer, Sr25519Keyring::Ferdie)
+			.await
+			.try_into()
+			.unwrap(),
 	};
 	let proposed = manufacturer
 		.submit_finalized(

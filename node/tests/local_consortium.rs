@@ -36,6 +36,7 @@ async fn local_consortium_shares_one_chain_and_keeps_outsiders_out() {
 	let add_eve = RuntimeCall::Consortium(ConsortiumCall::add_member {
 		who: eve.clone(),
 		encryption_key: dev_encryption_keys::EVE.to_vec(),
+		key_proof: dev_key_proof(&rpcs[0], Sr25519Keyring::Eve).await,
 	});
 	let outcome = rpcs[0].submit_finalized(&dev_pair(Sr25519Keyring::Bob), add_eve).await;
 	assert!(succeeded(&outcome.events), "add_member failed: {:?}", outcome.events);

@@ -133,9 +133,13 @@ impl pallet_dt_consortium::Config for Runtime {
 	type MaxPartnerNodes = ConstU32<128>;
 	// An identity-multihash ed25519 peer id is 38 bytes; leave room for other key types.
 	type MaxPeerIdLength = ConstU32<64>;
-	type MaxOpenProposals = ConstU32<32>;
+	// Every organisation can use its whole share at once: no group of organisations can take
+	// the slots of the others.
+	type MaxOpenProposals = ConstU32<{ 64 * 4 }>;
+	type MaxOpenProposalsPerOrganisation = ConstU32<4>;
 	type ProposalLifetime = ConstU32<{ 7 * DAYS }>;
 	type HasSessionKeys = HasSessionKeys;
+	type AccessManagers = crate::Access;
 	type WeightInfo = pallet_dt_consortium::weights::SubstrateWeight<Runtime>;
 }
 
@@ -301,19 +305,11 @@ pub struct AccessBenchmarkHelper;
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_dt_access::BenchmarkHelper<AccountId> for AccessBenchmarkHelper {
 	fn make_member(who: &AccountId) -> dt_primitives::OrganisationId {
-		if let Some(organisation) = Consortium::organisation_of(who) {
-			return organisation;
-		}
-		let (admin, membership) = pallet_dt_consortium::Members::<Runtime>::iter()
-			.find(|(_, membership)| membership.is_admin)
-			.expect("the benchmark genesis has an organisation with an admin");
-		Consortium::add_member(
-			RuntimeOrigin::signed(admin),
-			who.clone(),
+		Consortium::make_member_for_benchmarks(
+			who,
 			crate::genesis_config_presets::dev_encryption_keys::EVE.to_vec(),
 		)
-		.expect("the admin adds a member with a valid key");
-		membership.organisation
+		.expect("the consortium has room for the benchmarks' members")
 	}
 }
 

@@ -263,13 +263,22 @@ struct Plant {
 }
 
 fn plant_before_the_failure() -> Plant {
-	for (member, key) in [(DEVICE, dev_encryption_keys::FERDIE), (CLERK, dev_encryption_keys::EVE)]
-	{
+	for (member, key, private_key) in [
+		(DEVICE, dev_encryption_keys::FERDIE, include_str!("../res/dev-keys/ferdie.pem")),
+		(CLERK, dev_encryption_keys::EVE, include_str!("../res/dev-keys/eve.pem")),
+	] {
+		// The member proves it holds the key; its admin submits both.
+		use rsa::pkcs8::DecodePrivateKey;
+		let private_key = rsa::PrivateKey::from_pkcs8_pem(private_key).unwrap();
+		let message = pallet_dt_consortium::Pallet::<Runtime>::key_proof_message(&account(member));
+		let key_proof =
+			dt_primitives::encryption_key::sign_key_proof(&private_key, &message).unwrap();
 		assert_ok!(dispatch(
 			OWNER,
 			pallet_dt_consortium::Call::<Runtime>::add_member {
 				who: account(member),
 				encryption_key: key.to_vec(),
+				key_proof,
 			}
 		));
 	}

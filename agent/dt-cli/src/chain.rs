@@ -1,6 +1,7 @@
 //! Reading the chain and explaining its refusals.
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use codec::Encode;
 use dt_client::{dispatch_error_name, Client, ClientError, Finalized};
 use dt_primitives::access::TwinId;
 use dt_runtime::{AccountId, RuntimeCall};
@@ -49,4 +50,23 @@ pub async fn submit(
 		bail!("refused by the chain: {} (while trying to {what})", dispatch_error_name(&error));
 	}
 	Ok(finalized)
+}
+
+/// The proof that `who` holds the private half of its RSA encryption key `rsa`, for the chain
+/// of `client`: a signature of the account and the chain's genesis hash, which the chain
+/// asks for with every key it registers.
+pub async fn key_proof(client: &Client, who: &AccountId, rsa: &rsa::PrivateKey) -> Result<Vec<u8>> {
+	let genesis = client
+		.block_hash(0)
+		.await
+		.context("cannot read the chain's genesis hash")?
+		.ok_or_else(|| anyhow!("the node has no genesis block"))?;
+	key_proof_for(genesis.as_ref(), who, rsa)
+}
+
+/// [`key_proof`] for the chain whose genesis block hash is `genesis`.
+pub fn key_proof_for(genesis: &[u8], who: &AccountId, rsa: &rsa::PrivateKey) -> Result<Vec<u8>> {
+	use dt_primitives::encryption_key::{key_proof_message, sign_key_proof};
+	sign_key_proof(rsa, &key_proof_message(genesis, &who.encode()))
+		.map_err(|_| anyhow!("signing the key proof with the RSA key failed"))
 }

@@ -1,6 +1,6 @@
 //! `dt key`: the party's account and encryption keys, encrypted at rest.
 
-use crate::{chain, keystore, passphrase, unlock, Output, Signer};
+use crate::{chain, keystore, passphrase, unlock_key, Output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use dt_primitives::OrganisationId;
@@ -30,8 +30,17 @@ pub enum KeyCommand {
 	Show { name: String },
 	/// Registers the key's RSA public key on chain as its account's encryption key, the one
 	/// documents are sealed for (replacing the key registered before). The account must be
-	/// a member of the consortium and signs itself.
+	/// a member of the consortium and signs itself, with a proof made with the RSA key.
 	Register { name: String },
+	/// Prints the proof (hex) that the key's account holds its RSA key, for the chain at
+	/// --node: what an admin needs, with the public key (`dt key show NAME --json`), to add
+	/// the account as a member (`dt member add ADDRESS --rsa-key FILE --key-proof FILE`).
+	Proof {
+		name: String,
+		/// Make it for the chain with this genesis block hash (0x…) instead of asking --node.
+		#[arg(long, value_name = "HASH")]
+		genesis: Option<String>,
+	},
 }
 
 fn key_json(file: &keystore::KeyFile) -> Value {
@@ -122,7 +131,47 @@ pub async fn key_command(
 			})
 		},
 		KeyCommand::Register { name } => register(keystore, node, &name).await,
+		KeyCommand::Proof { name, genesis } => proof(keystore, node, &name, genesis).await,
 	}
+}
+
+/// `dt key proof`: the proof that the key's account holds its RSA key.
+async fn proof(
+	keystore: &Keystore,
+	node: &str,
+	name: &str,
+	genesis: Option<String>,
+) -> Result<Output> {
+	let file = keystore.read(name)?;
+	let account = AccountId::from_ss58check(&file.account)
+		.map_err(|e| anyhow!("the key file of {name} is damaged: {e:?}"))?;
+	let genesis = match genesis {
+		Some(hash) => {
+			let bytes = hex::decode(hash.trim_start_matches("0x"))
+				.ok()
+				.filter(|bytes| bytes.len() == 32)
+				.ok_or_else(|| anyhow!("--genesis takes a block hash: 0x and 64 hex digits"))?;
+			sp_core::H256::from_slice(&bytes)
+		},
+		None => chain::connect(node)
+			.await?
+			.block_hash(0)
+			.await
+			.context("cannot read the chain's genesis hash")?
+			.ok_or_else(|| anyhow!("the node has no genesis block"))?,
+	};
+	let key = unlock_key(keystore, name)?;
+	let proof = chain::key_proof_for(genesis.as_ref(), &account, &key.rsa)?;
+	Ok(Output {
+		text: hex::encode(&proof),
+		json: json!({
+			"name": name,
+			"account": account.to_string(),
+			"genesis": format!("{genesis:?}"),
+			"rsa_public_key": file.rsa_public_der,
+			"key_proof": hex::encode(&proof),
+		}),
+	})
 }
 
 /// `dt key register`: the key's RSA public key becomes its account's encryption key.
@@ -171,8 +220,13 @@ async fn register(keystore: &Keystore, node: &str, name: &str) -> Result<Output>
 	if registered(before) {
 		return Ok(output(None));
 	}
-	let pair = unlock(keystore, &Signer { key: name.to_owned() })?;
-	let call = pallet_dt_consortium::Call::rotate_encryption_key { encryption_key: der.clone() };
+	let key = unlock_key(keystore, name)?;
+	let key_proof = chain::key_proof(&client, &account, &key.rsa).await?;
+	let pair = key.pair;
+	let call = pallet_dt_consortium::Call::rotate_encryption_key {
+		encryption_key: der.clone(),
+		key_proof,
+	};
 	let finalized =
 		chain::submit(&client, &pair, RuntimeCall::Consortium(call), "register the encryption key")
 			.await?;

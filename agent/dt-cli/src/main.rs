@@ -202,10 +202,15 @@ pub fn passphrase(prompt: &str, confirm: bool) -> Result<String> {
 }
 
 pub fn unlock(keystore: &Keystore, signer: &Signer) -> Result<sr25519::Pair> {
+	Ok(unlock_key(keystore, &signer.key)?.pair)
+}
+
+/// The stored key `name` decrypted: its account and its RSA private key.
+pub fn unlock_key(keystore: &Keystore, name: &str) -> Result<keystore::UnlockedKey> {
 	// Read first, so that an unknown key is reported before asking for a passphrase.
-	let file = keystore.read(&signer.key)?;
-	let passphrase = passphrase(&format!("Passphrase for key {}: ", signer.key), false)?;
-	Ok(keystore::unlock(&file, &passphrase)?.pair)
+	let file = keystore.read(name)?;
+	let passphrase = passphrase(&format!("Passphrase for key {name}: "), false)?;
+	keystore::unlock(&file, &passphrase)
 }
 
 /// An account given as an SS58 address, a stored key's name or a secret URI (`//Bob`).

@@ -1,7 +1,7 @@
 //! `dt member`: an organisation's admin adds and removes its members (people, services, the
 //! device agent's account); `dt member show` tells whom an account belongs to.
 
-use crate::{chain, keystore::Keystore, parse_account, unlock, Output, Signer};
+use crate::{chain, keystore::Keystore, parse_account, unlock, unlock_key, Output, Signer};
 use anyhow::{anyhow, Context, Result};
 use dt_runtime::RuntimeCall;
 use pallet_dt_consortium::Call as ConsortiumCall;
@@ -12,14 +12,18 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand, Debug)]
 pub enum MemberCommand {
 	/// Adds an account to the signer's organisation, with its RSA public key (the key
-	/// documents are encrypted to).
+	/// documents are encrypted to) and the member's proof that it holds that key.
 	Add {
-		/// A key name from the keystore (its RSA key is used), or an SS58 address together
-		/// with --rsa-key.
+		/// A key name from the keystore (its RSA key is used and it makes the proof: its
+		/// passphrase is asked), or an SS58 address together with --rsa-key and --key-proof.
 		account: String,
 		/// The member's RSA public key as a DER (SubjectPublicKeyInfo) file.
-		#[arg(long)]
+		#[arg(long, requires = "key_proof")]
 		rsa_key: Option<PathBuf>,
+		/// A file with the member's key proof in hex, as `dt key proof NAME` prints it on the
+		/// member's side.
+		#[arg(long, requires = "rsa_key")]
+		key_proof: Option<PathBuf>,
 		#[command(flatten)]
 		signer: Signer,
 	},
@@ -39,28 +43,41 @@ pub async fn member_command(
 	command: MemberCommand,
 ) -> Result<Output> {
 	match command {
-		MemberCommand::Add { account, rsa_key, signer } => {
+		MemberCommand::Add { account, rsa_key, key_proof, signer } => {
 			let who = parse_account(keystore, &account)?;
-			let encryption_key = match rsa_key {
-				Some(path) => std::fs::read(&path)
-					.with_context(|| format!("cannot read the RSA key {}", path.display()))?,
-				None => {
+			let client = chain::connect(node).await?;
+			let (encryption_key, key_proof) = match (rsa_key, key_proof) {
+				(Some(key), Some(proof)) => {
+					let der = std::fs::read(&key)
+						.with_context(|| format!("cannot read the RSA key {}", key.display()))?;
+					let text = std::fs::read_to_string(&proof).with_context(|| {
+						format!("cannot read the key proof {}", proof.display())
+					})?;
+					let proof = hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| {
+						anyhow!("{} does not hold a key proof in hex", proof.display())
+					})?;
+					(der, proof)
+				},
+				_ => {
 					let file = keystore.read(&account).map_err(|_| {
 						anyhow!(
 							"{account} is not a key in {}: pass the member's RSA public key \
-							 with --rsa-key FILE.der",
+							 with --rsa-key FILE.der and its proof (`dt key proof` on the \
+							 member's side) with --key-proof FILE",
 							keystore.dir().display()
 						)
 					})?;
-					hex::decode(&file.rsa_public_der)
-						.map_err(|_| anyhow!("the key file of {account} is damaged"))?
+					let der = hex::decode(&file.rsa_public_der)
+						.map_err(|_| anyhow!("the key file of {account} is damaged"))?;
+					let member = unlock_key(keystore, &account)?;
+					(der, chain::key_proof(&client, &who, &member.rsa).await?)
 				},
 			};
 			let pair = unlock(keystore, &signer)?;
-			let client = chain::connect(node).await?;
 			let call = RuntimeCall::Consortium(ConsortiumCall::add_member {
 				who: who.clone(),
 				encryption_key,
+				key_proof,
 			});
 			let finalized = chain::submit(&client, &pair, call, "add the member").await?;
 			Ok(Output {

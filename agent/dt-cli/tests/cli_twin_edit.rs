@@ -188,11 +188,35 @@ fn dt_edits_a_twins_specification_permissions_and_members() {
 	assert!(error.contains("refused by the chain: consortium."), "{error}");
 	let error = dt.fails(&["member", "add", "//Ferdie", "--as", "alice"]);
 	assert!(error.contains("--rsa-key"), "{error}");
+	// An admin cannot put another party's key on an account: Dave's public key and the
+	// proof Dave made for his own account do not serve for Ferdie's.
+	let dave_proof = dt.json(&["key", "proof", "dave"]);
+	let dave_der = dir.path().join("dave.der");
+	let dave_proof_file = dir.path().join("dave.proof");
+	std::fs::write(&dave_der, hex::decode(dave_proof["rsa_public_key"].as_str().unwrap()).unwrap())
+		.unwrap();
+	std::fs::write(&dave_proof_file, dave_proof["key_proof"].as_str().unwrap()).unwrap();
+	let (der, proof) = (dave_der.to_str().unwrap(), dave_proof_file.to_str().unwrap());
+	let error = dt.fails(&[
+		"member", "add", "//Ferdie", "--rsa-key", der, "--key-proof", proof, "--as", "alice",
+	]);
+	assert!(error.contains("refused by the chain: consortium.KeyProofInvalid"), "{error}");
+	// With the proof he made on his side, the admin adds Dave by address and key file.
+	let dave_address = dave_proof["account"].as_str().unwrap();
+	dt.ok(&["member", "add", dave_address, "--rsa-key", der, "--key-proof", proof, "--as", "alice"]);
+	dt.ok(&["member", "remove", "dave", "--as", "alice"]);
 	dt.ok(&["member", "add", "dave", "--as", "alice"]);
 	let dave_key = dt.json(&["key", "show", "dave"]);
 	let dave = dt.json(&["member", "show", "dave"]);
 	assert_eq!(dave["organisation"], 0);
 	assert_eq!(dave["encryption_key"], dave_key["rsa_public_key"]);
+	dt.ok(&["access", "grant", &twin, "dave", "owner", "--as", "alice"]);
+	assert_eq!(dt.json(&["access", "roles", &twin, "dave"])["roles"], serde_json::json!(["owner"]));
 	dt.ok(&["member", "remove", "dave", "--as", "alice"]);
 	assert_eq!(dt.json(&["member", "show", "dave"])["organisation"], serde_json::Value::Null);
+	// Added again, Dave gets none of the roles he held before he was removed.
+	dt.ok(&["member", "add", "dave", "--as", "alice"]);
+	assert_eq!(dt.json(&["access", "roles", &twin, "dave"])["roles"], serde_json::json!([]));
+	let error = dt.fails(&["access", "grant", &twin, "bob", "auditor", "--as", "dave"]);
+	assert!(error.contains("refused by the chain: access.NotAccessManager"), "{error}");
 }

@@ -403,6 +403,26 @@ pub fn dev_pair(account: Sr25519Keyring) -> sr25519::Pair {
 	account.pair()
 }
 
+/// The proof that the development account `account` holds its development RSA key (whose
+/// private half is in runtime/res/dev-keys), for the chain `rpc` serves: what registering
+/// the key (adding the member, admitting its organisation) asks for.
+pub async fn dev_key_proof(rpc: &Rpc, account: Sr25519Keyring) -> Vec<u8> {
+	use rsa::pkcs8::DecodePrivateKey;
+	let name = format!("{account:?}").to_lowercase();
+	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+		.join("../runtime/res/dev-keys")
+		.join(format!("{name}.pem"));
+	let pem = std::fs::read_to_string(&path)
+		.unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+	let private_key = rsa::PrivateKey::from_pkcs8_pem(&pem).expect("a development RSA key");
+	let genesis = rpc.block_hash(0).await.expect("the genesis block");
+	let message = dt_primitives::encryption_key::key_proof_message(
+		genesis.as_ref(),
+		&account.to_account_id().encode(),
+	);
+	dt_primitives::encryption_key::sign_key_proof(&private_key, &message).expect("signing works")
+}
+
 /// Whether the events of a block say that an extrinsic succeeded / failed.
 pub fn succeeded(events: &[RuntimeEvent]) -> bool {
 	events.iter().any(|event| {

@@ -1,7 +1,7 @@
 //! Worst-case access control for benchmarks: this pallet's own and those of the pallets
 //! that ask it for decisions.
 
-use crate::{Config, Grants, ManagedTwins, Pallet, PermissionsOf, RoleNameOf};
+use crate::{Config, Grant, Grants, ManagedTwins, Pallet, PermissionsOf, RoleNameOf};
 use alloc::vec::Vec;
 use dt_primitives::access::{
 	Confidentiality, ConsortiumMembership, ElementId, Grantee, Permission, Role, TwinId,
@@ -24,24 +24,31 @@ pub fn scoped_writes_elsewhere(seed: u32, count: u32) -> Vec<Permission> {
 		.collect()
 }
 
-/// Grants `roles` on `twin` to `grantee` by writing storage, keeping the twin's counts.
+/// Grants `roles` on `twin` to `grantee` by writing storage, keeping the twin's counts; an
+/// account's grant is bound to its current membership.
 pub fn give<T: Config>(
 	twin: TwinId,
 	grantee: &Grantee<T::AccountId>,
 	roles: impl IntoIterator<Item = Role>,
 ) {
 	let mut access = ManagedTwins::<T>::get(twin).expect("the twin has access control");
-	let mut granted = Grants::<T>::get(twin, grantee).unwrap_or_else(|| {
+	let membership = match grantee {
+		Grantee::Account(who) => {
+			Some(T::Consortium::member(who).expect("grantees are members").membership)
+		},
+		Grantee::Organisation(_) => None,
+	};
+	let mut grant = Grants::<T>::get(twin, grantee).unwrap_or_else(|| {
 		access.grant_count += 1;
-		Default::default()
+		Grant { roles: Default::default(), membership }
 	});
 	for role in roles {
-		if granted.try_insert(role).expect("room for the role") {
+		if grant.roles.try_insert(role).expect("room for the role") {
 			let holders = access.holders_of(&role) + 1;
 			access.role_holders.try_insert(role, holders).expect("only defined roles");
 		}
 	}
-	Grants::<T>::insert(twin, grantee, granted);
+	Grants::<T>::insert(twin, grantee, grant);
 	ManagedTwins::<T>::insert(twin, access);
 }
 

@@ -9,7 +9,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use dt_primitives::{
-	access::{Authorize, Grantee, Permission, Role, TwinId},
+	access::{Authorize, ConsortiumMembership, Grantee, Permission, Role, TwinId},
 	OrganisationId,
 };
 use frame_benchmarking::v2::*;
@@ -59,6 +59,39 @@ fn all_roles(custom: u32) -> Vec<Role> {
 /// Grants `roles` to `grantee` on the benchmarks' twin by writing storage.
 fn give<T: Config>(grantee: &Grantee<T::AccountId>, roles: impl IntoIterator<Item = Role>) {
 	benchmark_setup::give::<T>(TWIN, grantee, roles);
+}
+
+/// `count + 1` members holding `role`, all but one with dead grants (made during a former
+/// membership: each check reads the account's current one). The one live grant is the last
+/// the twin's grants are read in, so a search for a live manager reads them all. Returns
+/// the live grantee (`None` for `live = false`: then all are dead).
+fn departed_holders<T: Config>(count: u32, role: Role, live: bool) -> Option<T::AccountId> {
+	let holders: Vec<T::AccountId> =
+		(0..count + u32::from(live)).map(|index| member::<T>("holder", index).0).collect();
+	let last = holders
+		.iter()
+		.max_by_key(|who| Grants::<T>::hashed_key_for(TWIN, Grantee::Account((*who).clone())))
+		.cloned();
+	for who in &holders {
+		let grantee = Grantee::Account(who.clone());
+		give::<T>(&grantee, [role]);
+		if !live || Some(who) != last.as_ref() {
+			Grants::<T>::mutate(TWIN, &grantee, |grant| {
+				if let Some(grant) = grant {
+					grant.membership = Some(dt_primitives::access::MembershipId::MAX);
+				}
+			});
+		}
+	}
+	last.filter(|_| live)
+}
+
+/// A twin created by the (whitelisted) signer, which holds nothing but the Owner role.
+fn owned_twin<T: Config>() -> T::AccountId {
+	let caller: T::AccountId = whitelisted_caller();
+	T::BenchmarkHelper::make_member(&caller);
+	Access::<T>::twin_created(TWIN, &caller);
+	caller
 }
 
 /// A twin created by its own account, with `custom` custom roles, every role with the
@@ -117,45 +150,85 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), TWIN, grantee.clone(), role);
 
-		assert!(Grants::<T>::get(TWIN, &grantee).is_some_and(|roles| roles.contains(&role)));
+		assert!(Grants::<T>::get(TWIN, &grantee).is_some_and(|grant| grant.roles.contains(&role)));
 		#[cfg(test)]
 		Access::<T>::do_try_state().expect("the state stays consistent");
 	}
 
-	/// Revoking a manager role from a grantee holding the most roles.
+	/// The signer revoking its own Owner role, its only manager role, so that the no-lockout
+	/// check reads the twin's other grants: `g` dead grants holding Owner, and the one live
+	/// manager last.
 	#[benchmark]
-	fn revoke_role() {
-		let custom = T::MaxCustomRolesPerTwin::get();
-		let caller = crowded_twin::<T>(custom, None);
-		let (grantee, _) = member::<T>("grantee", 0);
-		let grantee = Grantee::Account(grantee);
-		let roles = all_roles(custom);
-		let role = *roles.last().expect("a twin has roles");
-		let held = T::MaxRolesPerGrantee::get() as usize;
-		give::<T>(&grantee, roles.iter().rev().copied().take(held));
+	fn revoke_role(g: Linear<0, { T::MaxGrantsPerTwin::get().saturating_sub(2) }>) {
+		let caller = owned_twin::<T>();
+		departed_holders::<T>(g, Role::Owner, true);
+		let grantee = Grantee::Account(caller.clone());
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), TWIN, grantee.clone(), role);
+		_(RawOrigin::Signed(caller.clone()), TWIN, grantee.clone(), Role::Owner);
 
-		assert!(!Grants::<T>::get(TWIN, &grantee).is_some_and(|roles| roles.contains(&role)));
+		assert!(Grants::<T>::get(TWIN, &grantee).is_none());
+		assert!(Access::<T>::authorize(TWIN, &caller, dt_primitives::access::Action::ManageAccess)
+			.is_err());
 		#[cfg(test)]
 		Access::<T>::do_try_state().expect("the state stays consistent");
 	}
 
-	/// Replacing the largest permission set of a manager role with another largest set
-	/// without `ManageAccess`, so the no-lockout check runs.
+	/// The signer taking `ManageAccess` from Owner, its only manager role, replacing the
+	/// largest permission set with another: the no-lockout check reads the twin's other
+	/// grants, `g` dead ones holding a custom manager role and the one live manager last.
 	#[benchmark]
-	fn set_role_permissions() {
-		let custom = T::MaxCustomRolesPerTwin::get();
-		let caller = crowded_twin::<T>(custom, None);
-		let role = *all_roles(custom).last().expect("a twin has roles");
+	fn set_role_permissions(g: Linear<0, { T::MaxGrantsPerTwin::get().saturating_sub(2) }>) {
+		let caller = owned_twin::<T>();
+		RolePermissions::<T>::insert(TWIN, Role::Owner, largest_permissions::<T>(0, true));
+		let mut access = ManagedTwins::<T>::get(TWIN).expect("the twin was created");
+		let manager = Access::<T>::do_create_custom_role(
+			TWIN,
+			&mut access,
+			longest_name::<T>(0),
+			largest_permissions::<T>(1, true),
+		)
+		.expect("room for a custom role");
+		ManagedTwins::<T>::insert(TWIN, access);
+		departed_holders::<T>(g, Role::Custom(manager), true);
 		let permissions = reversed::<T>(largest_permissions::<T>(1000, false));
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), TWIN, role, permissions);
+		_(RawOrigin::Signed(caller), TWIN, Role::Owner, permissions);
 
 		assert!(!ManagedTwins::<T>::get(TWIN)
-			.is_some_and(|access| access.manager_roles.contains(&role)));
+			.is_some_and(|access| access.manager_roles.contains(&Role::Owner)));
+		#[cfg(test)]
+		Access::<T>::do_try_state().expect("the state stays consistent");
+	}
+
+	/// The consortium appointing a manager to a twin whose `g` grants are all dead
+	/// managers: every one is read before the appointee gets the Owner role.
+	#[benchmark]
+	fn appoint_access_manager(g: Linear<1, { T::MaxGrantsPerTwin::get().saturating_sub(1) }>) {
+		let creator = owned_twin::<T>();
+		departed_holders::<T>(g.saturating_sub(1), Role::Owner, false);
+		Grants::<T>::mutate(TWIN, Grantee::Account(creator), |grant| {
+			if let Some(grant) = grant {
+				grant.membership = Some(dt_primitives::access::MembershipId::MAX);
+			}
+		});
+		let (appointee, _) = member::<T>("appointee", 0);
+
+		#[block]
+		{
+			<Access<T> as dt_primitives::access::AccessManagerAppointment<T::AccountId>>::appoint(
+				TWIN, &appointee,
+			)
+			.expect("the twin has no live manager");
+		}
+
+		assert!(Access::<T>::authorize(
+			TWIN,
+			&appointee,
+			dt_primitives::access::Action::ManageAccess
+		)
+		.is_ok());
 		#[cfg(test)]
 		Access::<T>::do_try_state().expect("the state stays consistent");
 	}

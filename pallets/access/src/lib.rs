@@ -46,6 +46,14 @@
 //! transactions are refused anyway). [`Authorize::authorize`] allows an action when any
 //! permission of any of these roles allows it.
 //!
+//! Revocation by leaving is final. A grant to an account is bound to the account's
+//! membership of the consortium ([`ConsortiumMember::membership`]): once the account leaves
+//! (it is removed, or its organisation is), the grant is dead, and it stays dead if any
+//! organisation later adds the same account again. A grant to an organisation is dead once
+//! the organisation is removed (organisation ids are never reused). Dead grants give no
+//! rights, the runtime API shows none of them, and an access manager can revoke them to
+//! free their slots; granting a role to an account that holds a dead grant replaces it.
+//!
 //! ## Confidentiality
 //!
 //! Data carries a [`Confidentiality`] level, `Public < Internal < Confidential < Secret`.
@@ -56,11 +64,18 @@
 //!
 //! ## No lockout
 //!
-//! A twin always keeps an access manager: a grantee holding a role whose permissions include
-//! `ManageAccess`. A revocation or a permission change that would leave none is refused with
-//! [`Error::LastAccessManager`], so no twin can end up with access control nobody can change.
-//! The twin's record keeps the roles that have `ManageAccess` and how many grantees hold
-//! each role, so the check reads neither the grants nor the permission sets.
+//! A twin always keeps an access manager that can act: a grantee whose grant is live holding
+//! a role whose permissions include `ManageAccess`. A revocation or a permission change that
+//! would leave none is refused with [`Error::LastAccessManager`]. The twin's record keeps
+//! the roles that have `ManageAccess` and how many grantees hold each role; when a change
+//! takes `ManageAccess` from the signer itself, the twin's other grants are read (at most
+//! [`Config::MaxGrantsPerTwin`]) to find a live manager, since dead grants still count in
+//! the record.
+//!
+//! A twin can still lose its last manager when that manager leaves the consortium (the
+//! access pallet is not told). The consortium's governance then appoints a new one by a
+//! majority of the organisations ([`AccessManagerAppointment`], implemented here); it is
+//! refused while a live manager exists.
 //!
 //! ## Calls
 //!
@@ -88,6 +103,8 @@
 //! [`Authorize::twin_created`]: dt_primitives::access::Authorize::twin_created
 //! [`Authorize::authorize`]: dt_primitives::access::Authorize::authorize
 //! [`Authorize::clearance`]: dt_primitives::access::Authorize::clearance
+//! [`ConsortiumMember::membership`]: dt_primitives::access::ConsortiumMember::membership
+//! [`AccessManagerAppointment`]: dt_primitives::access::AccessManagerAppointment
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -124,8 +141,8 @@ pub mod pallet {
 	use super::*;
 	use alloc::{collections::BTreeSet, vec::Vec};
 	use dt_primitives::access::{
-		AccessDenied, Action, Authorize, Confidentiality, ConsortiumMembership, CustomRoleId,
-		Grantee, Permission, Role, TwinId,
+		AccessDenied, AccessManagerAppointment, Action, AppointmentRefused, Authorize,
+		Confidentiality, ConsortiumMembership, CustomRoleId, Grantee, Permission, Role, TwinId,
 	};
 	use frame_support::{pallet_prelude::*, BoundedBTreeMap, BoundedBTreeSet};
 	use frame_system::pallet_prelude::*;
@@ -193,7 +210,8 @@ pub mod pallet {
 	pub type CustomRolesByName<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, TwinId, Blake2_128Concat, RoleNameOf<T>, CustomRoleId>;
 
-	/// The roles each account or organisation holds on a twin; absent when it holds none.
+	/// The roles each account or organisation holds on a twin, with the membership an
+	/// account grant is bound to; absent when it holds none.
 	#[pallet::storage]
 	pub type Grants<T: Config> = StorageDoubleMap<
 		_,
@@ -201,7 +219,7 @@ pub mod pallet {
 		TwinId,
 		Blake2_128Concat,
 		Grantee<T::AccountId>,
-		GrantedRolesOf<T>,
+		Grant<T>,
 	>;
 
 	#[pallet::event]
@@ -230,6 +248,9 @@ pub mod pallet {
 		},
 		/// An access manager removed a custom role nobody held.
 		CustomRoleRemoved { twin: TwinId, role: CustomRoleId, by: T::AccountId },
+		/// The consortium's governance gave `manager` a role with `ManageAccess` on a twin
+		/// whose access managers had all left.
+		AccessManagerAppointed { twin: TwinId, manager: T::AccountId, role: Role },
 	}
 
 	#[pallet::error]
@@ -252,7 +273,7 @@ pub mod pallet {
 		TooManyGrants,
 		/// The grantee already holds `MaxRolesPerGrantee` roles on the twin.
 		TooManyRoles,
-		/// No grantee would hold a role with `ManageAccess` on the twin any more.
+		/// No grantee that can still act would hold a role with `ManageAccess` on the twin.
 		LastAccessManager,
 		/// The twin already defines `MaxCustomRolesPerTwin` custom roles.
 		TooManyCustomRoles,
@@ -287,10 +308,12 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Grants `role` on `twin` to `grantee`: an account of the consortium, or an
-		/// organisation of the consortium (then every member account holds the role).
+		/// Grants `role` on `twin` to `grantee`: an account of the consortium (bound to its
+		/// current membership), or an organisation of the consortium (then every member
+		/// account holds the role).
 		///
-		/// The role must be defined on the twin and not yet held by the grantee.
+		/// The role must be defined on the twin and not yet held by the grantee. A dead grant
+		/// of the account (made during an earlier membership) is replaced, not revived.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::grant_role())]
 		pub fn grant_role(
@@ -302,42 +325,28 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut access = Self::ensure_access_manager(twin, &who)?;
 			ensure!(RolePermissions::<T>::contains_key(twin, role), Error::<T>::UnknownRole);
-			Self::ensure_valid_grantee(&grantee)?;
-			let existing = Grants::<T>::get(twin, &grantee);
-			let is_new_grantee = existing.is_none();
-			if is_new_grantee {
-				ensure!(access.grant_count < T::MaxGrantsPerTwin::get(), Error::<T>::TooManyGrants);
-				access.grant_count.saturating_inc();
-			}
-			let mut roles = existing.unwrap_or_default();
-			ensure!(!roles.contains(&role), Error::<T>::RoleAlreadyGranted);
-			roles.try_insert(role).map_err(|_| Error::<T>::TooManyRoles)?;
-			let holders = access.holders_of(&role).saturating_add(1);
-			// Only defined roles are counted, so the map cannot be full.
-			access
-				.role_holders
-				.try_insert(role, holders)
-				.map_err(|_| Error::<T>::TooManyRoles)?;
-			Grants::<T>::insert(twin, &grantee, roles);
+			let membership = Self::valid_grantee_membership(&grantee)?;
+			Self::do_grant(twin, &mut access, &grantee, membership, role)?;
 			ManagedTwins::<T>::insert(twin, access);
 			Self::deposit_event(Event::RoleGranted { twin, grantee, role, by: who });
 			Ok(())
 		}
 
-		/// Revokes `role` on `twin` from `grantee`. Refused if no grantee would hold a role
-		/// with `ManageAccess` afterwards.
+		/// Revokes `role` on `twin` from `grantee`, whether its grant is live or dead.
+		/// Refused if no grantee that can still act would hold a role with `ManageAccess`
+		/// afterwards.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::revoke_role())]
+		#[pallet::weight(T::WeightInfo::revoke_role(T::MaxGrantsPerTwin::get()))]
 		pub fn revoke_role(
 			origin: OriginFor<T>,
 			twin: TwinId,
 			grantee: Grantee<T::AccountId>,
 			role: Role,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut access = Self::ensure_access_manager(twin, &who)?;
-			let mut roles = Grants::<T>::get(twin, &grantee).unwrap_or_default();
-			ensure!(roles.remove(&role), Error::<T>::RoleNotGranted);
+			let mut grant = Grants::<T>::get(twin, &grantee).ok_or(Error::<T>::RoleNotGranted)?;
+			ensure!(grant.roles.remove(&role), Error::<T>::RoleNotGranted);
 			let holders = access.holders_of(&role).saturating_sub(1);
 			if holders == 0 {
 				access.role_holders.remove(&role);
@@ -347,38 +356,44 @@ pub mod pallet {
 					.try_insert(role, holders)
 					.map_err(|_| Error::<T>::TooManyRoles)?;
 			}
-			ensure!(access.has_access_manager(), Error::<T>::LastAccessManager);
-			if roles.is_empty() {
+			let remaining = (!grant.roles.is_empty()).then_some(&grant);
+			let grants_read = if access.manager_roles.contains(&role) {
+				Self::ensure_live_manager_remains(twin, &access, &who, Some((&grantee, remaining)))?
+			} else {
+				0
+			};
+			if grant.roles.is_empty() {
 				Grants::<T>::remove(twin, &grantee);
 				access.grant_count.saturating_dec();
 			} else {
-				Grants::<T>::insert(twin, &grantee, roles);
+				Grants::<T>::insert(twin, &grantee, grant);
 			}
 			ManagedTwins::<T>::insert(twin, access);
 			Self::deposit_event(Event::RoleRevoked { twin, grantee, role, by: who });
-			Ok(())
+			Ok(Some(T::WeightInfo::revoke_role(grants_read)).into())
 		}
 
 		/// Replaces the permissions of `role` (built-in or custom) on `twin`. They are stored
 		/// sorted and without duplicates. Refused if it would take `ManageAccess` from the
-		/// last role held that has it.
+		/// last role that a grantee that can still act holds with it.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::set_role_permissions())]
+		#[pallet::weight(T::WeightInfo::set_role_permissions(T::MaxGrantsPerTwin::get()))]
 		pub fn set_role_permissions(
 			origin: OriginFor<T>,
 			twin: TwinId,
 			role: Role,
 			permissions: PermissionsOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut access = Self::ensure_access_manager(twin, &who)?;
 			ensure!(RolePermissions::<T>::contains_key(twin, role), Error::<T>::UnknownRole);
 			let permissions = Self::normalised(permissions);
 			let was_manager = access.manager_roles.contains(&role);
 			let is_manager = permissions.contains(&Permission::ManageAccess);
+			let mut grants_read = 0;
 			if was_manager && !is_manager {
 				access.manager_roles.remove(&role);
-				ensure!(access.has_access_manager(), Error::<T>::LastAccessManager);
+				grants_read = Self::ensure_live_manager_remains(twin, &access, &who, None)?;
 			} else if is_manager && !was_manager {
 				// The set holds only defined roles, so it cannot be full.
 				access
@@ -391,7 +406,7 @@ pub mod pallet {
 			}
 			RolePermissions::<T>::insert(twin, role, &permissions);
 			Self::deposit_event(Event::RolePermissionsSet { twin, role, permissions, by: who });
-			Ok(())
+			Ok(Some(T::WeightInfo::set_role_permissions(grants_read)).into())
 		}
 
 		/// Defines a custom role on `twin` with a name (UTF-8, not empty, unique on the twin)
@@ -453,10 +468,13 @@ pub mod pallet {
 			<Self as Authorize<T::AccountId>>::clearance(twin, who)
 		}
 
-		/// Every grantee of `twin` with its roles, ordered by grantee.
+		/// Every grantee of `twin` whose grant is live, with its roles, ordered by grantee.
+		/// Dead grants (of accounts that left the consortium, of removed organisations) are
+		/// left out: they give no rights.
 		pub fn grants(twin: TwinId) -> Vec<(Grantee<T::AccountId>, Vec<Role>)> {
 			let mut grants: Vec<_> = Grants::<T>::iter_prefix(twin)
-				.map(|(grantee, roles)| (grantee, roles.into_iter().collect()))
+				.filter(|(grantee, grant)| Self::is_live(grantee, grant))
+				.map(|(grantee, grant)| (grantee, grant.roles.into_iter().collect()))
 				.collect();
 			grants.sort_by(|a, b| a.0.cmp(&b.0));
 			grants
@@ -476,19 +494,137 @@ pub mod pallet {
 			roles
 		}
 
-		/// The roles of `who` on `twin`, granted to the account and to its organisation, if
-		/// it is a member of the consortium.
+		/// The roles of `who` on `twin`, granted to the account during its current membership
+		/// and to its organisation, if it is a member of the consortium.
 		fn effective_roles(twin: TwinId, who: &T::AccountId) -> BTreeSet<Role> {
-			let Some(organisation) = T::Consortium::organisation_of(who) else {
+			let Some(member) = T::Consortium::member(who) else {
 				return BTreeSet::new();
 			};
 			let mut roles: BTreeSet<Role> = Grants::<T>::get(twin, Grantee::Account(who.clone()))
-				.map(BoundedBTreeSet::into_inner)
+				.filter(|grant| grant.membership == Some(member.membership))
+				.map(|grant| grant.roles.into_inner())
 				.unwrap_or_default();
-			if let Some(granted) = Grants::<T>::get(twin, Grantee::Organisation(organisation)) {
-				roles.extend(granted);
+			if let Some(grant) = Grants::<T>::get(twin, Grantee::Organisation(member.organisation))
+			{
+				roles.extend(grant.roles);
 			}
 			roles
+		}
+
+		/// Whether a grant can still act: an account's while the account keeps the
+		/// membership the grant was made in, an organisation's while it exists.
+		pub(crate) fn is_live(grantee: &Grantee<T::AccountId>, grant: &Grant<T>) -> bool {
+			match grantee {
+				Grantee::Account(who) => {
+					grant.membership.is_some() &&
+						T::Consortium::member(who).map(|member| member.membership) ==
+							grant.membership
+				},
+				Grantee::Organisation(organisation) => {
+					T::Consortium::organisation_exists(*organisation)
+				},
+			}
+		}
+
+		/// Finds a live grantee holding a role with `ManageAccess` on `twin`, with the twin's
+		/// record `access` and `changed` (a grantee with its grant after the change, `None`
+		/// if it is removed) as they will be stored. The signer is tried first, as it mostly
+		/// stays a manager; the other grants are read only when it does not. Returns how
+		/// many grants were read, or [`Error::LastAccessManager`] if none is left.
+		fn ensure_live_manager_remains(
+			twin: TwinId,
+			access: &TwinAccess<T>,
+			signer: &T::AccountId,
+			changed: Option<(&Grantee<T::AccountId>, Option<&Grant<T>>)>,
+		) -> Result<u32, Error<T>> {
+			// Dead grants are counted too: when nobody holds a manager role, nobody can act.
+			ensure!(access.has_access_manager(), Error::<T>::LastAccessManager);
+			let after = |grantee: &Grantee<T::AccountId>, stored: Option<Grant<T>>| match changed {
+				Some((changed, grant)) if changed == grantee => grant.cloned(),
+				_ => stored,
+			};
+			let manages = |grantee: &Grantee<T::AccountId>, grant: &Grant<T>| {
+				access.manages(&grant.roles) && Self::is_live(grantee, grant)
+			};
+			if let Some(member) = T::Consortium::member(signer) {
+				for grantee in
+					[Grantee::Account(signer.clone()), Grantee::Organisation(member.organisation)]
+				{
+					let grant = after(&grantee, Grants::<T>::get(twin, &grantee));
+					if grant.is_some_and(|grant| manages(&grantee, &grant)) {
+						return Ok(0);
+					}
+				}
+			}
+			let mut read = 0u32;
+			for (grantee, stored) in Grants::<T>::iter_prefix(twin) {
+				read.saturating_inc();
+				if after(&grantee, Some(stored)).is_some_and(|grant| manages(&grantee, &grant)) {
+					return Ok(read);
+				}
+			}
+			Err(Error::<T>::LastAccessManager)
+		}
+
+		/// Whether a grantee that can still act holds a role with `ManageAccess` on `twin`,
+		/// and how many grants were read to tell.
+		fn has_live_access_manager(twin: TwinId, access: &TwinAccess<T>) -> (bool, u32) {
+			if !access.has_access_manager() {
+				return (false, 0);
+			}
+			let mut read = 0u32;
+			for (grantee, grant) in Grants::<T>::iter_prefix(twin) {
+				read.saturating_inc();
+				if access.manages(&grant.roles) && Self::is_live(&grantee, &grant) {
+					return (true, read);
+				}
+			}
+			(false, read)
+		}
+
+		/// Gives `role` to `grantee` on `twin` (the role defined, the grantee checked, with
+		/// `membership` the account's current one) and counts it in `access`, which the
+		/// caller stores. A dead grant of the grantee is replaced.
+		fn do_grant(
+			twin: TwinId,
+			access: &mut TwinAccess<T>,
+			grantee: &Grantee<T::AccountId>,
+			membership: Option<dt_primitives::access::MembershipId>,
+			role: Role,
+		) -> Result<(), Error<T>> {
+			let mut roles = match Grants::<T>::get(twin, grantee) {
+				None => {
+					ensure!(
+						access.grant_count < T::MaxGrantsPerTwin::get(),
+						Error::<T>::TooManyGrants
+					);
+					access.grant_count.saturating_inc();
+					GrantedRolesOf::<T>::default()
+				},
+				Some(grant) if Self::is_live(grantee, &grant) => grant.roles,
+				Some(dead) => {
+					// Its roles stop being counted: the grantee keeps its slot, nothing else.
+					for role in dead.roles.iter() {
+						let holders = access.holders_of(role).saturating_sub(1);
+						if holders == 0 {
+							access.role_holders.remove(role);
+						} else if let Some(count) = access.role_holders.get_mut(role) {
+							*count = holders;
+						}
+					}
+					GrantedRolesOf::<T>::default()
+				},
+			};
+			ensure!(!roles.contains(&role), Error::<T>::RoleAlreadyGranted);
+			roles.try_insert(role).map_err(|_| Error::<T>::TooManyRoles)?;
+			let holders = access.holders_of(&role).saturating_add(1);
+			// Only defined roles are counted, so the map cannot be full.
+			access
+				.role_holders
+				.try_insert(role, holders)
+				.map_err(|_| Error::<T>::TooManyRoles)?;
+			Grants::<T>::insert(twin, grantee, Grant { roles, membership });
+			Ok(())
 		}
 
 		/// The twin's access record, if `who` is one of its access managers.
@@ -506,18 +642,23 @@ pub mod pallet {
 			Ok(access)
 		}
 
-		fn ensure_valid_grantee(grantee: &Grantee<T::AccountId>) -> Result<(), Error<T>> {
+		/// Checks the grantee is part of the consortium; returns the membership an account's
+		/// grant is bound to (`None` for an organisation).
+		fn valid_grantee_membership(
+			grantee: &Grantee<T::AccountId>,
+		) -> Result<Option<dt_primitives::access::MembershipId>, Error<T>> {
 			match grantee {
-				Grantee::Account(account) => ensure!(
-					T::Consortium::organisation_of(account).is_some(),
-					Error::<T>::NotAConsortiumMember
-				),
-				Grantee::Organisation(organisation) => ensure!(
-					T::Consortium::organisation_exists(*organisation),
-					Error::<T>::UnknownOrganisation
-				),
+				Grantee::Account(account) => T::Consortium::member(account)
+					.map(|member| Some(member.membership))
+					.ok_or(Error::<T>::NotAConsortiumMember),
+				Grantee::Organisation(organisation) => {
+					ensure!(
+						T::Consortium::organisation_exists(*organisation),
+						Error::<T>::UnknownOrganisation
+					);
+					Ok(None)
+				},
 			}
-			Ok(())
 		}
 
 		/// `permissions` sorted and without duplicates.
@@ -564,10 +705,14 @@ pub mod pallet {
 			for (twin, access) in ManagedTwins::<T>::iter() {
 				let mut holders = BTreeMap::<Role, u32>::new();
 				let mut grant_count = 0u32;
-				for (_, roles) in Grants::<T>::iter_prefix(twin) {
-					ensure!(!roles.is_empty(), "grantee without roles");
+				for (grantee, grant) in Grants::<T>::iter_prefix(twin) {
+					ensure!(!grant.roles.is_empty(), "grantee without roles");
+					ensure!(
+						grant.membership.is_some() == matches!(grantee, Grantee::Account(_)),
+						"account grant without membership, or organisation grant with one"
+					);
 					grant_count += 1;
-					for role in roles {
+					for role in grant.roles {
 						*holders.entry(role).or_default() += 1;
 					}
 				}
@@ -703,7 +848,13 @@ pub mod pallet {
 			let granted = owner_roles.try_insert(Role::Owner).is_ok()
 				&& role_holders.try_insert(Role::Owner, 1).is_ok();
 			if granted {
-				Grants::<T>::insert(twin, Grantee::Account(creator.clone()), owner_roles);
+				// A creator outside the consortium (it cannot sign) gets a dead grant.
+				let membership = T::Consortium::member(creator).map(|member| member.membership);
+				Grants::<T>::insert(
+					twin,
+					Grantee::Account(creator.clone()),
+					Grant { roles: owner_roles, membership: membership.or(Some(u64::MAX)) },
+				);
 			}
 			ManagedTwins::<T>::insert(
 				twin,
@@ -716,6 +867,65 @@ pub mod pallet {
 				},
 			);
 			Self::deposit_event(Event::AccessControlCreated { twin, owner: creator.clone() });
+		}
+	}
+
+	impl<T: Config> AccessManagerAppointment<T::AccountId> for Pallet<T> {
+		fn can_appoint(twin: TwinId, who: &T::AccountId) -> Result<(), AppointmentRefused> {
+			Self::appointment(twin, who).map(|_| ())
+		}
+
+		fn appoint(twin: TwinId, who: &T::AccountId) -> Result<Role, AppointmentRefused> {
+			let (mut access, membership, role) = Self::appointment(twin, who)?;
+			let grantee = Grantee::Account(who.clone());
+			Self::do_grant(twin, &mut access, &grantee, Some(membership), role)
+				.map_err(|_| AppointmentRefused::NoRoomForGrant)?;
+			ManagedTwins::<T>::insert(twin, access);
+			Self::deposit_event(Event::AccessManagerAppointed { twin, manager: who.clone(), role });
+			Ok(role)
+		}
+
+		fn appointment_weight() -> Weight {
+			T::WeightInfo::appoint_access_manager(T::MaxGrantsPerTwin::get())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Checks an appointment of `who` as access manager of `twin`: the twin has no live
+		/// manager, `who` is a member, and a manager role can be granted to it. Returns the
+		/// twin's record, `who`'s membership and the role: Owner if it still has
+		/// `ManageAccess`, else the first role that has it.
+		fn appointment(
+			twin: TwinId,
+			who: &T::AccountId,
+		) -> Result<(TwinAccess<T>, dt_primitives::access::MembershipId, Role), AppointmentRefused>
+		{
+			let access = ManagedTwins::<T>::get(twin).ok_or(AppointmentRefused::UnknownTwin)?;
+			let member =
+				T::Consortium::member(who).ok_or(AppointmentRefused::NotAConsortiumMember)?;
+			ensure!(
+				!Self::has_live_access_manager(twin, &access).0,
+				AppointmentRefused::TwinStillManaged
+			);
+			let role = if access.manager_roles.contains(&Role::Owner) {
+				Role::Owner
+			} else {
+				// A twin always has a manager role (with holders, now all dead).
+				*access.manager_roles.first().ok_or(AppointmentRefused::TwinStillManaged)?
+			};
+			let grantee = Grantee::Account(who.clone());
+			match Grants::<T>::get(twin, &grantee) {
+				Some(grant) if Self::is_live(&grantee, &grant) => ensure!(
+					(grant.roles.len() as u32) < T::MaxRolesPerGrantee::get(),
+					AppointmentRefused::NoRoomForGrant
+				),
+				Some(_) => {},
+				None => ensure!(
+					access.grant_count < T::MaxGrantsPerTwin::get(),
+					AppointmentRefused::NoRoomForGrant
+				),
+			}
+			Ok((access, member.membership, role))
 		}
 	}
 }

@@ -2,7 +2,7 @@
 
 use crate::{self as pallet_dt_access};
 use dt_primitives::{
-	access::{ConsortiumMembership, ElementId, TwinId},
+	access::{ConsortiumMember, ConsortiumMembership, ElementId, MembershipId, TwinId},
 	OrganisationId,
 };
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
@@ -56,39 +56,54 @@ pub const MAX_CUSTOM_ROLES: u32 = 3;
 pub const MAX_ROLE_NAME: u32 = 16;
 
 parameter_types! {
-	/// The accounts of the stub consortium and their organisations.
-	pub static ConsortiumMembers: Vec<(u64, OrganisationId)> = vec![
-		(OWNER, OWNER_ORG),
-		(OWNER_COLLEAGUE, OWNER_ORG),
-		(DEVICE, OWNER_ORG),
-		(MANUFACTURER, MANUFACTURER_ORG),
-		(MANUFACTURER_COLLEAGUE, MANUFACTURER_ORG),
-		(MAINTAINER, MAINTAINER_ORG),
-		(AUDITOR, AUDITOR_ORG),
+	/// The accounts of the stub consortium, their organisations and memberships.
+	pub static ConsortiumMembers: Vec<(u64, OrganisationId, MembershipId)> = vec![
+		(OWNER, OWNER_ORG, 0),
+		(OWNER_COLLEAGUE, OWNER_ORG, 1),
+		(DEVICE, OWNER_ORG, 2),
+		(MANUFACTURER, MANUFACTURER_ORG, 3),
+		(MANUFACTURER_COLLEAGUE, MANUFACTURER_ORG, 4),
+		(MAINTAINER, MAINTAINER_ORG, 5),
+		(AUDITOR, AUDITOR_ORG, 6),
 	];
+	/// The membership the next account to join gets.
+	pub static NextMembership: MembershipId = 7;
+	/// Organisations governance removed.
+	pub static RemovedOrganisations: Vec<OrganisationId> = vec![];
 }
 
-/// Adds `who` to `organisation` in the stub consortium.
+/// Adds `who` to `organisation` in the stub consortium, with a new membership.
 pub fn join_consortium(who: u64, organisation: OrganisationId) {
-	ConsortiumMembers::mutate(|members| members.push((who, organisation)));
+	let membership = NextMembership::get();
+	NextMembership::set(membership + 1);
+	ConsortiumMembers::mutate(|members| members.push((who, organisation, membership)));
 }
 
 /// Removes `who` from the stub consortium.
 pub fn leave_consortium(who: u64) {
-	ConsortiumMembers::mutate(|members| members.retain(|(account, _)| *account != who));
+	ConsortiumMembers::mutate(|members| members.retain(|(account, _, _)| *account != who));
+}
+
+/// Removes `organisation` and its accounts from the stub consortium.
+pub fn remove_organisation(organisation: OrganisationId) {
+	ConsortiumMembers::mutate(|members| members.retain(|(_, of, _)| *of != organisation));
+	RemovedOrganisations::mutate(|removed| removed.push(organisation));
 }
 
 pub struct StubConsortium;
 impl ConsortiumMembership<u64> for StubConsortium {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
+	fn member(who: &u64) -> Option<ConsortiumMember> {
 		ConsortiumMembers::get()
 			.iter()
-			.find(|(account, _)| account == who)
-			.map(|(_, organisation)| *organisation)
+			.find(|(account, _, _)| account == who)
+			.map(|(_, organisation, membership)| ConsortiumMember {
+				organisation: *organisation,
+				membership: *membership,
+			})
 	}
 
 	fn organisation_exists(organisation: OrganisationId) -> bool {
-		organisation <= INSURER_ORG
+		organisation <= INSURER_ORG && !RemovedOrganisations::get().contains(&organisation)
 	}
 }
 

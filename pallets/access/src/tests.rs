@@ -1,6 +1,7 @@
 use crate::{mock::*, *};
 use dt_primitives::access::{
-	AccessDenied, Action, Authorize, Confidentiality, Grantee, Permission, ProgramName, Role,
+	AccessDenied, AccessManagerAppointment, Action, AppointmentRefused, Authorize,
+	Confidentiality, Grantee, Permission, ProgramName, Role,
 };
 use frame_support::{assert_noop, assert_ok, assert_storage_noop, traits::Hooks};
 use sp_runtime::DispatchError;
@@ -55,6 +56,11 @@ fn grant_lifecycle_roles() {
 	grant(account(DEVICE), Role::Device);
 }
 
+/// The roles a grantee's record on [`TWIN`] holds, live or dead.
+fn granted(grantee: Grantee<u64>) -> Option<GrantedRolesOf<Test>> {
+	Grants::<Test>::get(TWIN, grantee).map(|grant| grant.roles)
+}
+
 fn access() -> TwinAccess<Test> {
 	ManagedTwins::<Test>::get(TWIN).unwrap()
 }
@@ -92,7 +98,7 @@ fn a_new_twin_gets_the_default_map_and_its_creator_the_owner_role() {
 				Permission::DeclarePrograms,
 			]
 		);
-		assert_eq!(Grants::<Test>::get(TWIN, account(OWNER)), Some(roles(&[Role::Owner])));
+		assert_eq!(granted(account(OWNER)), Some(roles(&[Role::Owner])));
 		let access = access();
 		assert_eq!(
 			(access.grant_count, access.custom_role_count, access.next_custom_role),
@@ -334,7 +340,7 @@ fn an_account_that_left_the_consortium_loses_its_roles() {
 		assert!(!allowed(MAINTAINER, Action::AddDocument));
 		// The grant itself stays until revoked.
 		assert_eq!(
-			Grants::<Test>::get(TWIN, account(MAINTAINER)),
+			granted(account(MAINTAINER)),
 			Some(roles(&[Role::Maintainer]))
 		);
 	});
@@ -373,7 +379,7 @@ fn an_access_manager_grants_a_role_to_an_account() {
 	new_twin_ext().execute_with(|| {
 		assert_ok!(Access::grant_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Maintainer));
 		assert_eq!(
-			Grants::<Test>::get(TWIN, account(MAINTAINER)),
+			granted(account(MAINTAINER)),
 			Some(roles(&[Role::Maintainer]))
 		);
 		assert_eq!(access().grant_count, 2);
@@ -390,7 +396,7 @@ fn an_access_manager_grants_a_role_to_an_account() {
 		// A second role for the same grantee adds no grantee.
 		assert_ok!(Access::grant_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Auditor));
 		assert_eq!(
-			Grants::<Test>::get(TWIN, account(MAINTAINER)),
+			granted(account(MAINTAINER)),
 			Some(roles(&[Role::Maintainer, Role::Auditor]))
 		);
 		assert_eq!(access().grant_count, 2);
@@ -408,7 +414,7 @@ fn an_access_manager_grants_a_role_to_an_organisation() {
 			Role::Auditor
 		));
 		assert_eq!(
-			Grants::<Test>::get(TWIN, organisation(INSURER_ORG)),
+			granted(organisation(INSURER_ORG)),
 			Some(roles(&[Role::Auditor]))
 		);
 		assert_eq!(
@@ -516,7 +522,7 @@ fn an_access_manager_revokes_a_role() {
 		grant(account(MAINTAINER), Role::Auditor);
 		System::reset_events();
 		assert_ok!(Access::revoke_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Maintainer));
-		assert_eq!(Grants::<Test>::get(TWIN, account(MAINTAINER)), Some(roles(&[Role::Auditor])));
+		assert_eq!(granted(account(MAINTAINER)), Some(roles(&[Role::Auditor])));
 		assert_eq!(access().holders_of(&Role::Maintainer), 0);
 		assert_eq!(access().grant_count, 2);
 		assert!(!allowed(MAINTAINER, Action::AddDocument));
@@ -531,7 +537,7 @@ fn an_access_manager_revokes_a_role() {
 		);
 		// Revoking the last role removes the grantee.
 		assert_ok!(Access::revoke_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Auditor));
-		assert_eq!(Grants::<Test>::get(TWIN, account(MAINTAINER)), None);
+		assert_eq!(granted(account(MAINTAINER)), None);
 		assert_eq!(access().grant_count, 1);
 		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![]);
 		Access::do_try_state().unwrap();
@@ -1028,4 +1034,187 @@ fn calls_with_too_long_names_or_permission_sets_do_not_decode() {
 		.collect();
 	let too_many = call(b"x".to_vec(), many);
 	assert!(RuntimeCall::decode(&mut &too_many[..]).is_err());
+}
+
+// --- Revocation by leaving is final ---
+
+#[test]
+fn a_member_added_again_gets_none_of_its_former_roles() {
+	new_twin_ext().execute_with(|| {
+		// The maintainer's account was an owner of the twin, then left the consortium.
+		grant(account(MAINTAINER), Role::Owner);
+		leave_consortium(MAINTAINER);
+		// Any organisation's admin adds the same account later, here the insurer's.
+		join_consortium(MAINTAINER, INSURER_ORG);
+		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![]);
+		assert!(!allowed(MAINTAINER, Action::ManageAccess));
+		assert!(!allowed(MAINTAINER, Action::WriteSpecification(&element("plant"))));
+		assert_eq!(clearance(TWIN, MAINTAINER), None);
+		assert_noop!(
+			Access::grant_role(signed(MAINTAINER), TWIN, account(MAINTAINER), Role::Auditor),
+			Error::<Test>::NotAccessManager
+		);
+		// The runtime API shows the dead grant as nobody's.
+		assert_eq!(Access::grants(TWIN), vec![(account(OWNER), vec![Role::Owner])]);
+		Access::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn grants_of_a_removed_organisation_stay_dead() {
+	new_twin_ext().execute_with(|| {
+		grant(organisation(MAINTAINER_ORG), Role::Maintainer);
+		remove_organisation(MAINTAINER_ORG);
+		assert_eq!(Access::grants(TWIN), vec![(account(OWNER), vec![Role::Owner])]);
+		// Its accounts joining another organisation get nothing from it.
+		join_consortium(MAINTAINER, INSURER_ORG);
+		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![]);
+		assert_noop!(
+			Access::grant_role(signed(OWNER), TWIN, organisation(MAINTAINER_ORG), Role::Auditor),
+			Error::<Test>::UnknownOrganisation
+		);
+	});
+}
+
+#[test]
+fn granting_to_an_account_with_a_dead_grant_replaces_it() {
+	new_twin_ext().execute_with(|| {
+		grant(account(MAINTAINER), Role::Owner);
+		grant(account(MAINTAINER), Role::Maintainer);
+		leave_consortium(MAINTAINER);
+		join_consortium(MAINTAINER, MAINTAINER_ORG);
+		grant(account(MAINTAINER), Role::Auditor);
+		assert_eq!(granted(account(MAINTAINER)), Some(roles(&[Role::Auditor])));
+		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![Role::Auditor]);
+		let access = access();
+		assert_eq!(access.grant_count, 2);
+		assert_eq!(access.holders_of(&Role::Owner), 1);
+		assert_eq!(access.holders_of(&Role::Maintainer), 0);
+		Access::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn an_access_manager_revokes_a_dead_grant_to_free_its_slot() {
+	new_twin_ext().execute_with(|| {
+		grant(account(MAINTAINER), Role::Maintainer);
+		leave_consortium(MAINTAINER);
+		assert_ok!(Access::revoke_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Maintainer));
+		assert_eq!(granted(account(MAINTAINER)), None);
+		assert_eq!(access().grant_count, 1);
+		Access::do_try_state().unwrap();
+	});
+}
+
+// --- No lockout counts only managers that can act ---
+
+#[test]
+fn a_departed_manager_does_not_keep_a_twin_from_lockout() {
+	new_twin_ext().execute_with(|| {
+		grant(account(MAINTAINER), Role::Owner);
+		leave_consortium(MAINTAINER);
+		// The departed account still holds Owner in storage, but cannot act: the owner is
+		// the last manager that can.
+		assert_noop!(
+			Access::revoke_role(signed(OWNER), TWIN, account(OWNER), Role::Owner),
+			Error::<Test>::LastAccessManager
+		);
+		// Nor can ManageAccess be taken from Owner while only a departed account holds
+		// another manager role.
+		assert_ok!(Access::create_custom_role(
+			signed(OWNER),
+			TWIN,
+			name(b"access-admin"),
+			permissions(&[Permission::ManageAccess])
+		));
+		grant(account(AUDITOR), Role::Custom(0));
+		leave_consortium(AUDITOR);
+		let mut owner_permissions = default_permissions(Role::Owner);
+		owner_permissions.retain(|permission| *permission != Permission::ManageAccess);
+		assert_noop!(
+			Access::set_role_permissions(
+				signed(OWNER),
+				TWIN,
+				Role::Owner,
+				permissions(&owner_permissions)
+			),
+			Error::<Test>::LastAccessManager
+		);
+		Access::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn a_manager_steps_down_when_a_live_one_remains() {
+	new_twin_ext().execute_with(|| {
+		grant(account(MAINTAINER), Role::Owner);
+		grant(organisation(MANUFACTURER_ORG), Role::Owner);
+		leave_consortium(MAINTAINER);
+		assert_ok!(Access::revoke_role(signed(OWNER), TWIN, account(OWNER), Role::Owner));
+		assert!(!allowed(OWNER, Action::ManageAccess));
+		assert!(allowed(MANUFACTURER_COLLEAGUE, Action::ManageAccess));
+		Access::do_try_state().unwrap();
+	});
+}
+
+fn can_appoint(twin: u32, who: u64) -> Result<(), AppointmentRefused> {
+	<Access as AccessManagerAppointment<u64>>::can_appoint(twin, &who)
+}
+
+fn appoint(who: u64) -> Result<Role, AppointmentRefused> {
+	<Access as AccessManagerAppointment<u64>>::appoint(TWIN, &who)
+}
+
+#[test]
+fn the_consortium_appoints_a_manager_only_to_a_twin_without_one() {
+	new_twin_ext().execute_with(|| {
+		grant(account(MAINTAINER), Role::Maintainer);
+		assert_eq!(can_appoint(TWIN, AUDITOR), Err(AppointmentRefused::TwinStillManaged));
+		assert_eq!(appoint(AUDITOR), Err(AppointmentRefused::TwinStillManaged));
+		// The twin's only manager leaves the consortium: nobody can manage the twin.
+		leave_consortium(OWNER);
+		assert!(Access::grants(TWIN).iter().all(|(_, roles)| !roles.contains(&Role::Owner)));
+		assert_eq!(can_appoint(UNKNOWN_TWIN, AUDITOR), Err(AppointmentRefused::UnknownTwin));
+		assert_eq!(
+			can_appoint(TWIN, OUTSIDER),
+			Err(AppointmentRefused::NotAConsortiumMember)
+		);
+		assert_eq!(can_appoint(TWIN, AUDITOR), Ok(()));
+		assert_eq!(appoint(AUDITOR), Ok(Role::Owner));
+		assert!(allowed(AUDITOR, Action::ManageAccess));
+		assert!(access_events().contains(&Event::AccessManagerAppointed {
+			twin: TWIN,
+			manager: AUDITOR,
+			role: Role::Owner
+		}));
+		assert_eq!(can_appoint(TWIN, MAINTAINER), Err(AppointmentRefused::TwinStillManaged));
+		// The appointee manages the twin like any owner, dead grants included.
+		assert_ok!(Access::revoke_role(signed(AUDITOR), TWIN, account(OWNER), Role::Owner));
+		Access::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn an_appointee_gets_a_manager_role_when_owner_lost_manage_access() {
+	new_twin_ext().execute_with(|| {
+		assert_ok!(Access::create_custom_role(
+			signed(OWNER),
+			TWIN,
+			name(b"access-admin"),
+			permissions(&[Permission::ManageAccess])
+		));
+		grant(account(MAINTAINER), Role::Custom(0));
+		let mut owner_permissions = default_permissions(Role::Owner);
+		owner_permissions.retain(|permission| *permission != Permission::ManageAccess);
+		assert_ok!(Access::set_role_permissions(
+			signed(OWNER),
+			TWIN,
+			Role::Owner,
+			permissions(&owner_permissions)
+		));
+		leave_consortium(MAINTAINER);
+		assert_eq!(appoint(AUDITOR), Ok(Role::Custom(0)));
+		assert!(allowed(AUDITOR, Action::ManageAccess));
+		Access::do_try_state().unwrap();
+	});
 }

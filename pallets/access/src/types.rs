@@ -4,7 +4,7 @@ use crate::Config;
 use alloc::vec::Vec;
 use codec::{Decode, Encode, MaxEncodedLen};
 use core::marker::PhantomData;
-use dt_primitives::access::{Confidentiality, CustomRoleId, Permission, Role};
+use dt_primitives::access::{Confidentiality, CustomRoleId, MembershipId, Permission, Role};
 use frame_support::{
 	pallet_prelude::{BoundedVec, Get},
 	BoundedBTreeMap, BoundedBTreeSet, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
@@ -16,6 +16,22 @@ pub type PermissionsOf<T> = BoundedVec<Permission, <T as Config>::MaxPermissions
 
 /// The roles granted to one grantee on one twin.
 pub type GrantedRolesOf<T> = BoundedBTreeSet<Role, <T as Config>::MaxRolesPerGrantee>;
+
+/// The roles one grantee holds on one twin, and what they are bound to.
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+pub struct Grant<T: Config> {
+	/// The roles, never empty.
+	pub roles: GrantedRolesOf<T>,
+	/// For a grant to an account, the membership the account had when it was made: the
+	/// grant counts only while the account keeps that membership, so it is dead for good
+	/// once the account leaves the consortium, even if it is added again later. `None` for
+	/// a grant to an organisation, which counts while the organisation exists (organisation
+	/// ids are never reused).
+	pub membership: Option<MembershipId>,
+}
 
 /// The name of a custom role, UTF-8.
 pub type RoleNameOf<T> = BoundedVec<u8, <T as Config>::MaxRoleNameLength>;
@@ -35,7 +51,8 @@ impl<T: Config> Get<u32> for MaxRolesPerTwin<T> {
 )]
 #[scale_info(skip_type_params(T))]
 pub struct TwinAccess<T: Config> {
-	/// How many grantees (accounts and organisations) hold at least one role.
+	/// How many grantees (accounts and organisations) hold at least one role, those whose
+	/// grants are dead (the account left the consortium) included.
 	pub grant_count: u32,
 	/// How many custom roles the twin defines.
 	pub custom_role_count: u32,
@@ -45,7 +62,8 @@ pub struct TwinAccess<T: Config> {
 	/// change of a role's permissions, so that checking an access manager or the no-lockout
 	/// rule never reads permission sets.
 	pub manager_roles: BoundedBTreeSet<Role, MaxRolesPerTwin<T>>,
-	/// How many grantees hold each role; roles nobody holds are absent.
+	/// How many grantees hold each role, dead grants included; roles nobody holds are
+	/// absent.
 	pub role_holders: BoundedBTreeMap<Role, u32, MaxRolesPerTwin<T>>,
 }
 
@@ -55,7 +73,14 @@ impl<T: Config> TwinAccess<T> {
 		self.role_holders.get(role).copied().unwrap_or_default()
 	}
 
-	/// Whether some grantee holds a role with `ManageAccess`.
+	/// Whether `roles` include one with `ManageAccess`.
+	pub fn manages(&self, roles: &GrantedRolesOf<T>) -> bool {
+		roles.iter().any(|role| self.manager_roles.contains(role))
+	}
+
+	/// Whether some grantee holds a role with `ManageAccess`, counting dead grants: when
+	/// this is false there is certainly no access manager; when true, there is one only if
+	/// such a grant can still act.
 	pub fn has_access_manager(&self) -> bool {
 		self.manager_roles.iter().any(|role| self.holders_of(role) > 0)
 	}

@@ -13,10 +13,11 @@ use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
 /// Weight functions needed by `pallet_dt_access`.
 pub trait WeightInfo {
 	fn grant_role() -> Weight;
-	fn revoke_role() -> Weight;
-	fn set_role_permissions() -> Weight;
+	fn revoke_role(g: u32, ) -> Weight;
+	fn set_role_permissions(g: u32, ) -> Weight;
 	fn create_custom_role() -> Weight;
 	fn remove_custom_role() -> Weight;
+	fn appoint_access_manager(g: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -43,10 +44,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consortium::Members` (`max_values`: None, `max_size`: Some(1155), added: 3630, mode: `MaxEncodedLen`)
 	/// Storage: `Access::Grants` (r:3 w:1)
 	/// Proof: `Access::Grants` (`max_values`: None, `max_size`: Some(102), added: 2577, mode: `MaxEncodedLen`)
-	fn revoke_role() -> Weight {
+	fn revoke_role(g: u32, ) -> Weight {
 		// Proof size: measured `1701`, estimated `8721`.
 		// Minimum execution time: 142_009_000 picoseconds.
 		Weight::from_parts(152_904_000, 8721)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(g.into())))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -58,10 +61,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Access::Grants` (`max_values`: None, `max_size`: Some(102), added: 2577, mode: `MaxEncodedLen`)
 	/// Storage: `Access::RolePermissions` (r:1 w:1)
 	/// Proof: `Access::RolePermissions` (`max_values`: None, `max_size`: Some(8346), added: 10821, mode: `MaxEncodedLen`)
-	fn set_role_permissions() -> Weight {
+	fn set_role_permissions(g: u32, ) -> Weight {
 		// Proof size: measured `2119`, estimated `11811`.
 		// Minimum execution time: 181_783_000 picoseconds.
 		Weight::from_parts(196_685_000, 11811)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(g.into())))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -103,6 +108,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	fn appoint_access_manager(g: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 6709)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(g.into())))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 }
 
 /// The same measurements with RocksDB weights, for mock runtimes and tests.
@@ -112,13 +124,17 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	fn revoke_role() -> Weight {
+	fn revoke_role(g: u32, ) -> Weight {
 		Weight::from_parts(152_904_000, 8721)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(g.into())))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
-	fn set_role_permissions() -> Weight {
+	fn set_role_permissions(g: u32, ) -> Weight {
 		Weight::from_parts(196_685_000, 11811)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(g.into())))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
@@ -131,5 +147,12 @@ impl WeightInfo for () {
 		Weight::from_parts(163_671_000, 6144)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn appoint_access_manager(g: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 6709)
+			.saturating_add(Weight::from_parts(30_000_000, 3630).saturating_mul(g.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(g.into())))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 }

@@ -9,11 +9,23 @@ use frame_support::{pallet_prelude::*, traits::Get};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_runtime::traits::{Bounded, One};
 
-/// The largest accepted key (8192 bits): validation cost grows with the key's length.
-const LARGEST_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa8192.der");
+/// The slowest key to validate and to check a proof with: the largest modulus (8192 bits)
+/// and the largest exponent (2^33 - 1).
+const SLOWEST_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa8192-slowest.der");
+/// Its private half (PKCS#8 DER), to sign the benchmarks' key proofs.
+const SLOWEST_PRIVATE_KEY: &[u8] =
+	include_bytes!("../../primitives/test-keys/rsa8192-slowest.pk8");
 
 fn largest_key() -> Vec<u8> {
-	LARGEST_KEY.to_vec()
+	SLOWEST_KEY.to_vec()
+}
+
+/// The proof that `who` holds [`SLOWEST_KEY`], for this chain.
+fn key_proof<T: Config>(who: &T::AccountId) -> Vec<u8> {
+	use rsa::pkcs8::DecodePrivateKey;
+	let key = rsa::PrivateKey::from_pkcs8_der(SLOWEST_PRIVATE_KEY).expect("a valid test key");
+	dt_primitives::encryption_key::sign_key_proof(&key, &Consortium::<T>::key_proof_message(who))
+		.expect("the test key signs")
 }
 
 fn longest_name<T: Config>() -> Vec<u8> {
@@ -52,11 +64,14 @@ fn approved_proposal<T: Config>(action: Action<T>, proposer: T::AccountId) -> Pr
 	let proposal = NextProposalId::<T>::get();
 	NextProposalId::<T>::put(proposal + 1);
 	let approvals: Vec<OrganisationId> = Organisations::<T>::iter_keys().collect();
+	let organisation = Consortium::<T>::organisation_of(&proposer).expect("a member proposes");
+	OpenProposalsOf::<T>::mutate(organisation, |open| *open += 1);
 	Proposals::<T>::insert(
 		proposal,
 		Proposal {
 			action,
 			proposer,
+			organisation,
 			expires_at: BlockNumberFor::<T>::max_value(),
 			approvals: approvals.try_into().expect("one vote per organisation fits"),
 			rejections: BoundedVec::new(),
@@ -73,9 +88,10 @@ mod benchmarks {
 	fn add_member() {
 		let (organisation, admin) = new_organisation::<T>(0);
 		let member: T::AccountId = account("member", 0, 0);
+		let proof = key_proof::<T>(&member);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin), member.clone(), largest_key());
+		_(RawOrigin::Signed(admin), member.clone(), largest_key(), proof);
 
 		assert_eq!(Consortium::<T>::organisation_of(&member), Some(organisation));
 	}
@@ -106,21 +122,31 @@ mod benchmarks {
 	fn rotate_encryption_key() {
 		let (_, admin) = new_organisation::<T>(0);
 		let key = largest_key();
+		let proof = key_proof::<T>(&admin);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(admin.clone()), key.clone());
+		_(RawOrigin::Signed(admin.clone()), key.clone(), proof);
 
 		assert_eq!(Consortium::<T>::encryption_key_of(&admin), Some(key));
 	}
 
+	/// Admitting an organisation: the longest name and the slowest key to check, with its
+	/// proof. (An appointment's check is the access pallet's weight, added on top.)
 	#[benchmark]
 	fn propose() {
-		let (_, admin) = new_organisation::<T>(0);
+		let (organisation, admin) = new_organisation::<T>(0);
+		// The organisation has all but one of its proposal slots taken.
+		OpenProposalsOf::<T>::insert(
+			organisation,
+			T::MaxOpenProposalsPerOrganisation::get().saturating_sub(1),
+		);
+		let future_admin: T::AccountId = account("future-admin", 0, 0);
 		let action = Action::AddOrganisation {
 			name: longest_name::<T>().try_into().expect("name has the maximal length"),
 			role: LifecycleRole::Other,
-			admin: account("future-admin", 0, 0),
+			admin: future_admin.clone(),
 			admin_encryption_key: largest_key().try_into().expect("key fits"),
+			admin_key_proof: key_proof::<T>(&future_admin).try_into().expect("proof fits"),
 		};
 		let proposal = NextProposalId::<T>::get();
 

@@ -16,6 +16,20 @@
 //! ([`dt_primitives::encryption_key::validate_rsa_public_key`]). Off-chain, every item's
 //! symmetric key is wrapped with the keys of the accounts allowed to read it.
 //!
+//! A key is registered only with a proof that the account holds its private half: an
+//! RSASSA-PKCS1-v1_5 (SHA-256) signature, made with the key, of the message
+//! [`Pallet::key_proof_message`] (a fixed context, the chain's genesis hash and the account),
+//! checked by [`dt_primitives::encryption_key::verify_key_proof`]. So no account can register
+//! another party's key, and an admin cannot add a member under a key the member does not
+//! hold: the member makes the proof and hands it to its admin with the public key. Keys in
+//! the genesis configuration need no proof (they come from the founding partners' own
+//! chain-specification file).
+//!
+//! Every time an account joins it gets a new [`MembershipId`]; the access pallet binds the
+//! grants made to an account to its membership, so that an account that leaves (it is
+//! removed, or its organisation is) and is later added again, by any organisation, gets
+//! none of its former roles back.
+//!
 //! Onboarding is cheap: an organisation's admin adds and removes its own members with
 //! [`Pallet::add_member`] and [`Pallet::remove_member`], with no vote. Members rotate their
 //! own key with [`Pallet::rotate_encryption_key`]; admins grant or withdraw admin rights
@@ -29,7 +43,14 @@
 //! implicitly) and anyone in the consortium executes it ([`Pallet::execute_proposal`]) once
 //! a strict majority of the *current* organisations approves. Proposals expire after
 //! [`Config::ProposalLifetime`] blocks; an expired or defeated proposal is removed with
-//! [`Pallet::close_proposal`].
+//! [`Pallet::close_proposal`]. One organisation can have at most
+//! [`Config::MaxOpenProposalsPerOrganisation`] proposals open at once, so none can take
+//! every slot of [`Config::MaxOpenProposals`] from the others.
+//!
+//! Governance is also the way back to a twin whose access managers have all left the
+//! consortium: [`Action::AppointAccessManager`] has the access pallet
+//! ([`Config::AccessManagers`]) grant a member a role that manages the twin's access. It is
+//! refused while any grantee that can still act manages the twin.
 //!
 //! ## Gatekeeping
 //!
@@ -71,12 +92,16 @@ pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
 	use dt_primitives::{
-		encryption_key::{validate_rsa_public_key, EncryptionKeyError},
+		access::{AccessManagerAppointment, AppointmentRefused, MembershipId, Role, TwinId},
+		encryption_key::{
+			key_proof_message, validate_rsa_public_key, verify_key_proof, EncryptionKeyError,
+			KeyProofError, MAX_KEY_PROOF_LEN,
+		},
 		LifecycleRole, OrganisationId, ProposalId,
 	};
 	use frame_support::{pallet_prelude::*, traits::Contains};
 	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::Saturating;
+	use sp_runtime::traits::{Saturating, Zero};
 
 	/// The log target of this pallet.
 	pub const LOG_TARGET: &str = "runtime::dt-consortium";
@@ -114,6 +139,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxOpenProposals: Get<u32>;
 
+		/// Most proposals one organisation can have open at the same time, so that no
+		/// organisation can take the slots of [`Config::MaxOpenProposals`] from the others.
+		#[pallet::constant]
+		type MaxOpenProposalsPerOrganisation: Get<u32>;
+
 		/// Number of blocks after which a proposal can no longer be voted on or executed.
 		#[pallet::constant]
 		type ProposalLifetime: Get<BlockNumberFor<Self>>;
@@ -121,6 +151,10 @@ pub mod pallet {
 		/// Accounts that have registered session keys; only they can become validators, or
 		/// block production would stall on a validator that cannot author.
 		type HasSessionKeys: Contains<Self::AccountId>;
+
+		/// The access control of twins, for appointing an access manager to a twin whose
+		/// managers have all left.
+		type AccessManagers: AccessManagerAppointment<Self::AccountId>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -135,9 +169,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextOrganisationId<T: Config> = StorageValue<_, OrganisationId, ValueQuery>;
 
-	/// Every account of the consortium: its organisation, admin flag and encryption key.
+	/// Every account of the consortium: its organisation, membership id, admin flag and
+	/// encryption key.
 	#[pallet::storage]
 	pub type Members<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, Membership>;
+
+	/// The id the next membership will get. Ids are never reused, so grants made to an
+	/// account during one membership never count for a later one.
+	#[pallet::storage]
+	pub type NextMembershipId<T: Config> = StorageValue<_, MembershipId, ValueQuery>;
 
 	/// The accounts of each organisation, so that removing one reaches all of them.
 	#[pallet::storage]
@@ -172,6 +212,11 @@ pub mod pallet {
 	/// The id the next proposal will get. Ids are never reused.
 	#[pallet::storage]
 	pub type NextProposalId<T: Config> = StorageValue<_, ProposalId, ValueQuery>;
+
+	/// How many open proposals each organisation opened; absent when none.
+	#[pallet::storage]
+	pub type OpenProposalsOf<T: Config> =
+		StorageMap<_, Twox64Concat, OrganisationId, u32, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -215,6 +260,8 @@ pub mod pallet {
 		PartnerNodeAdded { organisation: OrganisationId, peer_id: PeerIdOf<T> },
 		/// Governance removed a node from the network.
 		PartnerNodeRemoved { organisation: OrganisationId, peer_id: PeerIdOf<T> },
+		/// Governance appointed an access manager to a twin whose managers had all left.
+		AccessManagerAppointed { twin: TwinId, manager: T::AccountId, role: Role },
 	}
 
 	#[pallet::error]
@@ -241,8 +288,17 @@ pub mod pallet {
 		EncryptionKeyTooShort,
 		/// The RSA modulus is longer than 8192 bits, or the key longer than 1100 bytes.
 		EncryptionKeyTooLong,
-		/// The RSA public exponent is even, below 3 or above 2^64.
+		/// The RSA public exponent is even, below 3 or above 2^33 - 1.
 		EncryptionKeyBadExponent,
+		/// The key proof is not a signature of this account on this chain made with the
+		/// key's private half: whoever made it does not hold that key.
+		KeyProofInvalid,
+		/// No twin has this id.
+		UnknownTwin,
+		/// The twin still has an access manager that can act; it manages the twin's access.
+		TwinStillManaged,
+		/// The twin has no room for the appointee's grant.
+		NoRoomForGrant,
 		/// The organisation name is empty.
 		EmptyName,
 		/// The organisation name is longer than `MaxNameLength` bytes.
@@ -285,8 +341,31 @@ pub mod pallet {
 		NotEnoughApprovals,
 		/// `MaxOpenProposals` proposals are already open.
 		TooManyOpenProposals,
+		/// The signer's organisation already has `MaxOpenProposalsPerOrganisation` proposals
+		/// open: it must wait for one to be executed or closed.
+		TooManyOpenProposalsOfOrganisation,
 		/// An id counter reached its maximum.
 		IdsExhausted,
+	}
+
+	impl<T> From<KeyProofError> for Error<T> {
+		fn from(error: KeyProofError) -> Self {
+			match error {
+				KeyProofError::Key(error) => error.into(),
+				KeyProofError::Invalid => Error::KeyProofInvalid,
+			}
+		}
+	}
+
+	impl<T> From<AppointmentRefused> for Error<T> {
+		fn from(refusal: AppointmentRefused) -> Self {
+			match refusal {
+				AppointmentRefused::UnknownTwin => Error::UnknownTwin,
+				AppointmentRefused::TwinStillManaged => Error::TwinStillManaged,
+				AppointmentRefused::NotAConsortiumMember => Error::NotAMember,
+				AppointmentRefused::NoRoomForGrant => Error::NoRoomForGrant,
+			}
+		}
 	}
 
 	impl<T> From<EncryptionKeyError> for Error<T> {
@@ -362,6 +441,13 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(
+				T::MaxOpenProposalsPerOrganisation::get() >= 1,
+				"MaxOpenProposalsPerOrganisation must be at least 1"
+			);
+		}
+
 		/// Tells the node which peers are partner nodes, so it talks to no one else.
 		///
 		/// With no partner node registered (a single `--dev` node) nothing is restricted.
@@ -381,7 +467,9 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Adds `who` to the signer's organisation with its public encryption key.
+		/// Adds `who` to the signer's organisation with its public encryption key and the
+		/// proof, made by `who` with the key's private half, that it holds the key
+		/// ([`Pallet::key_proof_message`]).
 		///
 		/// The signer must be an admin of its organisation; no vote is needed.
 		#[pallet::call_index(0)]
@@ -390,10 +478,14 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			who: T::AccountId,
 			encryption_key: Vec<u8>,
+			key_proof: Vec<u8>,
 		) -> DispatchResult {
 			let admin = ensure_signed(origin)?;
 			let organisation = Self::ensure_admin(&admin)?;
-			Self::do_add_member(organisation, who.clone(), encryption_key, false)?;
+			ensure!(!Members::<T>::contains_key(&who), Error::<T>::AlreadyMember);
+			let encryption_key = Self::checked_encryption_key(encryption_key)?;
+			Self::ensure_key_proof(&who, &encryption_key, &key_proof)?;
+			Self::do_add_member(organisation, who.clone(), encryption_key.into_inner(), false)?;
 			Self::deposit_event(Event::MemberAdded { organisation, who, by: admin });
 			Ok(())
 		}
@@ -454,33 +546,51 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Replaces the signer's public encryption key. Items encrypted earlier stay readable
-		/// only with the old private key; writers wrap new versions with the new key.
+		/// Replaces the signer's public encryption key, with the proof that the signer holds
+		/// its private half ([`Pallet::key_proof_message`]). Items encrypted earlier stay
+		/// readable only with the old private key; writers wrap new versions with the new key.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::rotate_encryption_key())]
 		pub fn rotate_encryption_key(
 			origin: OriginFor<T>,
 			encryption_key: Vec<u8>,
+			key_proof: Vec<u8>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut member = Members::<T>::get(&who).ok_or(Error::<T>::NotAMember)?;
-			member.encryption_key = Self::checked_encryption_key(encryption_key)?;
+			let encryption_key = Self::checked_encryption_key(encryption_key)?;
+			Self::ensure_key_proof(&who, &encryption_key, &key_proof)?;
+			member.encryption_key = encryption_key;
 			Members::<T>::insert(&who, member);
 			Self::deposit_event(Event::EncryptionKeyRotated { who });
 			Ok(())
 		}
 
 		/// Opens a governance proposal. The signer must be an admin; its organisation's
-		/// approval is recorded at once. The action is checked now and again at execution.
+		/// approval is recorded at once. The action is checked now and again at execution;
+		/// the key proof of a new organisation's admin is checked now.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::propose())]
-		pub fn propose(origin: OriginFor<T>, action: Action<T>) -> DispatchResult {
+		#[pallet::weight(
+			T::WeightInfo::propose().saturating_add(T::AccessManagers::appointment_weight())
+		)]
+		pub fn propose(origin: OriginFor<T>, action: Action<T>) -> DispatchResultWithPostInfo {
 			let proposer = ensure_signed(origin)?;
 			let organisation = Self::ensure_admin(&proposer)?;
 			Self::check_action(&action)?;
+			if let Action::AddOrganisation { admin, admin_encryption_key, admin_key_proof, .. } =
+				&action
+			{
+				Self::ensure_key_proof(admin, admin_encryption_key, admin_key_proof)?;
+			}
+			let appoints = matches!(action, Action::AppointAccessManager { .. });
 			ensure!(
 				Proposals::<T>::count() < T::MaxOpenProposals::get(),
 				Error::<T>::TooManyOpenProposals
+			);
+			let open_of_organisation = OpenProposalsOf::<T>::get(organisation);
+			ensure!(
+				open_of_organisation < T::MaxOpenProposalsPerOrganisation::get(),
+				Error::<T>::TooManyOpenProposalsOfOrganisation
 			);
 			let proposal = NextProposalId::<T>::get();
 			NextProposalId::<T>::put(proposal.checked_add(1).ok_or(Error::<T>::IdsExhausted)?);
@@ -488,11 +598,13 @@ pub mod pallet {
 				.saturating_add(T::ProposalLifetime::get());
 			let mut approvals = BoundedVec::new();
 			approvals.try_push(organisation).map_err(|_| Error::<T>::TooManyOrganisations)?;
+			OpenProposalsOf::<T>::insert(organisation, open_of_organisation.saturating_add(1));
 			Proposals::<T>::insert(
 				proposal,
 				Proposal {
 					action: action.clone(),
 					proposer: proposer.clone(),
+					organisation,
 					expires_at,
 					approvals,
 					rejections: BoundedVec::new(),
@@ -505,7 +617,8 @@ pub mod pallet {
 				action,
 				expires_at,
 			});
-			Ok(())
+			// Only an appointment asks the access pallet.
+			Ok(if appoints { None } else { Some(T::WeightInfo::propose()) }.into())
 		}
 
 		/// Records the vote of the signer's organisation. The signer must be an admin; each
@@ -535,7 +648,10 @@ pub mod pallet {
 		/// approves. Any member may call it. If the action can no longer be carried out
 		/// (the state changed since the proposal), nothing changes and the proposal stays open.
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::execute_proposal(T::MaxMembersPerOrganisation::get()))]
+		#[pallet::weight(T::WeightInfo::execute_proposal(T::MaxMembersPerOrganisation::get()).max(
+			T::WeightInfo::execute_proposal(1)
+				.saturating_add(T::AccessManagers::appointment_weight())
+		))]
 		pub fn execute_proposal(
 			origin: OriginFor<T>,
 			proposal: ProposalId,
@@ -545,11 +661,19 @@ pub mod pallet {
 			let entry = Proposals::<T>::get(proposal).ok_or(Error::<T>::UnknownProposal)?;
 			ensure!(!Self::is_expired(&entry), Error::<T>::ProposalExpired);
 			ensure!(Self::is_majority(&entry.approvals), Error::<T>::NotEnoughApprovals);
-			Proposals::<T>::remove(proposal);
+			Self::remove_proposal(proposal, &entry);
+			let appoints = matches!(entry.action, Action::AppointAccessManager { .. });
 			let removed_members = Self::apply_action(entry.action)?;
 			Self::deposit_event(Event::ProposalExecuted { proposal, by: who });
-			// Actions other than removing an organisation cost at most its one-account case.
-			Ok(Some(T::WeightInfo::execute_proposal(removed_members.max(1))).into())
+			// Actions other than removing an organisation cost at most its one-account case,
+			// and an appointment what the access pallet needs on top.
+			let weight = T::WeightInfo::execute_proposal(removed_members.max(1));
+			Ok(Some(if appoints {
+				weight.saturating_add(T::AccessManagers::appointment_weight())
+			} else {
+				weight
+			})
+			.into())
 		}
 
 		/// Removes a proposal that has expired or that a strict majority rejects. Any member
@@ -567,7 +691,7 @@ pub mod pallet {
 			} else {
 				return Err(Error::<T>::ProposalStillOpen.into());
 			};
-			Proposals::<T>::remove(proposal);
+			Self::remove_proposal(proposal, &entry);
 			Self::deposit_event(Event::ProposalClosed { proposal, reason });
 			Ok(())
 		}
@@ -588,6 +712,26 @@ pub mod pallet {
 		/// The registered encryption key of `who`, if it is a member.
 		pub fn encryption_key_of(who: &T::AccountId) -> Option<Vec<u8>> {
 			Members::<T>::get(who).map(|member| member.encryption_key.into_inner())
+		}
+
+		/// The message whose signature with an encryption key's private half proves that
+		/// `who` holds it: [`dt_primitives::encryption_key::KEY_PROOF_CONTEXT`], this
+		/// chain's genesis block hash and the SCALE encoding of `who`.
+		pub fn key_proof_message(who: &T::AccountId) -> Vec<u8> {
+			let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			key_proof_message(genesis.as_ref(), &who.encode())
+		}
+
+		/// Checks that `key_proof` proves that `who` holds the private half of `key`.
+		fn ensure_key_proof(
+			who: &T::AccountId,
+			key: &[u8],
+			key_proof: &[u8],
+		) -> Result<(), Error<T>> {
+			// No signature is longer than the longest modulus: refuse before any work.
+			ensure!(key_proof.len() <= MAX_KEY_PROOF_LEN as usize, Error::<T>::KeyProofInvalid);
+			verify_key_proof(key, &Self::key_proof_message(who), key_proof)?;
+			Ok(())
 		}
 
 		/// Whether `peer_id` is registered as a partner node.
@@ -636,6 +780,14 @@ pub mod pallet {
 			peer_id.try_into().map_err(|_| Error::<T>::PeerIdTooLong)
 		}
 
+		/// Removes an open proposal and frees its organisation's slot.
+		fn remove_proposal(proposal: ProposalId, entry: &Proposal<T>) {
+			Proposals::<T>::remove(proposal);
+			OpenProposalsOf::<T>::mutate_exists(entry.organisation, |open| {
+				*open = open.and_then(|open| open.checked_sub(1)).filter(|open| *open > 0);
+			});
+		}
+
 		fn is_expired(proposal: &Proposal<T>) -> bool {
 			frame_system::Pallet::<T>::block_number() > proposal.expires_at
 		}
@@ -672,8 +824,10 @@ pub mod pallet {
 			if !frame_system::Pallet::<T>::account_exists(&who) {
 				frame_system::Pallet::<T>::inc_providers(&who);
 			}
+			let id = NextMembershipId::<T>::get();
+			NextMembershipId::<T>::put(id.checked_add(1).ok_or(Error::<T>::IdsExhausted)?);
 			OrganisationMembers::<T>::insert(organisation, &who, ());
-			Members::<T>::insert(&who, Membership { organisation, is_admin, encryption_key });
+			Members::<T>::insert(&who, Membership { organisation, id, is_admin, encryption_key });
 			Ok(())
 		}
 
@@ -800,6 +954,10 @@ pub mod pallet {
 						Error::<T>::UnknownPartnerNode
 					);
 				},
+				Action::AppointAccessManager { twin, manager } => {
+					ensure!(Members::<T>::contains_key(manager), Error::<T>::NotAMember);
+					T::AccessManagers::can_appoint(*twin, manager).map_err(Error::<T>::from)?;
+				},
 			}
 			Ok(())
 		}
@@ -809,7 +967,7 @@ pub mod pallet {
 			Self::check_action(&action)?;
 			let mut removed_members = 0;
 			match action {
-				Action::AddOrganisation { name, role, admin, admin_encryption_key } => {
+				Action::AddOrganisation { name, role, admin, admin_encryption_key, .. } => {
 					let organisation = Self::do_add_organisation(
 						name.into_inner(),
 						role,
@@ -844,6 +1002,11 @@ pub mod pallet {
 					if let Some(organisation) = PartnerNodes::<T>::take(&peer_id) {
 						Self::deposit_event(Event::PartnerNodeRemoved { organisation, peer_id });
 					}
+				},
+				Action::AppointAccessManager { twin, manager } => {
+					let role =
+						T::AccessManagers::appoint(twin, &manager).map_err(Error::<T>::from)?;
+					Self::deposit_event(Event::AccessManagerAppointed { twin, manager, role });
 				},
 			}
 			Ok(removed_members)
@@ -895,11 +1058,52 @@ pub mod pallet {
 					Organisations::<T>::contains_key(member.organisation),
 					"member of a removed organisation"
 				);
+				ensure!(
+					member.id < NextMembershipId::<T>::get(),
+					"membership id not yet assigned"
+				);
 			}
+			let mut open = alloc::collections::BTreeMap::<OrganisationId, u32>::new();
+			for (_, proposal) in Proposals::<T>::iter() {
+				*open.entry(proposal.organisation).or_default() += 1;
+			}
+			ensure!(
+				open == OpenProposalsOf::<T>::iter().collect(),
+				"open proposal counts out of sync"
+			);
 			for validator in Validators::<T>::get() {
 				ensure!(Members::<T>::contains_key(&validator), "validator is not a member");
 			}
 			Ok(())
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	impl<T: Config> Pallet<T> {
+		/// Makes `who` a member, with `encryption_key` and no key proof, for other pallets'
+		/// benchmarks: of the first organisation with room, or of a new one it administers.
+		pub fn make_member_for_benchmarks(
+			who: &T::AccountId,
+			encryption_key: Vec<u8>,
+		) -> Result<OrganisationId, DispatchError> {
+			if let Some(organisation) = Self::organisation_of(who) {
+				return Ok(organisation);
+			}
+			let with_room = Organisations::<T>::iter()
+				.find(|(_, entry)| entry.member_count < T::MaxMembersPerOrganisation::get())
+				.map(|(organisation, _)| organisation);
+			match with_room {
+				Some(organisation) => {
+					Self::do_add_member(organisation, who.clone(), encryption_key, false)?;
+					Ok(organisation)
+				},
+				None => Ok(Self::do_add_organisation(
+					b"benchmark".to_vec(),
+					LifecycleRole::Other,
+					who.clone(),
+					encryption_key,
+				)?),
+			}
 		}
 	}
 

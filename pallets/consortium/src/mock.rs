@@ -1,8 +1,12 @@
 //! A test runtime with four founding organisations, each with one admin and validator.
 
 use crate::{self as pallet_dt_consortium, GenesisOrganisation};
-use dt_primitives::LifecycleRole;
-use frame_support::{derive_impl, parameter_types, traits::Contains};
+use dt_primitives::{
+	access::{AccessManagerAppointment, AppointmentRefused, Role, TwinId},
+	encryption_key::sign_key_proof,
+	LifecycleRole,
+};
+use frame_support::{assert_ok, derive_impl, parameter_types, traits::Contains, weights::Weight};
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -21,8 +25,13 @@ impl frame_system::Config for Test {
 
 /// A valid 3072-bit RSA public key.
 pub const KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa3072.der");
+/// The private half of [`KEY`] (PKCS#8 DER).
+pub const PRIVATE_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa3072.pk8");
 /// Another valid 3072-bit RSA public key.
 pub const SECOND_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa3072-second.der");
+/// The private half of [`SECOND_KEY`].
+pub const SECOND_PRIVATE_KEY: &[u8] =
+	include_bytes!("../../primitives/test-keys/rsa3072-second.pk8");
 /// A well-formed but too short (2048-bit) RSA key.
 pub const SHORT_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa2048.der");
 /// A well-formed elliptic-curve key.
@@ -35,15 +44,70 @@ pub const MAINTAINER: u64 = 3;
 pub const AUDITOR: u64 = 4;
 /// An account of no organisation.
 pub const OUTSIDER: u64 = 99;
+/// An account the tests add as a member.
+pub const NEW_MEMBER: u64 = 10;
+
+/// A twin of the stub access control that a member who can act manages.
+pub const MANAGED_TWIN: TwinId = 1;
+/// A twin of the stub access control whose managers have all left.
+pub const ORPHANED_TWIN: TwinId = 2;
+/// A twin the stub access control does not know.
+pub const UNKNOWN_TWIN: TwinId = 3;
 /// The partner node of the manufacturer.
 pub const MANUFACTURER_NODE: &[u8] = b"manufacturer-node";
 
 pub const MAX_MEMBERS: u32 = 5;
 pub const PROPOSAL_LIFETIME: u64 = 10;
+pub const MAX_OPEN_PROPOSALS_PER_ORGANISATION: u32 = 2;
 
 parameter_types! {
 	/// Accounts that registered session keys.
 	pub static AccountsWithSessionKeys: Vec<u64> = vec![MANUFACTURER, OWNER, MAINTAINER, AUDITOR];
+}
+
+parameter_types! {
+	/// The twins of the stub access control and whether a grantee that can act manages each.
+	pub static StubTwins: Vec<(TwinId, bool)> = vec![(MANAGED_TWIN, true), (ORPHANED_TWIN, false)];
+}
+
+/// Access control that knows two twins and records appointments by managing the twin.
+pub struct StubAccess;
+impl AccessManagerAppointment<u64> for StubAccess {
+	fn can_appoint(twin: TwinId, _who: &u64) -> Result<(), AppointmentRefused> {
+		match StubTwins::get().iter().find(|(id, _)| *id == twin) {
+			None => Err(AppointmentRefused::UnknownTwin),
+			Some((_, true)) => Err(AppointmentRefused::TwinStillManaged),
+			Some((_, false)) => Ok(()),
+		}
+	}
+
+	fn appoint(twin: TwinId, who: &u64) -> Result<Role, AppointmentRefused> {
+		Self::can_appoint(twin, who)?;
+		StubTwins::mutate(|twins| twins.retain(|(id, _)| *id != twin));
+		StubTwins::mutate(|twins| twins.push((twin, true)));
+		Ok(Role::Owner)
+	}
+
+	fn appointment_weight() -> Weight {
+		Weight::from_parts(1_000_000, 0)
+	}
+}
+
+/// The proof that `who` holds the private key `private_key` (PKCS#8 DER).
+pub fn key_proof(who: u64, private_key: &[u8]) -> Vec<u8> {
+	use rsa::pkcs8::DecodePrivateKey;
+	let key = rsa::PrivateKey::from_pkcs8_der(private_key).expect("a test key");
+	sign_key_proof(&key, &Consortium::key_proof_message(&who)).expect("signing works")
+}
+
+/// `admin` adds `who` to its organisation with [`KEY`] and `who`'s proof.
+pub fn add_member_with_proof(admin: u64, who: u64) {
+	assert_ok!(Consortium::add_member(
+		RuntimeOrigin::signed(admin),
+		who,
+		KEY.to_vec(),
+		key_proof(who, PRIVATE_KEY)
+	));
 }
 
 pub struct SessionKeysRegistered;
@@ -61,8 +125,11 @@ impl pallet_dt_consortium::Config for Test {
 	type MaxPartnerNodes = frame_support::traits::ConstU32<8>;
 	type MaxPeerIdLength = frame_support::traits::ConstU32<64>;
 	type MaxOpenProposals = frame_support::traits::ConstU32<3>;
+	type MaxOpenProposalsPerOrganisation =
+		frame_support::traits::ConstU32<MAX_OPEN_PROPOSALS_PER_ORGANISATION>;
 	type ProposalLifetime = frame_support::traits::ConstU64<PROPOSAL_LIFETIME>;
 	type HasSessionKeys = SessionKeysRegistered;
+	type AccessManagers = StubAccess;
 	type WeightInfo = ();
 }
 

@@ -12,7 +12,6 @@ use sp_runtime::{
 	transaction_validity::{InvalidTransaction, TransactionValidityError},
 };
 
-const NEW_MEMBER: u64 = 10;
 const NEW_ADMIN: u64 = 20;
 
 fn signed(who: u64) -> RuntimeOrigin {
@@ -25,6 +24,7 @@ fn add_organisation_action(admin: u64) -> Action<Test> {
 		role: LifecycleRole::Other,
 		admin,
 		admin_encryption_key: KEY.to_vec().try_into().unwrap(),
+		admin_key_proof: key_proof(admin, PRIVATE_KEY).try_into().unwrap(),
 	}
 }
 
@@ -74,7 +74,7 @@ fn genesis_builds_the_consortium() {
 fn admin_adds_member_without_vote() {
 	new_test_ext().execute_with(|| {
 		assert!(!frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		let member = Members::<Test>::get(NEW_MEMBER).unwrap();
 		assert_eq!((member.organisation, member.is_admin), (1, false));
 		assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 2);
@@ -92,17 +92,17 @@ fn admin_adds_member_without_vote() {
 #[test]
 fn only_admins_add_members() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_noop!(
-			Consortium::add_member(signed(NEW_MEMBER), 11, KEY.to_vec()),
+			Consortium::add_member(signed(NEW_MEMBER), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
 			Error::<Test>::NotAnAdmin
 		);
 		assert_noop!(
-			Consortium::add_member(signed(OUTSIDER), 11, KEY.to_vec()),
+			Consortium::add_member(signed(OUTSIDER), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
 			Error::<Test>::NotAMember
 		);
 		assert_noop!(
-			Consortium::add_member(RuntimeOrigin::none(), 11, KEY.to_vec()),
+			Consortium::add_member(RuntimeOrigin::none(), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
 			sp_runtime::DispatchError::BadOrigin
 		);
 	});
@@ -111,18 +111,18 @@ fn only_admins_add_members() {
 #[test]
 fn duplicate_member_is_refused() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
 			Error::<Test>::AlreadyMember
 		);
 		// Nor can another organisation claim the account.
 		assert_noop!(
-			Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec()),
+			Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
 			Error::<Test>::AlreadyMember
 		);
 		assert_noop!(
-			Consortium::add_member(signed(AUDITOR), OWNER, KEY.to_vec()),
+			Consortium::add_member(signed(AUDITOR), OWNER, KEY.to_vec(), key_proof(OWNER, PRIVATE_KEY)),
 			Error::<Test>::AlreadyMember
 		);
 	});
@@ -138,11 +138,11 @@ fn invalid_or_short_encryption_keys_are_refused() {
 			(&KEY[..KEY.len() - 1], Error::<Test>::EncryptionKeyMalformed),
 		];
 		for (key, error) in cases {
-			assert_noop!(Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec()), error);
+			assert_noop!(Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec(), vec![]), error);
 		}
 		let oversized = vec![0x30; 5000];
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, oversized),
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, oversized, vec![]),
 			Error::<Test>::EncryptionKeyTooLong
 		);
 	});
@@ -152,10 +152,10 @@ fn invalid_or_short_encryption_keys_are_refused() {
 fn organisation_size_is_bounded() {
 	new_test_ext().execute_with(|| {
 		for who in 1..MAX_MEMBERS as u64 {
-			assert_ok!(Consortium::add_member(signed(OWNER), 100 + who, KEY.to_vec()));
+			assert_ok!(Consortium::add_member(signed(OWNER), 100 + who, KEY.to_vec(), key_proof(100 + who, PRIVATE_KEY)));
 		}
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
 			Error::<Test>::TooManyMembers
 		);
 	});
@@ -164,7 +164,7 @@ fn organisation_size_is_bounded() {
 #[test]
 fn admin_removes_own_members_only() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_noop!(
 			Consortium::remove_member(signed(AUDITOR), NEW_MEMBER),
 			Error::<Test>::MemberOfAnotherOrganisation
@@ -191,7 +191,7 @@ fn admin_removes_own_members_only() {
 #[test]
 fn validator_stays_a_member_until_governance_removes_it() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
 		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
 		assert_noop!(
 			Consortium::remove_member(signed(NEW_ADMIN), OWNER),
@@ -213,13 +213,13 @@ fn last_admin_cannot_be_removed_or_demoted() {
 		assert_noop!(Consortium::remove_member(signed(OWNER), OWNER), Error::<Test>::LastAdmin);
 		assert_noop!(Consortium::set_admin(signed(OWNER), OWNER, false), Error::<Test>::LastAdmin);
 		// With a second admin, the first may step down.
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
 		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
 		assert_eq!(Organisations::<Test>::get(1).unwrap().admin_count, 2);
 		assert_ok!(Consortium::set_admin(signed(NEW_ADMIN), OWNER, false));
 		assert!(!Members::<Test>::get(OWNER).unwrap().is_admin);
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()),
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
 			Error::<Test>::NotAnAdmin
 		);
 		assert!(consortium_events().contains(&Event::AdminRightsChanged {
@@ -249,15 +249,23 @@ fn set_admin_checks_organisation() {
 #[test]
 fn members_rotate_their_encryption_key() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::rotate_encryption_key(signed(AUDITOR), SECOND_KEY.to_vec()));
+		assert_ok!(Consortium::rotate_encryption_key(
+			signed(AUDITOR),
+			SECOND_KEY.to_vec(),
+			key_proof(AUDITOR, SECOND_PRIVATE_KEY)
+		));
 		assert_eq!(Consortium::encryption_key_of(&AUDITOR), Some(SECOND_KEY.to_vec()));
 		assert_eq!(consortium_events(), vec![Event::EncryptionKeyRotated { who: AUDITOR }]);
 		assert_noop!(
-			Consortium::rotate_encryption_key(signed(AUDITOR), SHORT_KEY.to_vec()),
+			Consortium::rotate_encryption_key(signed(AUDITOR), SHORT_KEY.to_vec(), vec![]),
 			Error::<Test>::EncryptionKeyTooShort
 		);
 		assert_noop!(
-			Consortium::rotate_encryption_key(signed(OUTSIDER), KEY.to_vec()),
+			Consortium::rotate_encryption_key(
+				signed(OUTSIDER),
+				KEY.to_vec(),
+				key_proof(OUTSIDER, PRIVATE_KEY)
+			),
 			Error::<Test>::NotAMember
 		);
 	});
@@ -281,7 +289,7 @@ fn majority_adds_an_organisation() {
 		assert!(events.contains(&Event::OrganisationAdded { organisation: 4, admin: NEW_ADMIN }));
 		assert!(events.contains(&Event::ProposalExecuted { proposal, by: AUDITOR }));
 		// The new organisation's admin onboards members itself.
-		assert_ok!(Consortium::add_member(signed(NEW_ADMIN), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(NEW_ADMIN), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_ok!(membership_check(NEW_MEMBER));
 		// Executing twice is impossible.
 		assert_noop!(
@@ -303,7 +311,7 @@ fn voting_rules() {
 		assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
 		assert_noop!(Consortium::vote(signed(OWNER), proposal, true), Error::<Test>::AlreadyVoted);
 		assert_noop!(Consortium::vote(signed(OUTSIDER), proposal, true), Error::<Test>::NotAMember);
-		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_noop!(
 			Consortium::vote(signed(NEW_MEMBER), proposal, true),
 			Error::<Test>::NotAnAdmin
@@ -324,7 +332,7 @@ fn only_admins_propose_valid_actions() {
 			Consortium::propose(signed(OUTSIDER), add_organisation_action(NEW_ADMIN)),
 			Error::<Test>::NotAMember
 		);
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		assert_noop!(
 			Consortium::propose(signed(NEW_MEMBER), add_organisation_action(NEW_ADMIN)),
 			Error::<Test>::NotAnAdmin
@@ -339,6 +347,7 @@ fn only_admins_propose_valid_actions() {
 			role: LifecycleRole::Other,
 			admin: NEW_ADMIN,
 			admin_encryption_key: SHORT_KEY.to_vec().try_into().unwrap(),
+			admin_key_proof: Default::default(),
 		};
 		assert_noop!(
 			Consortium::propose(signed(OWNER), short_key),
@@ -349,6 +358,7 @@ fn only_admins_propose_valid_actions() {
 			role: LifecycleRole::Other,
 			admin: NEW_ADMIN,
 			admin_encryption_key: KEY.to_vec().try_into().unwrap(),
+			admin_key_proof: key_proof(NEW_ADMIN, PRIVATE_KEY).try_into().unwrap(),
 		};
 		assert_noop!(Consortium::propose(signed(OWNER), empty_name), Error::<Test>::EmptyName);
 		assert_noop!(
@@ -390,13 +400,51 @@ fn only_admins_propose_valid_actions() {
 #[test]
 fn open_proposals_are_bounded() {
 	new_test_ext().execute_with(|| {
-		for admin in [NEW_ADMIN, 21, 22] {
-			assert_ok!(Consortium::propose(signed(OWNER), add_organisation_action(admin)));
+		for (proposer, admin) in [(OWNER, NEW_ADMIN), (OWNER, 21), (MAINTAINER, 22)] {
+			assert_ok!(Consortium::propose(signed(proposer), add_organisation_action(admin)));
 		}
 		assert_noop!(
-			Consortium::propose(signed(OWNER), add_organisation_action(23)),
+			Consortium::propose(signed(AUDITOR), add_organisation_action(23)),
 			Error::<Test>::TooManyOpenProposals
 		);
+	});
+}
+
+#[test]
+fn one_organisation_cannot_take_every_proposal_slot() {
+	new_test_ext().execute_with(|| {
+		// The owner's organisation has two admins; together they hold one organisation's
+		// share of the open proposals, not more.
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_MEMBER, true));
+		let first = NextProposalId::<Test>::get();
+		assert_ok!(Consortium::propose(signed(OWNER), add_organisation_action(NEW_ADMIN)));
+		assert_ok!(Consortium::propose(signed(NEW_MEMBER), add_organisation_action(21)));
+		assert_eq!(OpenProposalsOf::<Test>::get(1), MAX_OPEN_PROPOSALS_PER_ORGANISATION);
+		for admin in [OWNER, NEW_MEMBER] {
+			assert_noop!(
+				Consortium::propose(signed(admin), add_organisation_action(22)),
+				Error::<Test>::TooManyOpenProposalsOfOrganisation
+			);
+		}
+		// Other organisations still have room.
+		assert_ok!(Consortium::propose(signed(MAINTAINER), add_organisation_action(22)));
+		// Closing one of its proposals gives the organisation its slot back.
+		System::set_block_number(1 + PROPOSAL_LIFETIME + 1);
+		assert_ok!(Consortium::close_proposal(signed(AUDITOR), first));
+		assert_eq!(OpenProposalsOf::<Test>::get(1), 1);
+		Consortium::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn executed_proposal_frees_its_organisations_slot() {
+	new_test_ext().execute_with(|| {
+		let proposal = propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, AUDITOR]);
+		assert_eq!(OpenProposalsOf::<Test>::get(0), 1);
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert!(!OpenProposalsOf::<Test>::contains_key(0));
+		Consortium::do_try_state().unwrap();
 	});
 }
 
@@ -450,7 +498,7 @@ fn rejected_proposal_is_closed() {
 #[test]
 fn removed_organisation_loses_its_rights_at_once() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(MANUFACTURER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(MANUFACTURER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		// The manufacturer approves another proposal before it is removed.
 		let pending = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
 		let proposal = NextProposalId::<Test>::get();
@@ -468,7 +516,7 @@ fn removed_organisation_loses_its_rights_at_once() {
 			assert_eq!(membership_check(who), Err(InvalidTransaction::BadSigner.into()));
 		}
 		assert_noop!(
-			Consortium::add_member(signed(MANUFACTURER), 11, KEY.to_vec()),
+			Consortium::add_member(signed(MANUFACTURER), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
 			Error::<Test>::NotAMember
 		);
 		assert_noop!(
@@ -529,7 +577,7 @@ fn validator_changes_reach_the_session_manager() {
 			Some(vec![1, 2, 3, 4])
 		);
 		assert_eq!(<Consortium as SessionManager<u64>>::new_session(1), None);
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
 		// Without session keys, a validator could not author: refused.
 		assert_noop!(
 			Consortium::propose(signed(OWNER), Action::AddValidator { validator: NEW_MEMBER }),
@@ -595,7 +643,7 @@ fn proposal_that_became_impossible_changes_nothing() {
 		let proposal =
 			propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
 		// Meanwhile the future admin joins an existing organisation.
-		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_ADMIN, KEY.to_vec()));
+		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
 		assert_noop!(
 			Consortium::execute_proposal(signed(AUDITOR), proposal),
 			Error::<Test>::AlreadyMember
@@ -641,5 +689,161 @@ fn offchain_worker_without_partner_nodes_restricts_nothing() {
 	new_test_ext().execute_with(|| {
 		let _ = PartnerNodes::<Test>::clear(u32::MAX, None);
 		Consortium::offchain_worker(1);
+	});
+}
+
+#[test]
+fn member_cannot_register_anothers_encryption_key() {
+	new_test_ext().execute_with(|| {
+		// SECOND_KEY is the new member's: only it holds the private half.
+		add_member_with_proof(OWNER, NEW_MEMBER);
+		assert_ok!(Consortium::rotate_encryption_key(
+			signed(NEW_MEMBER),
+			SECOND_KEY.to_vec(),
+			key_proof(NEW_MEMBER, SECOND_PRIVATE_KEY)
+		));
+		// The auditor claims that key as its own, signing with its own private key...
+		assert_noop!(
+			Consortium::rotate_encryption_key(
+				signed(AUDITOR),
+				SECOND_KEY.to_vec(),
+				key_proof(AUDITOR, PRIVATE_KEY)
+			),
+			Error::<Test>::KeyProofInvalid
+		);
+		// ...or replaying the proof the member made for its own account.
+		assert_noop!(
+			Consortium::rotate_encryption_key(
+				signed(AUDITOR),
+				SECOND_KEY.to_vec(),
+				key_proof(NEW_MEMBER, SECOND_PRIVATE_KEY)
+			),
+			Error::<Test>::KeyProofInvalid
+		);
+		assert_eq!(Consortium::encryption_key_of(&AUDITOR), Some(KEY.to_vec()));
+	});
+}
+
+#[test]
+fn admin_cannot_add_a_member_under_a_key_it_does_not_hold() {
+	new_test_ext().execute_with(|| {
+		// The admin signs for the member with a private key that is not the key's.
+		assert_noop!(
+			Consortium::add_member(
+				signed(OWNER),
+				NEW_MEMBER,
+				SECOND_KEY.to_vec(),
+				key_proof(NEW_MEMBER, PRIVATE_KEY)
+			),
+			Error::<Test>::KeyProofInvalid
+		);
+		// A proof the key's holder made for another account does not serve either.
+		assert_noop!(
+			Consortium::add_member(
+				signed(OWNER),
+				NEW_MEMBER,
+				SECOND_KEY.to_vec(),
+				key_proof(OWNER, SECOND_PRIVATE_KEY)
+			),
+			Error::<Test>::KeyProofInvalid
+		);
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, SECOND_KEY.to_vec(), vec![]),
+			Error::<Test>::KeyProofInvalid
+		);
+		// Oversized proofs are refused before any work.
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, SECOND_KEY.to_vec(), vec![1; 5000]),
+			Error::<Test>::KeyProofInvalid
+		);
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			SECOND_KEY.to_vec(),
+			key_proof(NEW_MEMBER, SECOND_PRIVATE_KEY)
+		));
+	});
+}
+
+#[test]
+fn key_proof_of_another_chain_is_refused() {
+	new_test_ext().execute_with(|| {
+		let proof = key_proof(NEW_MEMBER, PRIVATE_KEY);
+		// The same accounts and keys on a chain with another genesis block.
+		frame_system::BlockHash::<Test>::insert(0, sp_core::H256::repeat_byte(1));
+		assert_noop!(
+			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), proof),
+			Error::<Test>::KeyProofInvalid
+		);
+	});
+}
+
+#[test]
+fn new_organisations_admin_proves_its_key() {
+	new_test_ext().execute_with(|| {
+		let mut action = add_organisation_action(NEW_ADMIN);
+		if let Action::AddOrganisation { admin_key_proof, .. } = &mut action {
+			// Made by someone holding the key, but for another account.
+			*admin_key_proof = key_proof(OWNER, PRIVATE_KEY).try_into().unwrap();
+		}
+		assert_noop!(Consortium::propose(signed(OWNER), action), Error::<Test>::KeyProofInvalid);
+		let mut action = add_organisation_action(NEW_ADMIN);
+		if let Action::AddOrganisation { admin_encryption_key, .. } = &mut action {
+			*admin_encryption_key = SECOND_KEY.to_vec().try_into().unwrap();
+		}
+		assert_noop!(Consortium::propose(signed(OWNER), action), Error::<Test>::KeyProofInvalid);
+		assert_ok!(Consortium::propose(signed(OWNER), add_organisation_action(NEW_ADMIN)));
+	});
+}
+
+#[test]
+fn governance_appoints_an_access_manager_to_an_orphaned_twin() {
+	new_test_ext().execute_with(|| {
+		add_member_with_proof(OWNER, NEW_MEMBER);
+		let action = Action::AppointAccessManager { twin: ORPHANED_TWIN, manager: NEW_MEMBER };
+		let proposal = propose_and_approve(action, &[OWNER]);
+		// A majority is needed, as for every action.
+		assert_noop!(
+			Consortium::execute_proposal(signed(OWNER), proposal),
+			Error::<Test>::NotEnoughApprovals
+		);
+		assert_ok!(Consortium::vote(signed(AUDITOR), proposal, true));
+		assert_ok!(Consortium::execute_proposal(signed(OWNER), proposal));
+		assert!(consortium_events().contains(&Event::AccessManagerAppointed {
+			twin: ORPHANED_TWIN,
+			manager: NEW_MEMBER,
+			role: dt_primitives::access::Role::Owner,
+		}));
+		assert!(StubTwins::get().contains(&(ORPHANED_TWIN, true)));
+		Consortium::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn appointment_is_refused_while_the_twin_is_managed_or_for_outsiders() {
+	new_test_ext().execute_with(|| {
+		let appoint = |twin, manager| Action::AppointAccessManager { twin, manager };
+		assert_noop!(
+			Consortium::propose(signed(OWNER), appoint(MANAGED_TWIN, OWNER)),
+			Error::<Test>::TwinStillManaged
+		);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), appoint(UNKNOWN_TWIN, OWNER)),
+			Error::<Test>::UnknownTwin
+		);
+		assert_noop!(
+			Consortium::propose(signed(OWNER), appoint(ORPHANED_TWIN, OUTSIDER)),
+			Error::<Test>::NotAMember
+		);
+		// The twin found a manager between the proposal and its execution: nothing happens
+		// and the proposal stays open.
+		let proposal = propose_and_approve(appoint(ORPHANED_TWIN, OWNER), &[OWNER, AUDITOR]);
+		StubTwins::mutate(|twins| twins.push((ORPHANED_TWIN, true)));
+		StubTwins::mutate(|twins| twins.retain(|twin| *twin != (ORPHANED_TWIN, false)));
+		assert_noop!(
+			Consortium::execute_proposal(signed(OWNER), proposal),
+			Error::<Test>::TwinStillManaged
+		);
+		assert!(Proposals::<Test>::contains_key(proposal));
 	});
 }

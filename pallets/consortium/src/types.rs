@@ -3,7 +3,11 @@
 use crate::Config;
 use alloc::{string::String, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use dt_primitives::{encryption_key::MAX_ENCRYPTION_KEY_LEN, LifecycleRole, OrganisationId};
+use dt_primitives::{
+	access::{MembershipId, TwinId},
+	encryption_key::{MAX_ENCRYPTION_KEY_LEN, MAX_KEY_PROOF_LEN},
+	LifecycleRole, OrganisationId,
+};
 use frame_support::{
 	pallet_prelude::{BoundedVec, ConstU32},
 	CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
@@ -14,6 +18,10 @@ use sp_core::Bytes;
 
 /// A DER `SubjectPublicKeyInfo` RSA key, validated when it was submitted.
 pub type EncryptionKeyOf = BoundedVec<u8, ConstU32<MAX_ENCRYPTION_KEY_LEN>>;
+
+/// A proof that an account holds an encryption key's private half: an RSA signature, as
+/// long as the key's modulus.
+pub type KeyProofOf = BoundedVec<u8, ConstU32<MAX_KEY_PROOF_LEN>>;
 
 /// A libp2p peer id in its binary (multihash) form.
 pub type PeerIdOf<T> = BoundedVec<u8, <T as Config>::MaxPeerIdLength>;
@@ -42,6 +50,9 @@ pub struct Organisation<T: Config> {
 pub struct Membership {
 	/// The organisation the account belongs to.
 	pub organisation: OrganisationId,
+	/// This membership, new each time the account joins: what its grants on twins are
+	/// bound to, so that none of them comes back if it is removed and added again.
+	pub id: MembershipId,
 	/// Whether it manages its organisation's members and votes for it.
 	pub is_admin: bool,
 	/// Its public encryption key.
@@ -62,12 +73,15 @@ pub struct Membership {
 )]
 #[scale_info(skip_type_params(T))]
 pub enum Action<T: Config> {
-	/// Admit a new organisation with its first admin account.
+	/// Admit a new organisation with its first admin account, that account's encryption key
+	/// and its proof of holding the key (made by the admin, see
+	/// [`crate::Pallet::key_proof_message`]).
 	AddOrganisation {
 		name: NameOf<T>,
 		role: LifecycleRole,
 		admin: T::AccountId,
 		admin_encryption_key: EncryptionKeyOf,
+		admin_key_proof: KeyProofOf,
 	},
 	/// Remove an organisation together with its accounts, validators and partner nodes.
 	RemoveOrganisation { organisation: OrganisationId },
@@ -79,6 +93,9 @@ pub enum Action<T: Config> {
 	AddPartnerNode { organisation: OrganisationId, peer_id: PeerIdOf<T> },
 	/// Disallow a node.
 	RemovePartnerNode { peer_id: PeerIdOf<T> },
+	/// Give a member a role that manages `twin`'s access, when no grantee that can still act
+	/// manages it (its managers all left the consortium).
+	AppointAccessManager { twin: TwinId, manager: T::AccountId },
 }
 
 /// An open governance proposal.
@@ -91,6 +108,8 @@ pub struct Proposal<T: Config> {
 	pub action: Action<T>,
 	/// The admin who opened it.
 	pub proposer: T::AccountId,
+	/// The organisation of that admin, whose open proposals it counts among.
+	pub organisation: OrganisationId,
 	/// The last block in which it can be voted on and executed.
 	pub expires_at: BlockNumberFor<T>,
 	/// The organisations that approve.

@@ -36,7 +36,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn add_member() -> Weight {
 		// Proof size: measured `1594`, estimated `8250`.
 		// Minimum execution time: 95_711_000 picoseconds.
-		Weight::from_parts(105_293_000, 8250)
+		Weight::from_parts(10_105_293_000, 8250)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -71,7 +71,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn rotate_encryption_key() -> Weight {
 		// Proof size: measured `1442`, estimated `4620`.
 		// Minimum execution time: 47_276_000 picoseconds.
-		Weight::from_parts(52_597_000, 4620)
+		Weight::from_parts(10_052_597_000, 4620)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -88,7 +88,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn propose() -> Weight {
 		// Proof size: measured `1461`, estimated `8250`.
 		// Minimum execution time: 76_961_000 picoseconds.
-		Weight::from_parts(81_217_000, 8250)
+		Weight::from_parts(10_081_217_000, 8250)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -153,7 +153,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB weights, for mock runtimes and tests.
 impl WeightInfo for () {
 	fn add_member() -> Weight {
-		Weight::from_parts(105_293_000, 8250)
+		Weight::from_parts(10_105_293_000, 8250)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
@@ -168,12 +168,12 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn rotate_encryption_key() -> Weight {
-		Weight::from_parts(52_597_000, 4620)
+		Weight::from_parts(10_052_597_000, 4620)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn propose() -> Weight {
-		Weight::from_parts(81_217_000, 8250)
+		Weight::from_parts(10_081_217_000, 8250)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}

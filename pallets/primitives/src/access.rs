@@ -267,13 +267,61 @@ pub trait Authorize<AccountId> {
 	fn twin_created(twin: TwinId, creator: &AccountId);
 }
 
+/// Identifies one membership of an account in the consortium: an account gets a new one each
+/// time it joins, so one that is removed and added again (by any organisation) has another.
+/// Ids are never reused.
+pub type MembershipId = u64;
+
+/// An account's place in the consortium.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsortiumMember {
+	/// The organisation it belongs to.
+	pub organisation: OrganisationId,
+	/// Its current membership.
+	pub membership: MembershipId,
+}
+
 /// What the access pallet needs to know about the consortium.
 pub trait ConsortiumMembership<AccountId> {
+	/// The organisation `who` is a member of and its current membership, if it is a member.
+	fn member(who: &AccountId) -> Option<ConsortiumMember>;
+
 	/// The organisation `who` is a member of.
-	fn organisation_of(who: &AccountId) -> Option<OrganisationId>;
+	fn organisation_of(who: &AccountId) -> Option<OrganisationId> {
+		Self::member(who).map(|member| member.organisation)
+	}
 
 	/// Whether the organisation is part of the consortium.
 	fn organisation_exists(organisation: OrganisationId) -> bool;
+}
+
+/// Why the consortium could not appoint an access manager to a twin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppointmentRefused {
+	/// The twin does not exist.
+	UnknownTwin,
+	/// A grantee that can still act holds a role with `ManageAccess`: it manages the twin.
+	TwinStillManaged,
+	/// The appointee is not a member of the consortium.
+	NotAConsortiumMember,
+	/// The twin has no room for another grantee, or the appointee for another role.
+	NoRoomForGrant,
+}
+
+/// The governance path to a twin whose access managers have all left the consortium: the
+/// consortium, by a majority of its organisations, appoints a new one. The access pallet
+/// implements it; nothing else may call it.
+pub trait AccessManagerAppointment<AccountId> {
+	/// Checks that `twin` has no access manager that can still act and that `who` could
+	/// be appointed, changing nothing.
+	fn can_appoint(twin: TwinId, who: &AccountId) -> Result<(), AppointmentRefused>;
+
+	/// Grants `who` a role with `ManageAccess` on `twin`, after the same checks. Returns the
+	/// role granted.
+	fn appoint(twin: TwinId, who: &AccountId) -> Result<Role, AppointmentRefused>;
+
+	/// The most either call can cost.
+	fn appointment_weight() -> sp_weights::Weight;
 }
 
 #[cfg(test)]

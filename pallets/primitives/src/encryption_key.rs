@@ -6,8 +6,13 @@
 //! that does not parse, or is too weak, must never reach the chain: it would silently
 //! make documents unreadable for its owner, or readable to anyone who factors it.
 //!
-//! The runtime cannot link an RSA library, so this is a small strict DER reader for the
-//! one structure we accept:
+//! A registered key must also come with a proof that whoever registers it holds its
+//! private half ([`verify_key_proof`]): otherwise an account could register another
+//! party's public key as its own, and every item sealed "for" it would be sealed for that
+//! party instead, or an admin could add a member under a key the member never saw.
+//!
+//! The key's structure is checked by a small strict DER reader for the one structure we
+//! accept:
 //!
 //! ```text
 //! SubjectPublicKeyInfo ::= SEQUENCE {
@@ -24,6 +29,18 @@ pub const MAX_RSA_MODULUS_BITS: u32 = 8192;
 
 /// Upper bound of the DER encoding of any acceptable key (an 8192-bit modulus plus framing).
 pub const MAX_ENCRYPTION_KEY_LEN: u32 = 1100;
+
+/// Largest accepted public exponent, 2^33 - 1: the RSA library the off-chain code wraps keys
+/// with refuses larger ones, so a key with a larger exponent could never be used. It also
+/// bounds the cost of verifying a [key proof](verify_key_proof).
+pub const MAX_RSA_PUBLIC_EXPONENT: u64 = (1 << 33) - 1;
+
+/// Longest [key proof](verify_key_proof): an RSA signature is as long as the modulus.
+pub const MAX_KEY_PROOF_LEN: u32 = MAX_RSA_MODULUS_BITS / 8;
+
+/// What a key proof signs before the genesis hash and the account: keeps these signatures
+/// apart from anything else the key might ever sign.
+pub const KEY_PROOF_CONTEXT: &[u8] = b"dt-ledger encryption key proof v1";
 
 /// DER encoding of the object identifier `rsaEncryption` (1.2.840.113549.1.1.1).
 const RSA_ENCRYPTION_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
@@ -45,8 +62,24 @@ pub enum EncryptionKeyError {
 	TooShort,
 	/// The RSA modulus is longer than [`MAX_RSA_MODULUS_BITS`].
 	TooLong,
-	/// The public exponent is even, smaller than 3 or larger than 2^64.
+	/// The public exponent is even, smaller than 3 or larger than [`MAX_RSA_PUBLIC_EXPONENT`].
 	BadExponent,
+}
+
+/// Why a key proof was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyProofError {
+	/// The key itself is not acceptable.
+	Key(EncryptionKeyError),
+	/// The proof is not a signature of the expected message under the key: whoever made it
+	/// does not hold the private key, or signed for another account or chain.
+	Invalid,
+}
+
+impl From<EncryptionKeyError> for KeyProofError {
+	fn from(error: EncryptionKeyError) -> Self {
+		KeyProofError::Key(error)
+	}
 }
 
 /// Facts about a validated RSA public key.
@@ -60,6 +93,51 @@ pub struct RsaKeyInfo {
 
 /// Checks that `der` is an RSA `SubjectPublicKeyInfo` with an acceptable modulus and exponent.
 pub fn validate_rsa_public_key(der: &[u8]) -> Result<RsaKeyInfo, EncryptionKeyError> {
+	parse_rsa_public_key(der).map(|(info, _)| info)
+}
+
+/// The message a key proof signs for `account` (its SCALE encoding) on the chain whose
+/// genesis block hash is `genesis_hash`: [`KEY_PROOF_CONTEXT`], the hash, the account.
+///
+/// Binding the account keeps one party from replaying another's proof to claim its key;
+/// binding the chain keeps a proof made for a test network from serving on another.
+pub fn key_proof_message(genesis_hash: &[u8], account: &[u8]) -> alloc::vec::Vec<u8> {
+	[KEY_PROOF_CONTEXT, genesis_hash, account].concat()
+}
+
+/// Checks that `proof` is an RSASSA-PKCS1-v1_5 signature with SHA-256 of `message` (see
+/// [`key_proof_message`]) under the RSA key `der`, which must be an acceptable key. Only
+/// the holder of the private key can make one.
+///
+/// Its cost grows with the modulus length and the exponent's bit length; both are bounded
+/// ([`MAX_RSA_MODULUS_BITS`], [`MAX_RSA_PUBLIC_EXPONENT`]).
+pub fn verify_key_proof(der: &[u8], message: &[u8], proof: &[u8]) -> Result<(), KeyProofError> {
+	use rsa::{sha2::Digest, BoxedUint};
+	let (info, modulus) = parse_rsa_public_key(der)?;
+	let n = BoxedUint::from_be_slice(modulus, info.modulus_bits)
+		.map_err(|_| EncryptionKeyError::Malformed)?;
+	let key = rsa::PublicKey::new(n, BoxedUint::from(info.exponent))
+		.map_err(|_| EncryptionKeyError::Malformed)?;
+	let digest = rsa::sha2::Sha256::digest(message);
+	key.verify(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &digest, proof)
+		.map_err(|_| KeyProofError::Invalid)
+}
+
+/// Makes a key proof for `message` (see [`key_proof_message`]) with the private key: what a
+/// party hands over with its public key (the client, and tests and benchmarks).
+pub fn sign_key_proof(
+	private_key: &rsa::PrivateKey,
+	message: &[u8],
+) -> Result<alloc::vec::Vec<u8>, KeyProofError> {
+	use rsa::sha2::{Digest, Sha256};
+	private_key
+		.sign(rsa::Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message))
+		.map_err(|_| KeyProofError::Invalid)
+}
+
+/// Validates an RSA `SubjectPublicKeyInfo` and returns its facts and modulus (big-endian,
+/// without leading zeros).
+fn parse_rsa_public_key(der: &[u8]) -> Result<(RsaKeyInfo, &[u8]), EncryptionKeyError> {
 	use EncryptionKeyError::*;
 
 	let mut outer = DerReader::new(der);
@@ -113,11 +191,11 @@ pub fn validate_rsa_public_key(der: &[u8]) -> Result<RsaKeyInfo, EncryptionKeyEr
 		return Err(BadExponent);
 	}
 	let exponent = exponent.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-	if exponent < 3 || exponent % 2 == 0 {
+	if exponent < 3 || exponent % 2 == 0 || exponent > MAX_RSA_PUBLIC_EXPONENT {
 		return Err(BadExponent);
 	}
 
-	Ok(RsaKeyInfo { modulus_bits, exponent })
+	Ok((RsaKeyInfo { modulus_bits, exponent }, modulus))
 }
 
 /// Returns the magnitude bytes of a DER INTEGER that must be positive and minimally encoded.
@@ -210,6 +288,97 @@ mod tests {
 	const RSA_4096: &[u8] = include_bytes!("../test-keys/rsa4096.der");
 	const RSA_8192: &[u8] = include_bytes!("../test-keys/rsa8192.der");
 	const EC_P256: &[u8] = include_bytes!("../test-keys/ec-p256.der");
+	const RSA_3072_PRIVATE: &[u8] = include_bytes!("../test-keys/rsa3072.pk8");
+	const OTHER_3072: &[u8] = include_bytes!("../test-keys/rsa3072-second.der");
+	const OTHER_3072_PRIVATE: &[u8] = include_bytes!("../test-keys/rsa3072-second.pk8");
+	const SLOWEST: &[u8] = include_bytes!("../test-keys/rsa8192-slowest.der");
+	const SLOWEST_PRIVATE: &[u8] = include_bytes!("../test-keys/rsa8192-slowest.pk8");
+	const GENESIS: [u8; 32] = [7; 32];
+	const ALICE: &[u8] = &[1; 32];
+	const MALLORY: &[u8] = &[2; 32];
+
+	fn prove(private_der: &[u8], genesis: &[u8], account: &[u8]) -> Vec<u8> {
+		use rsa::pkcs8::DecodePrivateKey;
+		let key = rsa::PrivateKey::from_pkcs8_der(private_der).unwrap();
+		sign_key_proof(&key, &key_proof_message(genesis, account)).unwrap()
+	}
+
+	#[test]
+	fn proof_made_with_the_private_key_verifies() {
+		let proof = prove(RSA_3072_PRIVATE, &GENESIS, ALICE);
+		assert_eq!(verify_key_proof(RSA_3072, &key_proof_message(&GENESIS, ALICE), &proof), Ok(()));
+		// The largest modulus with the largest exponent: the slowest proof to check.
+		let proof = prove(SLOWEST_PRIVATE, &GENESIS, ALICE);
+		assert_eq!(validate_rsa_public_key(SLOWEST).unwrap().exponent, MAX_RSA_PUBLIC_EXPONENT);
+		assert_eq!(verify_key_proof(SLOWEST, &key_proof_message(&GENESIS, ALICE), &proof), Ok(()));
+	}
+
+	#[test]
+	fn anothers_public_key_cannot_be_claimed() {
+		// Mallory signs with her own private key but presents Alice's public key.
+		let proof = prove(OTHER_3072_PRIVATE, &GENESIS, MALLORY);
+		assert_eq!(
+			verify_key_proof(RSA_3072, &key_proof_message(&GENESIS, MALLORY), &proof),
+			Err(KeyProofError::Invalid)
+		);
+		// Nor can she replay Alice's proof (made for Alice's account) for her own account.
+		let alices = prove(RSA_3072_PRIVATE, &GENESIS, ALICE);
+		assert_eq!(
+			verify_key_proof(RSA_3072, &key_proof_message(&GENESIS, MALLORY), &alices),
+			Err(KeyProofError::Invalid)
+		);
+	}
+
+	#[test]
+	fn proof_serves_one_chain_only() {
+		let proof = prove(RSA_3072_PRIVATE, &[8; 32], ALICE);
+		assert_eq!(
+			verify_key_proof(RSA_3072, &key_proof_message(&GENESIS, ALICE), &proof),
+			Err(KeyProofError::Invalid)
+		);
+	}
+
+	#[test]
+	fn malformed_proofs_and_keys_are_refused() {
+		let message = key_proof_message(&GENESIS, ALICE);
+		let proof = prove(RSA_3072_PRIVATE, &GENESIS, ALICE);
+		assert_eq!(verify_key_proof(RSA_3072, &message, &[]), Err(KeyProofError::Invalid));
+		assert_eq!(
+			verify_key_proof(RSA_3072, &message, &proof[1..]),
+			Err(KeyProofError::Invalid)
+		);
+		let mut flipped = proof.clone();
+		flipped[10] ^= 1;
+		assert_eq!(verify_key_proof(RSA_3072, &message, &flipped), Err(KeyProofError::Invalid));
+		// A value above the modulus is no signature.
+		assert_eq!(
+			verify_key_proof(RSA_3072, &message, &[0xff; 384]),
+			Err(KeyProofError::Invalid)
+		);
+		assert_eq!(
+			verify_key_proof(RSA_2048, &message, &proof),
+			Err(KeyProofError::Key(EncryptionKeyError::TooShort))
+		);
+		assert_eq!(
+			verify_key_proof(OTHER_3072, &message, &proof),
+			Err(KeyProofError::Invalid)
+		);
+	}
+
+	#[test]
+	fn exponent_above_the_bound_is_refused() {
+		// The exponent 65537 is encoded as 02 03 01 00 01 at the very end of the key; make it
+		// 02 05 02 00 00 00 01 (2^33 + 1), one byte longer in each enclosing length.
+		let key = RSA_3072.to_vec();
+		let mut longer = key[..key.len() - 5].to_vec();
+		longer.extend_from_slice(&[0x02, 0x05, 0x02, 0x00, 0x00, 0x00, 0x01]);
+		// SPKI, BIT STRING and RSAPublicKey lengths each grow by 2 (two-byte long forms).
+		for offset in [2usize, 2 + 2 + 15 + 2, 2 + 2 + 15 + 2 + 2 + 1 + 2] {
+			let length = u16::from_be_bytes([longer[offset], longer[offset + 1]]) + 2;
+			longer[offset..offset + 2].copy_from_slice(&length.to_be_bytes());
+		}
+		assert_eq!(validate_rsa_public_key(&longer), Err(EncryptionKeyError::BadExponent));
+	}
 
 	#[test]
 	fn accepts_keys_from_3072_to_8192_bits() {

@@ -6,7 +6,10 @@
 //! make members on the way.
 
 use core::marker::PhantomData;
-use dt_primitives::{access::ConsortiumMembership, OrganisationId};
+use dt_primitives::{
+	access::{ConsortiumMember, ConsortiumMembership},
+	OrganisationId,
+};
 use std::cell::RefCell;
 
 /// The members of a mock's consortium.
@@ -27,14 +30,17 @@ std::thread_local! {
 pub struct FixedConsortium<M>(PhantomData<M>);
 
 impl<M: Members> ConsortiumMembership<u64> for FixedConsortium<M> {
-	fn organisation_of(who: &u64) -> Option<OrganisationId> {
-		if BENCHMARK_MEMBERS.with(|members| members.borrow().contains(who)) {
-			return Some(0);
-		}
-		M::MEMBERS
-			.iter()
-			.find(|(member, _)| member == who)
-			.map(|(_, organisation)| *organisation)
+	/// Members never leave this consortium, so each keeps one membership: its account id.
+	fn member(who: &u64) -> Option<ConsortiumMember> {
+		let organisation = if BENCHMARK_MEMBERS.with(|members| members.borrow().contains(who)) {
+			0
+		} else {
+			M::MEMBERS
+				.iter()
+				.find(|(member, _)| member == who)
+				.map(|(_, organisation)| *organisation)?
+		};
+		Some(ConsortiumMember { organisation, membership: *who })
 	}
 
 	fn organisation_exists(organisation: OrganisationId) -> bool {
