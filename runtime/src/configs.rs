@@ -209,7 +209,6 @@ impl pallet_dt_programs::Config for Runtime {
 	// A call the device has not finished within an hour is stale: the situation that made
 	// someone call it has likely changed.
 	type CallTimeToLive = ConstU32<{ crate::HOURS }>;
-	type MaxCallsExpiringPerBlock = ConstU32<64>;
 	type MaxResultLength = ConstU32<1024>;
 	type WeightInfo = pallet_dt_programs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

@@ -50,9 +50,10 @@ pub struct SensorReplacement {
 /// A device that runs programs and reports sensor readings. Implementations talk to the real
 /// hardware (a PLC over OPC UA, a controller's REST interface, ...) or simulate it.
 pub trait Device: Send {
-	/// Runs `program`, offered by the twin's element `element`, with arguments the chain has
-	/// already checked against their declared types and bounds. `Ok` carries what the device
-	/// reports back (e.g. a measurement), `Err` why the program failed on the device.
+	/// Runs `program`, offered by the twin's element `element`, with arguments the chain and
+	/// the agent have checked against their declared types and bounds and the agent against
+	/// the device's safety envelope. `Ok` carries what the device reports back (e.g. a
+	/// measurement), `Err` why the program failed on the device.
 	fn run_program(
 		&mut self,
 		element: &str,

@@ -4,6 +4,7 @@
 use clap::Parser;
 use dt_agent::{
 	chain::Submitter,
+	envelope::SafetyEnvelope,
 	feeds::{FeedConfig, FeedStreamer},
 	programs::ProgramRunner,
 	simulator::BottlingPlant,
@@ -32,6 +33,11 @@ struct Options {
 	/// mnemonic. Prefer `DT_AGENT_KEY` in the environment to keep it out of process lists.
 	#[arg(long, env = "DT_AGENT_KEY", hide_env_values = true)]
 	key: String,
+	/// The device's safety envelope: a TOML file of the values it accepts per program and
+	/// parameter (see agent/README.md). Calls outside it are reported `Failed` and never run.
+	/// Without it, the simulated plant's own envelope (envelopes/bottling-plant.toml).
+	#[arg(long, env = "DT_AGENT_ENVELOPE", value_name = "FILE")]
+	envelope: Option<PathBuf>,
 	/// The simulated plant's filling stations (element ids of the twin's specification).
 	#[arg(long = "station", default_value = "filler")]
 	stations: Vec<String>,
@@ -144,6 +150,10 @@ async fn main() {
 
 	let key = sr25519::Pair::from_string(&options.key, None)
 		.unwrap_or_else(|error| fail(format!("--key is not a valid sr25519 secret ({error:?})")));
+	let envelope = match &options.envelope {
+		Some(path) => SafetyEnvelope::load(path).unwrap_or_else(|e| fail(e.to_string())),
+		None => SafetyEnvelope::bottling_plant(),
+	};
 	let mut plant = BottlingPlant::new(options.stations.iter().map(String::as_str));
 	for (station, element) in &options.sensors {
 		plant.set_sensor_element(station, element).unwrap_or_else(|e| {
@@ -176,14 +186,15 @@ async fn main() {
 	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone())
 		.unwrap_or_else(|e| fail(format!("cannot open the reading buffers: {e}")));
 	log::info!(
-		"driving twin {} through {} (buffers in {})",
+		"driving twin {} through {} (buffers in {}, safety envelope {})",
 		options.twin,
 		options.node,
-		options.data_dir.display()
+		options.data_dir.display(),
+		envelope.origin().display()
 	);
 
 	let (stop, shutdown) = tokio::sync::watch::channel(false);
-	let mut runner = ProgramRunner::new(&options.node, key, options.twin, plant.clone())
+	let mut runner = ProgramRunner::new(&options.node, key, options.twin, plant.clone(), envelope)
 		.with_submitter(submitter);
 	let programs = tokio::spawn(async move { runner.run().await });
 	let feeds = tokio::spawn(streamer.run(shutdown));

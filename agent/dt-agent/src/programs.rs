@@ -1,7 +1,13 @@
-//! The program-call loop: claim the twin's pending calls in order, run each on the device,
-//! report the outcome.
+//! The program-call loop: claim the twin's pending calls in order, check each, run it on the
+//! device, report the outcome.
+//!
+//! The agent does not take the chain's word that a call is safe: before it claims a call it
+//! judges it itself, against the program's declaration as it stood when the call was queued
+//! ([`crate::declarations`]) and against the device's own safety envelope
+//! ([`crate::envelope`]), which no chain transaction can change. A call outside either is
+//! claimed and reported `Failed` with the reason; it never reaches the device.
 
-use crate::{chain::Submitter, device::Device};
+use crate::{chain::Submitter, declarations, device::Device, envelope::SafetyEnvelope};
 use dt_client::{Client, ClientError};
 use dt_primitives::access::TwinId;
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
@@ -17,6 +23,8 @@ const MAX_RESULT_LENGTH: usize = 1024;
 /// What the agent reports for a call it had claimed before it restarted: it cannot know
 /// whether the device ran it, and running it twice may do harm.
 const INTERRUPTED: &str = "the agent restarted while the call was running; outcome unknown";
+/// How the result of a call the agent refused to run begins.
+pub const REFUSED: &str = "refused by the device agent: ";
 
 /// Why a round of the loop stopped.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +41,7 @@ pub struct ProgramRunner<D> {
 	submitter: Submitter,
 	twin: TwinId,
 	device: D,
+	envelope: SafetyEnvelope,
 }
 
 /// What one call came to.
@@ -45,9 +54,16 @@ pub struct Handled {
 
 impl<D: Device> ProgramRunner<D> {
 	/// A runner for `twin` that talks to the node at `node` (a WebSocket URL) as the device
-	/// account `key` (it needs the twin's Device role).
-	pub fn new(node: &str, key: sr25519::Pair, twin: TwinId, device: D) -> ProgramRunner<D> {
-		ProgramRunner { node: node.to_owned(), submitter: Submitter::new(key), twin, device }
+	/// account `key` (it needs the twin's Device role), and runs on `device` only the calls
+	/// inside its safety `envelope`.
+	pub fn new(
+		node: &str,
+		key: sr25519::Pair,
+		twin: TwinId,
+		device: D,
+		envelope: SafetyEnvelope,
+	) -> ProgramRunner<D> {
+		ProgramRunner { node: node.to_owned(), submitter: Submitter::new(key), twin, device, envelope }
 	}
 
 	/// Submits through `submitter`, shared with the rest of the agent so the device account's
@@ -124,14 +140,25 @@ impl<D: Device> ProgramRunner<D> {
 	) -> Result<Handled, AgentError> {
 		let call = record.id;
 		let (outcome, result) = if record.call.status == CallStatus::Pending {
-			self.submit(client, "claim", call, pallet_dt_programs::Call::claim_call { call })
-				.await?;
 			let element = String::from_utf8_lossy(&record.call.element).into_owned();
 			let program = String::from_utf8_lossy(&record.call.program).into_owned();
-			log::info!("running {program} on {element} (call {call})");
-			match self.device.run_program(&element, &program, &record.call.arguments) {
-				Ok(answer) => (Outcome::Completed, answer),
-				Err(reason) => (Outcome::Failed, reason),
+			// Judged before the claim, so a node that stops answering leaves the call pending
+			// rather than claimed and never run.
+			let verdict = self.judge(client, &record, &program).await?;
+			self.submit(client, "claim", call, pallet_dt_programs::Call::claim_call { call })
+				.await?;
+			match verdict {
+				Ok(()) => {
+					log::info!("running {program} on {element} (call {call})");
+					match self.device.run_program(&element, &program, &record.call.arguments) {
+						Ok(answer) => (Outcome::Completed, answer),
+						Err(reason) => (Outcome::Failed, reason),
+					}
+				},
+				Err(reason) => {
+					log::warn!("not running {program} on {element} (call {call}): {reason}");
+					(Outcome::Failed, format!("{REFUSED}{reason}"))
+				},
 			}
 		} else {
 			(Outcome::Failed, INTERRUPTED.to_owned())
@@ -145,6 +172,24 @@ impl<D: Device> ProgramRunner<D> {
 		};
 		self.submit(client, "report the outcome of", call, report).await?;
 		Ok(Handled { call, outcome, result })
+	}
+
+	/// Whether the device may run `record`'s call: inside the declaration it was checked
+	/// against when queued, and inside the device's envelope. `Ok(Err(reason))` if not.
+	async fn judge(
+		&self,
+		client: &Client,
+		record: &CallRecord<AccountId, BlockNumber>,
+		program: &str,
+	) -> Result<Result<(), String>, AgentError> {
+		let declared = match declarations::at_queue_time(client, record).await? {
+			Ok(declared) => declared,
+			Err(reason) => return Ok(Err(reason)),
+		};
+		let arguments = &record.call.arguments;
+		Ok(declarations::check(&declared, arguments)
+			.map_err(|reason| format!("outside the program's declaration: {reason}"))
+			.and_then(|()| self.envelope.check(program, &declared, arguments)))
 	}
 
 	async fn submit(

@@ -414,10 +414,10 @@ fn programs(event: &pallet_dt_programs::Event<dt_runtime::Runtime>, of: TwinId) 
 			format!("call {call} cancelled by its caller"),
 			json!({ "call": call }),
 		),
-		ProgramCallExpired { twin, call } if *twin == of => (
+		ProgramCallExpired { twin, call, at } if *twin == of => (
 			"programs.ProgramCallExpired",
-			format!("call {call} expired unfinished"),
-			json!({ "call": call }),
+			format!("call {call} expired unfinished in block {at}"),
+			json!({ "call": call, "at": at }),
 		),
 		_ => return None,
 	};
@@ -444,6 +444,7 @@ mod tests {
 		let expired = RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallExpired {
 			twin: 4,
 			call: 9,
+			at: 12,
 		});
 		assert_eq!(describe(&expired, 4).unwrap().0, "programs.ProgramCallExpired");
 		let other = RuntimeEvent::System(frame_system::Event::NewAccount { account: alice });

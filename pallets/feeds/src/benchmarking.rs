@@ -4,7 +4,9 @@
 //! an element with as many active feeds as allowed (less one where the call adds one), a
 //! feed with a checkpoint to compare with, a final checkpoint where a call takes one, and for
 //! [`Pallet::replace_sensor`] the removed subtree's size and the new fragment's length as
-//! components, on the runtime's real specification ([`crate::BenchmarkHelper`]).
+//! components, on the runtime's real specification ([`crate::BenchmarkHelper`]). A feed is
+//! closed by an access manager who does not own it (the owner check fails and the manager's
+//! permission is read); a feed is replaced by its owner, who anchors a final checkpoint.
 
 use super::*;
 use crate::pallet::{Checkpoints, ElementFeeds, Feeds, NextFeedId};
@@ -131,6 +133,13 @@ mod benchmarks {
 		let feed = *seed_feeds::<T>(&owner, twin, &element, element_capacity::<T>())
 			.last()
 			.expect("one at least");
+		// Another account's feed: the twin's owner closes it as an access manager.
+		let device: T::AccountId = account("device", 0, 0);
+		Feeds::<T>::mutate(feed, |info| {
+			if let Some(info) = info {
+				info.owner = device.clone();
+			}
+		});
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), feed);

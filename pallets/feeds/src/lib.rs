@@ -33,6 +33,11 @@
 //!   write itself), closes the old sensor's feed (after its final checkpoint, if given) and
 //!   registers the new sensor's feed on the new element. Needs `RegisterFeeds`.
 //!
+//! A feed is closed or replaced (by any of the last three) only by its own device (its
+//! owner) or by one of the twin's access managers (`ManageAccess`): `RegisterFeeds` alone,
+//! which every device of the twin holds, lets an account start feeds, not end another
+//! device's.
+//!
 //! Every call is authorized by the twin's access control ([`Config::Authorize`]); registering,
 //! replacing and closing a feed also need clearance for the feed's confidentiality level:
 //! nobody manages a feed they may not read. Each change is an event naming the twin, the
@@ -298,6 +303,9 @@ pub mod pallet {
 		InsufficientClearance,
 		/// Only the feed's owner anchors its checkpoints.
 		NotFeedOwner,
+		/// Only the feed's owner (its device) or the twin's access managers close or replace
+		/// it.
+		NotFeedOwnerOrManager,
 		/// The feed is closed: it takes no checkpoints and cannot be replaced or closed again.
 		FeedClosed,
 		/// A checkpoint must follow the latest one: a greater sequence number and a timestamp
@@ -400,7 +408,7 @@ pub mod pallet {
 		/// element (e.g. a new sensor reporting into a new feed, or the same sensor with a new
 		/// schema). `final_checkpoint`, if given, is anchored on the old feed first, which
 		/// only its owner may do. Needs `RegisterFeeds` on the twin and clearance for both
-		/// feeds' levels.
+		/// feeds' levels, and the caller must be the old feed's owner or hold `ManageAccess`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::replace_feed())]
 		pub fn replace_feed(
@@ -429,7 +437,8 @@ pub mod pallet {
 		}
 
 		/// Closes an active feed for good (e.g. its sensor was removed); its checkpoints stay.
-		/// Needs `RegisterFeeds` on its twin and clearance for its level.
+		/// Needs `RegisterFeeds` on its twin and clearance for its level, and the caller must
+		/// be the feed's owner or hold `ManageAccess`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::close_feed())]
 		pub fn close_feed(origin: OriginFor<T>, feed: FeedId) -> DispatchResult {
@@ -437,6 +446,7 @@ pub mod pallet {
 			let info = Feeds::<T>::get(feed).ok_or(Error::<T>::UnknownFeed)?;
 			let twin = info.twin;
 			Self::authorize(twin, &who, Action::RegisterFeed, info.confidentiality)?;
+			Self::ensure_owner_or_manager(twin, &who, &info)?;
 			ensure!(info.is_active(), Error::<T>::FeedClosed);
 			Self::detach(twin, &info.element, feed);
 			Self::mark_closed(&who, feed, info, None);
@@ -450,9 +460,10 @@ pub mod pallet {
 		/// `new_element` that `new_element_fragment` describes, closes `old_feed` (the old sensor's feed, which
 		/// must be the only active feed on `old_element`) after anchoring `final_checkpoint`
 		/// on it if given (only its owner may), and registers the new sensor's feed on the
-		/// new element. Needs `RegisterFeeds` on the twin and clearance for both feeds' levels;
-		/// the specification authorizes its own change (a specification write at
-		/// `old_element`). Nothing changes if any part fails.
+		/// new element. Needs `RegisterFeeds` on the twin and clearance for both feeds' levels,
+		/// and the caller must be the old feed's owner or hold `ManageAccess`; the
+		/// specification authorizes its own change (a specification write at `old_element`).
+		/// Nothing changes if any part fails.
 		#[pallet::call_index(4)]
 		#[pallet::weight(replace_sensor_weight::<T>(
 			*max_removed,
@@ -528,7 +539,8 @@ pub mod pallet {
 		}
 
 		/// The active feed `feed` of `twin`, which `who` may replace by a feed registered
-		/// as `registration` says: `RegisterFeeds` and clearance for both feeds' levels.
+		/// as `registration` says: `RegisterFeeds`, clearance for both feeds' levels, and
+		/// `who` the feed's owner or one of the twin's access managers.
 		fn active_feed_of(
 			twin: TwinId,
 			feed: FeedId,
@@ -540,8 +552,23 @@ pub mod pallet {
 			ensure!(info.twin == twin, Error::<T>::FeedOfAnotherTwin);
 			let level = info.confidentiality.max(registration.confidentiality);
 			Self::authorize(twin, who, Action::RegisterFeed, level)?;
+			Self::ensure_owner_or_manager(twin, who, &info)?;
 			ensure!(info.is_active(), Error::<T>::FeedClosed);
 			Ok(info)
+		}
+
+		/// Checks that `who` may end the feed `info` of `twin`: it is the feed's owner (the
+		/// device writing it), or it manages the twin's access control. Another device of the
+		/// twin holds `RegisterFeeds` too, but must not take over or silence this one's feed.
+		fn ensure_owner_or_manager(
+			twin: TwinId,
+			who: &T::AccountId,
+			info: &FeedOf<T>,
+		) -> DispatchResult {
+			if *who == info.owner {
+				return Ok(());
+			}
+			Self::permit(twin, who, Action::ManageAccess, Error::<T>::NotFeedOwnerOrManager)
 		}
 
 		/// Anchors `checkpoint` on `info` (the feed `feed`, stored by the caller) on behalf of

@@ -308,15 +308,15 @@ fn close_feed_ends_the_feed_and_keeps_its_history() {
 		let feed = register();
 		assert_ok!(anchor(feed, 1, 1_000));
 		System::set_block_number(8);
-		assert_ok!(Feeds::close_feed(RuntimeOrigin::signed(MAINTAINER), feed));
+		assert_ok!(Feeds::close_feed(RuntimeOrigin::signed(OWNER), feed));
 		let info = stored(feed);
-		assert_eq!(info.status, FeedStatus::Closed { at: 8, by: MAINTAINER, replaced_by: None });
+		assert_eq!(info.status, FeedStatus::Closed { at: 8, by: OWNER, replaced_by: None });
 		assert_eq!(info.checkpoint_count, 1);
 		assert!(Checkpoints::<Test>::contains_key(feed, 0));
 		assert!(TwinFeeds::<Test>::contains_key(TWIN, feed));
 		assert_eq!(TwinFeedCount::<Test>::get(TWIN), 1);
 		assert!(!ElementFeeds::<Test>::contains_key(TWIN, id("fill-sensor")));
-		assert_eq!(last_event(), Event::FeedClosed { twin: TWIN, feed, by: MAINTAINER }.into());
+		assert_eq!(last_event(), Event::FeedClosed { twin: TWIN, feed, by: OWNER }.into());
 		// A closed feed takes no checkpoints and is not closed or replaced again.
 		assert_noop!(anchor(feed, 2, 2_000), Error::<Test>::FeedClosed);
 		assert_noop!(
@@ -391,9 +391,9 @@ fn replace_feed_closes_the_old_feed_and_registers_its_successor() {
 				},
 			]
 		);
-		// Without a final checkpoint, anyone with `RegisterFeeds` replaces a feed.
+		// Without a final checkpoint, one of the twin's access managers replaces a feed.
 		assert_ok!(Feeds::replace_feed(
-			RuntimeOrigin::signed(MAINTAINER),
+			RuntimeOrigin::signed(OWNER),
 			TWIN,
 			new,
 			registration(DEVICE, Confidentiality::Internal),
@@ -433,7 +433,7 @@ fn replace_feed_refusals() {
 		);
 		// Only the old feed's owner anchors its final checkpoint, and it moves forward.
 		assert_noop!(
-			replace(MAINTAINER, TWIN, internal, Some(checkpoint(6, 6_000))),
+			replace(OWNER, TWIN, internal, Some(checkpoint(6, 6_000))),
 			Error::<Test>::NotFeedOwner
 		);
 		assert_noop!(
@@ -468,6 +468,75 @@ fn replace_feed_refusals() {
 		));
 		assert_noop!(replace(OWNER, TWIN, internal, None), Error::<Test>::UnknownElement);
 		assert_ok!(Feeds::close_feed(RuntimeOrigin::signed(OWNER), feed));
+	});
+}
+
+/// Another device of the twin (or any holder of `RegisterFeeds` who neither owns the feed nor
+/// manages the twin's access) can neither close a device's feed nor take it over by replacing
+/// it, alone or with its sensor; the feed's own device and the twin's access managers can.
+#[test]
+fn only_the_feeds_device_or_an_access_manager_ends_a_feed() {
+	new_test_ext().execute_with(|| {
+		let_device_write_filler();
+		let feed = register();
+		assert_ok!(anchor(feed, 1, 1_000));
+		let successor = |owner| registration(owner, Confidentiality::Internal);
+		// NEW_DEVICE, the Device of the same twin, and the Maintainer hold `RegisterFeeds`
+		// and clearance for the feed, but the feed is DEVICE's.
+		for intruder in [NEW_DEVICE, MAINTAINER] {
+			assert_noop!(
+				Feeds::close_feed(RuntimeOrigin::signed(intruder), feed),
+				Error::<Test>::NotFeedOwnerOrManager
+			);
+			assert_noop!(
+				Feeds::replace_feed(
+					RuntimeOrigin::signed(intruder),
+					TWIN,
+					feed,
+					successor(intruder),
+					None
+				),
+				Error::<Test>::NotFeedOwnerOrManager
+			);
+		}
+		// Nor can the other device replace the sensor to take its feed, although the
+		// specification would let it rewrite the filler.
+		assert_noop!(
+			replace_sensor_as(NEW_DEVICE, "fill-sensor", 2, feed, None),
+			Error::<Test>::NotFeedOwnerOrManager
+		);
+		assert!(stored(feed).is_active());
+		assert_eq!(active_on(TWIN, "fill-sensor"), vec![feed]);
+
+		// The feed's own device replaces it; the twin's owner (an access manager) closes the
+		// successor, which is NEW_DEVICE's.
+		assert_ok!(Feeds::replace_feed(
+			RuntimeOrigin::signed(DEVICE),
+			TWIN,
+			feed,
+			successor(NEW_DEVICE),
+			Some(checkpoint(2, 2_000))
+		));
+		let next = feed + 1;
+		assert_noop!(
+			Feeds::close_feed(RuntimeOrigin::signed(DEVICE), next),
+			Error::<Test>::NotFeedOwnerOrManager
+		);
+		assert_ok!(Feeds::close_feed(RuntimeOrigin::signed(OWNER), next));
+		// A manager without `RegisterFeeds` is still refused: ending a feed is a feed write.
+		let mut owner_role = pallet_dt_access::default_permissions(Role::Owner);
+		owner_role.retain(|permission| *permission != Permission::RegisterFeeds);
+		let third = register();
+		assert_ok!(Access::set_role_permissions(
+			RuntimeOrigin::signed(OWNER),
+			TWIN,
+			Role::Owner,
+			owner_role.try_into().unwrap()
+		));
+		assert_noop!(
+			Feeds::close_feed(RuntimeOrigin::signed(OWNER), third),
+			Error::<Test>::NotAuthorized
+		);
 	});
 }
 
@@ -741,7 +810,7 @@ fn replace_sensor_keeps_an_element_id_the_new_sensor_reuses() {
 			register_as(OWNER, TWIN, "valve", registration(DEVICE, Confidentiality::Internal))
 				.unwrap();
 		assert_ok!(Feeds::replace_sensor(
-			RuntimeOrigin::signed(MAINTAINER),
+			RuntimeOrigin::signed(OWNER),
 			TWIN,
 			id("valve"),
 			id("valve"),

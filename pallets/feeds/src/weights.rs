@@ -118,8 +118,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn close_feed() -> Weight {
 		// Proof size: measured `2216`, estimated `11811`.
 		// Minimum execution time: 181_902_000 picoseconds.
-		Weight::from_parts(187_569_000, 11811)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		Weight::from_parts(230_000_000, 11811)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `TwinSpec::Twins` (r:1 w:1)
@@ -175,8 +175,8 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn close_feed() -> Weight {
-		Weight::from_parts(187_569_000, 11811)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(230_000_000, 11811)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn replace_sensor() -> Weight {

@@ -4,11 +4,11 @@
 //! expensive to check and store (text with the longest names, the most allowed values of the
 //! longest length, the value given being the last allowed one, arguments given in reverse
 //! order), calls with the most arguments, and twins whose queue is full but for the call
-//! measured. Expiry is measured per expiring call, the calls spread over as few full queues
-//! as possible.
+//! measured. [`Pallet::call_program`] is also measured by how many expired calls it takes out
+//! of the twin's queue first, up to a queue full of them.
 
 use super::*;
-use crate::pallet::{CallQueues, Calls, CallsExpiringAt, NextCallId};
+use crate::pallet::{CallQueues, Calls, NextCallId};
 use crate::BenchmarkHelper;
 use alloc::{vec, vec::Vec};
 use dt_primitives::program::{
@@ -16,11 +16,8 @@ use dt_primitives::program::{
 	ProgramArguments, MAX_ALLOWED_VALUES, MAX_PARAMETERS, MAX_PARAMETER_NAME_LEN, MAX_VALUE_LEN,
 };
 use frame_benchmarking::v2::*;
-use frame_support::{
-	traits::{Get, Hooks},
-	BoundedVec,
-};
-use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use frame_support::{traits::Get, BoundedVec};
+use frame_system::RawOrigin;
 
 /// The longest parameter name, ending in a byte that tells parameter `index` apart.
 fn parameter_name(index: u32) -> ParameterName {
@@ -89,18 +86,10 @@ fn setup<T: Config>(parameters: u32) -> Setup<T> {
 }
 
 impl<T: Config> Setup<T> {
-	/// Queues `count` calls with all arguments, moving to the next block whenever the
-	/// current one has queued as many calls as can expire together.
+	/// Queues `count` calls with all arguments.
 	fn queue(&self, count: u32) -> Vec<CallId> {
 		(0..count)
 			.map(|_| {
-				let now = frame_system::Pallet::<T>::block_number();
-				let due = now + T::CallTimeToLive::get();
-				if CallsExpiringAt::<T>::decode_len(due).unwrap_or(0)
-					>= T::MaxCallsExpiringPerBlock::get() as usize
-				{
-					frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
-				}
 				let call = NextCallId::<T>::get();
 				Pallet::<T>::call_program(
 					RawOrigin::Signed(self.owner.clone()).into(),
@@ -132,10 +121,17 @@ fn is_claimed<T: Config>(call: CallId) -> bool {
 mod benchmarks {
 	use super::*;
 
+	/// A call with `p` arguments, queued behind as many live calls as leave room for it,
+	/// after `e` expired calls leave the queue (`e` = `MaxPendingCallsPerTwin`: a queue full
+	/// of expired calls).
 	#[benchmark]
-	fn call_program(p: Linear<0, MAX_PARAMETERS>) {
+	fn call_program(p: Linear<0, MAX_PARAMETERS>, e: Linear<0, { T::MaxPendingCallsPerTwin::get() }>) {
 		let setup = setup::<T>(p);
-		setup.queue(T::MaxPendingCallsPerTwin::get() - 1);
+		let expired = setup.queue(e);
+		let queued_at = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(queued_at + T::CallTimeToLive::get());
+		let live = (T::MaxPendingCallsPerTwin::get() - 1).saturating_sub(e);
+		setup.queue(live);
 		let call = NextCallId::<T>::get();
 
 		#[extrinsic_call]
@@ -148,10 +144,11 @@ mod benchmarks {
 		);
 
 		assert!(Calls::<T>::contains_key(call));
-		assert_eq!(
-			CallQueues::<T>::decode_len(setup.twin),
-			Some(T::MaxPendingCallsPerTwin::get() as usize)
-		);
+		assert_eq!(CallQueues::<T>::decode_len(setup.twin), Some(live as usize + 1));
+		for call in expired {
+			assert!(Calls::<T>::get(call)
+				.is_some_and(|info| matches!(info.status, CallStatus::Expired { .. })));
+		}
 	}
 
 	#[benchmark]
@@ -196,38 +193,6 @@ mod benchmarks {
 
 		assert!(Calls::<T>::get(last)
 			.is_some_and(|info| matches!(info.status, CallStatus::Cancelled { .. })));
-	}
-
-	/// `on_initialize` of a block at which `n` calls expire.
-	#[benchmark]
-	fn expire_calls(n: Linear<0, { T::MaxCallsExpiringPerBlock::get() }>) {
-		let mut setup = setup::<T>(MAX_PARAMETERS);
-		let queued_at = frame_system::Pallet::<T>::block_number();
-		let mut calls = Vec::new();
-		while (calls.len() as u32) < n {
-			let queued = CallQueues::<T>::decode_len(setup.twin).unwrap_or(0) as u32;
-			if queued == T::MaxPendingCallsPerTwin::get() {
-				let (twin, element, program) = T::BenchmarkHelper::create_twin_with_program(
-					&setup.owner,
-					parameters(MAX_PARAMETERS),
-				);
-				setup = Setup { twin, element, program, ..setup };
-			}
-			calls.extend(setup.queue(1));
-		}
-		assert_eq!(frame_system::Pallet::<T>::block_number(), queued_at);
-		let due: BlockNumberFor<T> = queued_at + T::CallTimeToLive::get();
-		assert_eq!(CallsExpiringAt::<T>::decode_len(due).unwrap_or(0), n as usize);
-
-		#[block]
-		{
-			Pallet::<T>::on_initialize(due);
-		}
-
-		for call in calls {
-			assert!(Calls::<T>::get(call)
-				.is_some_and(|info| matches!(info.status, CallStatus::Expired { .. })));
-		}
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

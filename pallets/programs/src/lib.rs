@@ -15,7 +15,9 @@
 //!   program; the arguments must give every declared parameter exactly once, with a value of
 //!   its type, within its bounds and among its allowed values
 //!   ([`dt_primitives::program::check_arguments`]). Each twin queues at most
-//!   [`Config::MaxPendingCallsPerTwin`] unfinished calls.
+//!   [`Config::MaxPendingCallsPerTwin`] unfinished calls. The call records the hash of the
+//!   declaration it was checked against ([`declaration_hash`]), so the device agent judges
+//!   it by that declaration even if the program is declared anew before it runs.
 //! - [`Pallet::claim_call`]: the device takes the oldest pending call of its twin's queue.
 //!   Needs `RunPrograms` (the Device role has it).
 //! - [`Pallet::report_outcome`]: the account that claimed a call reports it completed or
@@ -23,9 +25,12 @@
 //! - [`Pallet::cancel_call`]: the caller withdraws a call the device has not claimed yet.
 //!
 //! A call not finished [`Config::CallTimeToLive`] blocks after it was queued expires at the
-//! start of that block, pending or claimed, and leaves the queue. At most
-//! [`Config::MaxCallsExpiringPerBlock`] calls can expire in one block, so a block queues at
-//! most that many calls.
+//! start of that block, pending or claimed: from then on it can be neither claimed, reported
+//! nor cancelled, and the reads show it `Expired`. Expiry is per twin and needs no block
+//! hook: the twin's next [`Pallet::call_program`] takes its expired calls out of its queue
+//! (deposits `ProgramCallExpired` for each, naming the block it expired at) before it checks
+//! for room. So no limit is shared between twins: one twin's traffic never delays or
+//! refuses another twin's calls (a stop command included).
 //!
 //! Authorization comes from the twin's access control ([`Config::Authorize`]). Each
 //! transition is an event naming the twin and the call: `ProgramCallQueued`,
@@ -115,6 +120,10 @@ pub mod pallet {
 	pub type CallRecordOf<T> =
 		CallRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
+	/// A twin's queue as stored.
+	pub type CallQueueOf<T> =
+		BoundedVec<QueuedCall<BlockNumberFor<T>>, <T as Config>::MaxPendingCallsPerTwin>;
+
 	#[pallet::pallet]
 	pub struct Pallet<T>(_);
 
@@ -133,10 +142,6 @@ pub mod pallet {
 		/// How many blocks after it was queued an unfinished call expires (at least 1).
 		#[pallet::constant]
 		type CallTimeToLive: Get<BlockNumberFor<Self>>;
-
-		/// Most calls that can expire in one block, hence most calls queued in one block.
-		#[pallet::constant]
-		type MaxCallsExpiringPerBlock: Get<u32>;
 
 		/// Longest result a device reports, in bytes.
 		#[pallet::constant]
@@ -158,26 +163,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Calls<T: Config> = StorageMap<_, Twox64Concat, CallId, ProgramCallOf<T>>;
 
-	/// Each twin's unfinished calls, in the order they were queued: the claimed ones first,
-	/// then the pending ones.
+	/// Each twin's unfinished calls with their expiry block, in the order they were queued:
+	/// the claimed ones first, then the pending ones. Calls that expired stay until the
+	/// twin's next call is queued.
 	#[pallet::storage]
-	pub type CallQueues<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		TwinId,
-		BoundedVec<CallId, T::MaxPendingCallsPerTwin>,
-		ValueQuery,
-	>;
-
-	/// The unfinished calls that expire at the start of each block.
-	#[pallet::storage]
-	pub type CallsExpiringAt<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<CallId, T::MaxCallsExpiringPerBlock>,
-		ValueQuery,
-	>;
+	pub type CallQueues<T: Config> =
+		StorageMap<_, Twox64Concat, TwinId, CallQueueOf<T>, ValueQuery>;
 
 	/// Which calls each twin has had, finished ones included.
 	#[pallet::storage]
@@ -208,8 +199,9 @@ pub mod pallet {
 		ProgramCallFailed { twin: TwinId, call: CallId, device: T::AccountId, result: ResultOf<T> },
 		/// The caller withdrew a call before the device claimed it.
 		ProgramCallCancelled { twin: TwinId, call: CallId, caller: T::AccountId },
-		/// A call was not finished in time and left the queue.
-		ProgramCallExpired { twin: TwinId, call: CallId },
+		/// A call was not finished before block `at` began and left the queue (deposited when
+		/// the twin's next call was queued, possibly some blocks after `at`).
+		ProgramCallExpired { twin: TwinId, call: CallId, at: BlockNumberFor<T> },
 	}
 
 	#[pallet::error]
@@ -229,10 +221,10 @@ pub mod pallet {
 		InvalidArguments(ArgumentRejection),
 		/// The twin's queue holds `MaxPendingCallsPerTwin` unfinished calls already.
 		QueueFull,
-		/// This block has queued `MaxCallsExpiringPerBlock` calls already; try in a later block.
-		TooManyCallsInBlock,
 		/// The call is not pending: it was claimed, or it is finished.
 		CallNotPending,
+		/// The call expired: it was not finished `CallTimeToLive` blocks after it was queued.
+		CallExpired,
 		/// An older call of the twin is still pending: calls are run in the order queued.
 		NotNextInQueue,
 		/// The call is not claimed: it is still pending, or it is finished.
@@ -247,22 +239,8 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Expires the unfinished calls due at the start of block `now`.
-		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let expiring = CallsExpiringAt::<T>::take(now);
-			let count = expiring.len() as u32;
-			for call in expiring {
-				Self::expire(call, now);
-			}
-			T::WeightInfo::expire_calls(count)
-		}
-
 		fn integrity_test() {
 			assert!(T::MaxPendingCallsPerTwin::get() > 0, "MaxPendingCallsPerTwin must allow one");
-			assert!(
-				T::MaxCallsExpiringPerBlock::get() > 0,
-				"MaxCallsExpiringPerBlock must allow one"
-			);
 			assert!(
 				T::CallTimeToLive::get() > BlockNumberFor::<T>::from(0u32),
 				"CallTimeToLive must be at least one block"
@@ -279,17 +257,21 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Calls `program`, offered by `element` of `twin`'s specification, with `arguments`:
 		/// one per declared parameter, in any order. Needs `CallPrograms` for the program on the
-		/// twin. The call is queued for the twin's device with the next id; it expires
-		/// `CallTimeToLive` blocks later unless finished before.
+		/// twin. The twin's expired calls leave its queue first; the call is then queued for
+		/// the twin's device with the next id, and expires `CallTimeToLive` blocks later unless
+		/// finished before. Weighed for a queue full of expired calls; the rest is refunded.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::call_program(arguments.len() as u32))]
+		#[pallet::weight(T::WeightInfo::call_program(
+			arguments.len() as u32,
+			T::MaxPendingCallsPerTwin::get(),
+		))]
 		pub fn call_program(
 			origin: OriginFor<T>,
 			twin: TwinId,
 			element: ElementId,
 			program: ProgramName,
 			arguments: ProgramArguments,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			ensure!(T::Programs::twin_exists(twin), Error::<T>::UnknownTwin);
 			Self::authorize(twin, &who, Action::CallProgram(&program))?;
@@ -298,20 +280,17 @@ pub mod pallet {
 				.ok_or(Error::<T>::UnknownProgram)?;
 			check_arguments(&parameters, &arguments)
 				.map_err(|reason| Error::<T>::InvalidArguments(ArgumentRejection(reason)))?;
-			let queued = CallQueues::<T>::decode_len(twin).unwrap_or(0);
-			ensure!(queued < T::MaxPendingCallsPerTwin::get() as usize, Error::<T>::QueueFull);
+			let given = arguments.len() as u32;
 			let now = frame_system::Pallet::<T>::block_number();
+			let mut queue = CallQueues::<T>::get(twin);
+			let expired = Self::expire_due(twin, &mut queue, now);
 			let expires_at = now.saturating_add(T::CallTimeToLive::get());
-			let expiring = CallsExpiringAt::<T>::decode_len(expires_at).unwrap_or(0);
-			ensure!(
-				expiring < T::MaxCallsExpiringPerBlock::get() as usize,
-				Error::<T>::TooManyCallsInBlock
-			);
 			let call = NextCallId::<T>::get();
 			let next = call.checked_add(1).ok_or(Error::<T>::CallIdsExhausted)?;
-			CallQueues::<T>::try_append(twin, call).map_err(|_| Error::<T>::QueueFull)?;
-			CallsExpiringAt::<T>::try_append(expires_at, call)
-				.map_err(|_| Error::<T>::TooManyCallsInBlock)?;
+			queue
+				.try_push(QueuedCall { call, expires_at })
+				.map_err(|_| Error::<T>::QueueFull)?;
+			CallQueues::<T>::insert(twin, queue);
 			NextCallId::<T>::put(next);
 			TwinCalls::<T>::insert(twin, call, ());
 			Calls::<T>::insert(
@@ -321,6 +300,7 @@ pub mod pallet {
 					element: element.clone(),
 					program: program.clone(),
 					arguments,
+					declaration_hash: declaration_hash(&parameters),
 					caller: who.clone(),
 					queued_at: now,
 					expires_at,
@@ -334,12 +314,13 @@ pub mod pallet {
 				program,
 				caller: who,
 			});
-			Ok(())
+			Ok(Some(T::WeightInfo::call_program(given, expired)).into())
 		}
 
-		/// Takes a pending call to run it: the oldest pending call of its twin's queue, since
-		/// the device runs calls in the order they were queued. Needs `RunPrograms` on the
-		/// call's twin. Only the claiming account can report the call's outcome.
+		/// Takes a pending call to run it: the oldest pending call of its twin's queue that has
+		/// not expired, since the device runs calls in the order they were queued. Needs
+		/// `RunPrograms` on the call's twin. Only the claiming account can report the call's
+		/// outcome.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::claim_call())]
 		pub fn claim_call(origin: OriginFor<T>, call: CallId) -> DispatchResult {
@@ -347,22 +328,22 @@ pub mod pallet {
 			let mut info = Calls::<T>::get(call).ok_or(Error::<T>::UnknownCall)?;
 			Self::authorize(info.twin, &who, Action::RunProgram)?;
 			ensure!(info.status == CallStatus::Pending, Error::<T>::CallNotPending);
-			// The queue holds the claimed calls first, then the pending ones: the call is the
-			// oldest pending one if nothing or a claimed call comes before it.
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now < info.expires_at, Error::<T>::CallExpired);
+			// The queue holds the claimed calls first, then the pending ones (expired ones
+			// aside): the call is the oldest pending one if nothing or a claimed call comes
+			// before it among those not expired.
 			let queue = CallQueues::<T>::get(info.twin);
 			let position = queue
 				.iter()
-				.position(|queued| *queued == call)
+				.position(|queued| queued.call == call)
 				.ok_or(Error::<T>::CallNotPending)?;
-			if let Some(previous) = position.checked_sub(1).map(|before| queue[before]) {
-				let previous_claimed = Calls::<T>::get(previous)
+			if let Some(previous) = queue[..position].iter().rev().find(|q| now < q.expires_at) {
+				let previous_claimed = Calls::<T>::get(previous.call)
 					.is_some_and(|earlier| matches!(earlier.status, CallStatus::Claimed { .. }));
 				ensure!(previous_claimed, Error::<T>::NotNextInQueue);
 			}
-			info.status = CallStatus::Claimed {
-				by: who.clone(),
-				at: frame_system::Pallet::<T>::block_number(),
-			};
+			info.status = CallStatus::Claimed { by: who.clone(), at: now };
 			let twin = info.twin;
 			Calls::<T>::insert(call, info);
 			Self::deposit_event(Event::ProgramCallClaimed { twin, call, device: who });
@@ -388,6 +369,7 @@ pub mod pallet {
 				_ => return Err(Error::<T>::CallNotClaimed.into()),
 			}
 			let at = frame_system::Pallet::<T>::block_number();
+			ensure!(at < info.expires_at, Error::<T>::CallExpired);
 			let twin = info.twin;
 			info.status = match outcome {
 				Outcome::Completed => CallStatus::Completed { at, result: result.clone() },
@@ -412,7 +394,9 @@ pub mod pallet {
 			let mut info = Calls::<T>::get(call).ok_or(Error::<T>::UnknownCall)?;
 			ensure!(info.caller == who, Error::<T>::NotCaller);
 			ensure!(info.status == CallStatus::Pending, Error::<T>::CallNotPending);
-			info.status = CallStatus::Cancelled { at: frame_system::Pallet::<T>::block_number() };
+			let at = frame_system::Pallet::<T>::block_number();
+			ensure!(at < info.expires_at, Error::<T>::CallExpired);
+			info.status = CallStatus::Cancelled { at };
 			let twin = info.twin;
 			Self::finish(call, info);
 			Self::deposit_event(Event::ProgramCallCancelled { twin, call, caller: who });
@@ -433,51 +417,48 @@ pub mod pallet {
 		}
 
 		/// Stores a call that just finished (completed, failed or cancelled) and takes it out
-		/// of its twin's queue and of its expiry block.
+		/// of its twin's queue.
 		fn finish(call: CallId, info: ProgramCallOf<T>) {
-			Self::dequeue(info.twin, call);
-			CallsExpiringAt::<T>::mutate_exists(info.expires_at, |expiring| {
-				if let Some(calls) = expiring {
-					calls.retain(|expires| *expires != call);
-					if calls.is_empty() {
-						*expiring = None;
-					}
-				}
-			});
-			Calls::<T>::insert(call, info);
-		}
-
-		/// Takes a call out of its twin's queue.
-		fn dequeue(twin: TwinId, call: CallId) {
-			CallQueues::<T>::mutate_exists(twin, |queue| {
+			CallQueues::<T>::mutate_exists(info.twin, |queue| {
 				if let Some(calls) = queue {
-					calls.retain(|queued| *queued != call);
+					calls.retain(|queued| queued.call != call);
 					if calls.is_empty() {
 						*queue = None;
 					}
 				}
 			});
-		}
-
-		/// Expires a call due at `now`, unless it is finished already.
-		fn expire(call: CallId, now: BlockNumberFor<T>) {
-			let Some(mut info) = Calls::<T>::get(call) else { return };
-			if !info.status.is_unfinished() {
-				return;
-			}
-			info.status = CallStatus::Expired { at: now };
-			let twin = info.twin;
-			Self::dequeue(twin, call);
 			Calls::<T>::insert(call, info);
-			Self::deposit_event(Event::ProgramCallExpired { twin, call });
 		}
 
-		/// A twin's unfinished calls in the order they were queued: the claimed ones, then the
-		/// pending ones, the next the device will claim first.
+		/// Takes the calls of `twin`'s `queue` that expired before block `now` out of it and
+		/// stores them as expired. Returns how many there were.
+		fn expire_due(twin: TwinId, queue: &mut CallQueueOf<T>, now: BlockNumberFor<T>) -> u32 {
+			let mut expired = 0;
+			queue.retain(|queued| {
+				if now < queued.expires_at {
+					return true;
+				}
+				Self::expire(twin, queued.call, queued.expires_at);
+				expired += 1;
+				false
+			});
+			expired
+		}
+
+		/// Stores a queued call as expired at the start of block `at`.
+		fn expire(twin: TwinId, call: CallId, at: BlockNumberFor<T>) {
+			Calls::<T>::mutate_extant(call, |info| info.status = CallStatus::Expired { at });
+			Self::deposit_event(Event::ProgramCallExpired { twin, call, at });
+		}
+
+		/// A twin's unfinished calls that have not expired, in the order they were queued: the
+		/// claimed ones, then the pending ones, the next the device will claim first.
 		pub fn pending_calls(twin: TwinId) -> Vec<CallRecordOf<T>> {
+			let now = frame_system::Pallet::<T>::block_number();
 			CallQueues::<T>::get(twin)
 				.into_iter()
-				.filter_map(|call| Self::call(call))
+				.filter(|queued| now < queued.expires_at)
+				.filter_map(|queued| Self::call(queued.call))
 				.collect()
 		}
 
@@ -506,10 +487,15 @@ pub mod pallet {
 			page.into_iter().filter_map(|call| Self::call(call)).collect()
 		}
 
-		/// A call with its status, finished or not.
+		/// A call with its status, finished or not: an unfinished call whose expiry block has
+		/// begun is `Expired`, whether or not its twin's queue let go of it yet.
 		pub fn call(call: CallId) -> Option<CallRecordOf<T>> {
 			let info = Calls::<T>::get(call)?;
+			let now = frame_system::Pallet::<T>::block_number();
 			let status = match info.status {
+				CallStatus::Pending | CallStatus::Claimed { .. } if now >= info.expires_at => {
+					CallStatus::Expired { at: info.expires_at }
+				},
 				CallStatus::Pending => CallStatus::Pending,
 				CallStatus::Claimed { by, at } => CallStatus::Claimed { by, at },
 				CallStatus::Completed { at, result } => {
@@ -528,6 +514,7 @@ pub mod pallet {
 					element: info.element,
 					program: info.program,
 					arguments: info.arguments,
+					declaration_hash: info.declaration_hash,
 					caller: info.caller,
 					queued_at: info.queued_at,
 					expires_at: info.expires_at,
@@ -536,28 +523,35 @@ pub mod pallet {
 			})
 		}
 
-		/// Checks that the queues, the expiry blocks and the calls agree.
+		/// Checks that the queues and the calls agree.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub(crate) fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let now = frame_system::Pallet::<T>::block_number();
 			let mut queued = 0usize;
 			for (twin, queue) in CallQueues::<T>::iter() {
 				ensure!(!queue.is_empty(), "an empty queue is stored");
 				let mut pending_seen = false;
-				for (index, call) in queue.iter().enumerate() {
-					ensure!(!queue[..index].contains(call), "a call is queued twice");
+				for (index, entry) in queue.iter().enumerate() {
+					let call = entry.call;
+					ensure!(
+						!queue[..index].iter().any(|earlier| earlier.call == call),
+						"a call is queued twice"
+					);
 					let info = Calls::<T>::get(call).ok_or("a queued call does not exist")?;
 					ensure!(info.twin == twin, "a call is queued on another twin");
+					ensure!(
+						info.expires_at == entry.expires_at,
+						"a queue entry disagrees with its call on the expiry"
+					);
+					let expired = now >= info.expires_at;
 					match info.status {
-						CallStatus::Pending => pending_seen = true,
-						CallStatus::Claimed { .. } => {
+						CallStatus::Pending if !expired => pending_seen = true,
+						CallStatus::Claimed { .. } if !expired => {
 							ensure!(!pending_seen, "a claimed call is queued behind a pending one")
 						},
+						CallStatus::Pending | CallStatus::Claimed { .. } => {},
 						_ => return Err("a finished call is queued".into()),
 					}
-					ensure!(
-						CallsExpiringAt::<T>::get(info.expires_at).contains(call),
-						"a queued call is not due to expire"
-					);
 					queued += 1;
 				}
 			}
@@ -571,14 +565,6 @@ pub mod pallet {
 				}
 			}
 			ensure!(queued == unfinished, "an unfinished call is not queued");
-			for (block, expiring) in CallsExpiringAt::<T>::iter() {
-				ensure!(!expiring.is_empty(), "an empty expiry block is stored");
-				for call in expiring {
-					let info = Calls::<T>::get(call).ok_or("an expiring call does not exist")?;
-					ensure!(info.status.is_unfinished(), "a finished call is due to expire");
-					ensure!(info.expires_at == block, "a call is due to expire at another block");
-				}
-			}
 			for (_, call, ()) in TwinCalls::<T>::iter() {
 				ensure!(Calls::<T>::contains_key(call), "a listed call does not exist");
 			}

@@ -13,7 +13,7 @@ use dt_primitives::{
 };
 use frame_support::{
 	derive_impl,
-	traits::{ConstU32, ConstU64, Hooks},
+	traits::{ConstU32, ConstU64},
 	BoundedVec,
 };
 use sp_runtime::BuildStorage;
@@ -57,7 +57,6 @@ pub const NO_TWIN: TwinId = 7;
 
 pub const MAX_PENDING_CALLS: u32 = 3;
 pub const CALL_TIME_TO_LIVE: u64 = 10;
-pub const MAX_CALLS_EXPIRING: u32 = 4;
 pub const MAX_RESULT_LENGTH: u32 = 32;
 
 /// The element offering the programs.
@@ -165,7 +164,6 @@ impl pallet_dt_programs::Config for Test {
 	type Programs = FixedPrograms;
 	type MaxPendingCallsPerTwin = ConstU32<MAX_PENDING_CALLS>;
 	type CallTimeToLive = ConstU64<CALL_TIME_TO_LIVE>;
-	type MaxCallsExpiringPerBlock = ConstU32<MAX_CALLS_EXPIRING>;
 	type MaxResultLength = ConstU32<MAX_RESULT_LENGTH>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
@@ -222,14 +220,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext
 }
 
-/// Moves to block `to`, running the programs pallet's `on_initialize` for every block on the
-/// way.
+/// Moves to block `to` (the pallet has no block hooks: expiry is per twin).
 pub fn run_to_block(to: u64) {
-	while System::block_number() < to {
-		let next = System::block_number() + 1;
-		System::set_block_number(next);
-		Programs::on_initialize(next);
-	}
+	System::set_block_number(to.max(System::block_number()));
 }
 
 /// An element id from text.

@@ -24,6 +24,7 @@ fn call_with(who: u64, twin: TwinId, given: ProgramArguments) -> Result<CallId, 
 		given,
 	)
 	.map(|_| call)
+	.map_err(|error| error.error)
 }
 
 /// A valid call of [`SET_FILL_VOLUME`] on [`TWIN`] by [`OWNER`].
@@ -43,16 +44,19 @@ fn cancel(who: u64, call: CallId) -> Result<(), DispatchError> {
 	Programs::cancel_call(RuntimeOrigin::signed(who), call).map(|_| ())
 }
 
+/// The call's status as stored.
 fn status(call: CallId) -> CallStatus<u64, u64, StoredResult> {
 	Calls::<Test>::get(call).expect("the call exists").status
 }
 
-fn queue(twin: TwinId) -> Vec<CallId> {
-	CallQueues::<Test>::get(twin).into_inner()
+/// The call's status as the reads tell it (expiry included).
+fn read_status(call: CallId) -> CallStatus<u64, u64, Vec<u8>> {
+	Programs::call(call).expect("the call exists").call.status
 }
 
-fn expiring(block: u64) -> Vec<CallId> {
-	CallsExpiringAt::<Test>::get(block).into_inner()
+/// The calls in the twin's queue, expired ones not yet let go of included.
+fn queue(twin: TwinId) -> Vec<CallId> {
+	CallQueues::<Test>::get(twin).into_iter().map(|queued| queued.call).collect()
 }
 
 fn events() -> Vec<Event<Test>> {
@@ -91,14 +95,17 @@ fn call_program_queues_a_checked_call() {
 				element: id(FILLER),
 				program: program(SET_FILL_VOLUME),
 				arguments: fill_volume_arguments(),
+				declaration_hash: declaration_hash(&fill_volume_parameters()),
 				caller: MAINTAINER,
 				queued_at: 5,
 				expires_at: 5 + CALL_TIME_TO_LIVE,
 				status: CallStatus::Pending,
 			}
 		);
-		assert_eq!(queue(TWIN), vec![call]);
-		assert_eq!(expiring(5 + CALL_TIME_TO_LIVE), vec![call]);
+		assert_eq!(
+			CallQueues::<Test>::get(TWIN).into_inner(),
+			vec![QueuedCall { call, expires_at: 5 + CALL_TIME_TO_LIVE }]
+		);
 		assert!(TwinCalls::<Test>::contains_key(TWIN, call));
 		assert_eq!(
 			last_event(),
@@ -121,8 +128,27 @@ fn call_program_queues_a_checked_call() {
 		));
 		assert_eq!(queue(OTHER_TWIN), vec![1]);
 		assert_eq!(NextCallId::<Test>::get(), 2);
+		assert_eq!(Calls::<Test>::get(1).unwrap().declaration_hash, declaration_hash(&[]));
 		Programs::do_try_state().unwrap();
 	});
+}
+
+#[test]
+fn the_declaration_hash_tells_declarations_apart() {
+	let declared = fill_volume_parameters();
+	assert_eq!(declaration_hash(&declared), declaration_hash(&declared.clone()));
+	let mut widened = declared.clone();
+	widened[0].max = widened[0].max.map(|max| max + 1);
+	assert_ne!(declaration_hash(&widened), declaration_hash(&declared));
+	let mut rescaled = declared.clone();
+	rescaled[0].kind = dt_primitives::program::ParameterType::Decimal { decimals: 2 };
+	assert_ne!(declaration_hash(&rescaled), declaration_hash(&declared));
+	// The hash is of the SCALE encoding, which the device agent recomputes off chain.
+	use codec::Encode;
+	assert_eq!(
+		declaration_hash(&declared),
+		sp_io::hashing::blake2_256(&declared.into_inner().encode())
+	);
 }
 
 #[test]
@@ -369,34 +395,83 @@ fn the_queue_per_twin_is_bounded() {
 		assert_ok!(cancel(OWNER, 1));
 		assert_ok!(call_with(OWNER, TWIN, fill_volume_arguments()));
 		assert_eq!(queue(TWIN), vec![2, fourth, fourth + 1]);
+		// Expired calls make room too: the next call takes them out of the queue.
 		run_to_block(1 + CALL_TIME_TO_LIVE);
-		assert!(queue(TWIN).is_empty());
-		assert_ok!(call_with(OWNER, TWIN, fill_volume_arguments()));
+		assert!(Programs::pending_calls(TWIN).is_empty());
+		let after_expiry = call();
+		assert_eq!(queue(TWIN), vec![after_expiry]);
 		Programs::do_try_state().unwrap();
 	});
 }
 
+/// One member's traffic on its own twins, as fast as it can queue, takes nothing from
+/// another twin: every other twin can still fill its whole queue in the same block (a stop
+/// command included), and again once the flooding twin's calls expire.
 #[test]
-fn a_block_queues_at_most_the_calls_that_can_expire_together() {
+fn one_twins_traffic_never_blocks_another_twins_calls() {
 	new_test_ext().execute_with(|| {
+		// The owner of the other twin floods it until its own queue is full.
 		for _ in 0..MAX_PENDING_CALLS {
-			call();
-		}
-		for _ in MAX_PENDING_CALLS..MAX_CALLS_EXPIRING {
 			assert_ok!(call_with(OWNER, OTHER_TWIN, fill_volume_arguments()));
 		}
 		assert_noop!(
 			call_with(OWNER, OTHER_TWIN, fill_volume_arguments()),
-			Error::<Test>::TooManyCallsInBlock
+			Error::<Test>::QueueFull
 		);
-		// A finished call leaves its expiry block, making room.
-		assert_ok!(cancel(OWNER, 0));
-		assert_eq!(expiring(1 + CALL_TIME_TO_LIVE), vec![1, 2, 3]);
-		assert_ok!(call_with(OWNER, OTHER_TWIN, fill_volume_arguments()));
-		// The next block has its own budget.
-		run_to_block(2);
-		assert_ok!(call_with(OWNER, OTHER_TWIN, fill_volume_arguments()));
+		// The maintainer of the plant still queues as many calls as its twin takes, in the
+		// same block.
+		for _ in 0..MAX_PENDING_CALLS {
+			assert_ok!(call_with(MAINTAINER, TWIN, fill_volume_arguments()));
+		}
+		assert_eq!(Programs::pending_calls(TWIN).len(), MAX_PENDING_CALLS as usize);
+		// Whenever the flood is renewed after expiry, the plant's calls go through as well.
+		for block in 1..=3 {
+			run_to_block(1 + block * CALL_TIME_TO_LIVE);
+			for _ in 0..MAX_PENDING_CALLS {
+				assert_ok!(call_with(OWNER, OTHER_TWIN, fill_volume_arguments()));
+				assert_ok!(call_with(MAINTAINER, TWIN, fill_volume_arguments()));
+			}
+		}
 		Programs::do_try_state().unwrap();
+	});
+}
+
+/// `call_program` pays for the expired calls it takes out of the queue, no more: it is
+/// weighed for a queue full of them and refunds the rest.
+#[test]
+fn call_program_is_weighed_for_the_expired_calls_it_removes() {
+	new_test_ext().execute_with(|| {
+		let given = fill_volume_arguments().len() as u32;
+		let dispatch = |arguments: ProgramArguments| {
+			Programs::call_program(
+				RuntimeOrigin::signed(OWNER),
+				TWIN,
+				id(FILLER),
+				program(SET_FILL_VOLUME),
+				arguments,
+			)
+		};
+		let info = pallet::Call::<Test>::call_program {
+			twin: TWIN,
+			element: id(FILLER),
+			program: program(SET_FILL_VOLUME),
+			arguments: fill_volume_arguments(),
+		};
+		use frame_support::dispatch::GetDispatchInfo;
+		assert_eq!(
+			info.get_dispatch_info().call_weight,
+			<() as WeightInfo>::call_program(given, MAX_PENDING_CALLS)
+		);
+		let first = dispatch(fill_volume_arguments()).unwrap();
+		assert_eq!(first.actual_weight, Some(<() as WeightInfo>::call_program(given, 0)));
+		dispatch(fill_volume_arguments()).unwrap();
+		run_to_block(1 + CALL_TIME_TO_LIVE);
+		let after = dispatch(fill_volume_arguments()).unwrap();
+		assert_eq!(after.actual_weight, Some(<() as WeightInfo>::call_program(given, 2)));
+		assert_ne!(
+			<() as WeightInfo>::call_program(given, 2),
+			<() as WeightInfo>::call_program(given, 0)
+		);
 	});
 }
 
@@ -483,7 +558,6 @@ fn the_claimant_reports_completion_with_a_result() {
 			}
 		);
 		assert_eq!(queue(TWIN), vec![next]);
-		assert_eq!(expiring(1 + CALL_TIME_TO_LIVE), vec![next]);
 		assert_noop!(report(DEVICE, call, Outcome::Failed, ""), Error::<Test>::CallNotClaimed);
 		assert_noop!(cancel(OWNER, call), Error::<Test>::CallNotPending);
 		Programs::do_try_state().unwrap();
@@ -507,7 +581,6 @@ fn the_claimant_reports_failure_with_a_reason() {
 			}
 		);
 		assert!(queue(TWIN).is_empty());
-		assert!(!CallsExpiringAt::<Test>::contains_key(1 + CALL_TIME_TO_LIVE));
 		assert!(!CallQueues::<Test>::contains_key(TWIN));
 		Programs::do_try_state().unwrap();
 	});
@@ -540,7 +613,7 @@ fn nobody_else_reports_a_claimed_call() {
 			Error::<Test>::NotAuthorized
 		);
 		run_to_block(1 + CALL_TIME_TO_LIVE);
-		assert_eq!(status(call), CallStatus::Expired { at: 1 + CALL_TIME_TO_LIVE });
+		assert_eq!(read_status(call), CallStatus::Expired { at: 1 + CALL_TIME_TO_LIVE });
 	});
 }
 
@@ -565,7 +638,6 @@ fn the_caller_cancels_a_pending_call() {
 			Event::ProgramCallCancelled { twin: TWIN, call, caller: MAINTAINER }
 		);
 		assert!(queue(TWIN).is_empty());
-		assert!(expiring(1 + CALL_TIME_TO_LIVE).is_empty());
 		assert_noop!(cancel(MAINTAINER, call), Error::<Test>::CallNotPending);
 		assert_noop!(claim(DEVICE, call), Error::<Test>::CallNotPending);
 		assert_noop!(cancel(OWNER, 99), Error::<Test>::UnknownCall);
@@ -596,38 +668,43 @@ fn unfinished_calls_expire_pending_or_claimed() {
 
 		// Not yet: a call lives `CALL_TIME_TO_LIVE` blocks.
 		run_to_block(CALL_TIME_TO_LIVE);
-		assert_eq!(status(pending), CallStatus::Pending);
-		assert!(events().is_empty());
+		assert_eq!(read_status(pending), CallStatus::Pending);
+		assert_eq!(ids(Programs::pending_calls(TWIN)), vec![claimed, pending, later]);
 
+		// From the start of its expiry block on, a call is expired for every read and check,
+		// with no transaction.
 		let due = 1 + CALL_TIME_TO_LIVE;
-		System::set_block_number(due);
-		let weight = Programs::on_initialize(due);
-		assert_eq!(weight, <() as WeightInfo>::expire_calls(2));
-		assert_eq!(status(claimed), CallStatus::Expired { at: due });
-		assert_eq!(status(pending), CallStatus::Expired { at: due });
-		assert_eq!(status(finished), CallStatus::Cancelled { at: 1 });
-		assert_eq!(
-			events(),
-			vec![
-				Event::ProgramCallExpired { twin: TWIN, call: claimed },
-				Event::ProgramCallExpired { twin: TWIN, call: pending },
-			]
-		);
-		assert_eq!(queue(TWIN), vec![later]);
-		assert!(!CallsExpiringAt::<Test>::contains_key(due));
+		run_to_block(due);
+		assert_eq!(read_status(claimed), CallStatus::Expired { at: due });
+		assert_eq!(read_status(pending), CallStatus::Expired { at: due });
+		assert_eq!(read_status(finished), CallStatus::Cancelled { at: 1 });
+		assert_eq!(ids(Programs::pending_calls(TWIN)), vec![later]);
+		assert_eq!(ids(Programs::calls_of_twin(TWIN, None, 10)), vec![0, 1, 2, 3]);
 		// Expired calls can be neither claimed, reported nor cancelled.
-		assert_noop!(
-			report(DEVICE, claimed, Outcome::Completed, ""),
-			Error::<Test>::CallNotClaimed
-		);
-		assert_noop!(cancel(OWNER, pending), Error::<Test>::CallNotPending);
-		assert_noop!(claim(DEVICE, pending), Error::<Test>::CallNotPending);
-		// The later call is next now.
+		assert_noop!(report(DEVICE, claimed, Outcome::Completed, ""), Error::<Test>::CallExpired);
+		assert_noop!(cancel(OWNER, pending), Error::<Test>::CallExpired);
+		assert_noop!(claim(DEVICE, pending), Error::<Test>::CallExpired);
+		assert!(events().is_empty());
+		// The later call is next now: the expired ones before it do not hold it back.
 		assert_ok!(claim(DEVICE, later));
 		Programs::do_try_state().unwrap();
 
-		// Blocks with nothing due cost only the look-up.
-		assert_eq!(Programs::on_initialize(due + 100), <() as WeightInfo>::expire_calls(0));
+		// The twin's next call takes the expired calls out of its queue, stored as expired
+		// at their due block, each with its event.
+		System::reset_events();
+		let next = call();
+		assert_eq!(status(claimed), CallStatus::Expired { at: due });
+		assert_eq!(status(pending), CallStatus::Expired { at: due });
+		assert_eq!(queue(TWIN), vec![later, next]);
+		assert_eq!(
+			events()[..2],
+			[
+				Event::ProgramCallExpired { twin: TWIN, call: claimed, at: due },
+				Event::ProgramCallExpired { twin: TWIN, call: pending, at: due },
+			]
+		);
+		assert_noop!(claim(DEVICE, pending), Error::<Test>::CallNotPending);
+		Programs::do_try_state().unwrap();
 	});
 }
 
@@ -694,6 +771,7 @@ fn every_transition_is_an_event_in_order() {
 		assert_ok!(report(DEVICE, failed, Outcome::Failed, "jam"));
 		let expired = call();
 		run_to_block(1 + CALL_TIME_TO_LIVE);
+		let next = call();
 		let queued = |call, caller| Event::ProgramCallQueued {
 			twin: TWIN,
 			call,
@@ -723,15 +801,16 @@ fn every_transition_is_an_event_in_order() {
 					result: bounded("jam")
 				},
 				queued(expired, OWNER),
-				Event::ProgramCallExpired { twin: TWIN, call: expired },
+				Event::ProgramCallExpired { twin: TWIN, call: expired, at: 1 + CALL_TIME_TO_LIVE },
+				queued(next, OWNER),
 			]
 		);
 		// Finished calls stay readable.
 		assert_eq!(
 			ids(Programs::calls_of_twin(TWIN, None, 10)),
-			vec![completed, failed, cancelled, expired]
+			vec![completed, failed, cancelled, expired, next]
 		);
-		assert!(Programs::pending_calls(TWIN).is_empty());
+		assert_eq!(ids(Programs::pending_calls(TWIN)), vec![next]);
 		Programs::do_try_state().unwrap();
 	});
 }

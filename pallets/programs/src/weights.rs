@@ -12,11 +12,10 @@ use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
 
 /// Weight functions needed by `pallet_dt_programs`.
 pub trait WeightInfo {
-	fn call_program(p: u32, ) -> Weight;
+	fn call_program(p: u32, e: u32, ) -> Weight;
 	fn claim_call() -> Weight;
 	fn report_outcome() -> Weight;
 	fn cancel_call() -> Weight;
-	fn expire_calls(n: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -37,23 +36,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `TwinSpec::Programs` (r:1 w:0)
 	/// Proof: `TwinSpec::Programs` (`max_values`: None, `max_size`: Some(19217), added: 21692, mode: `MaxEncodedLen`)
 	/// Storage: `Programs::CallQueues` (r:1 w:1)
-	/// Proof: `Programs::CallQueues` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::CallsExpiringAt` (r:1 w:1)
-	/// Proof: `Programs::CallsExpiringAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Proof: `Programs::CallQueues` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Programs::Calls` (r:64 w:65)
+	/// Proof: `Programs::Calls` (`max_values`: None, `max_size`: Some(3576), added: 6051, mode: `MaxEncodedLen`)
 	/// Storage: `Programs::NextCallId` (r:1 w:1)
 	/// Proof: `Programs::NextCallId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::Calls` (r:0 w:1)
-	/// Proof: `Programs::Calls` (`max_values`: None, `max_size`: Some(3544), added: 6019, mode: `MaxEncodedLen`)
 	/// Storage: `Programs::TwinCalls` (r:0 w:1)
 	/// Proof: `Programs::TwinCalls` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[0, 16]`.
-	fn call_program(p: u32, ) -> Weight {
+	/// The range of component `e` is `[0, 64]`.
+	fn call_program(p: u32, e: u32, ) -> Weight {
 		// Proof size: measured `2276`, estimated `22682`.
 		// Minimum execution time: 226_937_000 picoseconds.
 		Weight::from_parts(244_874_816, 22682)
 			.saturating_add(Weight::from_parts(13_094_756, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(50_255_310, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 6051).saturating_mul(e.into()))
 	}
 	/// Storage: `Programs::Calls` (r:2 w:1)
 	/// Proof: `Programs::Calls` (`max_values`: None, `max_size`: Some(3544), added: 6019, mode: `MaxEncodedLen`)
@@ -86,55 +88,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Access::RolePermissions` (`max_values`: None, `max_size`: Some(8346), added: 10821, mode: `MaxEncodedLen`)
 	/// Storage: `Programs::CallQueues` (r:1 w:1)
 	/// Proof: `Programs::CallQueues` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::CallsExpiringAt` (r:1 w:1)
-	/// Proof: `Programs::CallsExpiringAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn report_outcome() -> Weight {
 		// Proof size: measured `4623`, estimated `11811`.
 		// Minimum execution time: 194_049_000 picoseconds.
 		Weight::from_parts(215_012_000, 11811)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `Programs::Calls` (r:1 w:1)
 	/// Proof: `Programs::Calls` (`max_values`: None, `max_size`: Some(3544), added: 6019, mode: `MaxEncodedLen`)
 	/// Storage: `Programs::CallQueues` (r:1 w:1)
 	/// Proof: `Programs::CallQueues` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::CallsExpiringAt` (r:1 w:1)
-	/// Proof: `Programs::CallsExpiringAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn cancel_call() -> Weight {
 		// Proof size: measured `3427`, estimated `7009`.
 		// Minimum execution time: 118_132_000 picoseconds.
 		Weight::from_parts(132_272_000, 7009)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	/// Storage: `Programs::CallsExpiringAt` (r:1 w:1)
-	/// Proof: `Programs::CallsExpiringAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::Calls` (r:64 w:64)
-	/// Proof: `Programs::Calls` (`max_values`: None, `max_size`: Some(3544), added: 6019, mode: `MaxEncodedLen`)
-	/// Storage: `Programs::CallQueues` (r:1 w:1)
-	/// Proof: `Programs::CallQueues` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[0, 64]`.
-	fn expire_calls(n: u32, ) -> Weight {
-		// Proof size: measured `2362`, estimated `3991`.
-		// Minimum execution time: 12_155_000 picoseconds.
-		Weight::from_parts(28_311_616, 3991)
-			.saturating_add(Weight::from_parts(50_255_310, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 6019).saturating_mul(n.into()))
 	}
 }
 
 /// The same measurements with RocksDB weights, for mock runtimes and tests.
 impl WeightInfo for () {
-	fn call_program(p: u32, ) -> Weight {
+	fn call_program(p: u32, e: u32, ) -> Weight {
 		Weight::from_parts(244_874_816, 22682)
 			.saturating_add(Weight::from_parts(13_094_756, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(50_255_310, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(e.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(e.into())))
+			.saturating_add(Weight::from_parts(0, 6051).saturating_mul(e.into()))
 	}
 	fn claim_call() -> Weight {
 		Weight::from_parts(229_360_000, 13028)
@@ -143,21 +127,12 @@ impl WeightInfo for () {
 	}
 	fn report_outcome() -> Weight {
 		Weight::from_parts(215_012_000, 11811)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn cancel_call() -> Weight {
 		Weight::from_parts(132_272_000, 7009)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
-	fn expire_calls(n: u32, ) -> Weight {
-		Weight::from_parts(28_311_616, 3991)
-			.saturating_add(Weight::from_parts(50_255_310, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
-			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 6019).saturating_mul(n.into()))
 	}
 }
