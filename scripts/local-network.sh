@@ -10,9 +10,16 @@
 # Each node also opens the off-chain store's network on DT_BASE_PORT + 100 + i, knowing the
 # other partners' store addresses, so documents and feeds are replicated among them.
 #
+# The RPC ports listen on 127.0.0.1 only, so they serve unsafe methods too (the store's
+# writes, author_insertKey, ...): browsers may call them only from the origins dt-node
+# allows by default (http(s)://localhost:*, http(s)://127.0.0.1:*, https://polkadot.js.org),
+# never from any web page the user happens to open. DT_RPC_CORS names the origins instead
+# (comma-separated) if a web client is served from elsewhere.
+#
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target),
 # DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333),
-# DT_RPC_PORT (default 9944), DT_NODE_BIN (a dt-node binary to use instead of building one).
+# DT_RPC_PORT (default 9944), DT_NODE_BIN (a dt-node binary to use instead of building one),
+# DT_RPC_CORS (the browser origins to allow instead of dt-node's defaults).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -21,6 +28,11 @@ network_dir="${DT_NETWORK_DIR:-$HOME/.local/share/dt-ledger/local}"
 base_port="${DT_BASE_PORT:-30333}"
 rpc_base="${DT_RPC_PORT:-9944}"
 node_bin="${DT_NODE_BIN:-}"
+rpc_cors="${DT_RPC_CORS:-}"
+if [ "$rpc_cors" = all ] || [ "$rpc_cors" = "*" ]; then
+	echo "local-network.sh: DT_RPC_CORS=$rpc_cors would let any web page call the nodes' unsafe methods; name the origins" >&2
+	exit 2
+fi
 
 purge=false
 build_args=()
@@ -78,7 +90,7 @@ for index in "${!partners[@]}"; do
 		--base-path "$network_dir/$name"
 		--node-key "$node_key"
 		--listen-addr "/ip4/127.0.0.1/tcp/$p2p"
-		--rpc-port "$rpc" --rpc-cors all
+		--rpc-port "$rpc"
 		--prometheus-port "$prometheus"
 		--no-mdns --no-telemetry
 		--store-listen "/ip4/127.0.0.1/tcp/$store")
@@ -89,6 +101,9 @@ for index in "${!partners[@]}"; do
 	done
 	if [ "$index" -gt 0 ]; then
 		args+=(--bootnodes "/ip4/127.0.0.1/tcp/$base_port/p2p/$bootnode_peer")
+	fi
+	if [ -n "$rpc_cors" ]; then
+		args+=(--rpc-cors "$rpc_cors")
 	fi
 	"$node_bin" "${args[@]}" >"$network_dir/$name.log" 2>&1 &
 	pids+=($!)

@@ -63,9 +63,10 @@ step "integration tests (libraries, dt, and real dt-node processes on 127.0.0.1)
 # only two cores.
 tests cargo test --locked --workspace --test '*'
 
-step "the scripts parse, and setup.sh detects exactly what is missing"
+step "the scripts parse, setup.sh detects exactly what is missing, local-network.sh keeps its RPC closed to other origins"
 for script in scripts/*.sh scripts/tests/*.sh .ci/run; do bash -n "$script"; done
 tests scripts/tests/setup-detection.sh
+tests scripts/tests/local-network-rpc.sh
 
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh

@@ -65,7 +65,7 @@ type Hash = <Block as BlockT>::Hash;
 
 /// An item the chain refers to, with what it takes to fetch and check it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Referenced {
+pub(crate) enum Referenced {
 	/// A document version: its manifest (and so its chunks) and its key envelope.
 	Version { content: Cid, envelope: Cid },
 	/// An annotation: its manifest and chunks.
@@ -88,7 +88,7 @@ impl Referenced {
 
 /// Why an item was not fetched or verified.
 #[derive(Debug, thiserror::Error)]
-enum HoldError {
+pub(crate) enum HoldError {
 	#[error("the chain records a malformed content id: {0}")]
 	BadContentId(String),
 	#[error(transparent)]
@@ -165,7 +165,7 @@ where
 	async fn pass(&mut self, notification: &FinalityNotification<Block>) {
 		let at = notification.hash;
 		let number = notification.header.number;
-		let items = match self.referenced_items(at) {
+		let items = match referenced_items(&*self.client, at) {
 			Ok(items) => items,
 			Err(error) => {
 				log::warn!(target: LOG_TARGET, "cannot list the chain's items at block {number}: {error}");
@@ -201,47 +201,6 @@ where
 		for batch in held.chunks(max_items_per_attestation()) {
 			self.attest(batch).await;
 		}
-	}
-
-	/// Every item the chain refers to at `at`.
-	fn referenced_items(&self, at: Hash) -> Result<Vec<(StoredItem, Referenced)>, HoldError> {
-		let api = self.client.runtime_api();
-		let chain = |error: sp_api::ApiError| HoldError::Chain(error.to_string());
-		let mut items = Vec::new();
-		for (twin, _) in api.twins(at).map_err(chain)? {
-			for document in api.documents_of_twin(at, twin, None).map_err(chain)? {
-				let Some(history) =
-					api.document_with_history(at, document.id, None).map_err(chain)?
-				else {
-					continue;
-				};
-				for version in history.versions {
-					let content = content_id(&version.version.content_id)?;
-					let envelope = content_id(&version.version.key_envelope)?;
-					items.push((
-						StoredItem::DocumentVersion {
-							document: document.id,
-							version: version.number,
-						},
-						Referenced::Version { content, envelope },
-					));
-					for (annotation, record) in version.annotations.iter().enumerate() {
-						items.push((
-							StoredItem::Annotation {
-								document: document.id,
-								version: version.number,
-								annotation: annotation as u32,
-							},
-							Referenced::Annotation { content: content_id(&record.content_id)? },
-						));
-					}
-				}
-			}
-			for feed in api.feeds_of_twin(at, twin, None).map_err(chain)? {
-				items.push((StoredItem::Feed(feed.id), Referenced::Feed { feed: feed.id }));
-			}
-		}
-		Ok(items)
 	}
 
 	/// Whether the chain records this node to hold `item` at `at`.
@@ -372,6 +331,54 @@ where
 			},
 		}
 	}
+}
+
+/// Every item the chain refers to at `at`.
+pub(crate) fn referenced_items<C>(
+	client: &C,
+	at: Hash,
+) -> Result<Vec<(StoredItem, Referenced)>, HoldError>
+where
+	C: ProvideRuntimeApi<Block>,
+	C::Api: StoreChainApi,
+{
+	let api = client.runtime_api();
+	let chain = |error: sp_api::ApiError| HoldError::Chain(error.to_string());
+	let mut items = Vec::new();
+	for (twin, _) in api.twins(at).map_err(chain)? {
+		for document in api.documents_of_twin(at, twin, None).map_err(chain)? {
+			let Some(history) =
+				api.document_with_history(at, document.id, None).map_err(chain)?
+			else {
+				continue;
+			};
+			for version in history.versions {
+				let content = content_id(&version.version.content_id)?;
+				let envelope = content_id(&version.version.key_envelope)?;
+				items.push((
+					StoredItem::DocumentVersion {
+						document: document.id,
+						version: version.number,
+					},
+					Referenced::Version { content, envelope },
+				));
+				for (annotation, record) in version.annotations.iter().enumerate() {
+					items.push((
+						StoredItem::Annotation {
+							document: document.id,
+							version: version.number,
+							annotation: annotation as u32,
+						},
+						Referenced::Annotation { content: content_id(&record.content_id)? },
+					));
+				}
+			}
+		}
+		for feed in api.feeds_of_twin(at, twin, None).map_err(chain)? {
+			items.push((StoredItem::Feed(feed.id), Referenced::Feed { feed: feed.id }));
+		}
+	}
+	Ok(items)
 }
 
 /// Most items the chain takes in one attestation.

@@ -10,6 +10,7 @@ mod offchain_rpc;
 mod rpc;
 mod service;
 mod twin_rpc;
+mod uploads;
 
 fn main() -> sc_cli::Result<()> {
 	command::run()

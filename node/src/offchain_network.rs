@@ -6,24 +6,21 @@
 //! Without `--store-listen` the node keeps its store to itself (a development node, or a
 //! partner that has not opened the store's port yet).
 
-use codec::Encode;
 use dt_offchain::{
 	crypto::ReaderPublicKey,
 	network::{
 		AccessPolicy, ItemId, Keypair, Multiaddr, PartnerDirectory, PeerId, StoreConfig,
 		StoreHandle, StoreNode,
 	},
+	uploads::UploadLimits,
 };
-use dt_primitives::{
-	access::{Permission, Role, TwinId},
-	feed::FeedId,
-};
+use dt_primitives::{feed::FeedId, OrganisationId};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
 use pallet_dt_access::runtime_api::AccessApi;
 use pallet_dt_availability::runtime_api::AvailabilityApi;
 use pallet_dt_consortium::runtime_api::ConsortiumApi;
 use pallet_dt_documents::{runtime_api::DocumentsApi, DocumentId};
-use pallet_dt_feeds::runtime_api::FeedsApi;
+use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
 use pallet_dt_twin_spec::runtime_api::TwinSpecApi;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
@@ -54,6 +51,36 @@ pub struct StoreNetworkParams {
 	/// nodes (fewer when the consortium has fewer).
 	#[arg(long, value_name = "K", default_value_t = 1)]
 	pub store_replication: usize,
+
+	/// How many MiB of blocks that nothing on chain refers to yet this node keeps per
+	/// organisation (what its members uploaded and have not registered yet). Must exceed
+	/// the largest document a member uploads at once.
+	#[arg(long, value_name = "MIB", default_value_t = 8192)]
+	pub store_quota_mib: u64,
+
+	/// How long (seconds) a block that nothing on chain refers to is kept after its upload
+	/// before it is removed. Keep it above 900 s: a signed put stays valid for 15 minutes.
+	#[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+	pub store_grace_period_secs: u64,
+}
+
+impl StoreNetworkParams {
+	/// The quota and grace period of uploaded blocks (`--store-quota-mib`,
+	/// `--store-grace-period-secs`).
+	pub fn upload_limits(&self) -> UploadLimits {
+		if self.store_grace_period_secs < 900 {
+			log::warn!(
+				target: "dt-offchain",
+				"--store-grace-period-secs {} is shorter than a signed put stays valid (900 s): \
+				 a collected block can be put again, and charged again, with its old request",
+				self.store_grace_period_secs
+			);
+		}
+		UploadLimits {
+			quota_bytes: self.store_quota_mib.saturating_mul(1 << 20),
+			grace_ms: self.store_grace_period_secs.saturating_mul(1000),
+		}
+	}
 }
 
 /// The runtime APIs through which the store's network, and the node following the chain
@@ -78,9 +105,33 @@ impl<T> StoreChainApi for T where
 {
 }
 
-/// The item id of a document's reader list and key envelopes.
+/// What the item ids of documents start with: the first 24 bytes of
+/// BLAKE2-256("dt-document"); the last 8 are the document id (little endian).
+fn document_item_prefix() -> [u8; 24] {
+	let hash = sp_io::hashing::blake2_256(b"dt-document");
+	let mut prefix = [0; 24];
+	prefix.copy_from_slice(&hash[..24]);
+	prefix
+}
+
+/// The item id of a document's reader list and key envelopes. The document id can be read
+/// back from it ([`document_of_item`]), so a replica asks the chain about that one
+/// document.
 pub fn document_item(document: DocumentId) -> ItemId {
-	ItemId::from_name(&(b"dt-document", document).encode())
+	let mut item = [0; 32];
+	item[..24].copy_from_slice(&document_item_prefix());
+	item[24..].copy_from_slice(&document.to_le_bytes());
+	ItemId(item)
+}
+
+/// The document an item id names, if it names one.
+pub fn document_of_item(item: &ItemId) -> Option<DocumentId> {
+	if item.0[..24] != document_item_prefix() {
+		return None;
+	}
+	let mut id = [0; 8];
+	id.copy_from_slice(&item.0[24..]);
+	Some(DocumentId::from_le_bytes(id))
 }
 
 /// The chain, as the store's network asks it: the partners, and who may do what.
@@ -111,31 +162,6 @@ where
 			},
 		}
 	}
-
-	/// The twin of `item`, if it names one of the chain's documents.
-	fn twin_of(&self, item: &ItemId) -> Option<TwinId> {
-		let at = self.best();
-		let api = self.client.runtime_api();
-		let twins = api.twins(at).ok()?;
-		twins.into_iter().find_map(|(twin, _)| {
-			let documents = api.documents_of_twin(at, twin, None).ok()?;
-			documents
-				.iter()
-				.any(|document| document_item(document.id) == *item)
-				.then_some(twin)
-		})
-	}
-
-	fn permissions_of(&self, twin: TwinId, who: &AccountId) -> Vec<Permission> {
-		let at = self.best();
-		let api = self.client.runtime_api();
-		let roles: Vec<Role> = api.roles_of(at, twin, who.clone()).unwrap_or_default();
-		roles
-			.into_iter()
-			.filter_map(|role| api.role_permissions(at, twin, role).ok().flatten())
-			.flatten()
-			.collect()
-	}
 }
 
 impl<C> PartnerDirectory for ChainView<C>
@@ -162,13 +188,14 @@ where
 	C::Api: StoreChainApi,
 {
 	/// Who may publish a document's envelopes and change its readers: whoever may add its
-	/// versions or manage access on its twin.
+	/// versions or manage access on its twin, cleared for the document's level
+	/// (`DocumentsApi::may_manage_readers`, one document read at the best block).
 	fn may_manage(&self, account: &sr25519::Public, item: &ItemId) -> bool {
-		let Some(twin) = self.twin_of(item) else { return false };
-		let who = AccountId::from(*account);
-		self.permissions_of(twin, &who).iter().any(|permission| {
-			matches!(permission, Permission::VersionDocuments | Permission::ManageAccess)
-		})
+		let Some(document) = document_of_item(item) else { return false };
+		self.client
+			.runtime_api()
+			.may_manage_readers(self.best(), document, AccountId::from(*account))
+			.unwrap_or(false)
 	}
 
 	fn reader_key(&self, account: &sr25519::Public) -> Option<ReaderPublicKey> {
@@ -184,6 +211,23 @@ where
 		let record = self.client.runtime_api().feed(self.best(), feed).ok()??;
 		let raw: [u8; 32] = record.owner.into();
 		Some(sr25519::Public::from_raw(raw))
+	}
+
+	/// The feed's owner if, at the best block, the feed is active and its owner a member.
+	fn feed_appender(&self, feed: FeedId) -> Option<sr25519::Public> {
+		let at = self.best();
+		let api = self.client.runtime_api();
+		let record = api.feed(at, feed).ok()??;
+		if !matches!(record.status, FeedStatus::Active) {
+			return None;
+		}
+		api.organisation_of(at, record.owner.clone()).ok()??;
+		let raw: [u8; 32] = record.owner.into();
+		Some(sr25519::Public::from_raw(raw))
+	}
+
+	fn organisation_of(&self, account: &sr25519::Public) -> Option<OrganisationId> {
+		self.client.runtime_api().organisation_of(self.best(), AccountId::from(*account)).ok()?
 	}
 }
 
@@ -232,6 +276,7 @@ where
 			2 * k + 1
 		);
 	}
+	let genesis = view.client.info().genesis_hash.into();
 	let config = StoreConfig {
 		listen,
 		keypair,
@@ -240,6 +285,8 @@ where
 		bootstrap,
 		directory: view.clone(),
 		policy: view,
+		genesis,
+		uploads: params.upload_limits(),
 	};
 	let handle = tokio::task::block_in_place(|| {
 		tokio::runtime::Handle::current().block_on(StoreNode::start(config))
@@ -284,8 +331,12 @@ mod tests {
 	}
 
 	#[test]
-	fn documents_have_distinct_items() {
+	fn documents_have_distinct_items_that_name_them() {
 		assert_ne!(document_item(1), document_item(2));
 		assert_eq!(document_item(7), document_item(7));
+		for document in [0, 7, u64::MAX] {
+			assert_eq!(document_of_item(&document_item(document)), Some(document));
+		}
+		assert_eq!(document_of_item(&ItemId::from_name(b"twin 1 / document 1")), None);
 	}
 }

@@ -11,11 +11,22 @@
 //! (`dt_offchain::documents`), so nodes only ever see ciphertext.
 //!
 //! A feed's owner and status are read from the chain (`FeedsApi_feed` at the best block);
-//! appends to unknown or closed feeds are refused before the store sees them.
+//! appends to unknown, closed or replaced feeds, and to feeds whose owner is no longer a
+//! member of the consortium, are refused before the store sees them (and again by every
+//! replica). Entries are signed for this chain: their signatures cover its genesis hash.
+//!
+//! Blocks are put only under a member's signed request (`Action::PutBlock`, naming the
+//! block, signed for this chain), charged to the member's organisation until the chain
+//! refers to them, within a quota per organisation on each node, and collected after a
+//! grace period if it never does (`dt_offchain::uploads`, `crate::uploads`).
 //!
 //! With the network, the `store_*` methods also reach the items' reader lists and key
 //! envelopes (k-rAC, see `dt_offchain::network::acl`): requests signed by a ledger account,
 //! checked here (signature, age, first use) and again by every replica of the item.
+//!
+//! The writing methods (`store_putBlock`, `store_changeAcl`, `store_putEnvelope`,
+//! `feed_append`) are unsafe RPC methods: a node serves them only where its operator allows
+//! unsafe methods (`--rpc-methods`; by default on a localhost RPC port only).
 
 use codec::DecodeAll;
 use dt_offchain::{
@@ -23,14 +34,17 @@ use dt_offchain::{
 	content_id::Cid,
 	crypto::Envelope,
 	feed::{
-		Appended, FeedError, FeedStore, SignedBatch, StoreError, StoredEntry, Subscription,
-		SubscriptionError, MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
+		Appended, FeedError, FeedKey, FeedStore, SignedBatch, StoreError, StoredEntry,
+		Subscription, SubscriptionError, MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
 	},
 	network::{
 		auth::{now_ms, ReplayGuard},
 		node::FeedSubscription,
-		Acl, Action, AuthError, ItemId, NodeError, Refusal, SignedAction, StoreHandle,
+		AccessPolicy, Acl, Action, AuthError, ItemId, NodeError, Refusal, SignedAction,
+		StoreHandle,
 	},
+	uploads::{UploadError, UploadLimits, Uploads},
+	GenesisHash,
 };
 use dt_primitives::feed::{Checkpoint, FeedId};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
@@ -38,8 +52,9 @@ use jsonrpsee::{
 	core::{async_trait, RpcResult, SubscriptionResult},
 	proc_macros::rpc,
 	types::ErrorObjectOwned,
-	PendingSubscriptionSink, SubscriptionMessage,
+	Extensions, PendingSubscriptionSink, SubscriptionMessage,
 };
+use pallet_dt_consortium::runtime_api::ConsortiumApi;
 use pallet_dt_documents::DocumentId;
 use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
 use serde::{Deserialize, Serialize};
@@ -62,6 +77,10 @@ pub mod error_code {
 	pub const BLOCK_CORRUPTED: i32 = 7105;
 	/// The store failed to read or write its files.
 	pub const STORE_FAILED: i32 = 7106;
+	/// The signer's organisation has as many bytes of blocks that nothing on chain refers
+	/// to yet as its quota allows on this node (or on the block's replicas): register what
+	/// was uploaded, or wait until unreferenced blocks are collected.
+	pub const QUOTA_EXCEEDED: i32 = 7107;
 
 	/// No feed with this id on chain (at the best block).
 	pub const UNKNOWN_FEED: i32 = 7201;
@@ -74,12 +93,16 @@ pub mod error_code {
 	pub const BATCH_REFUSED: i32 = 7204;
 	/// The chain's state could not be read.
 	pub const STATE_UNAVAILABLE: i32 = 7205;
+	/// The feed's owner is no longer a member of the consortium: its device takes no more
+	/// entries.
+	pub const OWNER_NOT_MEMBER: i32 = 7206;
 
 	/// Not a usable request: the item id is not 32 bytes, the signed request does not
 	/// decode as one SCALE `SignedAction` or asks for another action than the method, or
 	/// the envelope's bytes do not hash to the content id the request names.
 	pub const INVALID_REQUEST: i32 = 7301;
-	/// The signature does not verify, or the ledger (for a change or a publication) or the
+	/// The signature does not verify (for this chain: requests signed for another chain's
+	/// genesis are refused), or the ledger (for a put, a change or a publication) or the
 	/// item's reader list (for a read) does not allow the signer.
 	pub const NOT_ALLOWED: i32 = 7302;
 	/// Fewer than k+1 replicas of the item prepared the change: it was aborted and changed
@@ -105,26 +128,38 @@ pub mod error_code {
 /// this node's alone, or its replica of the store shared among the partners.
 pub enum OffchainStores {
 	/// This node's own copy, not replicated.
-	Local { blocks: BlockStore, feeds: FeedStore },
+	Local { blocks: BlockStore, feeds: FeedStore, uploads: Uploads },
 	/// This node's replica in the partners' store network.
 	Network(StoreHandle),
 }
 
 impl OffchainStores {
-	/// Opens (creating them if needed) `<root>/blocks` and `<root>/feeds`.
-	pub fn open(root: &Path) -> Result<Self, String> {
+	/// Opens (creating them if needed) `<root>/blocks`, `<root>/feeds` and
+	/// `<root>/uploads` (the charges of blocks not yet referenced on chain, within
+	/// `limits`).
+	pub fn open(root: &Path, limits: UploadLimits) -> Result<Self, String> {
 		let blocks_root = root.join("blocks");
 		let feeds_root = root.join("feeds");
 		let blocks = BlockStore::open(&blocks_root)
 			.map_err(|e| format!("cannot open the off-chain block store: {e}"))?;
 		let feeds = FeedStore::open(&feeds_root)
 			.map_err(|e| format!("cannot open the off-chain feed store: {e}"))?;
+		let uploads = Uploads::open(root.join("uploads"), limits)
+			.map_err(|e| format!("cannot open the off-chain store's upload records: {e}"))?;
 		log::info!(
 			"📦 Off-chain store: blocks in {}, feeds in {}",
 			blocks_root.display(),
 			feeds_root.display()
 		);
-		Ok(Self::Local { blocks, feeds })
+		Ok(Self::Local { blocks, feeds, uploads })
+	}
+
+	/// The blocks put on this node that the chain does not refer to yet.
+	pub fn uploads(&self) -> &Uploads {
+		match self {
+			Self::Local { uploads, .. } => uploads,
+			Self::Network(network) => network.uploads(),
+		}
 	}
 
 	/// This node's blocks.
@@ -143,7 +178,7 @@ impl OffchainStores {
 		}
 	}
 
-	fn network(&self) -> Option<&StoreHandle> {
+	pub(crate) fn network(&self) -> Option<&StoreHandle> {
 		match self {
 			Self::Local { .. } => None,
 			Self::Network(network) => Some(network),
@@ -283,10 +318,13 @@ const MAX_SIGNED_ACTION_BYTES: usize = 4096;
 
 #[rpc(server, namespace = "store")]
 pub trait StoreApi {
-	/// Stores `bytes` (hex, at most 4 MiB) and returns their content id (CIDv1, raw,
-	/// SHA-256; base32 text `bafkrei…`). Acknowledged only once durable on disk.
-	#[method(name = "putBlock")]
-	async fn put_block(&self, bytes: String) -> RpcResult<String>;
+	/// Stores `bytes` (hex, at most 4 MiB) for the member who signed `signedAction` (hex of
+	/// a SCALE `SignedAction` with `Action::PutBlock` naming the block's content id, signed
+	/// for this chain within the last 15 minutes), charged to its organisation until the
+	/// chain refers to the block, and returns the content id (CIDv1, raw, SHA-256; base32
+	/// text `bafkrei…`). Acknowledged only once durable on disk. Unsafe.
+	#[method(name = "putBlock", with_extensions)]
+	async fn put_block(&self, bytes: String, signed_action: String) -> RpcResult<String>;
 
 	/// The block with content id `cid`, `0x` hex, verified against the id.
 	#[method(name = "getBlock")]
@@ -308,14 +346,14 @@ pub trait StoreApi {
 
 	/// Changes a reader list as `signedAction` (hex of a SCALE `SignedAction` with
 	/// `Action::ChangeAcl`, signed by a manager of the item) asks: prepared on the item's
-	/// 2k+1 replicas, committed once k+1 prepared it. Returns the new list.
-	#[method(name = "changeAcl")]
+	/// 2k+1 replicas, committed once k+1 prepared it. Returns the new list. Unsafe.
+	#[method(name = "changeAcl", with_extensions)]
 	async fn change_acl(&self, signed_action: String) -> RpcResult<AclView>;
 
 	/// Publishes `envelope` (hex of a key envelope the client sealed for the readers of the
 	/// item's committed list) under `signedAction` (`Action::WriteEnvelope` naming the
-	/// envelope's content id, signed by a manager).
-	#[method(name = "putEnvelope")]
+	/// envelope's content id, signed by a manager). Unsafe.
+	#[method(name = "putEnvelope", with_extensions)]
 	async fn put_envelope(
 		&self,
 		envelope: String,
@@ -331,15 +369,18 @@ pub trait StoreApi {
 #[rpc(server, namespace = "feed")]
 pub trait FeedApi {
 	/// Validates `batch` (hex of a SCALE `SignedBatch`) against the feed's owner on chain and
-	/// stores what is new, durably.
-	#[method(name = "append")]
+	/// stores what is new, durably. The feed must be active and its owner a member of the
+	/// consortium; the batch signed for this chain. Unsafe.
+	#[method(name = "append", with_extensions)]
 	async fn append(&self, feed: FeedId, batch: String) -> RpcResult<AppendResult>;
 
 	/// The feed's latest entry, `null` while its log is empty.
 	#[method(name = "latest")]
 	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>>;
 
-	/// Entries with sequence numbers in `[from, to)`, at most `limit` (and at most 65536).
+	/// Entries with sequence numbers in `[from, to)`, at most `limit` (and at most 65536),
+	/// in a page of at most about 4 MiB: fewer entries may come back than exist, read on
+	/// from the last one's sequence number plus one.
 	#[method(name = "range")]
 	async fn range(
 		&self,
@@ -349,7 +390,8 @@ pub trait FeedApi {
 		limit: Option<u32>,
 	) -> RpcResult<Vec<EntryView>>;
 
-	/// Entries timestamped in `[fromMs, toMs)`, at most `limit` (and at most 65536).
+	/// Entries timestamped in `[fromMs, toMs)`, at most `limit` (and at most 65536), in a
+	/// page of at most about 4 MiB.
 	#[method(name = "rangeByTime")]
 	async fn range_by_time(
 		&self,
@@ -371,13 +413,19 @@ const FIRST_REPLICATION_RETRY: Duration = Duration::from_secs(1);
 
 /// A write is acknowledged once a quorum of the block's replicas stored it; the replicas that
 /// missed it (not yet connected, restarting) are offered it again in the background until
-/// all have it. Storing a block a replica already holds changes nothing there.
-async fn complete_replication(network: StoreHandle, bytes: Vec<u8>, mut missing: usize) {
+/// all have it, under the member's signed put (valid for 15 minutes, longer than the
+/// retries). Storing a block a replica already holds changes nothing there.
+async fn complete_replication(
+	network: StoreHandle,
+	request: SignedAction,
+	bytes: Vec<u8>,
+	mut missing: usize,
+) {
 	let cid = Cid::of(&bytes);
 	let mut wait = FIRST_REPLICATION_RETRY;
 	for _ in 0..REPLICATION_RETRIES {
 		tokio::time::sleep(wait).await;
-		match network.put_block(bytes.clone()).await {
+		match network.put_block(request.clone(), bytes.clone()).await {
 			Ok(receipt) if receipt.failed.is_empty() => return,
 			Ok(receipt) => missing = receipt.failed.len(),
 			Err(e) => log::debug!(target: "dt-offchain", "block {cid}: {e}"),
@@ -406,15 +454,23 @@ impl Following {
 pub struct Offchain<C> {
 	client: Arc<C>,
 	stores: Arc<OffchainStores>,
+	/// The chain's rules as the store asks them (who is a member of which organisation).
+	policy: Arc<dyn AccessPolicy>,
+	/// The chain's genesis hash: what requests and feed entries are signed for.
+	genesis: GenesisHash,
 	/// The signed requests this node took: a replay through this node is refused here,
 	/// before any replica is asked.
 	signed_requests: ReplayGuard,
 }
 
-impl<C> Offchain<C> {
-	pub fn new(client: Arc<C>, stores: Arc<OffchainStores>) -> Self {
-		Offchain { client, stores, signed_requests: ReplayGuard::default() }
+impl<C: HeaderBackend<Block>> Offchain<C> {
+	pub fn new(client: Arc<C>, stores: Arc<OffchainStores>, policy: Arc<dyn AccessPolicy>) -> Self {
+		let genesis: GenesisHash = client.info().genesis_hash.into();
+		Offchain { client, stores, policy, genesis, signed_requests: ReplayGuard::new(genesis) }
 	}
+}
+
+impl<C> Offchain<C> {
 
 	/// The store's network, or the error saying this node has none.
 	fn store_network(&self) -> Result<&StoreHandle, ErrorObjectOwned> {
@@ -428,38 +484,51 @@ impl<C> Offchain<C> {
 	}
 
 	/// Decodes `text` as a signed request for `expected` (as `is_expected` tells), then
-	/// checks its signature and age and that this node has not taken it before.
+	/// checks its signature (for this chain) and age and that this node has not taken it
+	/// before.
 	fn signed_request(
 		&self,
 		text: &str,
 		expected: &str,
 		is_expected: impl Fn(&Action) -> bool,
 	) -> Result<SignedAction, ErrorObjectOwned> {
-		let hex_len = text.strip_prefix("0x").unwrap_or(text).len();
-		if hex_len / 2 > MAX_SIGNED_ACTION_BYTES {
-			return Err(error(
-				error_code::INVALID_REQUEST,
-				format!("the signed request is longer than {MAX_SIGNED_ACTION_BYTES} bytes"),
-			));
-		}
-		let bytes = unhex(text, "the signed request")?;
-		let request = SignedAction::decode_all(&mut &bytes[..]).map_err(|e| {
-			error(
-				error_code::INVALID_REQUEST,
-				format!("the signed request is not a SCALE SignedAction: {e}"),
-			)
-		})?;
-		if !is_expected(&request.action) {
-			return Err(error(
-				error_code::INVALID_REQUEST,
-				format!(
-					"the signed request is {}, this method takes {expected}",
-					action_name(&request.action)
-				),
-			));
-		}
+		let request = decode_signed_request(text, expected, is_expected)?;
 		self.signed_requests.admit(&request, now_ms()).map_err(auth_error)?;
 		Ok(request)
+	}
+
+	/// Decodes and checks `text` as a member's signed put of the block `bytes`: naming
+	/// them, signed for this chain recently, by a member; returns the request and the
+	/// member's organisation.
+	fn signed_put(
+		&self,
+		text: &str,
+		bytes: &[u8],
+	) -> Result<(SignedAction, dt_primitives::OrganisationId), ErrorObjectOwned> {
+		let request = decode_signed_request(text, "a block put (PutBlock)", |action| {
+			matches!(action, Action::PutBlock { .. })
+		})?;
+		let Action::PutBlock { block } = &request.action else {
+			return Err(error(error_code::INVALID_REQUEST, "not a block put"));
+		};
+		let actual = Cid::of(bytes);
+		if actual != *block {
+			return Err(error(
+				error_code::INVALID_REQUEST,
+				format!("the block's bytes hash to {actual}, the signed request puts {block}"),
+			));
+		}
+		self.signed_requests.admit_put(&request, now_ms()).map_err(auth_error)?;
+		let organisation = self.policy.organisation_of(&request.signer).ok_or_else(|| {
+			error(
+				error_code::NOT_ALLOWED,
+				format!(
+					"{} is no member of the consortium: only members' signed puts are stored",
+					AccountId::from(request.signer)
+				),
+			)
+		})?;
+		Ok((request, organisation))
 	}
 
 	/// Brings this node's copy of `feed` up to date from its replicas. A feed no replica
@@ -473,11 +542,47 @@ impl<C> Offchain<C> {
 	}
 }
 
+/// Decodes `text` as a signed request for `expected` (as `is_expected` tells).
+fn decode_signed_request(
+	text: &str,
+	expected: &str,
+	is_expected: impl Fn(&Action) -> bool,
+) -> Result<SignedAction, ErrorObjectOwned> {
+		let hex_len = text.strip_prefix("0x").unwrap_or(text).len();
+	if hex_len / 2 > MAX_SIGNED_ACTION_BYTES {
+		return Err(error(
+			error_code::INVALID_REQUEST,
+			format!("the signed request is longer than {MAX_SIGNED_ACTION_BYTES} bytes"),
+		));
+}
+	let bytes = unhex(text, "the signed request")?;
+	let request = SignedAction::decode_all(&mut &bytes[..]).map_err(|e| {
+		error(
+			error_code::INVALID_REQUEST,
+			format!("the signed request is not a SCALE SignedAction: {e}"),
+		)
+	})?;
+	if !is_expected(&request.action) {
+		return Err(error(
+			error_code::INVALID_REQUEST,
+			format!(
+				"the signed request is {}, this method takes {expected}",
+				action_name(&request.action)
+			),
+		));
+}
+	Ok(request)
+}
+
 fn network_error(e: NodeError) -> ErrorObjectOwned {
 	let code = match e {
 		NodeError::Blocks(e) => return block_error(e),
 		NodeError::Feeds(e) => return feed_error(e),
 		NodeError::UnknownFeed(_) => error_code::UNKNOWN_FEED,
+		NodeError::FeedClosed(_) => error_code::FEED_CLOSED,
+		NodeError::Upload(UploadError::QuotaExceeded { .. }) |
+		NodeError::Refused { reason: Refusal::QuotaExceeded, .. } => error_code::QUOTA_EXCEEDED,
+		NodeError::Refused { reason: Refusal::Unauthorized, .. } => error_code::NOT_ALLOWED,
 		NodeError::Refused { reason: Refusal::Invalid | Refusal::FeedGap { .. }, .. } => {
 			error_code::BATCH_REFUSED
 		},
@@ -517,7 +622,7 @@ fn acl_network_error(e: NodeError, invalid: i32) -> ErrorObjectOwned {
 
 fn auth_error(e: AuthError) -> ErrorObjectOwned {
 	let reason = match e {
-		AuthError::Stale { .. } => "Stale",
+		AuthError::Stale { .. } | AuthError::StalePut { .. } => "Stale",
 		AuthError::Replayed => "Replayed",
 		AuthError::BadSignature { .. } | AuthError::NotAllowed { .. } => {
 			return error(error_code::NOT_ALLOWED, e.to_string())
@@ -535,6 +640,7 @@ fn action_name(action: &Action) -> &'static str {
 		Action::ReadEnvelope { .. } => "an envelope read (ReadEnvelope)",
 		Action::WriteEnvelope { .. } => "an envelope publication (WriteEnvelope)",
 		Action::ChangeAcl(_) => "a reader-list change (ChangeAcl)",
+		Action::PutBlock { .. } => "a block put (PutBlock)",
 	}
 }
 
@@ -564,6 +670,14 @@ fn unhex(text: &str, what: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
 
 fn cid(text: &str) -> Result<Cid, ErrorObjectOwned> {
 	text.parse::<Cid>().map_err(|e| error(error_code::INVALID_CID, e.to_string()))
+}
+
+fn upload_error(e: UploadError) -> ErrorObjectOwned {
+	match e {
+		UploadError::Blocks(e) => block_error(e),
+		e @ UploadError::QuotaExceeded { .. } => error(error_code::QUOTA_EXCEEDED, e.to_string()),
+		e => error(error_code::STORE_FAILED, e.to_string()),
+	}
 }
 
 fn block_error(e: BlockStoreError) -> ErrorObjectOwned {
@@ -625,14 +739,14 @@ fn limit_of(limit: Option<u32>) -> usize {
 impl<C> Offchain<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: FeedsApi<Block, AccountId, BlockNumber>,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber> + ConsortiumApi<Block, AccountId>,
 {
-	/// The owner of `feed` as registered on chain at the best block, if the feed is active.
-	fn active_owner(&self, feed: FeedId) -> Result<sr25519::Public, ErrorObjectOwned> {
+	/// The owner of `feed` as registered on chain at the best block, with this chain's
+	/// genesis hash, if the feed is active and its owner a member of the consortium.
+	fn active_owner(&self, feed: FeedId) -> Result<FeedKey, ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
-		let record = self
-			.client
-			.runtime_api()
+		let api = self.client.runtime_api();
+		let record = api
 			.feed(at, feed)
 			.map_err(|e| {
 				error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}"))
@@ -640,14 +754,30 @@ where
 			.ok_or_else(|| {
 				error(error_code::UNKNOWN_FEED, format!("no feed {feed} is registered on chain"))
 			})?;
-		if let FeedStatus::Closed { at, .. } = record.status {
+		if let FeedStatus::Closed { at, replaced_by, .. } = record.status {
+			let replaced = replaced_by.map_or_else(String::new, |next| {
+				format!(" (replaced by feed {next})")
+			});
 			return Err(error(
 				error_code::FEED_CLOSED,
-				format!("feed {feed} was closed in block #{at}; it takes no more entries"),
+				format!("feed {feed} was closed in block #{at}{replaced}; it takes no more entries"),
+			));
+		}
+		let member = api.organisation_of(at, record.owner.clone()).map_err(|e| {
+			error(error_code::STATE_UNAVAILABLE, format!("cannot read the consortium: {e}"))
+		})?;
+		if member.is_none() {
+			return Err(error(
+				error_code::OWNER_NOT_MEMBER,
+				format!(
+					"the owner of feed {feed}, {}, is no longer a member of the consortium; the \
+					 feed takes no more entries",
+					record.owner
+				),
 			));
 		}
 		let raw: [u8; 32] = record.owner.into();
-		Ok(sr25519::Public::from_raw(raw))
+		Ok(FeedKey { owner: sr25519::Public::from_raw(raw), genesis: self.genesis })
 	}
 
 	/// Fails unless `feed` is registered on chain (active or closed).
@@ -689,7 +819,13 @@ impl<C> StoreApiServer for Offchain<C>
 where
 	C: Send + Sync + 'static,
 {
-	async fn put_block(&self, bytes: String) -> RpcResult<String> {
+	async fn put_block(
+		&self,
+		ext: &Extensions,
+		bytes: String,
+		signed_action: String,
+	) -> RpcResult<String> {
+		sc_rpc_api::check_if_safe(ext)?;
 		// Check the length of the hex before decoding it.
 		let hex_len = bytes.strip_prefix("0x").unwrap_or(&bytes).len();
 		if hex_len / 2 > MAX_BLOCK_SIZE {
@@ -702,16 +838,23 @@ where
 			));
 		}
 		let bytes = unhex(&bytes, "the block")?;
+		let (request, organisation) = self.signed_put(&signed_action, &bytes)?;
 		if let Some(network) = self.stores.network() {
-			let receipt = network.put_block(bytes.clone()).await.map_err(network_error)?;
+			let receipt =
+				network.put_block(request.clone(), bytes.clone()).await.map_err(network_error)?;
 			if !receipt.failed.is_empty() {
-				tokio::spawn(complete_replication(network.clone(), bytes, receipt.failed.len()));
+				let missing = receipt.failed.len();
+				tokio::spawn(complete_replication(network.clone(), request, bytes, missing));
 			}
 			return Ok(receipt.cid.to_string());
 		}
 		let stores = self.stores.clone();
 		blocking(move || {
-			stores.blocks().put(&bytes).map(|cid| cid.to_string()).map_err(block_error)
+			stores
+				.uploads()
+				.put(stores.blocks(), organisation, &bytes, now_ms())
+				.map(|cid| cid.to_string())
+				.map_err(upload_error)
 		})
 		.await
 	}
@@ -764,7 +907,8 @@ where
 		Ok(acl.into())
 	}
 
-	async fn change_acl(&self, signed_action: String) -> RpcResult<AclView> {
+	async fn change_acl(&self, ext: &Extensions, signed_action: String) -> RpcResult<AclView> {
+		sc_rpc_api::check_if_safe(ext)?;
 		let network = self.store_network()?;
 		let request =
 			self.signed_request(&signed_action, "a reader-list change (ChangeAcl)", |action| {
@@ -802,9 +946,11 @@ where
 
 	async fn put_envelope(
 		&self,
+		ext: &Extensions,
 		envelope: String,
 		signed_action: String,
 	) -> RpcResult<EnvelopeReceipt> {
+		sc_rpc_api::check_if_safe(ext)?;
 		let network = self.store_network()?;
 		let hex_len = envelope.strip_prefix("0x").unwrap_or(&envelope).len();
 		if hex_len / 2 > MAX_BLOCK_SIZE {
@@ -870,9 +1016,15 @@ where
 impl<C> FeedApiServer for Offchain<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: FeedsApi<Block, AccountId, BlockNumber>,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber> + ConsortiumApi<Block, AccountId>,
 {
-	async fn append(&self, feed: FeedId, batch: String) -> RpcResult<AppendResult> {
+	async fn append(
+		&self,
+		ext: &Extensions,
+		feed: FeedId,
+		batch: String,
+	) -> RpcResult<AppendResult> {
+		sc_rpc_api::check_if_safe(ext)?;
 		let hex_len = batch.strip_prefix("0x").unwrap_or(&batch).len();
 		if hex_len / 2 > MAX_BATCH_BYTES {
 			return Err(error(

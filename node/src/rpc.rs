@@ -1,6 +1,7 @@
 //! The node's own RPC methods, next to the standard Substrate ones.
 
 use crate::{
+	offchain_network::{ChainView, StoreChainApi},
 	offchain_rpc::{FeedApiServer, Offchain, OffchainStores, StoreApiServer},
 	twin_rpc::{Twin, TwinApiServer},
 };
@@ -37,6 +38,7 @@ where
 	C::Api: BlockBuilder<Block>,
 	C::Api: pallet_dt_twin_spec::runtime_api::TwinSpecApi<Block, AccountId, BlockNumber>,
 	C::Api: pallet_dt_feeds::runtime_api::FeedsApi<Block, AccountId, BlockNumber>,
+	C::Api: StoreChainApi,
 	P: TransactionPool + 'static,
 {
 	use substrate_frame_rpc_system::{System, SystemApiServer};
@@ -48,7 +50,13 @@ where
 	// `twin_*`: twins' AML documents, elements and their history.
 	module.merge(Twin::<C, Block, AccountId>::new(client.clone()).into_rpc())?;
 	// `store_*` and `feed_*`: the embedded off-chain store's blocks and sensor feeds.
-	module.merge(StoreApiServer::into_rpc(Offchain::new(client.clone(), offchain.clone())))?;
-	module.merge(FeedApiServer::into_rpc(Offchain::new(client, offchain)))?;
+	// The chain's rules as the store asks them (membership, for puts).
+	let policy = Arc::new(ChainView::new(client.clone()));
+	module.merge(StoreApiServer::into_rpc(Offchain::new(
+		client.clone(),
+		offchain.clone(),
+		policy.clone(),
+	)))?;
+	module.merge(FeedApiServer::into_rpc(Offchain::new(client, offchain, policy)))?;
 	Ok(module)
 }

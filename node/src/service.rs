@@ -250,9 +250,19 @@ pub fn new_full<
 				);
 				crate::offchain_rpc::OffchainStores::Network(network)
 			},
-			None => crate::offchain_rpc::OffchainStores::open(&offchain_dir)
-				.map_err(ServiceError::Other)?,
+			None => crate::offchain_rpc::OffchainStores::open(
+				&offchain_dir,
+				store_network.upload_limits(),
+			)
+			.map_err(ServiceError::Other)?,
 		},
+	);
+	// Blocks uploaded and not (yet) referenced on chain: released once it refers to them,
+	// removed after the grace period if it never does.
+	task_manager.spawn_handle().spawn(
+		"dt-offchain-uploads",
+		None,
+		crate::uploads::follow(client.clone(), offchain_stores.clone()),
 	);
 
 	let rpc_extensions_builder = {

@@ -133,6 +133,7 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	let client = dt_client::Client::connect(&nodes[0].ws_url()).await.unwrap();
 
 	// --- A document sealed on the writer's machine, every block put through one node ---
+	let genesis = manufacturer.genesis().await;
 	let sealed = tempfile::tempdir().unwrap();
 	let blocks = BlockStore::open(sealed.path().join("blocks")).unwrap();
 	let envelopes = BlockStore::open(sealed.path().join("envelopes")).unwrap();
@@ -162,7 +163,7 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	let annotation_cid = Cid::of(&annotation);
 	for (cid, bytes) in document_blocks.iter().chain([&(annotation_cid, annotation.clone())]) {
 		let stored_as: String = eventually("store_putBlock", Duration::from_secs(90), || {
-			manufacturer.client.request("store_putBlock", rpc_params![hex0x(bytes)])
+			manufacturer.client.request("store_putBlock", put_params(bytes, &dev_pair(OWNER), &genesis))
 		})
 		.await;
 		assert_eq!(stored_as, cid.to_string());
@@ -200,7 +201,7 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 		})
 		.collect();
 	let last = entries.last().unwrap().clone();
-	let batch = SignedBatch::sign(entries, &dev_pair(DEVICE));
+	let batch = SignedBatch::sign(entries, &dev_pair(DEVICE), &genesis);
 	// Every node answers for the feed once it imported its registration.
 	let _: Value = eventually("feed_append", Duration::from_secs(60), || {
 		manufacturer
@@ -223,7 +224,7 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	let entry = forged_writer.next_entry(0, None, b"250.0".to_vec());
 	let mut wrong = entry.checkpoint();
 	wrong.entry_hash[0] ^= 1;
-	let batch = SignedBatch::sign(vec![entry], &dev_pair(DEVICE));
+	let batch = SignedBatch::sign(vec![entry], &dev_pair(DEVICE), &genesis);
 	let _: Value = manufacturer
 		.request("feed_append", rpc_params![forged_feed, hex0x(&batch.encode())])
 		.await;

@@ -24,7 +24,7 @@ use dt_offchain::{
 	crypto::{Decryptor, DocumentKey, Encryptor, Envelope, ReaderPrivateKey, ReaderPublicKey},
 	network::{replicas, AclChange, AclOp, Action, ItemId, PeerId, PlacementKey, SignedAction},
 };
-use dt_primitives::access::TwinId;
+use dt_primitives::access::{Confidentiality, Grantee, Role, TwinId};
 use dt_runtime::{RuntimeCall, RuntimeEvent};
 use jsonrpsee::{
 	core::{client::ClientT, ClientError},
@@ -72,9 +72,16 @@ fn ss58(party: Sr25519Keyring) -> String {
 	party.to_account_id().to_string()
 }
 
-/// `action` signed by `party` now, as the RPC takes it.
+/// The chain's genesis hash, once the nodes are up: what requests are signed for.
+static GENESIS: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+fn genesis() -> &'static [u8; 32] {
+	GENESIS.get().expect("the genesis hash is read once the nodes are up")
+}
+
+/// `action` signed by `party` now for the chain, as the RPC takes it.
 fn signed(action: Action, party: Sr25519Keyring) -> String {
-	hex0x(&SignedAction::sign(action, &party.pair()).encode())
+	hex0x(&SignedAction::sign(action, &party.pair(), genesis()).encode())
 }
 
 fn change(item: ItemId, base_version: u64, op: AclOp) -> Action {
@@ -139,8 +146,12 @@ fn open_version(envelope: &[u8], chunk: &[u8], reader: &ReaderPrivateKey) -> Vec
 }
 
 /// The owner creates a twin and registers a document on it, with `content` and `envelope`
-/// as its first version; returns the document's id.
-async fn register_document(client: &dt_client::Client, content: &Cid, envelope: &Cid) -> u64 {
+/// as its first version; returns the twin's and the document's ids.
+async fn register_document(
+	client: &dt_client::Client,
+	content: &Cid,
+	envelope: &Cid,
+) -> (TwinId, u64) {
 	let elements: Vec<NewElement<_>> = vec![NewElement {
 		id: bounded("/CAEXFile"),
 		parent: None,
@@ -163,7 +174,7 @@ async fn register_document(client: &dt_client::Client, content: &Cid, envelope: 
 			_ => None,
 		})
 		.expect("the twin is created");
-	plant::register_document(client, OWNER, twin, 64, content, envelope).await
+	(twin, plant::register_document(client, OWNER, twin, 64, content, envelope).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,18 +187,38 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 		rpcs.push(node.rpc().await);
 	}
 	rpcs[OWNER_NODE].wait_finalized(1, STARTUP_TIMEOUT).await;
+	let _ = GENESIS.set(rpcs[OWNER_NODE].genesis().await);
 
 	// --- The document on chain, its first version sealed for the maintainer ---
 	let first = seal_version(b"wiring diagram, revision A", &[&maintainer_key()]);
 	let chunk_cid: String = eventually("store_putBlock", RETRY_FOR, || {
 		rpcs[OWNER_NODE]
 			.client
-			.request("store_putBlock", rpc_params![hex0x(&first.chunk)])
+			.request("store_putBlock", put_params(&first.chunk, &OWNER.pair(), genesis()))
 	})
 	.await;
 	let first_envelope = Cid::of(&first.envelope);
 	let client = dt_client::Client::connect(&nodes[OWNER_NODE].ws_url()).await.unwrap();
-	let document = register_document(&client, &chunk_cid.parse().unwrap(), &first_envelope).await;
+	let (twin, document) =
+		register_document(&client, &chunk_cid.parse().unwrap(), &first_envelope).await;
+	// The maintainer may add versions of the twin's documents (Maintainer role), cleared up
+	// to Confidential; a secret document's readers are not its to manage.
+	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
+		twin,
+		grantee: Grantee::Account(MAINTAINER.to_account_id()),
+		role: Role::Maintainer,
+	});
+	plant::submit_ok(&client, OWNER, grant).await;
+	let secret = plant::register_document_at(
+		&client,
+		OWNER,
+		twin,
+		Confidentiality::Secret,
+		64,
+		&chunk_cid.parse().unwrap(),
+		&first_envelope,
+	)
+	.await;
 	let finalized = rpcs[OWNER_NODE].finalized_number().await;
 	for rpc in &rpcs {
 		rpc.wait_finalized(finalized, STARTUP_TIMEOUT).await;
@@ -200,8 +231,9 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	assert_eq!(item_text.len(), 66, "0x and 32 bytes: {item_text}");
 	assert_ne!(item_text, other, "each document has its own item");
 	let item = ItemId(unhex(&item_text).try_into().unwrap());
-	let name = [b"dt-document".as_slice(), &document.to_le_bytes()].concat();
-	assert_eq!(item, ItemId::from_name(&name), "as docs/rpc.md says");
+	let prefix = &sp_io::hashing::blake2_256(b"dt-document")[..24];
+	assert_eq!(item.0[..24], *prefix, "as docs/rpc.md says");
+	assert_eq!(item.0[24..], document.to_le_bytes(), "as docs/rpc.md says");
 	let item_text = item_text.as_str();
 	let initial: Value = eventually("store_acl", RETRY_FOR, || {
 		rpcs[AUDITOR_NODE].client.request("store_acl", rpc_params![item_text])
@@ -220,6 +252,21 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	assert_eq!(code, 7302, "{message}");
 	assert!(message.contains("not allowed"), "{message}");
 	assert_eq!(list(&rpcs[AUDITOR_NODE], item_text).await, (0, vec![]), "nothing changed");
+
+	// --- A writer not cleared for the document's level cannot change its list ---
+	let secret_item: String =
+		rpcs[MAINTAINER_NODE].request("store_documentItem", rpc_params![secret]).await;
+	let secret_item = ItemId(unhex(&secret_item).try_into().unwrap());
+	let by_maintainer =
+		signed(change(secret_item, 0, AclOp::AddReader(MAINTAINER.public())), MAINTAINER);
+	let (code, message, _) = call_error(
+		rpcs[MAINTAINER_NODE]
+			.client
+			.request::<Value, _>("store_changeAcl", rpc_params![by_maintainer])
+			.await,
+	);
+	assert_eq!(code, 7302, "{message}");
+	assert!(message.contains("not allowed"), "{message}");
 
 	// --- The owner adds the maintainer: version 1, seen from another partner's node ---
 	// Signed again for each attempt: a signed request is taken once, even if it fails.
@@ -318,6 +365,7 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	let stale = SignedAction::sign_at(
 		change(item, 1, AclOp::AddReader(AUDITOR.public())),
 		&OWNER.pair(),
+		genesis(),
 		ten_minutes_ago,
 		[7; 16],
 	);
@@ -333,12 +381,28 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	let mut forged = SignedAction::sign(
 		change(item, 1, AclOp::RemoveReader(MAINTAINER.public())),
 		&OWNER.pair(),
+		genesis(),
 	);
 	forged.action = change(item, 1, AclOp::AddReader(AUDITOR.public()));
 	let (code, message, _) = call_error(
 		rpcs[AUDITOR_NODE]
 			.client
 			.request::<Value, _>("store_changeAcl", rpc_params![hex0x(&forged.encode())])
+			.await,
+	);
+	assert_eq!(code, 7302, "{message}");
+	assert!(message.contains("does not verify"), "{message}");
+
+	// The owner's own change, signed for another chain (a test network's genesis).
+	let test_chain = SignedAction::sign(
+		change(item, 1, AclOp::AddReader(AUDITOR.public())),
+		&OWNER.pair(),
+		&[0; 32],
+	);
+	let (code, message, _) = call_error(
+		rpcs[OWNER_NODE]
+			.client
+			.request::<Value, _>("store_changeAcl", rpc_params![hex0x(&test_chain.encode())])
 			.await,
 	);
 	assert_eq!(code, 7302, "{message}");

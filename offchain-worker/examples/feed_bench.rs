@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use dt_offchain::feed::{FeedStore, FeedWriter, SignedBatch};
+use dt_offchain::feed::{FeedKey, FeedStore, FeedWriter, SignedBatch};
 use sp_core::{sr25519, Pair as _};
 
 const FEED: u64 = 1;
@@ -21,7 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 		.map_or_else(|| scratch.path().to_path_buf(), Into::into);
 	let store = FeedStore::open(&root)?;
 	let key = sr25519::Pair::from_seed(&[7; 32]);
-	let owner = key.public();
+	let genesis = [1; 32];
+	let owner = FeedKey { owner: key.public(), genesis };
 	let mut writer = FeedWriter::new(FEED, store.head(FEED)?.as_ref());
 	let mut clock = 1_700_000_000_000u64;
 
@@ -41,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 					writer.next_entry(clock, None, sample)
 				})
 				.collect();
-			store.append(FEED, &owner, SignedBatch::sign(entries, &key))?;
+			store.append(FEED, &owner, SignedBatch::sign(entries, &key, &genesis))?;
 		}
 		report(batch_size, batch_size * batches, started.elapsed());
 	}

@@ -27,6 +27,8 @@ use std::{
 };
 
 use dt_offchain::{
+	uploads::UploadLimits,
+	GenesisHash,
 	crypto::{ReaderPrivateKey, ReaderPublicKey},
 	feed::FeedId,
 	network::{
@@ -35,6 +37,7 @@ use dt_offchain::{
 	},
 };
 use sha2::{Digest, Sha256};
+use dt_primitives::OrganisationId;
 use sp_core::{sr25519, Pair as _};
 
 const BOB_PEM: &[u8] = include_bytes!("../../runtime/res/dev-keys/bob.pem");
@@ -67,7 +70,19 @@ impl AccessPolicy for Ledger {
 	fn feed_owner(&self, _feed: FeedId) -> Option<sr25519::Public> {
 		None
 	}
+
+	fn feed_appender(&self, _feed: FeedId) -> Option<sr25519::Public> {
+		None
+	}
+
+	/// Everyone here is a member of one organisation.
+	fn organisation_of(&self, _account: &sr25519::Public) -> Option<OrganisationId> {
+		Some(0)
+	}
 }
+
+/// The chain the example's partners serve.
+const GENESIS: GenesisHash = [1; 32];
 
 /// Counts the warnings and errors the store logs during the run: a figure obtained while
 /// replicas failed, or records were refused, is not the figure of a healthy run.
@@ -200,6 +215,8 @@ async fn start_partners(
 				bootstrap: Vec::new(),
 				directory: partners.clone(),
 				policy: ledger.clone(),
+				genesis: GENESIS,
+				uploads: UploadLimits::default(),
 			})
 			.await?,
 		);
@@ -235,7 +252,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let (a, c) = (&nodes[0], &nodes[2]);
 	let item = ItemId::from_name(b"large document");
 	let add_bob = AclChange { item, base_version: 0, op: AclOp::AddReader(bob.public()) };
-	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice)).await?;
+	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS)).await?;
 
 	println!(
 		"4 partner nodes on 127.0.0.1 in this process, k = 1 (3 replicas, quorum 2); stores in {}",
@@ -254,9 +271,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 		done: written.clone(),
 	};
 	let started = Instant::now();
-	let stored = a.put_document(input, vec![bob_rsa.public_key().clone()]).await?;
+	let stored = a.put_document(input, vec![bob_rsa.public_key().clone()], &alice).await?;
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
-	a.publish_envelope(SignedAction::sign(publish, &alice)).await?;
+	a.publish_envelope(SignedAction::sign(publish, &alice, &GENESIS)).await?;
 	let put_time = started.elapsed();
 	let written = written
 		.lock()
@@ -281,7 +298,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	// Get on C: signed envelope request, fetch the blocks C lacks, decrypt while hashing.
 	let started = Instant::now();
 	let read = Action::ReadEnvelope { item, envelope: stored.key_envelope };
-	let envelope = c.get_envelope(SignedAction::sign(read, &bob)).await?;
+	let envelope = c.get_envelope(SignedAction::sign(read, &bob, &GENESIS)).await?;
 	c.fetch_document(stored.content_id).await?;
 	let fetch_time = started.elapsed();
 	let reader_node = c.clone();

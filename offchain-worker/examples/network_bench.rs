@@ -21,6 +21,8 @@ use std::{
 };
 
 use dt_offchain::{
+	uploads::UploadLimits,
+	GenesisHash,
 	crypto::{ReaderPrivateKey, ReaderPublicKey},
 	feed::{FeedId, FeedWriter, SignedBatch},
 	network::{
@@ -28,6 +30,7 @@ use dt_offchain::{
 		PeerId, SignedAction, StoreConfig, StoreHandle, StoreNode,
 	},
 };
+use dt_primitives::OrganisationId;
 use sp_core::{sr25519, Pair as _};
 
 const BOB_PEM: &[u8] = include_bytes!("../../runtime/res/dev-keys/bob.pem");
@@ -62,7 +65,19 @@ impl AccessPolicy for Ledger {
 	fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public> {
 		(feed == FEED).then_some(self.device)
 	}
+
+	fn feed_appender(&self, feed: FeedId) -> Option<sr25519::Public> {
+		self.feed_owner(feed)
+	}
+
+	/// Everyone here is a member of one organisation.
+	fn organisation_of(&self, _account: &sr25519::Public) -> Option<OrganisationId> {
+		Some(0)
+	}
 }
+
+/// The chain the benchmark's partners serve.
+const GENESIS: GenesisHash = [1; 32];
 
 /// `len` pseudo-random bytes produced as they are read.
 struct Input {
@@ -122,6 +137,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 				bootstrap: Vec::new(),
 				directory: partners.clone(),
 				policy: ledger.clone(),
+				genesis: GENESIS,
+				uploads: UploadLimits::default(),
 			})
 			.await?,
 		);
@@ -136,7 +153,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let (a, d) = (&nodes[0], &nodes[3]);
 	let item = ItemId::from_name(b"bench");
 	let add_bob = AclChange { item, base_version: 0, op: AclOp::AddReader(bob.public()) };
-	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice)).await?;
+	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS)).await?;
 
 	println!("4 partner nodes on 127.0.0.1, k = 1 (3 replicas, quorum 2)");
 	println!("| Size | put ms/op | put MB/s | get ms/op | get MB/s |");
@@ -146,14 +163,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 		for i in 0..count {
 			let input = Input { state: 0x9e37_79b9_7f4a_7c15 ^ (size + i) as u64, left: size };
 			let started = Instant::now();
-			let stored = a.put_document(input, vec![bob_rsa.public_key().clone()]).await?;
+			let stored = a.put_document(input, vec![bob_rsa.public_key().clone()], &alice).await?;
 			let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
-			a.publish_envelope(SignedAction::sign(publish, &alice)).await?;
+			a.publish_envelope(SignedAction::sign(publish, &alice, &GENESIS)).await?;
 			put_time += started.elapsed();
 
 			let started = Instant::now();
 			let read = Action::ReadEnvelope { item, envelope: stored.key_envelope };
-			let envelope = d.get_envelope(SignedAction::sign(read, &bob)).await?;
+			let envelope = d.get_envelope(SignedAction::sign(read, &bob, &GENESIS)).await?;
 			d.fetch_document(stored.content_id).await?;
 			let d_handle = d.clone();
 			let content_id = stored.content_id;
@@ -210,7 +227,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	for i in 0..SAMPLES {
 		let entry = writer.next_entry(1_000 + i, None, i.to_le_bytes().to_vec());
 		sent_at.lock().expect("not poisoned").insert(entry.sequence, Instant::now());
-		a.append_feed(FEED, SignedBatch::sign(vec![entry], &device)).await?;
+		a.append_feed(FEED, SignedBatch::sign(vec![entry], &device, &GENESIS)).await?;
 	}
 	let one_by_one = started.elapsed();
 	let mut latencies = receiver.await??;
@@ -233,7 +250,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 		let entries = (0..1000u64)
 			.map(|i| writer.next_entry(10_000 + round * 1000 + i, None, vec![7; 16]))
 			.collect();
-		a.append_feed(FEED, SignedBatch::sign(entries, &device)).await?;
+		a.append_feed(FEED, SignedBatch::sign(entries, &device, &GENESIS)).await?;
 	}
 	println!(
 		"feed, batches of 1,000 appended on A: {:.0} samples/s",

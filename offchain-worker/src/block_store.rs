@@ -267,6 +267,16 @@ impl BlockStore {
 		Ok(Some(target))
 	}
 
+	/// Whether a damaged copy of block `cid` was moved aside by [`Self::quarantine`].
+	pub fn was_quarantined(&self, cid: &Cid) -> bool {
+		let prefix = format!("{cid}.");
+		fs::read_dir(self.root.join(QUARANTINE_DIR)).is_ok_and(|entries| {
+			entries.filter_map(Result::ok).any(|entry| {
+				entry.file_name().to_str().is_some_and(|name| name.starts_with(&prefix))
+			})
+		})
+	}
+
 	/// The ids of all stored blocks, shard by shard (not verified; files whose names are not
 	/// ids are skipped). Blocks put or removed meanwhile may or may not be listed.
 	pub fn iter(&self) -> Blocks {

@@ -24,9 +24,12 @@
 //! A feed's first entry has sequence number 0 and `previous` = [`GENESIS_PREVIOUS`] (all
 //! zero); entry `n + 1` carries the hash of entry `n`. The hash is BLAKE2-256 of the
 //! entry's SCALE encoding (see [`Entry`] for the field order). The owner signs
-//! `b"dt-ledger/feed-entry/v1" ++ hash` of the *last* entry of what it sends: since every
-//! entry links to its predecessor, that one signature vouches for the whole chain up to it,
-//! so a batch of a thousand samples costs one signature to make and one to check.
+//! `b"dt-ledger/feed-entry/v2" ++ genesis hash ++ hash` of the *last* entry of what it
+//! sends: since every entry links to its predecessor, that one signature vouches for the
+//! whole chain up to it, so a batch of a thousand samples costs one signature to make and
+//! one to check. The chain's genesis hash in the signed bytes makes entries signed for a
+//! test network worthless on the production chain; the stored batches are unchanged, and
+//! any replica that knows the chain's genesis hash checks them ([`FeedKey`]).
 //!
 //! # Durability
 //!
@@ -60,11 +63,11 @@ pub mod validation;
 pub mod writer;
 
 pub use entry::{
-	signing_message, Entry, SignedBatch, SignedEntry, StoredEntry, FIRST_SEQUENCE,
+	signing_message, Entry, FeedKey, SignedBatch, SignedEntry, StoredEntry, FIRST_SEQUENCE,
 	GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_PAYLOAD, SIGNING_DOMAIN,
 };
 pub use error::{CorruptReason, StoreError};
-pub use log::{Appended, FeedLog, FeedLogConfig, Recovery, MAX_RANGE_ENTRIES};
+pub use log::{Appended, FeedLog, FeedLogConfig, Recovery, MAX_RANGE_BYTES, MAX_RANGE_ENTRIES};
 pub use store::FeedStore;
 pub use subscription::{Subscription, SubscriptionError};
 pub use validation::{validate, verify, FeedError, Verdict, VerifiedBatch};

@@ -17,8 +17,14 @@
 //!   manifest and key envelope; fetch, verify and decrypt it as a stream.
 //! - [`feed`]: feed entries, their signatures and the validation replicas apply, and the
 //!   persistent log per feed.
+//! - [`uploads`]: blocks put by members and not yet referenced on chain: each charged to
+//!   its organisation's quota, and collected after a grace period.
 //! - [`network`]: the store among the partner nodes over libp2p: replication to 2k+1
 //!   partners, verified reads from any replica, quorum-changed access lists, live feeds.
+//!
+//! Every signature this crate makes or checks (a party's signed store request, a device's
+//! feed batch) covers the chain's genesis hash, so a signature made for one chain (a test
+//! network) is worthless on another (the production chain).
 
 pub mod block_store;
 pub mod content_id;
@@ -26,3 +32,7 @@ pub mod crypto;
 pub mod documents;
 pub mod feed;
 pub mod network;
+pub mod uploads;
+
+/// The hash of a chain's genesis block: which chain a signature is for.
+pub type GenesisHash = [u8; 32];

@@ -3,7 +3,7 @@
 //! fixed tables: the chain is not what is under test here.
 
 use std::{
-	collections::HashMap,
+	collections::{HashMap, HashSet},
 	io::Read,
 	sync::{Arc, Mutex},
 	time::Duration,
@@ -11,18 +11,23 @@ use std::{
 
 use dt_offchain::{
 	content_id::Cid,
+	uploads::UploadLimits,
+	GenesisHash,
 	crypto::{CryptoError, ReaderPrivateKey, ReaderPublicKey},
 	feed::{FeedId, FeedWriter, SignedBatch},
 	network::{
 		sealing_keys, AccessPolicy, AclChange, AclOp, Action, ItemId, Keypair, Multiaddr,
-		NodeError, PartnerDirectory, PeerId, PlacementKey, Refusal, SignedAction, StoreConfig,
-		StoreHandle, StoreNode,
+		NodeError, PartnerDirectory, PeerId, PlacementKey, PutReceipt, Refusal, SignedAction,
+		StoreConfig, StoreHandle, StoreNode,
 	},
 };
+use dt_primitives::OrganisationId;
 use sp_core::{sr25519, Pair as _};
 
 const K: usize = 1;
 const FEED: FeedId = 7;
+/// The chain the partners of these tests serve.
+const GENESIS: GenesisHash = [5; 32];
 
 /// The partner list: fixed at start.
 struct Partners(Vec<PeerId>);
@@ -34,12 +39,29 @@ impl PartnerDirectory for Partners {
 }
 
 /// The ledger's RBAC as a table: who manages which item, each account's RSA key, feed
-/// owners.
+/// owners, the closed feeds, the members and their organisations.
 #[derive(Default)]
 struct Ledger {
 	managers: Mutex<Vec<(sr25519::Public, ItemId)>>,
 	reader_keys: Mutex<HashMap<sr25519::Public, ReaderPublicKey>>,
 	feeds: Mutex<HashMap<FeedId, sr25519::Public>>,
+	closed: Mutex<HashSet<FeedId>>,
+	members: Mutex<HashMap<sr25519::Public, OrganisationId>>,
+}
+
+impl Ledger {
+	/// Alice and the device (Dave) in organisation 1, Bob in 2, Charlie in 3; Eve is no
+	/// member.
+	fn with_members() -> Self {
+		let ledger = Ledger::default();
+		let mut members = ledger.members.lock().unwrap();
+		for (seed, organisation) in [("//Alice", 1), ("//Dave", 1), ("//Bob", 2), ("//Charlie", 3)]
+		{
+			members.insert(account(seed).public(), organisation);
+		}
+		drop(members);
+		ledger
+	}
 }
 
 impl AccessPolicy for Ledger {
@@ -53,6 +75,37 @@ impl AccessPolicy for Ledger {
 
 	fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public> {
 		self.feeds.lock().unwrap().get(&feed).copied()
+	}
+
+	fn feed_appender(&self, feed: FeedId) -> Option<sr25519::Public> {
+		let owner = self.feed_owner(feed)?;
+		let active = !self.closed.lock().unwrap().contains(&feed);
+		(active && self.organisation_of(&owner).is_some()).then_some(owner)
+	}
+
+	fn organisation_of(&self, account: &sr25519::Public) -> Option<OrganisationId> {
+		self.members.lock().unwrap().get(account).copied()
+	}
+}
+
+/// The member whose puts the tests sign, unless they say otherwise.
+fn uploader() -> sr25519::Pair {
+	account("//Alice")
+}
+
+/// A block put signed by `signer` for the chain `genesis`.
+fn put_request(bytes: &[u8], signer: &sr25519::Pair, genesis: &GenesisHash) -> SignedAction {
+	SignedAction::sign(Action::PutBlock { block: Cid::of(bytes) }, signer, genesis)
+}
+
+/// Puts as [`uploader`] does.
+trait PutSigned {
+	async fn put_signed(&self, bytes: Vec<u8>) -> Result<PutReceipt, NodeError>;
+}
+
+impl PutSigned for StoreHandle {
+	async fn put_signed(&self, bytes: Vec<u8>) -> Result<PutReceipt, NodeError> {
+		self.put_block(put_request(&bytes, &uploader(), &GENESIS), bytes).await
 	}
 }
 
@@ -122,6 +175,7 @@ struct Cluster {
 	addrs: Vec<Multiaddr>,
 	partners: Arc<Partners>,
 	ledger: Arc<Ledger>,
+	limits: UploadLimits,
 }
 
 impl Cluster {
@@ -135,13 +189,20 @@ impl Cluster {
 			dirs: (0..n).map(|_| tempfile::tempdir().unwrap()).collect(),
 			addrs: Vec::new(),
 			partners,
-			ledger: Arc::new(Ledger::default()),
+			ledger: Arc::new(Ledger::with_members()),
+			limits: UploadLimits::default(),
 		}
 	}
 
 	/// `n` partners, each told every other's address.
 	async fn start(n: usize) -> Self {
+		Self::start_with(n, UploadLimits::default()).await
+	}
+
+	/// `n` partners with these upload limits, each told every other's address.
+	async fn start_with(n: usize, limits: UploadLimits) -> Self {
 		let mut cluster = Cluster::new(n);
+		cluster.limits = limits;
 		for i in 0..n {
 			let handle = cluster.launch(i, fresh_address(), Vec::new()).await;
 			cluster.addrs.push(handle.listen_addr().clone());
@@ -187,6 +248,8 @@ impl Cluster {
 			bootstrap,
 			directory: self.partners.clone(),
 			policy: self.ledger.clone(),
+			genesis: GENESIS,
+			uploads: self.limits,
 		})
 		.await
 		.unwrap()
@@ -234,11 +297,11 @@ fn sample(len: usize, seed: u8) -> Vec<u8> {
 }
 
 fn change(item: ItemId, base_version: u64, op: AclOp, signer: &sr25519::Pair) -> SignedAction {
-	SignedAction::sign(Action::ChangeAcl(AclChange { item, base_version, op }), signer)
+	SignedAction::sign(Action::ChangeAcl(AclChange { item, base_version, op }), signer, &GENESIS)
 }
 
 fn read_request(item: ItemId, envelope: Cid, reader: &sr25519::Pair) -> SignedAction {
-	SignedAction::sign(Action::ReadEnvelope { item, envelope }, reader)
+	SignedAction::sign(Action::ReadEnvelope { item, envelope }, reader, &GENESIS)
 }
 
 fn is_refused(result: &Result<impl std::fmt::Debug, NodeError>, expected: Refusal) -> bool {
@@ -255,10 +318,10 @@ async fn put_version(
 	readers: Vec<ReaderPublicKey>,
 ) -> (Cid, Cid) {
 	let node = cluster.node(writer);
-	let stored = node.put_document(std::io::Cursor::new(plaintext), readers).await.unwrap();
+	let stored = node.put_document(std::io::Cursor::new(plaintext), readers, &uploader()).await.unwrap();
 	let publish = Action::WriteEnvelope { item: parties.item, envelope: stored.key_envelope };
 	let receipt = node
-		.publish_envelope(SignedAction::sign(publish, &parties.alice))
+		.publish_envelope(SignedAction::sign(publish, &parties.alice, &GENESIS))
 		.await
 		.unwrap();
 	assert!(receipt.stored_on.len() >= 2, "{receipt:?}");
@@ -288,7 +351,7 @@ async fn read_version(
 async fn a_block_put_on_a_is_read_on_c_and_its_replicas_are_found_through_the_dht() {
 	let cluster = Cluster::start(4).await;
 	let bytes = sample(300_000, 1);
-	let receipt = cluster.node(0).put_block(bytes.clone()).await.unwrap();
+	let receipt = cluster.node(0).put_signed(bytes.clone()).await.unwrap();
 	let (replicas, _) = cluster.placement(&PlacementKey::block(&receipt.cid));
 	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
 	let mut stored_on: Vec<usize> =
@@ -326,7 +389,7 @@ async fn a_block_put_on_a_is_read_on_c_and_its_replicas_are_found_through_the_dh
 async fn with_one_replica_stopped_blocks_are_still_read_and_written_but_not_with_two() {
 	let mut cluster = Cluster::start(4).await;
 	let bytes = sample(50_000, 2);
-	let cid = cluster.node(0).put_block(bytes.clone()).await.unwrap().cid;
+	let cid = cluster.node(0).put_signed(bytes.clone()).await.unwrap().cid;
 	let (replicas, others) = cluster.placement(&PlacementKey::block(&cid));
 	cluster.stop(replicas[0]).await;
 	let reader = others[0];
@@ -335,12 +398,12 @@ async fn with_one_replica_stopped_blocks_are_still_read_and_written_but_not_with
 	assert_ne!(fetched.served_by, cluster.peer(replicas[0]));
 
 	// A write to the same replicas still reaches a quorum (2 of 3)...
-	let again = cluster.node(reader).put_block(bytes.clone()).await.unwrap();
+	let again = cluster.node(reader).put_signed(bytes.clone()).await.unwrap();
 	assert_eq!(again.stored_on.len(), 2);
 	assert_eq!(again.failed.len(), 1);
 	// ...but not with two of them down.
 	cluster.stop(replicas[1]).await;
-	match cluster.node(reader).put_block(bytes).await {
+	match cluster.node(reader).put_signed(bytes).await {
 		Err(NodeError::NotEnoughReplicas { acked: 1, needed: 2, .. }) => {},
 		other => panic!("{other:?}"),
 	}
@@ -350,7 +413,7 @@ async fn with_one_replica_stopped_blocks_are_still_read_and_written_but_not_with
 async fn a_corrupted_copy_is_detected_skipped_reported_and_repaired() {
 	let cluster = Cluster::start(4).await;
 	let bytes = sample(200_000, 3);
-	let cid = cluster.node(1).put_block(bytes.clone()).await.unwrap().cid;
+	let cid = cluster.node(1).put_signed(bytes.clone()).await.unwrap().cid;
 	let (replicas, others) = cluster.placement(&PlacementKey::block(&cid));
 	// The closest replica, asked first, has its copy damaged on disk.
 	let damaged = replicas[0];
@@ -422,13 +485,13 @@ async fn only_readers_on_the_list_get_the_envelope_and_only_managers_change_the_
 	// Bob cannot publish an envelope either.
 	let stored = cluster
 		.node(1)
-		.put_document(std::io::Cursor::new(vec![1, 2, 3]), vec![bob_key])
+		.put_document(std::io::Cursor::new(vec![1, 2, 3]), vec![bob_key], &uploader())
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
 	let refused = cluster
 		.node(1)
-		.publish_envelope(SignedAction::sign(publish, &parties.bob))
+		.publish_envelope(SignedAction::sign(publish, &parties.bob, &GENESIS))
 		.await;
 	assert!(matches!(refused, Err(NodeError::NotEnoughReplicas { acked: 0, .. })), "{refused:?}");
 
@@ -456,13 +519,13 @@ async fn an_acl_change_without_a_quorum_has_no_effect() {
 	// Replicas refuse an envelope sealed for a key not on the list.
 	let stored = cluster
 		.node(0)
-		.put_document(std::io::Cursor::new(sample(1000, 5)), keys.clone())
+		.put_document(std::io::Cursor::new(sample(1000, 5)), keys.clone(), &uploader())
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
 	let refused = cluster
 		.node(0)
-		.publish_envelope(SignedAction::sign(publish, &parties.alice))
+		.publish_envelope(SignedAction::sign(publish, &parties.alice, &GENESIS))
 		.await;
 	assert!(matches!(refused, Err(NodeError::NotEnoughReplicas { acked: 0, .. })), "{refused:?}");
 
@@ -479,9 +542,12 @@ async fn an_acl_change_without_a_quorum_has_no_effect() {
 		Err(NodeError::NoQuorum { accepted: 1, needed: 2, .. }) => {},
 		other => panic!("{other:?}"),
 	}
-	// The replica that prepared it still reads by the old list.
-	let acl = cluster.node(coordinator).acl(item).await.unwrap();
+	// The replica that prepared it still reads by the old list; its word alone is not
+	// what a client signs its next change against.
+	let acl = cluster.node(survivor).local_acl(item).unwrap();
 	assert_eq!((acl.version, acl.readers.clone()), (1, vec![parties.bob.public()]));
+	let alone = cluster.node(coordinator).acl(item).await;
+	assert!(matches!(alone, Err(NodeError::Unavailable { .. })), "{alone:?}");
 	let node = cluster.node(survivor);
 	let err = node.get_envelope(read_request(item, Cid::of(b"any"), &parties.charlie)).await;
 	assert!(is_refused(&err, Refusal::Unauthorized), "{err:?}");
@@ -564,11 +630,11 @@ async fn a_removed_reader_cannot_decrypt_the_next_version() {
 	let both = vec![parties.bob_rsa.public_key().clone(), parties.charlie_rsa.public_key().clone()];
 	let stored = cluster
 		.node(1)
-		.put_document(std::io::Cursor::new(sample(10, 8)), both)
+		.put_document(std::io::Cursor::new(sample(10, 8)), both, &uploader())
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
-	let refused = cluster.node(1).publish_envelope(SignedAction::sign(publish, alice)).await;
+	let refused = cluster.node(1).publish_envelope(SignedAction::sign(publish, alice, &GENESIS)).await;
 	assert!(matches!(refused, Err(NodeError::NotEnoughReplicas { acked: 0, .. })), "{refused:?}");
 }
 
@@ -592,7 +658,7 @@ async fn a_restarted_node_keeps_its_blocks_envelopes_and_lists() {
 	)
 	.await;
 	let block = sample(70_000, 10);
-	let cid = cluster.node(0).put_block(block.clone()).await.unwrap().cid;
+	let cid = cluster.node(0).put_signed(block.clone()).await.unwrap().cid;
 
 	// Restart one replica of the item, then leave it the only one up.
 	let (replicas, others) = cluster.placement(&PlacementKey::item(&item));
@@ -650,7 +716,7 @@ async fn feed_entries_appended_on_a_arrive_live_and_in_order_on_d() {
 	// History before the subscription.
 	let receipt = cluster
 		.node(0)
-		.append_feed(FEED, SignedBatch::sign(entries(&mut writer, 3, 1_000), device))
+		.append_feed(FEED, SignedBatch::sign(entries(&mut writer, 3, 1_000), device, &GENESIS))
 		.await
 		.unwrap();
 	assert_eq!(receipt.head.sequence, 2);
@@ -681,7 +747,7 @@ async fn feed_entries_appended_on_a_arrive_live_and_in_order_on_d() {
 		sent.extend(batch.clone());
 		cluster
 			.node(0)
-			.append_feed(FEED, SignedBatch::sign(batch, device))
+			.append_feed(FEED, SignedBatch::sign(batch, device, &GENESIS))
 			.await
 			.unwrap();
 	}
@@ -697,19 +763,19 @@ async fn feed_entries_appended_on_a_arrive_live_and_in_order_on_d() {
 	let next = entries(&mut probe, 1, 9_000);
 	let forged = cluster
 		.node(1)
-		.append_feed(FEED, SignedBatch::sign(next.clone(), &parties.alice))
+		.append_feed(FEED, SignedBatch::sign(next.clone(), &parties.alice, &GENESIS))
 		.await;
 	assert!(is_refused(&forged, Refusal::Invalid), "{forged:?}");
 	let mut replay_writer = FeedWriter::new(FEED, None);
-	let replay = SignedBatch::sign(entries(&mut replay_writer, 3, 1_000), device);
+	let replay = SignedBatch::sign(entries(&mut replay_writer, 3, 1_000), device, &GENESIS);
 	let head = cluster.node(2).append_feed(FEED, replay).await.unwrap().head;
 	assert_eq!(head.sequence, 102);
 	let mut fork_writer = FeedWriter::new(FEED, None);
-	let fork = SignedBatch::sign(entries(&mut fork_writer, 3, 1_001), device);
+	let fork = SignedBatch::sign(entries(&mut fork_writer, 3, 1_001), device, &GENESIS);
 	let forked = cluster.node(2).append_feed(FEED, fork).await;
 	assert!(is_refused(&forked, Refusal::Invalid), "{forked:?}");
 	assert!(matches!(
-		cluster.node(2).append_feed(99, SignedBatch::sign(next, device)).await,
+		cluster.node(2).append_feed(99, SignedBatch::sign(next, device, &GENESIS)).await,
 		Err(NodeError::UnknownFeed(99))
 	));
 	assert_eq!(cluster.node(1).feed_head(FEED).await.unwrap().unwrap().sequence, 102);
@@ -732,7 +798,7 @@ async fn partners_bootstrapped_from_one_partner_find_each_other() {
 
 	// Replicas A, C and D: B reaches the two it has only heard of through A.
 	let bytes = block_placed(&cluster, |replicas| !replicas.contains(&1));
-	let receipt = cluster.node(1).put_block(bytes).await.unwrap();
+	let receipt = cluster.node(1).put_signed(bytes).await.unwrap();
 	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
 	assert!(receipt.failed.is_empty(), "{receipt:?}");
 	for i in [0, 2, 3] {
@@ -745,7 +811,7 @@ async fn partners_bootstrapped_from_one_partner_find_each_other() {
 	let batch = entries(&mut writer, 3, 1_000);
 	let receipt = cluster
 		.node(2)
-		.append_feed(FEED, SignedBatch::sign(batch.clone(), &parties.device))
+		.append_feed(FEED, SignedBatch::sign(batch.clone(), &parties.device, &GENESIS))
 		.await
 		.unwrap();
 	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
@@ -761,7 +827,7 @@ async fn partners_bootstrapped_from_one_partner_find_each_other() {
 	// Replicas A, B and C, written from C; read on D even once A, the only partner D was
 	// told of, is gone: what D learned of B and C through A is kept.
 	let bytes = block_placed(&cluster, |replicas| !replicas.contains(&3));
-	let receipt = cluster.node(2).put_block(bytes.clone()).await.unwrap();
+	let receipt = cluster.node(2).put_signed(bytes.clone()).await.unwrap();
 	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
 	assert!(receipt.failed.is_empty(), "{receipt:?}");
 	cluster.stop(0).await;
@@ -778,14 +844,14 @@ async fn a_replica_that_missed_batches_is_brought_up_to_date() {
 	let mut writer = FeedWriter::new(FEED, None);
 	cluster.stop(replicas[0]).await;
 	for round in 0..3 {
-		let batch = SignedBatch::sign(entries(&mut writer, 4, 100 * round), &parties.device);
+		let batch = SignedBatch::sign(entries(&mut writer, 4, 100 * round), &parties.device, &GENESIS);
 		assert_eq!(
 			cluster.node(others[0]).append_feed(FEED, batch).await.unwrap().stored_on.len(),
 			2
 		);
 	}
 	cluster.restart(replicas[0]).await;
-	let batch = SignedBatch::sign(entries(&mut writer, 4, 1_000), &parties.device);
+	let batch = SignedBatch::sign(entries(&mut writer, 4, 1_000), &parties.device, &GENESIS);
 	let receipt = cluster.node(others[0]).append_feed(FEED, batch).await.unwrap();
 	assert_eq!(receipt.stored_on.len(), 3, "{receipt:?}");
 	assert_eq!(receipt.head.sequence, 15);
@@ -808,6 +874,8 @@ async fn a_peer_outside_the_partner_set_is_refused() {
 		bootstrap: (0..4).map(|i| (cluster.peer(i), cluster.addrs[i].clone())).collect(),
 		directory: Arc::new(Partners(everyone)),
 		policy: cluster.ledger.clone(),
+		genesis: GENESIS,
+		uploads: UploadLimits::default(),
 	})
 	.await
 	.unwrap();
@@ -818,7 +886,7 @@ async fn a_peer_outside_the_partner_set_is_refused() {
 	// Its writes reach no partner.
 	let bytes = sample(1000, 11);
 	let cid = Cid::of(&bytes);
-	assert!(stranger.put_block(bytes).await.is_err());
+	assert!(stranger.put_signed(bytes).await.is_err());
 	for i in 0..4 {
 		assert!(!cluster.node(i).local_block_path(&cid).exists());
 	}
@@ -885,7 +953,7 @@ async fn a_feed_subscription_heals_after_every_replica_restarted() {
 	let mut subscription = cluster.node(subscriber).subscribe_feed(FEED).await.unwrap();
 	let mut writer = FeedWriter::new(FEED, None);
 	let mut append = |cluster: &Cluster, at: usize, start: u64| {
-		let batch = SignedBatch::sign(entries(&mut writer, 2, start), &parties.device);
+		let batch = SignedBatch::sign(entries(&mut writer, 2, start), &parties.device, &GENESIS);
 		let node = cluster.node(at).clone();
 		async move { node.append_feed(FEED, batch).await.unwrap() }
 	};
@@ -975,7 +1043,7 @@ async fn store_node_child() {
 			(peer.parse().unwrap(), address.parse().unwrap())
 		})
 		.collect();
-	let ledger = Arc::new(Ledger::default());
+	let ledger = Arc::new(Ledger::with_members());
 	parties(&ledger);
 	let _node = StoreNode::start(StoreConfig {
 		listen: parts[2].parse().unwrap(),
@@ -985,6 +1053,8 @@ async fn store_node_child() {
 		bootstrap,
 		directory: Arc::new(Partners(partners)),
 		policy: ledger,
+		genesis: GENESIS,
+		uploads: UploadLimits::default(),
 	})
 	.await
 	.unwrap();
@@ -999,7 +1069,7 @@ async fn store_node_child() {
 /// the only replica of the item still up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
-	let ledger = Arc::new(Ledger::default());
+	let ledger = Arc::new(Ledger::with_members());
 	let parties = parties(&ledger);
 	let item = parties.item;
 	// Four identities, the fourth (the child process) a replica of the item.
@@ -1025,6 +1095,8 @@ async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
 			bootstrap: (0..4).filter(|j| *j != i).map(|j| (peers[j], addrs[j].clone())).collect(),
 			directory: partners.clone(),
 			policy: ledger.clone(),
+			genesis: GENESIS,
+			uploads: UploadLimits::default(),
 		})
 		.await
 		.unwrap();
@@ -1043,13 +1115,12 @@ async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
 	let stored = node
 		.put_document(
 			std::io::Cursor::new(sample(3_000, 13)),
-			vec![parties.bob_rsa.public_key().clone()],
-		)
+			vec![parties.bob_rsa.public_key().clone()], &uploader())
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
 	let receipt = node
-		.publish_envelope(SignedAction::sign(publish, &parties.alice))
+		.publish_envelope(SignedAction::sign(publish, &parties.alice, &GENESIS))
 		.await
 		.unwrap();
 	assert!(receipt.stored_on.contains(&peers[3]), "{receipt:?}");
@@ -1064,7 +1135,7 @@ async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
 			dt_offchain::network::replicas(&PlacementKey::block(cid), &peers, K).contains(&peers[3])
 		})
 		.unwrap();
-	let receipt = node.put_block(block.clone()).await.unwrap();
+	let receipt = node.put_signed(block.clone()).await.unwrap();
 	assert!(receipt.stored_on.contains(&peers[3]), "{receipt:?}");
 
 	// SIGKILL, then the same directory in a new process.
@@ -1083,11 +1154,242 @@ async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
 		.get_envelope(read_request(item, stored.key_envelope, &parties.charlie))
 		.await;
 	assert!(is_refused(&refused, Refusal::Unauthorized), "{refused:?}");
-	assert_eq!(node.acl(item).await.unwrap().version, 1);
+	// One replica up: its list serves its readers, but is no quorum to sign changes by.
+	assert!(matches!(node.acl(item).await, Err(NodeError::Unavailable { .. })));
 	let on_disk = dirs[3]
 		.path()
 		.join("blocks/blocks")
 		.join(format!("{:02x}", cid.digest()[0]))
 		.join(cid.to_string());
 	assert_eq!(std::fs::read(on_disk).unwrap(), block);
+}
+
+/// Outsiders, non-members and signatures for another chain put nothing; a member puts up
+/// to its organisation's quota on each replica, other organisations unaffected; what the
+/// chain does not refer to is collected after the grace period, what it refers to stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blocks_are_put_only_by_members_within_their_quota_and_collected_unless_referenced() {
+	// Three partners: every block lives on all three, so each replica sees every put.
+	let limits = UploadLimits { quota_bytes: 1_000_000, grace_ms: 60_000 };
+	let cluster = Cluster::start_with(3, limits).await;
+	let eve = account("//Eve");
+	let bytes = sample(600_000, 21);
+
+	let by_outsider = cluster.node(0).put_block(put_request(&bytes, &eve, &GENESIS), bytes.clone()).await;
+	assert!(is_refused(&by_outsider, Refusal::Unauthorized), "{by_outsider:?}");
+	let test_chain = put_request(&bytes, &uploader(), &[6; 32]);
+	let refused = cluster.node(0).put_block(test_chain, bytes.clone()).await;
+	assert!(is_refused(&refused, Refusal::Unauthorized), "{refused:?}");
+	let other_block = put_request(&sample(10, 1), &uploader(), &GENESIS);
+	let refused = cluster.node(0).put_block(other_block, bytes.clone()).await;
+	assert!(is_refused(&refused, Refusal::Invalid), "{refused:?}");
+	for i in 0..3 {
+		assert!(!cluster.node(i).local_blocks().has(&Cid::of(&bytes)).unwrap());
+	}
+
+	// Alice's organisation: 600 kB fit, the same block again costs nothing, 600 kB more
+	// do not; Bob's organisation still puts.
+	let referenced = cluster.node(0).put_signed(bytes.clone()).await.unwrap().cid;
+	cluster.node(1).put_signed(bytes.clone()).await.unwrap();
+	let more = sample(600_000, 22);
+	let over = cluster.node(0).put_signed(more.clone()).await;
+	assert!(is_refused(&over, Refusal::QuotaExceeded), "{over:?}");
+	for i in 0..3 {
+		assert_eq!(cluster.node(i).uploads().used(1), 600_000);
+		assert!(!cluster.node(i).local_blocks().has(&Cid::of(&more)).unwrap());
+	}
+	let bob = account("//Bob");
+	let unreferenced = cluster
+		.node(2)
+		.put_block(put_request(&more, &bob, &GENESIS), more.clone())
+		.await
+		.unwrap()
+		.cid;
+
+	// Collection: within the grace period nothing goes; after it, the block the chain
+	// refers to stays (and is no longer charged), the other is removed.
+	let now = dt_offchain::network::auth::now_ms();
+	for i in 0..3 {
+		let node = cluster.node(i);
+		let early = node.uploads().collect(node.local_blocks(), |_| false, now).unwrap();
+		assert_eq!(early.collected, 0);
+		let late = node
+			.uploads()
+			.collect(node.local_blocks(), |cid| *cid == referenced, now + 60_001)
+			.unwrap();
+		assert_eq!((late.released, late.collected), (1, 1), "node {i}");
+		assert!(node.local_blocks().has(&referenced).unwrap());
+		assert!(!node.local_blocks().has(&unreferenced).unwrap());
+		assert_eq!(node.uploads().used(1), 0);
+	}
+	// Alice's organisation has room again.
+	cluster.node(0).put_signed(more).await.unwrap();
+}
+
+/// A feed closed on chain, or whose owner is no longer a member, takes no appends through
+/// any node, though its history is still read; a batch signed for another chain is
+/// refused by the replicas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_feed_or_a_removed_device_can_no_longer_append() {
+	let cluster = Cluster::start(4).await;
+	let parties = parties(&cluster.ledger);
+	let device = &parties.device;
+	let mut writer = FeedWriter::new(FEED, None);
+	let batch = SignedBatch::sign(entries(&mut writer, 3, 1_000), device, &GENESIS);
+	cluster.node(0).append_feed(FEED, batch).await.unwrap();
+
+	let test_chain = SignedBatch::sign(entries(&mut writer.clone(), 1, 2_000), device, &[6; 32]);
+	let refused = cluster.node(1).append_feed(FEED, test_chain).await;
+	assert!(is_refused(&refused, Refusal::Invalid), "{refused:?}");
+
+	// The device is removed from the consortium.
+	cluster.ledger.members.lock().unwrap().remove(&device.public());
+	let next = SignedBatch::sign(entries(&mut writer.clone(), 1, 2_000), device, &GENESIS);
+	let refused = cluster.node(2).append_feed(FEED, next.clone()).await;
+	assert!(matches!(refused, Err(NodeError::FeedClosed(FEED))), "{refused:?}");
+	// Back as a member, but its feed was closed (its sensor replaced).
+	cluster.ledger.members.lock().unwrap().insert(device.public(), 1);
+	cluster.ledger.closed.lock().unwrap().insert(FEED);
+	let refused = cluster.node(3).append_feed(FEED, next).await;
+	assert!(matches!(refused, Err(NodeError::FeedClosed(FEED))), "{refused:?}");
+	// Its history is still there for anyone following it.
+	for i in 0..4 {
+		cluster.node(i).sync_feed(FEED).await.unwrap();
+		assert_eq!(cluster.node(i).local_feeds().head(FEED).unwrap().unwrap().sequence, 2);
+	}
+}
+
+/// One replica claiming a reader list ahead of the others (hostile, or restored from
+/// elsewhere) is not believed: the list a client signs its next change against is the one
+/// k+1 replicas agree on, and that change goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_list_version_from_one_replica_alone_is_not_used() {
+	let mut cluster = Cluster::start(4).await;
+	let parties = parties(&cluster.ledger);
+	let item = parties.item;
+	let bob = AclOp::AddReader(parties.bob.public());
+	cluster.node(0).change_acl(change(item, 0, bob, &parties.alice)).await.unwrap();
+
+	let (replicas, others) = cluster.placement(&PlacementKey::item(&item));
+	let liar = replicas[0];
+	cluster.stop(liar).await;
+	let forged = dt_offchain::network::acl::ItemState {
+		acl: dt_offchain::network::Acl { version: 41, readers: vec![parties.charlie.public()] },
+		..Default::default()
+	};
+	let path = cluster.dirs[liar].path().join("acl").join(hex::encode(item.0));
+	std::fs::write(path, codec::Encode::encode(&forged)).unwrap();
+	cluster.restart(liar).await;
+
+	let acl = cluster.node(others[0]).acl(item).await.unwrap();
+	assert_eq!((acl.version, acl.readers), (1, vec![parties.bob.public()]));
+	let charlie = AclOp::AddReader(parties.charlie.public());
+	let changed = cluster
+		.node(others[0])
+		.change_acl(change(item, acl.version, charlie, &parties.alice))
+		.await
+		.unwrap();
+	assert_eq!(changed.version, 2);
+	// A change signed for another chain changes nothing.
+	let dave = AclOp::AddReader(parties.device.public());
+	let test_chain = SignedAction::sign(
+		Action::ChangeAcl(AclChange { item, base_version: 2, op: dave }),
+		&parties.alice,
+		&[6; 32],
+	);
+	let refused = cluster.node(others[0]).change_acl(test_chain).await;
+	assert!(is_refused(&refused, Refusal::Unauthorized), "{refused:?}");
+}
+
+/// A partner that opens many streams at once on one connection, each with a large request:
+/// the node takes at most `MAX_STREAMS_PER_CONNECTION` at a time (each held until it is
+/// answered) and drops the others at once, so what one connection makes it buffer stays
+/// within `MAX_BUFFERED_BYTES_PER_CONNECTION`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partner_cannot_make_a_node_buffer_unbounded_requests_on_one_connection() {
+	use dt_offchain::network::protocol::{
+		Request as StoreRequest, StoreCodec, MAX_BUFFERED_BYTES_PER_CONNECTION,
+		MAX_MESSAGE_BYTES, MAX_STREAMS_PER_CONNECTION, PROTOCOL,
+	};
+	use futures::StreamExt;
+	use libp2p::{
+		request_response::{self, ProtocolSupport},
+		swarm::SwarmEvent,
+	};
+	assert!(MAX_BUFFERED_BYTES_PER_CONNECTION <= 512 << 20);
+	assert!(MAX_MESSAGE_BYTES >= (8 << 20) + 1024, "a full feed batch still fits");
+
+	let mut cluster = Cluster::new(2);
+	let victim = cluster.launch(0, fresh_address(), Vec::new()).await;
+	cluster.addrs.push(victim.listen_addr().clone());
+	// The second partner, hostile: its own swarm, as many streams as it likes.
+	let mut attacker = libp2p::SwarmBuilder::with_existing_identity(cluster.keys[1].clone())
+		.with_tokio()
+		.with_tcp(
+			libp2p::tcp::Config::default(),
+			libp2p::noise::Config::new,
+			libp2p::yamux::Config::default,
+		)
+		.unwrap()
+		.with_behaviour(|_| {
+			request_response::Behaviour::with_codec(
+				StoreCodec,
+				[(PROTOCOL, ProtocolSupport::Outbound)],
+				request_response::Config::default()
+					.with_max_concurrent_streams(10_000)
+					.with_request_timeout(Duration::from_secs(120)),
+			)
+		})
+		.unwrap()
+		.with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(60)))
+		.build();
+	let target = cluster.peer(0);
+	let address = victim.listen_addr().clone().with(libp2p::multiaddr::Protocol::P2p(target));
+	// The node admits partners once it has read the partner list (within seconds of start).
+	let deadline = std::time::Instant::now() + Duration::from_secs(30);
+	'connected: loop {
+		attacker.dial(address.clone()).unwrap();
+		loop {
+			let event = tokio::time::timeout(Duration::from_secs(10), attacker.select_next_some())
+				.await
+				.expect("the dial ends in time");
+			match event {
+				SwarmEvent::ConnectionEstablished { .. } => break 'connected,
+				SwarmEvent::OutgoingConnectionError { .. } | SwarmEvent::ConnectionClosed { .. } => {
+					assert!(std::time::Instant::now() < deadline, "the node never admitted its partner");
+					tokio::time::sleep(Duration::from_millis(500)).await;
+					break;
+				},
+				_ => {},
+			}
+		}
+	}
+	let attempts = 3 * MAX_STREAMS_PER_CONNECTION;
+	let bytes = sample(2 << 20, 30);
+	let request =
+		StoreRequest::PutBlock { request: put_request(&bytes, &account("//Eve"), &GENESIS), bytes };
+	for _ in 0..attempts {
+		attacker.behaviour_mut().send_request(&target, request.clone());
+	}
+	let (mut answered, mut dropped) = (0, 0);
+	while answered + dropped < attempts {
+		let event = tokio::time::timeout(Duration::from_secs(120), attacker.select_next_some())
+			.await
+			.expect("every request is answered or fails in time");
+		match event {
+			SwarmEvent::Behaviour(request_response::Event::Message {
+				message: request_response::Message::Response { .. },
+				..
+			}) => answered += 1,
+			SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
+				dropped += 1
+			},
+			_ => {},
+		}
+	}
+	assert!(dropped > 0, "all {attempts} streams were taken at once ({answered} answered)");
+	assert!(answered > 0, "the node still answers within its bound");
+	// The node serves its partners as before.
+	assert!(victim.local_blocks().iter().next().is_none(), "nothing was stored for Eve");
+	victim.shutdown().await.unwrap();
 }

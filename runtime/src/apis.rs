@@ -228,6 +228,10 @@ impl_runtime_apis! {
 		) -> Option<DocumentHistory<AccountId, BlockNumber>> {
 			Documents::document_with_history(document, reader.as_ref())
 		}
+
+		fn may_manage_readers(document: DocumentId, who: AccountId) -> bool {
+			Documents::may_manage_readers(document, &who)
+		}
 	}
 
 	impl pallet_dt_feeds::runtime_api::FeedsApi<Block, AccountId, BlockNumber> for Runtime {

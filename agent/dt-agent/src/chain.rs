@@ -102,6 +102,16 @@ impl HeadView {
 	}
 }
 
+/// The genesis hash of the node's chain: what feed entries are signed for (a batch signed
+/// for another chain is refused).
+pub async fn genesis(client: &Client) -> Result<dt_offchain::GenesisHash, ClientError> {
+	let hash = client.block_hash(0).await?.ok_or(ClientError::Rpc {
+		method: "chain_getBlockHash",
+		reason: "the node has no genesis block".into(),
+	})?;
+	Ok(hash.into())
+}
+
 /// Appends `batch` to `feed` on the node; the node's head afterwards.
 pub async fn append(
 	client: &Client,

@@ -512,6 +512,7 @@ impl Sender {
 	/// Sends every durable, unacknowledged reading of every bound buffer.
 	async fn send_all(&mut self, client: &Client) -> Result<(), FeedAgentError> {
 		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
+		let genesis = chain::genesis(client).await?;
 		for element in elements {
 			if self.stalled.contains(&element) {
 				continue;
@@ -528,7 +529,7 @@ impl Sender {
 					if entries.is_empty() {
 						break;
 					}
-					(feed, SignedBatch::sign(entries, self.submitter.key()))
+					(feed, SignedBatch::sign(entries, self.submitter.key(), &genesis))
 				};
 				let (feed, batch) = batch;
 				let head = chain::append(client, feed, &batch).await?;

@@ -199,7 +199,7 @@ pub async fn doc_command(
 			ensure_may(&client, twin, &me, Action::AddDocument, "add documents to", level).await?;
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?;
+			let store = store.connect(node).await?.signing_as(&me.pair);
 			let network = envelopes::has_network(&store).await?;
 			if network {
 				ensure_may_publish(&client, twin, &me).await?;
@@ -302,7 +302,7 @@ pub async fn doc_command(
 				.await?;
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?;
+			let store = store.connect(node).await?.signing_as(&me.pair);
 			let network = envelopes::has_network(&store).await?;
 			if network {
 				ensure_key_registered(&readers, &me)?;
@@ -465,7 +465,7 @@ pub async fn doc_command(
 			// so there is nothing to save by asking first.
 			let readers =
 				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?;
+			let store = store.connect(node).await?.signing_as(&me.pair);
 			let network = envelopes::has_network(&store).await?;
 			let uploaded = transfer::upload(
 				&store,

@@ -76,10 +76,20 @@ fn register_version(node: &Node, document: u64, size: u64, manifest: &[u8], enve
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	runtime.block_on(async {
 		let client = dt_client::Client::connect(&node.url).await.unwrap();
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let genesis: [u8; 32] = client.block_hash(0).await.unwrap().unwrap().into();
+		let put = dt_offchain::network::SignedAction::sign(
+			dt_offchain::network::Action::PutBlock { block: Cid::of(manifest) },
+			&alice,
+			&genesis,
+		);
 		let stored: String = client
 			.request(
 				"store_putBlock",
-				jsonrpsee::rpc_params![format!("0x{}", hex::encode(manifest))],
+				jsonrpsee::rpc_params![
+					format!("0x{}", hex::encode(manifest)),
+					format!("0x{}", hex::encode(codec::Encode::encode(&put)))
+				],
 			)
 			.await
 			.unwrap();
@@ -91,7 +101,6 @@ fn register_version(node: &Node, document: u64, size: u64, manifest: &[u8], enve
 			content_id: id(&stored),
 			key_envelope: id(envelope),
 		};
-		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
 		let finalized =
 			client.submit(&alice, dt_runtime::RuntimeCall::Documents(call)).await.unwrap();
 		assert_eq!(finalized.dispatch_error, None);

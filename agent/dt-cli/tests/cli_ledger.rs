@@ -211,8 +211,13 @@ fn entries(
 		.collect()
 }
 
+/// The genesis hash of the node's chain: what puts and feed entries are signed for.
+async fn genesis(client: &Client) -> [u8; 32] {
+	client.block_hash(0).await.unwrap().unwrap().into()
+}
+
 async fn append(client: &Client, feed: FeedId, entries: Vec<Entry>) -> Value {
-	let batch = SignedBatch::sign(entries, &pair("//Bob"));
+	let batch = SignedBatch::sign(entries, &pair("//Bob"), &genesis(client).await);
 	client
 		.request("feed_append", rpc_params![feed, format!("0x{}", hex::encode(batch.encode()))])
 		.await
@@ -233,10 +238,22 @@ async fn store_document(
 ) -> (Cid, Cid, Vec<Cid>) {
 	let stored = put_document(scratch, text, std::slice::from_ref(reader)).unwrap();
 	let chunks = read_manifest(scratch, &stored.content_id).unwrap().chunks().to_vec();
+	let genesis = genesis(client).await;
 	for cid in chunks.iter().chain([&stored.key_envelope, &stored.content_id]) {
 		let bytes = scratch.get(cid).unwrap().unwrap();
+		let put = dt_offchain::network::SignedAction::sign(
+			dt_offchain::network::Action::PutBlock { block: *cid },
+			&pair("//Alice"),
+			&genesis,
+		);
 		let stored_as: String = client
-			.request("store_putBlock", rpc_params![format!("0x{}", hex::encode(bytes))])
+			.request(
+				"store_putBlock",
+				rpc_params![
+					format!("0x{}", hex::encode(&bytes)),
+					format!("0x{}", hex::encode(put.encode()))
+				],
+			)
 			.await
 			.unwrap();
 		assert_eq!(stored_as, cid.to_string());

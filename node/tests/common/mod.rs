@@ -298,6 +298,12 @@ impl Rpc {
 		self.request("chain_getBlockHash", rpc_params![number]).await
 	}
 
+	/// The chain's genesis hash: what signed store requests and feed entries are signed
+	/// for.
+	pub async fn genesis(&self) -> [u8; 32] {
+		self.block_hash(0).await.expect("the chain has a genesis block").into()
+	}
+
 	/// Waits until the node has finalized block `number`.
 	pub async fn wait_finalized(&self, number: u32, timeout: Duration) {
 		let deadline = Instant::now() + timeout;
@@ -461,6 +467,22 @@ impl LocalConsortium {
 /// `bytes` as JSON-RPC takes them: `0x` and lowercase hex.
 pub fn hex0x(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
+}
+
+/// The `signedAction` of `store_putBlock` for `bytes`: a put signed by `signer` for the
+/// chain `genesis`, hex.
+pub fn signed_put(bytes: &[u8], signer: &sr25519::Pair, genesis: &[u8; 32]) -> String {
+	use dt_offchain::{
+		content_id::Cid,
+		network::{Action, SignedAction},
+	};
+	let action = Action::PutBlock { block: Cid::of(bytes) };
+	hex0x(&SignedAction::sign(action, signer, genesis).encode())
+}
+
+/// `store_putBlock`'s parameters for `bytes` put by `signer` on the chain `genesis`.
+pub fn put_params(bytes: &[u8], signer: &sr25519::Pair, genesis: &[u8; 32]) -> ArrayParams {
+	rpc_params![hex0x(bytes), signed_put(bytes, signer, genesis)]
 }
 
 /// Retries `attempt` every half second until it succeeds, for at most `timeout`: the store's

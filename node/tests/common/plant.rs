@@ -225,6 +225,21 @@ pub async fn register_document(
 	content: &dt_offchain::content_id::Cid,
 	envelope: &dt_offchain::content_id::Cid,
 ) -> pallet_dt_documents::DocumentId {
+	let level = dt_primitives::access::Confidentiality::Internal;
+	register_document_at(client, party, twin, level, size, content, envelope).await
+}
+
+/// Registers a document of confidentiality `level` on `twin` as `party`, as
+/// [`register_document`] does; returns its id.
+pub async fn register_document_at(
+	client: &Client,
+	party: Sr25519Keyring,
+	twin: TwinId,
+	level: dt_primitives::access::Confidentiality,
+	size: u64,
+	content: &dt_offchain::content_id::Cid,
+	envelope: &dt_offchain::content_id::Cid,
+) -> pallet_dt_documents::DocumentId {
 	let content_id =
 		|cid: &dt_offchain::content_id::Cid| cid.as_bytes().to_vec().try_into().unwrap();
 	let register = RuntimeCall::Documents(pallet_dt_documents::Call::register_document {
@@ -234,7 +249,7 @@ pub async fn register_document(
 		size,
 		content_id: content_id(content),
 		key_envelope: content_id(envelope),
-		confidentiality: dt_primitives::access::Confidentiality::Internal,
+		confidentiality: level,
 		element: None,
 	});
 	let registered = submit_ok(client, party, register).await;

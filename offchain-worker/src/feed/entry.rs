@@ -5,6 +5,8 @@ use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
 use sp_core::{sr25519, Pair as _};
 use sp_crypto_hashing::blake2_256;
 
+use crate::GenesisHash;
+
 /// The sequence number of a feed's first entry.
 pub const FIRST_SEQUENCE: u64 = 0;
 
@@ -22,11 +24,22 @@ pub const MAX_BATCH_ENTRIES: usize = 8192;
 /// one message on the network, so it must stay far below what either handles comfortably.
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-/// What an owner's signature is over, before the entry hash. The device account also signs
-/// transactions, and the chain signs long transaction payloads by their BLAKE2-256 hash, so
-/// a bare 32-byte hash could be confused with one; the prefix makes a feed signature
-/// useless for anything else.
-pub const SIGNING_DOMAIN: &[u8] = b"dt-ledger/feed-entry/v1";
+/// What an owner's signature is over, before the chain's genesis hash and the entry hash.
+/// The device account also signs transactions, and the chain signs long transaction
+/// payloads by their BLAKE2-256 hash, so a bare 32-byte hash could be confused with one;
+/// the prefix makes a feed signature useless for anything else, and the genesis hash
+/// useless on any other chain (a test network's entries are refused on the production one).
+pub const SIGNING_DOMAIN: &[u8] = b"dt-ledger/feed-entry/v2";
+
+/// Whose signatures a feed accepts, on which chain: the device account the chain
+/// registered as the feed's owner, and that chain's genesis hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedKey {
+	/// The feed's owner.
+	pub owner: sr25519::Public,
+	/// The chain the feed is registered on.
+	pub genesis: GenesisHash,
+}
 
 /// One reading of a feed.
 ///
@@ -65,11 +78,13 @@ impl Entry {
 	}
 }
 
-/// The bytes an owner signs to vouch for the entry with hash `hash` and, through the hash
-/// chain, for every entry before it.
-pub fn signing_message(hash: &EntryHash) -> Vec<u8> {
-	let mut message = Vec::with_capacity(SIGNING_DOMAIN.len() + hash.len());
+/// The bytes an owner signs to vouch, on the chain `genesis`, for the entry with hash
+/// `hash` and, through the hash chain, for every entry before it:
+/// [`SIGNING_DOMAIN`] `||` genesis hash `||` entry hash.
+pub fn signing_message(genesis: &GenesisHash, hash: &EntryHash) -> Vec<u8> {
+	let mut message = Vec::with_capacity(SIGNING_DOMAIN.len() + genesis.len() + hash.len());
 	message.extend_from_slice(SIGNING_DOMAIN);
+	message.extend_from_slice(genesis);
 	message.extend_from_slice(hash);
 	message
 }
@@ -85,16 +100,17 @@ pub struct SignedBatch {
 	/// Who signed. Validation needs only the owner's key from the chain; carrying the signer
 	/// lets a replica tell a device configured with the wrong key from a forged signature.
 	pub signer: sr25519::Public,
-	/// The signer's signature over [`signing_message`] of the last entry's hash.
+	/// The signer's signature over [`signing_message`] of the chain's genesis hash and the
+	/// last entry's hash.
 	pub signature: sr25519::Signature,
 }
 
 impl SignedBatch {
-	/// Signs `entries` with the device key. An empty batch gets a signature over
-	/// [`GENESIS_PREVIOUS`], which no replica accepts: it is refused as empty.
-	pub fn sign(entries: Vec<Entry>, key: &sr25519::Pair) -> Self {
+	/// Signs `entries` with the device key for the chain `genesis`. An empty batch gets a
+	/// signature over [`GENESIS_PREVIOUS`], which no replica accepts: it is refused as empty.
+	pub fn sign(entries: Vec<Entry>, key: &sr25519::Pair, genesis: &GenesisHash) -> Self {
 		let hash = entries.last().map_or(GENESIS_PREVIOUS, Entry::hash);
-		let signature = key.sign(&signing_message(&hash));
+		let signature = key.sign(&signing_message(genesis, &hash));
 		Self { entries, signer: key.public(), signature }
 	}
 
@@ -126,14 +142,15 @@ pub struct SignedEntry {
 	pub entry: Entry,
 	/// Who signed.
 	pub signer: sr25519::Public,
-	/// The signer's signature over [`signing_message`] of the entry's hash.
+	/// The signer's signature over [`signing_message`] of the chain's genesis hash and the
+	/// entry's hash.
 	pub signature: sr25519::Signature,
 }
 
 impl SignedEntry {
-	/// Signs one entry with the device key.
-	pub fn sign(entry: Entry, key: &sr25519::Pair) -> Self {
-		let signature = key.sign(&signing_message(&entry.hash()));
+	/// Signs one entry with the device key for the chain `genesis`.
+	pub fn sign(entry: Entry, key: &sr25519::Pair, genesis: &GenesisHash) -> Self {
+		let signature = key.sign(&signing_message(genesis, &entry.hash()));
 		Self { entry, signer: key.public(), signature }
 	}
 }

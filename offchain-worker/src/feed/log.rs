@@ -24,11 +24,10 @@ use std::{
 
 use codec::{DecodeAll, Encode};
 use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
-use sp_core::sr25519;
 use tokio::sync::broadcast;
 
 use super::{
-	entry::{SignedBatch, StoredEntry},
+	entry::{FeedKey, SignedBatch, StoredEntry},
 	error::{CorruptReason, StoreError},
 	record::{self, Next},
 	subscription::Subscription,
@@ -38,6 +37,16 @@ use super::{
 /// Most entries one range read returns; page on with the next sequence number. Bounds what
 /// one request can make a replica read and hold.
 pub const MAX_RANGE_ENTRIES: usize = 65_536;
+
+/// Most bytes one range read returns, counting each entry as its payload in hex plus
+/// [`RANGE_ENTRY_OVERHEAD`] (what its JSON form over RPC takes): an answer is a page of at
+/// most about 4 MiB whatever the payloads, at least one entry. Page on with the sequence
+/// number after the last entry returned.
+pub const MAX_RANGE_BYTES: usize = 4 << 20;
+
+/// What an entry costs in a range answer besides its payload: its hashes in hex, its
+/// numbers and the JSON around them.
+pub const RANGE_ENTRY_OVERHEAD: usize = 256;
 
 const SEGMENT_SUFFIX: &str = ".seg";
 
@@ -259,17 +268,17 @@ impl FeedLog {
 	}
 
 	/// Validates `batch` against the log and stores what is new, durably, before returning.
-	/// `owner` is the feed's owner as registered on chain.
+	/// `key` is the feed's owner as registered on chain, and the chain's genesis hash.
 	///
 	/// Blocking (it waits for the disk); from async code call it via `spawn_blocking`.
 	pub fn append(
 		&self,
-		owner: &sr25519::Public,
+		key: &FeedKey,
 		batch: impl Into<SignedBatch>,
 	) -> Result<Appended, StoreError> {
 		// The costly checks (hashes, signature) need no lock, so appends to one feed from
 		// several connections verify in parallel and queue only to write.
-		let verified = verify(owner, self.feed, batch.into()).map_err(|e| self.rejected(e))?;
+		let verified = verify(key, self.feed, batch.into()).map_err(|e| self.rejected(e))?;
 		let mut tail = lock(&self.tail);
 		if tail.poisoned {
 			return Err(StoreError::Poisoned { feed: self.feed });
@@ -416,7 +425,8 @@ impl FeedLog {
 	}
 
 	/// Collects, from record `start` on, the entries `step` keeps until it says stop, the
-	/// log ends, or `limit` (at most [`MAX_RANGE_ENTRIES`]) are found.
+	/// log ends, `limit` (at most [`MAX_RANGE_ENTRIES`]) are found, or the next would take
+	/// the answer past [`MAX_RANGE_BYTES`].
 	fn collect(
 		&self,
 		start: usize,
@@ -425,6 +435,7 @@ impl FeedLog {
 	) -> Result<Vec<StoredEntry>, StoreError> {
 		let limit = limit.min(MAX_RANGE_ENTRIES);
 		let mut found = Vec::new();
+		let mut bytes = 0usize;
 		let mut next = start;
 		while found.len() < limit {
 			let Some(batch) = self.read_record(next)? else { break };
@@ -433,6 +444,10 @@ impl FeedLog {
 					Step::Skip => {},
 					Step::Stop => return Ok(found),
 					Step::Keep => {
+						bytes += RANGE_ENTRY_OVERHEAD + 2 * entry.payload.len();
+						if bytes > MAX_RANGE_BYTES && !found.is_empty() {
+							return Ok(found);
+						}
 						let hash = entry.hash();
 						found.push(StoredEntry { entry, hash });
 						if found.len() == limit {

@@ -12,10 +12,8 @@ use std::{
 };
 
 use dt_primitives::feed::{Checkpoint, FeedId};
-use sp_core::sr25519;
-
 use super::{
-	entry::{SignedBatch, StoredEntry},
+	entry::{FeedKey, SignedBatch, StoredEntry},
 	error::StoreError,
 	log::{Appended, FeedLog, FeedLogConfig},
 	subscription::Subscription,
@@ -104,15 +102,16 @@ impl FeedStore {
 		Ok(feeds)
 	}
 
-	/// Validates `batch` for `feed`, owned by `owner` (the device account the chain
-	/// registered for it), and stores what is new, durably, before returning. Blocking.
+	/// Validates `batch` for `feed`, signed by `key`'s owner (the device account the chain
+	/// registered for it) for `key`'s chain, and stores what is new, durably, before
+	/// returning. Blocking.
 	pub fn append(
 		&self,
 		feed: FeedId,
-		owner: &sr25519::Public,
+		key: &FeedKey,
 		batch: impl Into<SignedBatch>,
 	) -> Result<Appended, StoreError> {
-		self.log(feed)?.append(owner, batch)
+		self.log(feed)?.append(key, batch)
 	}
 
 	/// The head of `feed`'s log, or `None` while it is empty.

@@ -10,6 +10,13 @@ mod validation_tests;
 
 const FEED: FeedId = 7;
 const T0: u64 = 1_700_000_000_000;
+/// The chain the feeds of these tests are on.
+const GENESIS: crate::GenesisHash = [3; 32];
+
+/// The device's key on that chain.
+fn key() -> FeedKey {
+	FeedKey { owner: device().public(), genesis: GENESIS }
+}
 
 fn device() -> sr25519::Pair {
 	sr25519::Pair::from_seed(&[1; 32])
@@ -29,5 +36,5 @@ fn entries(writer: &mut FeedWriter, count: usize, start_ms: u64) -> Vec<Entry> {
 
 /// A batch of `count` entries signed by the device.
 fn signed(writer: &mut FeedWriter, count: usize, start_ms: u64) -> SignedBatch {
-	SignedBatch::sign(entries(writer, count, start_ms), &device())
+	SignedBatch::sign(entries(writer, count, start_ms), &device(), &GENESIS)
 }

@@ -18,7 +18,7 @@ use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
 use sp_core::{sr25519, Pair as _};
 
 use super::entry::{
-	signing_message, Entry, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
+	signing_message, Entry, FeedKey, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 	MAX_PAYLOAD,
 };
 use codec::Encode;
@@ -97,9 +97,10 @@ pub struct VerifiedBatch {
 }
 
 /// Checks everything about `batch` that does not depend on the log: it is well formed, for
-/// `feed`, and signed by `owner` (the device account the chain registered for the feed).
+/// `feed`, and signed by `key`'s owner (the device account the chain registered for the
+/// feed) for `key`'s chain.
 pub fn verify(
-	owner: &sr25519::Public,
+	key: &FeedKey,
 	feed: FeedId,
 	batch: SignedBatch,
 ) -> Result<VerifiedBatch, FeedError> {
@@ -109,6 +110,7 @@ pub fn verify(
 		return Err(FeedError::BatchTooLarge { bytes, max: MAX_BATCH_BYTES });
 	}
 	let hashes = check_entries(feed, &batch.entries)?;
+	let owner = &key.owner;
 	if batch.signer != *owner {
 		return Err(FeedError::WrongSigner { feed, expected: *owner, got: batch.signer });
 	}
@@ -116,7 +118,7 @@ pub fn verify(
 	let (Some(last), Some(last_hash)) = (batch.entries.last(), hashes.last()) else {
 		return Err(FeedError::EmptyBatch);
 	};
-	if !sr25519::Pair::verify(&batch.signature, signing_message(last_hash), owner) {
+	if !sr25519::Pair::verify(&batch.signature, signing_message(&key.genesis, last_hash), owner) {
 		return Err(FeedError::BadSignature { feed, sequence: last.sequence });
 	}
 	Ok(VerifiedBatch { batch, hashes })
@@ -126,13 +128,13 @@ pub fn verify(
 /// `stored_hash` for the stored hash at [`VerifiedBatch::overlap`] if the batch reaches back
 /// into the log.
 pub fn validate(
-	owner: &sr25519::Public,
+	key: &FeedKey,
 	feed: FeedId,
 	head: Option<&Checkpoint>,
 	batch: SignedBatch,
 	stored_hash: impl FnOnce(u64) -> Option<EntryHash>,
 ) -> Result<Verdict, FeedError> {
-	let verified = verify(owner, feed, batch)?;
+	let verified = verify(key, feed, batch)?;
 	let stored = verified.overlap(head).and_then(stored_hash);
 	verified.place(head, stored)
 }

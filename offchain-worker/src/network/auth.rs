@@ -1,5 +1,5 @@
-//! Requests signed with a ledger identity: reading a key envelope, publishing one, and
-//! changing an item's reader list.
+//! Requests signed with a ledger identity: putting a block, reading a key envelope,
+//! publishing one, and changing an item's reader list.
 //!
 //! The partner node that forwards a request is not trusted to speak for a party: the party
 //! signs the action itself with its ledger account (sr25519, as on chain) and every replica
@@ -9,13 +9,20 @@
 //! The signature is over
 //!
 //! ```text
-//! "dt-ledger/offchain-request/v1" || SCALE(action, timestamp_ms, nonce)
+//! "dt-ledger/offchain-request/v2" || genesis hash (32 bytes) || SCALE(action, timestamp_ms, nonce)
 //! ```
 //!
 //! The domain prefix keeps these signatures apart from transactions and feed entries signed
-//! by the same account. Replay is stopped twice: a replica refuses a request whose
-//! timestamp is more than [`MAX_CLOCK_SKEW_MS`] from its clock, and remembers the requests
-//! it accepted within that window ([`ReplayGuard`]), refusing them a second time.
+//! by the same account; the genesis hash keeps a request signed for one chain (a test
+//! network) from being accepted by the replicas of another. Replay is stopped twice: a
+//! replica refuses a request whose timestamp is more than [`MAX_CLOCK_SKEW_MS`] from its
+//! clock, and remembers the requests it accepted within that window ([`ReplayGuard`]),
+//! refusing them a second time.
+//!
+//! A block put ([`Action::PutBlock`]) is idempotent (the block is content-addressed and
+//! charged once), so it is not remembered: it is accepted for [`MAX_PUT_AGE_MS`] after it
+//! was signed, long enough for the node that took it to offer it again to replicas that
+//! missed it.
 
 use std::{
 	collections::HashMap,
@@ -28,13 +35,17 @@ use sp_core::{sr25519, Pair as _};
 use sp_crypto_hashing::blake2_256;
 
 use super::{acl::AclChange, ItemId};
-use crate::content_id::Cid;
+use crate::{content_id::Cid, GenesisHash};
 
-/// What a signed request is over, before its encoding.
-pub const AUTH_DOMAIN: &[u8] = b"dt-ledger/offchain-request/v1";
+/// What a signed request is over, before the genesis hash and the request's encoding.
+pub const AUTH_DOMAIN: &[u8] = b"dt-ledger/offchain-request/v2";
 
 /// How far a request's timestamp may be from a replica's clock, in milliseconds.
 pub const MAX_CLOCK_SKEW_MS: u64 = 120_000;
+
+/// How long after it was signed a block put is accepted, in milliseconds: longer than the
+/// node that took it keeps offering it to replicas that missed it (about 8.5 minutes).
+pub const MAX_PUT_AGE_MS: u64 = 15 * 60_000;
 
 /// What a party asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -55,14 +66,21 @@ pub enum Action {
 	},
 	/// Change the reader list of an item (a manager).
 	ChangeAcl(AclChange),
+	/// Store the block `block` (a member), charged to the signer's organisation until the
+	/// chain refers to it.
+	PutBlock {
+		/// The block's content id.
+		block: Cid,
+	},
 }
 
 impl Action {
-	/// The item the action is about.
-	pub fn item(&self) -> &ItemId {
+	/// The item the action is about; `None` for a block put.
+	pub fn item(&self) -> Option<&ItemId> {
 		match self {
-			Self::ReadEnvelope { item, .. } | Self::WriteEnvelope { item, .. } => item,
-			Self::ChangeAcl(change) => &change.item,
+			Self::ReadEnvelope { item, .. } | Self::WriteEnvelope { item, .. } => Some(item),
+			Self::ChangeAcl(change) => Some(&change.item),
+			Self::PutBlock { .. } => None,
 		}
 	}
 }
@@ -105,6 +123,17 @@ pub enum AuthError {
 	/// The same signed request was already accepted.
 	#[error("this signed request was already used; sign a new one")]
 	Replayed,
+	/// A block put signed too long ago (or ahead).
+	#[error(
+		"the block put was signed at {timestamp_ms} ms, more than {MAX_PUT_AGE_MS} ms before \
+		 (or {MAX_CLOCK_SKEW_MS} ms after) this replica's clock ({now_ms} ms); sign it again"
+	)]
+	StalePut {
+		/// The request's timestamp.
+		timestamp_ms: u64,
+		/// The replica's clock.
+		now_ms: u64,
+	},
 	/// The ledger does not allow the signer to do this.
 	#[error("{signer} is not allowed to {what}")]
 	NotAllowed {
@@ -123,34 +152,37 @@ pub fn now_ms() -> u64 {
 }
 
 impl SignedAction {
-	/// Signs `action` with `pair` now, with a fresh random nonce.
-	pub fn sign(action: Action, pair: &sr25519::Pair) -> Self {
+	/// Signs `action` for the chain `genesis` with `pair` now, with a fresh random nonce.
+	pub fn sign(action: Action, pair: &sr25519::Pair, genesis: &GenesisHash) -> Self {
 		let mut nonce = [0u8; 16];
 		// Without system randomness the nonce is only a tie-breaker: the timestamp and the
 		// replay guard still stop replays within one replica.
 		let _ = getrandom::fill(&mut nonce);
-		Self::sign_at(action, pair, now_ms(), nonce)
+		Self::sign_at(action, pair, genesis, now_ms(), nonce)
 	}
 
-	/// Signs `action` with `pair` at a given time and nonce.
+	/// Signs `action` for the chain `genesis` with `pair` at a given time and nonce.
 	pub fn sign_at(
 		action: Action,
 		pair: &sr25519::Pair,
+		genesis: &GenesisHash,
 		timestamp_ms: u64,
 		nonce: [u8; 16],
 	) -> Self {
-		let message = signing_message(&action, timestamp_ms, &nonce);
+		let message = signing_message(genesis, &action, timestamp_ms, &nonce);
 		Self { action, signer: pair.public(), timestamp_ms, nonce, signature: pair.sign(&message) }
 	}
 
-	/// The id of this signed request: the hash of what was signed.
+	/// The id of this signed request: the hash of what was signed, but the chain.
 	pub fn id(&self) -> [u8; 32] {
-		blake2_256(&signing_message(&self.action, self.timestamp_ms, &self.nonce))
+		let mut request = AUTH_DOMAIN.to_vec();
+		(&self.action, self.timestamp_ms, &self.nonce).encode_to(&mut request);
+		blake2_256(&request)
 	}
 
-	/// Checks the signature alone.
-	pub fn verify_signature(&self) -> Result<(), AuthError> {
-		let message = signing_message(&self.action, self.timestamp_ms, &self.nonce);
+	/// Checks the signature alone, as made for the chain `genesis`.
+	pub fn verify_signature(&self, genesis: &GenesisHash) -> Result<(), AuthError> {
+		let message = signing_message(genesis, &self.action, self.timestamp_ms, &self.nonce);
 		if sr25519::Pair::verify(&self.signature, message, &self.signer) {
 			Ok(())
 		} else {
@@ -159,8 +191,14 @@ impl SignedAction {
 	}
 }
 
-fn signing_message(action: &Action, timestamp_ms: u64, nonce: &[u8; 16]) -> Vec<u8> {
+fn signing_message(
+	genesis: &GenesisHash,
+	action: &Action,
+	timestamp_ms: u64,
+	nonce: &[u8; 16],
+) -> Vec<u8> {
 	let mut message = AUTH_DOMAIN.to_vec();
+	message.extend_from_slice(genesis);
 	(action, timestamp_ms, nonce).encode_to(&mut message);
 	message
 }
@@ -172,19 +210,43 @@ fn signing_message(action: &Action, timestamp_ms: u64, nonce: &[u8; 16]) -> Vec<
 /// within the window is accepted once more, which for an envelope read gives nothing to a
 /// party without a reader's private key, and for an access-list change does nothing since
 /// the change names the version it applies to.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReplayGuard {
+	/// The chain whose requests are accepted.
+	genesis: GenesisHash,
 	seen: Mutex<HashMap<[u8; 32], u64>>,
 }
 
 impl ReplayGuard {
-	/// Checks the signature and the timestamp of `request` and that it was not accepted
-	/// before, then remembers it.
+	/// A guard for the requests signed for the chain `genesis`.
+	pub fn new(genesis: GenesisHash) -> Self {
+		Self { genesis, seen: Mutex::new(HashMap::new()) }
+	}
+
+	/// The chain whose requests are accepted.
+	pub fn genesis(&self) -> &GenesisHash {
+		&self.genesis
+	}
+
+	/// Checks a block put: signed for this chain, within [`MAX_PUT_AGE_MS`] (and no further
+	/// ahead than [`MAX_CLOCK_SKEW_MS`]). Not remembered: a put is idempotent.
+	pub fn admit_put(&self, request: &SignedAction, now_ms: u64) -> Result<(), AuthError> {
+		let timestamp_ms = request.timestamp_ms;
+		if timestamp_ms.saturating_add(MAX_PUT_AGE_MS) < now_ms ||
+			timestamp_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS)
+		{
+			return Err(AuthError::StalePut { timestamp_ms, now_ms });
+		}
+		request.verify_signature(&self.genesis)
+	}
+
+	/// Checks the signature (for this chain) and the timestamp of `request` and that it was
+	/// not accepted before, then remembers it.
 	pub fn admit(&self, request: &SignedAction, now_ms: u64) -> Result<(), AuthError> {
 		if request.timestamp_ms.abs_diff(now_ms) > MAX_CLOCK_SKEW_MS {
 			return Err(AuthError::Stale { timestamp_ms: request.timestamp_ms, now_ms });
 		}
-		request.verify_signature()?;
+		request.verify_signature(&self.genesis)?;
 		let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
 		seen.retain(|_, expires| *expires > now_ms);
 		let expires = request.timestamp_ms.saturating_add(2 * MAX_CLOCK_SKEW_MS);
@@ -203,30 +265,55 @@ mod tests {
 		Action::ReadEnvelope { item: ItemId([item; 32]), envelope: Cid::of(b"envelope") }
 	}
 
+	const GENESIS: GenesisHash = [7; 32];
+
 	#[test]
 	fn signed_requests_are_checked_once() {
 		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
-		let guard = ReplayGuard::default();
+		let guard = ReplayGuard::new(GENESIS);
 		let now = now_ms();
-		let request = SignedAction::sign_at(read(1), &alice, now, [1; 16]);
+		let request = SignedAction::sign_at(read(1), &alice, &GENESIS, now, [1; 16]);
 		guard.admit(&request, now).unwrap();
 		assert_eq!(guard.admit(&request, now + 10), Err(AuthError::Replayed));
 
 		// Another action under the same signature.
-		let mut forged = SignedAction::sign_at(read(1), &alice, now, [2; 16]);
+		let mut forged = SignedAction::sign_at(read(1), &alice, &GENESIS, now, [2; 16]);
 		forged.action = read(2);
 		assert!(matches!(guard.admit(&forged, now), Err(AuthError::BadSignature { .. })));
 
 		// Another signer claimed.
 		let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
-		let mut claimed = SignedAction::sign_at(read(1), &alice, now, [3; 16]);
+		let mut claimed = SignedAction::sign_at(read(1), &alice, &GENESIS, now, [3; 16]);
 		claimed.signer = bob.public();
 		assert!(matches!(guard.admit(&claimed, now), Err(AuthError::BadSignature { .. })));
 
 		// Too old, or from the future.
-		let old = SignedAction::sign_at(read(1), &alice, now - MAX_CLOCK_SKEW_MS - 1, [4; 16]);
+		let old = SignedAction::sign_at(read(1), &alice, &GENESIS, now - MAX_CLOCK_SKEW_MS - 1, [4; 16]);
 		assert!(matches!(guard.admit(&old, now), Err(AuthError::Stale { .. })));
-		let future = SignedAction::sign_at(read(1), &alice, now + MAX_CLOCK_SKEW_MS + 1, [5; 16]);
+		let future =
+			SignedAction::sign_at(read(1), &alice, &GENESIS, now + MAX_CLOCK_SKEW_MS + 1, [5; 16]);
 		assert!(matches!(guard.admit(&future, now), Err(AuthError::Stale { .. })));
+	}
+
+	/// A request signed for another chain (a test network's genesis) is refused, and its
+	/// id is that of the same request for this chain, so it cannot be told apart by replay.
+	#[test]
+	fn a_request_signed_for_another_chain_is_refused() {
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let guard = ReplayGuard::new(GENESIS);
+		let now = now_ms();
+		let test_chain = SignedAction::sign_at(read(1), &alice, &[8; 32], now, [1; 16]);
+		assert!(matches!(guard.admit(&test_chain, now), Err(AuthError::BadSignature { .. })));
+		let put = Action::PutBlock { block: Cid::of(b"block") };
+		let test_chain = SignedAction::sign_at(put.clone(), &alice, &[8; 32], now, [2; 16]);
+		assert!(matches!(guard.admit_put(&test_chain, now), Err(AuthError::BadSignature { .. })));
+		let ours = SignedAction::sign_at(put, &alice, &GENESIS, now, [2; 16]);
+		assert_eq!(guard.admit_put(&ours, now), Ok(()));
+		// Puts are idempotent: the same one again is fine, within its age.
+		assert_eq!(guard.admit_put(&ours, now + MAX_PUT_AGE_MS), Ok(()));
+		assert!(matches!(
+			guard.admit_put(&ours, now + MAX_PUT_AGE_MS + 1),
+			Err(AuthError::StalePut { .. })
+		));
 	}
 }

@@ -2,7 +2,8 @@
 //!
 //! Transport: TCP, Noise (XX, authenticated by the node's ed25519 identity, so the remote
 //! PeerId is proven) and Yamux. Behaviours: an allow list of the partner nodes (any other
-//! peer's connection is denied before a protocol runs), Kademlia under the store's own
+//! peer's connection is denied before a protocol runs), a limit of
+//! [`MAX_CONNECTIONS_PER_PEER`] connections per peer, Kademlia under the store's own
 //! protocol name (so it never mixes with the chain's DHT) for provider records and for
 //! finding partners, identify, and the store's request-response protocol.
 //!
@@ -27,7 +28,7 @@ use std::{
 use futures::StreamExt;
 use libp2p::core::Transport as _;
 use libp2p::{
-	allow_block_list, identify, identity, kad,
+	allow_block_list, connection_limits, identify, identity, kad,
 	multiaddr::Protocol,
 	request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
 	swarm::{
@@ -40,7 +41,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
 	partners::PartnerDirectory,
-	protocol::{Request, Response, StoreCodec, PROTOCOL},
+	protocol::{
+		Request, Response, StoreCodec, MAX_CONNECTIONS_PER_PEER, MAX_STREAMS_PER_CONNECTION,
+		PROTOCOL,
+	},
 	transport::NewPortForDials,
 	NodeError,
 };
@@ -69,6 +73,7 @@ const IDENTIFY_VERSION: &str = "/dt-ledger/offchain/1";
 #[derive(NetworkBehaviour)]
 pub struct StoreBehaviour {
 	allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+	limits: connection_limits::Behaviour,
 	kademlia: kad::Behaviour<kad::store::MemoryStore>,
 	identify: identify::Behaviour,
 	store: request_response::Behaviour<StoreCodec>,
@@ -164,7 +169,9 @@ pub fn build_swarm(
 				[(PROTOCOL, ProtocolSupport::Full)],
 				request_response::Config::default()
 					.with_request_timeout(REQUEST_TIMEOUT)
-					.with_max_concurrent_streams(256),
+					// With the message size, bounds what one connection can make this node
+					// buffer: a stream holds its request until it is answered.
+					.with_max_concurrent_streams(MAX_STREAMS_PER_CONNECTION),
 			);
 			// Reports the swarm's listen addresses (each interface's, never 0.0.0.0) and
 			// confirmed external ones. The swarm task keeps partners' addresses itself.
@@ -173,7 +180,11 @@ pub fn build_swarm(
 					.with_push_listen_addr_updates(true)
 					.with_cache_size(0),
 			);
-			StoreBehaviour { allowed: Default::default(), kademlia, identify, store }
+			let limits = connection_limits::Behaviour::new(
+				connection_limits::ConnectionLimits::default()
+					.with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER)),
+			);
+			StoreBehaviour { allowed: Default::default(), limits, kademlia, identify, store }
 		})
 		.map_err(|e| transport_error(&e))?
 		.with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))

@@ -6,7 +6,7 @@ use libp2p::PeerId;
 use super::{acl::AclError, protocol::Refusal};
 use crate::{
 	block_store::BlockStoreError, content_id::Cid, documents::DocumentError,
-	feed::StoreError as FeedStoreError,
+	feed::StoreError as FeedStoreError, uploads::UploadError,
 };
 
 /// One replica's failure within an operation that tried several.
@@ -30,6 +30,9 @@ pub enum NodeError {
 	/// The local access-list store failed, or a list operation is impossible.
 	#[error(transparent)]
 	Acl(#[from] AclError),
+	/// The charges of blocks not yet referenced on chain failed, or refused a block.
+	#[error(transparent)]
+	Upload(#[from] UploadError),
 	/// Encrypting, storing or reading a document failed.
 	#[error(transparent)]
 	Document(#[from] DocumentError),
@@ -106,6 +109,13 @@ pub enum NodeError {
 	/// The ledger knows no such feed.
 	#[error("the ledger has no feed {0}")]
 	UnknownFeed(FeedId),
+	/// The feed takes no more entries: closed or replaced on chain, or its owner is no
+	/// longer a member of the consortium.
+	#[error(
+		"feed {0} takes no more entries: it is closed or replaced on chain, or its owner is no \
+		 longer a member of the consortium"
+	)]
+	FeedClosed(FeedId),
 	/// A signed request for another purpose was given.
 	#[error("the signed request is not {expected}")]
 	WrongAction {

@@ -18,6 +18,7 @@ use std::{io::Read, path::PathBuf, sync::Arc, time::Duration};
 
 use dt_primitives::feed::{Checkpoint, FeedId};
 use futures::{future::join_all, StreamExt};
+use sp_core::{sr25519, Pair as _};
 use libp2p::{identity, kad, request_response::ResponseChannel, Multiaddr, PeerId};
 use tokio::{
 	sync::{mpsc, oneshot},
@@ -26,7 +27,7 @@ use tokio::{
 
 use super::{
 	acl::Acl,
-	auth::{Action, SignedAction},
+	auth::{now_ms, Action, SignedAction},
 	behaviour::{self, Command, Server},
 	error::ReplicaFailure,
 	partners::{AccessPolicy, PartnerDirectory},
@@ -41,6 +42,8 @@ use crate::{
 	crypto::{Envelope, ReaderPrivateKey, ReaderPublicKey},
 	documents::{self, DocumentReader, Manifest, StoredDocument},
 	feed::{SignedBatch, Subscription},
+	uploads::UploadLimits,
+	GenesisHash,
 };
 
 /// How many blocks of a document are replicated at once.
@@ -62,6 +65,12 @@ pub struct StoreConfig {
 	pub directory: Arc<dyn PartnerDirectory>,
 	/// What the ledger allows.
 	pub policy: Arc<dyn AccessPolicy>,
+	/// The chain's genesis hash: the signatures the node accepts (requests, feed batches)
+	/// are made for this chain.
+	pub genesis: GenesisHash,
+	/// The quota per organisation of blocks not yet referenced on chain, and how long they
+	/// are kept ([`crate::uploads`]).
+	pub uploads: UploadLimits,
 }
 
 /// Which replicas acknowledged a write.
@@ -175,7 +184,9 @@ impl StoreNode {
 		let local = config.keypair.public().to_peer_id();
 		let data_dir = config.data_dir.clone();
 		let policy = config.policy.clone();
-		let replica = tokio::task::spawn_blocking(move || Replica::open(&data_dir, policy))
+		let (genesis, limits) = (config.genesis, config.uploads);
+		let replica =
+			tokio::task::spawn_blocking(move || Replica::open(&data_dir, genesis, limits, policy))
 			.await
 			.map_err(|error| NodeError::Transport(error.to_string()))??;
 		let mut swarm =
@@ -332,12 +343,41 @@ impl Core {
 		Ok((stored_on, failed))
 	}
 
-	async fn put_block(self: &Arc<Self>, bytes: Vec<u8>) -> Result<PutReceipt, NodeError> {
+	async fn put_block(
+		self: &Arc<Self>,
+		request: SignedAction,
+		bytes: Vec<u8>,
+	) -> Result<PutReceipt, NodeError> {
 		let cid = Cid::of(&bytes);
 		let key = PlacementKey::block(&cid);
-		let (stored_on, failed) = self
-			.replicated_write(format!("block {cid}"), &key, Request::PutBlock(bytes))
-			.await?;
+		let what = format!("block {cid}");
+		let mut stored_on = Vec::new();
+		let mut refusals = Vec::new();
+		for (peer, answer) in self.to_replicas(&key, Request::PutBlock { request, bytes }).await {
+			match answer {
+				Ok(_) => stored_on.push(peer),
+				Err(error) => refusals.push((peer, error)),
+			}
+		}
+		let needed = quorum(self.k);
+		if stored_on.len() < needed {
+			// Refused for the signer (no member, over quota, a bad request) by every replica:
+			// that is the answer, not a lack of replicas.
+			if stored_on.is_empty() {
+				if let Some(refusal) = take_decisive_refusal(&mut refusals) {
+					return Err(refusal);
+				}
+			}
+			let failures = refusals
+				.into_iter()
+				.map(|(peer, error)| ReplicaFailure { peer, reason: error.to_string() })
+				.collect();
+			return Err(NodeError::NotEnoughReplicas { what, acked: stored_on.len(), needed, failures });
+		}
+		let failed = refusals
+			.into_iter()
+			.map(|(peer, error)| ReplicaFailure { peer, reason: error.to_string() })
+			.collect();
 		Ok(PutReceipt { cid, stored_on, failed })
 	}
 
@@ -385,7 +425,7 @@ impl Core {
 				continue;
 			}
 			if let Err(error) =
-				self.call(damaged.peer, Request::PutBlock(fetched.bytes.clone())).await
+				self.call(damaged.peer, Request::RepairBlock(fetched.bytes.clone())).await
 			{
 				log::warn!(target: "dt-offchain", "cannot repair {cid} on {}: {error}", damaged.peer);
 			}
@@ -476,10 +516,28 @@ impl StoreHandle {
 		}
 	}
 
-	/// Stores a block on its 2k+1 replicas; see the module documentation for when it
-	/// returns `Ok`.
-	pub async fn put_block(&self, bytes: Vec<u8>) -> Result<PutReceipt, NodeError> {
-		self.core.put_block(bytes).await
+	/// Stores a block on its 2k+1 replicas for the member who signed `request`
+	/// ([`Action::PutBlock`] naming the block), charged there to its organisation; see the
+	/// module documentation for when it returns `Ok`. When every replica refuses it for the
+	/// signer (no member, over its quota, signed for another chain), that is the error.
+	pub async fn put_block(
+		&self,
+		request: SignedAction,
+		bytes: Vec<u8>,
+	) -> Result<PutReceipt, NodeError> {
+		self.core.put_block(request, bytes).await
+	}
+
+	/// The chain whose signatures this node accepts.
+	pub fn genesis(&self) -> GenesisHash {
+		*self.core.replica.genesis()
+	}
+
+	/// The blocks put on this node that the chain does not refer to yet, charged to their
+	/// organisations ([`crate::uploads`]); the node following the chain releases and
+	/// collects them.
+	pub fn uploads(&self) -> &crate::uploads::Uploads {
+		&self.core.replica.uploads
 	}
 
 	/// Fetches block `cid` from a replica, verified against the id; damaged copies are
@@ -488,21 +546,56 @@ impl StoreHandle {
 		self.core.get_block(cid).await
 	}
 
+	/// Block `cid` from this node or its replicas, verified: `Ok(None)` only when a quorum
+	/// (k+1) of its replicas answered that they do not hold it, so it is known to be absent,
+	/// not merely out of reach.
+	pub async fn find_block(&self, cid: Cid) -> Result<Option<Vec<u8>>, NodeError> {
+		if let Ok(Some(bytes)) = self.core.replica.blocks.get(&cid) {
+			return Ok(Some(bytes));
+		}
+		let mut absent = 0;
+		let mut tried = Vec::new();
+		for peer in self.core.replicas(&PlacementKey::block(&cid)) {
+			match self.core.call(peer, Request::GetBlock(cid)).await {
+				Ok(Response::Block(bytes)) if verify(&cid, &bytes).is_ok() => {
+					return Ok(Some(bytes))
+				},
+				Err(NodeError::Refused { reason: Refusal::NotFound, .. }) => absent += 1,
+				Ok(_) => tried.push(ReplicaFailure { peer, reason: "no good copy".into() }),
+				Err(error) => tried.push(ReplicaFailure { peer, reason: error.to_string() }),
+			}
+		}
+		if absent >= quorum(self.core.k) {
+			return Ok(None);
+		}
+		Err(NodeError::Unavailable { what: format!("block {cid}"), tried })
+	}
+
 	/// Where this node keeps block `cid` on disk (for operators and tests).
 	pub fn local_block_path(&self, cid: &Cid) -> PathBuf {
 		self.core.replica.blocks.path_of(cid)
 	}
 
 	/// Encrypts `plaintext` under a fresh key sealed for `readers` and replicates its
-	/// chunks and manifest, in bounded memory whatever its size. The key envelope stays on
-	/// this node until a manager publishes it with [`Self::publish_envelope`] (its id is
-	/// only known now, and the publication is the manager's to sign). This node keeps a
-	/// copy of every block.
+	/// chunks and manifest, in bounded memory whatever its size, each block put for the
+	/// member `uploader` (who signs the puts; the blocks are charged to its organisation
+	/// until the chain refers to them). The key envelope stays on this node until a manager
+	/// publishes it with [`Self::publish_envelope`] (its id is only known now, and the
+	/// publication is the manager's to sign). This node keeps a copy of every block.
 	pub async fn put_document<R: Read + Send + 'static>(
 		&self,
 		plaintext: R,
 		readers: Vec<ReaderPublicKey>,
+		uploader: &sr25519::Pair,
 	) -> Result<StoredDocument, NodeError> {
+		let organisation =
+			self.core.policy.organisation_of(&uploader.public()).ok_or_else(|| {
+				NodeError::Refused {
+					peer: self.core.local,
+					reason: Refusal::Unauthorized,
+					message: format!("{} is no member of the consortium", uploader.public()),
+				}
+			})?;
 		let replica = self.core.replica.clone();
 		let stored = tokio::task::spawn_blocking(move || {
 			documents::put_document_with(&replica.blocks, &replica.envelopes, plaintext, &readers)
@@ -512,7 +605,7 @@ impl StoreHandle {
 		let manifest = self.read_local_manifest(stored.content_id).await?;
 		let blocks: Vec<Cid> =
 			manifest.chunks().iter().copied().chain([stored.content_id]).collect();
-		self.replicate_local_blocks(blocks).await?;
+		self.replicate_local_blocks(blocks, organisation, uploader).await?;
 		Ok(stored)
 	}
 
@@ -524,21 +617,41 @@ impl StoreHandle {
 			.map_err(NodeError::from)
 	}
 
-	/// Copies blocks of this node's store to their replicas, a few at a time.
-	async fn replicate_local_blocks(&self, blocks: Vec<Cid>) -> Result<(), NodeError> {
+	/// Copies blocks of this node's store to their replicas, a few at a time, put for
+	/// `uploader`; this node's own copies are charged to its `organisation` too.
+	async fn replicate_local_blocks(
+		&self,
+		blocks: Vec<Cid>,
+		organisation: dt_primitives::OrganisationId,
+		uploader: &sr25519::Pair,
+	) -> Result<(), NodeError> {
+		let genesis = self.genesis();
 		let results: Vec<Result<PutReceipt, NodeError>> = futures::stream::iter(blocks)
 			.map(|cid| {
 				let core = self.core.clone();
+				let request =
+					SignedAction::sign(Action::PutBlock { block: cid }, uploader, &genesis);
 				async move {
 					let replica = core.replica.clone();
-					let bytes = tokio::task::spawn_blocking(move || replica.blocks.get(&cid))
-						.await
-						.map_err(|error| NodeError::Transport(error.to_string()))??
-						.ok_or(NodeError::Blocks(BlockStoreError::Corrupted {
-							cid,
-							path: core.replica.blocks.path_of(&cid),
-						}))?;
-					core.put_block(bytes).await
+					let bytes = tokio::task::spawn_blocking(move || {
+						let bytes = replica.blocks.get(&cid)?;
+						if let Some(bytes) = &bytes {
+							let charged =
+								replica.uploads.charge(cid, organisation, bytes.len() as u64, now_ms());
+							if let Err(error) = charged {
+								let _ = replica.blocks.remove(&cid);
+								return Err(NodeError::Upload(error));
+							}
+						}
+						Ok::<_, NodeError>(bytes)
+					})
+					.await
+					.map_err(|error| NodeError::Transport(error.to_string()))??
+					.ok_or(NodeError::Blocks(BlockStoreError::Corrupted {
+						cid,
+						path: core.replica.blocks.path_of(&cid),
+					}))?;
+					core.put_block(request, bytes).await
 				}
 			})
 			.buffer_unordered(PARALLEL_BLOCKS)
@@ -658,25 +771,45 @@ impl StoreHandle {
 		)?)
 	}
 
-	/// The reader list of `item`: the highest committed version among its replicas' answers
-	/// (any committed version was accepted by a quorum).
+	/// The reader list of `item` as a quorum (k+1) of its replicas report it: the highest
+	/// version that k+1 replicas answer with, readers and all. One replica's answer alone is
+	/// never used: a hostile or broken replica reporting a version ahead of the others
+	/// would have every change signed against it refused, and one reporting other readers
+	/// would have documents sealed for them.
 	pub async fn acl(&self, item: ItemId) -> Result<Acl, NodeError> {
-		let mut best: Option<Acl> = None;
+		let mut answers: Vec<(Acl, usize)> = Vec::new();
 		let mut tried = Vec::new();
 		for (peer, answer) in
 			self.core.to_replicas(&PlacementKey::item(&item), Request::GetAcl(item)).await
 		{
 			match answer {
 				Ok(Response::Acl(acl)) => {
-					if best.as_ref().is_none_or(|b| acl.version > b.version) {
-						best = Some(acl);
+					match answers.iter_mut().find(|(known, _)| *known == acl) {
+						Some((_, count)) => *count += 1,
+						None => answers.push((acl.clone(), 1)),
 					}
+					tried.push(ReplicaFailure { peer, reason: format!("version {}", acl.version) });
 				},
 				Ok(_) => tried.push(ReplicaFailure { peer, reason: "unexpected response".into() }),
 				Err(error) => tried.push(ReplicaFailure { peer, reason: error.to_string() }),
 			}
 		}
-		best.ok_or(NodeError::Unavailable { what: format!("reader list of item {item}"), tried })
+		let needed = quorum(self.core.k);
+		answers
+			.into_iter()
+			.filter(|(_, count)| *count >= needed)
+			.map(|(acl, _)| acl)
+			.max_by_key(|acl| acl.version)
+			.ok_or(NodeError::Unavailable {
+				what: format!("a reader list of item {item} that {needed} of its replicas agree on"),
+				tried,
+			})
+	}
+
+	/// This node's committed reader list of `item` (for operators and tests): one
+	/// replica's view, which no client should sign a change against (see [`Self::acl`]).
+	pub fn local_acl(&self, item: ItemId) -> Result<Acl, NodeError> {
+		Ok(self.core.replica.acls.state(&item)?.acl)
 	}
 
 	/// Changes an item's reader list as a manager signed it ([`Action::ChangeAcl`]):
@@ -741,14 +874,18 @@ impl StoreHandle {
 	}
 
 	/// Appends an owner-signed batch to `feed` on its replicas. Each replica validates it
-	/// (owner's signature, next entries only, first write wins); a replica that missed
+	/// (the feed active and its owner a member, owner's signature for this chain, next
+	/// entries only, first write wins); a replica that missed
 	/// earlier batches is sent them first from one that has them.
 	pub async fn append_feed(
 		&self,
 		feed: FeedId,
 		batch: SignedBatch,
 	) -> Result<FeedReceipt, NodeError> {
-		if self.core.policy.feed_owner(feed).is_none() {
+		if self.core.policy.feed_appender(feed).is_none() {
+			if self.core.policy.feed_owner(feed).is_some() {
+				return Err(NodeError::FeedClosed(feed));
+			}
 			return Err(NodeError::UnknownFeed(feed));
 		}
 		let key = PlacementKey::feed(feed);
@@ -1038,7 +1175,9 @@ impl StoreHandle {
 /// Among the refusals of every replica of an item, the one that decides for the request
 /// whichever replica is asked: the signer not allowed, the request invalid or used before.
 fn take_decisive_refusal(refusals: &mut Vec<(PeerId, NodeError)>) -> Option<NodeError> {
-	for decisive in [Refusal::Unauthorized, Refusal::Invalid, Refusal::Replayed] {
+	for decisive in
+		[Refusal::Unauthorized, Refusal::Invalid, Refusal::Replayed, Refusal::QuotaExceeded]
+	{
 		let position = refusals.iter().position(
 			|(_, error)| matches!(error, NodeError::Refused { reason, .. } if *reason == decisive),
 		);

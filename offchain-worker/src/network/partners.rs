@@ -5,7 +5,7 @@
 //! readers' registered RSA keys, the feeds' device accounts); tests implement them with
 //! fixed tables.
 
-use dt_primitives::feed::FeedId;
+use dt_primitives::{feed::FeedId, OrganisationId};
 use libp2p::PeerId;
 use sp_core::sr25519;
 
@@ -37,6 +37,17 @@ pub trait AccessPolicy: Send + Sync + 'static {
 	fn reader_key(&self, account: &sr25519::Public) -> Option<ReaderPublicKey>;
 
 	/// The device account that owns `feed` (the only key whose batches replicas accept), or
-	/// `None` if the chain has no such feed.
+	/// `None` if the chain has no such feed. Closed feeds too: their history is still read
+	/// and copied among replicas.
 	fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public>;
+
+	/// The device account that may append new entries to `feed` now: `None` unless the
+	/// chain has the feed, it is active (not closed, nor replaced by another) and its owner
+	/// is still a member of the consortium.
+	fn feed_appender(&self, feed: FeedId) -> Option<sr25519::Public>;
+
+	/// The organisation `account` is a member of, `None` for any other account. Only
+	/// members put blocks, each charged to its organisation's quota
+	/// ([`crate::uploads`]).
+	fn organisation_of(&self, account: &sr25519::Public) -> Option<OrganisationId>;
 }

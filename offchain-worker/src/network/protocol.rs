@@ -2,8 +2,11 @@
 //! encoding.
 //!
 //! One request and one response per stream, each the SCALE encoding of a [`Request`] or a
-//! [`Response`], read to the end of the stream and refused past [`MAX_MESSAGE_BYTES`], so a
-//! hostile peer cannot make a node buffer more than that.
+//! [`Response`], read to the end of the stream and refused past [`MAX_MESSAGE_BYTES`]. A
+//! connection carries at most [`MAX_STREAMS_PER_CONNECTION`] streams at once (being read or
+//! waiting for their answer), and a peer at most [`MAX_CONNECTIONS_PER_PEER`] connections,
+//! so a hostile partner cannot make a node buffer more than
+//! [`MAX_BUFFERED_BYTES_PER_CONNECTION`] per connection (288 MiB).
 
 use std::io;
 
@@ -19,16 +22,37 @@ use crate::{content_id::Cid, feed::SignedBatch};
 /// The protocol name.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/dt-ledger/offchain-store/1");
 
-/// Largest request or response: a feed batch (8 MiB) or a few blocks, with room to spare.
-pub const MAX_MESSAGE_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest request or response: a feed batch (8 MiB) or a block (4 MiB) with its signed
+/// request, with room to spare.
+pub const MAX_MESSAGE_BYTES: u64 = 9 * 1024 * 1024;
+
+/// Most streams (requests in and out) one connection carries at once.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 32;
+
+/// Most connections one peer keeps with this node (two partners dialling each other at
+/// once make two).
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+
+/// Most bytes of requests one connection can make this node hold at once.
+pub const MAX_BUFFERED_BYTES_PER_CONNECTION: u64 =
+	MAX_STREAMS_PER_CONNECTION as u64 * MAX_MESSAGE_BYTES;
 
 /// What one partner asks another.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Request {
 	/// Are you there (and do you accept me)?
 	Ping,
-	/// Store this block durably.
-	PutBlock(Vec<u8>),
+	/// Store this block durably, for the member who signed the put
+	/// ([`super::auth::Action::PutBlock`]), charged to its organisation.
+	PutBlock {
+		/// The member's signed put, naming the block's content id.
+		request: SignedAction,
+		/// The block.
+		bytes: Vec<u8>,
+	},
+	/// A good copy of a block whose copy on the receiving replica was found damaged; taken
+	/// only by a replica that holds (or quarantined) that block already.
+	RepairBlock(Vec<u8>),
 	/// The block with this id, if you hold it.
 	GetBlock(Cid),
 	/// Store the key envelope `bytes` of `item`, published by a manager.
@@ -106,6 +130,9 @@ pub enum Refusal {
 	},
 	/// The replica failed (its disk, most likely).
 	Internal,
+	/// The signer's organisation has as many bytes pending on this replica as its quota
+	/// allows (see [`crate::uploads`]).
+	QuotaExceeded,
 }
 
 /// What a partner answers.

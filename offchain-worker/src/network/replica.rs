@@ -22,7 +22,9 @@ use crate::{
 	block_store::{BlockStore, BlockStoreError},
 	content_id::{verify, Cid},
 	crypto::Envelope,
-	feed::{Appended, FeedError, FeedStore, SignedBatch, StoreError as FeedStoreError},
+	feed::{Appended, FeedError, FeedKey, FeedStore, SignedBatch, StoreError as FeedStoreError},
+	uploads::{UploadError, UploadLimits, Uploads},
+	GenesisHash,
 };
 
 /// How long a feed subscription lasts unless renewed, in milliseconds.
@@ -41,6 +43,9 @@ pub struct Replica {
 	pub(crate) acls: AclStore,
 	/// Feed logs, of the feeds replicated here and of those this node follows.
 	pub(crate) feeds: FeedStore,
+	/// The blocks put here that the chain does not refer to yet, charged to their
+	/// organisations.
+	pub(crate) uploads: Uploads,
 	policy: Arc<dyn AccessPolicy>,
 	replay: ReplayGuard,
 	/// Who asked to be pushed each feed's new batches, and until when (milliseconds since
@@ -89,15 +94,22 @@ fn acl_refusal(error: AclError) -> Response {
 }
 
 impl Replica {
-	/// Opens the stores under `data_dir`: `blocks/`, `envelopes/`, `acl/`, `feeds/`.
-	pub fn open(data_dir: &Path, policy: Arc<dyn AccessPolicy>) -> Result<Self, NodeError> {
+	/// Opens the stores under `data_dir`: `blocks/`, `envelopes/`, `acl/`, `feeds/`,
+	/// `uploads/`, for the chain `genesis` (the signatures it accepts are made for it).
+	pub fn open(
+		data_dir: &Path,
+		genesis: GenesisHash,
+		limits: UploadLimits,
+		policy: Arc<dyn AccessPolicy>,
+	) -> Result<Self, NodeError> {
 		Ok(Self {
 			blocks: BlockStore::open(data_dir.join("blocks"))?,
 			envelopes: BlockStore::open(data_dir.join("envelopes"))?,
 			acls: AclStore::open(data_dir.join("acl"))?,
 			feeds: FeedStore::open(data_dir.join("feeds"))?,
+			uploads: Uploads::open(data_dir.join("uploads"), limits)?,
 			policy,
-			replay: ReplayGuard::default(),
+			replay: ReplayGuard::new(genesis),
 			subscribers: Mutex::new(HashMap::new()),
 		})
 	}
@@ -106,7 +118,8 @@ impl Replica {
 	pub fn handle(&self, from: PeerId, request: Request) -> Handled {
 		match request {
 			Request::Ping => Response::Ok.into(),
-			Request::PutBlock(bytes) => self.put_block(&bytes),
+			Request::PutBlock { request, bytes } => self.put_block(&request, &bytes),
+			Request::RepairBlock(bytes) => self.repair_block(&bytes),
 			Request::GetBlock(cid) => self.get_block(&cid).into(),
 			Request::PutEnvelope { request, bytes } => self.put_envelope(&request, &bytes),
 			Request::GetEnvelope(request) => self.get_envelope(&request).into(),
@@ -147,7 +160,53 @@ impl Replica {
 		self.subscribers.lock().unwrap_or_else(PoisonError::into_inner)
 	}
 
-	fn put_block(&self, bytes: &[u8]) -> Handled {
+	/// The chain whose signatures this replica accepts.
+	pub fn genesis(&self) -> &GenesisHash {
+		self.replay.genesis()
+	}
+
+	/// A member's block: its signed put names these bytes, is recent and made for this
+	/// chain, and the member's organisation has room for it in its quota.
+	fn put_block(&self, request: &SignedAction, bytes: &[u8]) -> Handled {
+		let Action::PutBlock { block } = &request.action else {
+			return Response::refused(Refusal::Invalid, "not a block put").into();
+		};
+		if let Err(mismatch) = verify(block, bytes) {
+			return Response::refused(Refusal::Invalid, mismatch).into();
+		}
+		let now = now_ms();
+		if let Err(error) = self.replay.admit_put(request, now) {
+			return unauthorized(error).into();
+		}
+		let Some(organisation) = self.policy.organisation_of(&request.signer) else {
+			let what = "put blocks: it is no member of the consortium";
+			return unauthorized(AuthError::NotAllowed { signer: request.signer, what }).into();
+		};
+		match self.uploads.put(&self.blocks, organisation, bytes, now) {
+			Ok(cid) => Handled {
+				response: Response::Ok,
+				provide: Some(PlacementKey::block(&cid)),
+				notify: None,
+			},
+			Err(error @ UploadError::QuotaExceeded { .. }) => {
+				Response::refused(Refusal::QuotaExceeded, error).into()
+			},
+			Err(error @ UploadError::Blocks(BlockStoreError::TooLarge { .. })) => {
+				Response::refused(Refusal::Invalid, error).into()
+			},
+			Err(error) => internal(error).into(),
+		}
+	}
+
+	/// A good copy of a block this replica held and found damaged (it quarantined it), or
+	/// still has pending: nothing new is stored this way.
+	fn repair_block(&self, bytes: &[u8]) -> Handled {
+		let cid = Cid::of(bytes);
+		let known = self.uploads.is_pending(&cid) || self.blocks.was_quarantined(&cid);
+		if !known {
+			let message = format!("this replica holds no damaged copy of {cid} to repair");
+			return Response::refused(Refusal::Unauthorized, message).into();
+		}
 		match self.blocks.put(bytes) {
 			Ok(cid) => Handled {
 				response: Response::Ok,
@@ -327,7 +386,7 @@ impl Replica {
 			if let Err(refusal) = self.authorize_change(request) {
 				return refusal;
 			}
-		} else if let Err(error) = request.verify_signature() {
+		} else if let Err(error) = request.verify_signature(self.genesis()) {
 			return unauthorized(error);
 		}
 		let now = now_ms();
@@ -360,7 +419,7 @@ impl Replica {
 		let Action::ChangeAcl(change) = &request.action else {
 			return acl_refusal(AclError::NotAChange);
 		};
-		if let Err(error) = request.verify_signature() {
+		if let Err(error) = request.verify_signature(self.genesis()) {
 			return unauthorized(error);
 		}
 		let aborted = self.acls.update(&change.item, |state| {
@@ -375,14 +434,37 @@ impl Replica {
 		}
 	}
 
-	/// Validates and stores a feed batch; `fan_out` pushes what was new to this replica's
-	/// subscribers (a batch that was itself pushed here is not pushed on).
+	/// Validates and stores a feed batch. An append (`fan_out`) is new writing: the feed
+	/// must be active on chain and its owner a member, and what is new is pushed to this
+	/// replica's subscribers. A batch pushed here by a replica is history the feed's owner
+	/// signed (while the feed was active, or the replicas would not have taken it): it is
+	/// checked against the owner's signature alone, and not pushed on.
 	fn append_feed(&self, feed: FeedId, batch: SignedBatch, fan_out: bool) -> Handled {
-		let Some(owner) = self.policy.feed_owner(feed) else {
-			return Response::refused(Refusal::NotFound, format!("the ledger has no feed {feed}"))
-				.into();
+		let owner = if fan_out {
+			let Some(owner) = self.policy.feed_appender(feed) else {
+				let message = match self.policy.feed_owner(feed) {
+					Some(_) => format!(
+						"feed {feed} takes no more entries: it is closed or replaced on chain, \
+						 or its owner is no longer a member of the consortium"
+					),
+					None => format!("the ledger has no feed {feed}"),
+				};
+				let reason = match self.policy.feed_owner(feed) {
+					Some(_) => Refusal::Unauthorized,
+					None => Refusal::NotFound,
+				};
+				return Response::refused(reason, message).into();
+			};
+			owner
+		} else {
+			let Some(owner) = self.policy.feed_owner(feed) else {
+				let message = format!("the ledger has no feed {feed}");
+				return Response::refused(Refusal::NotFound, message).into();
+			};
+			owner
 		};
-		match self.feeds.append(feed, &owner, batch.clone()) {
+		let key = FeedKey { owner, genesis: *self.genesis() };
+		match self.feeds.append(feed, &key, batch.clone()) {
 			Ok(Appended::Stored { head, .. }) => {
 				let now = now_ms();
 				let subscribers: Vec<PeerId> = match self.subscribers_lock().get_mut(&feed) {
@@ -439,6 +521,7 @@ mod tests {
 	use sp_core::{sr25519, Pair as _};
 
 	use super::*;
+	use dt_primitives::OrganisationId;
 	use crate::{
 		crypto::{test_keys, DocumentKey, ReaderPublicKey},
 		feed::{FeedWriter, SignedBatch},
@@ -459,9 +542,25 @@ mod tests {
 			self.keys.iter().find(|(a, _)| a == account).map(|(_, key)| key.clone())
 		}
 		fn feed_owner(&self, feed: FeedId) -> Option<sr25519::Public> {
+			(feed == 1 || feed == 3).then_some(self.device)
+		}
+		/// Feed 3 is closed on chain.
+		fn feed_appender(&self, feed: FeedId) -> Option<sr25519::Public> {
 			(feed == 1).then_some(self.device)
 		}
+		/// Alice and Bob are members; Eve is not.
+		fn organisation_of(&self, account: &sr25519::Public) -> Option<OrganisationId> {
+			if *account == pair("//Alice").public() {
+				Some(1)
+			} else if *account == pair("//Bob").public() {
+				Some(2)
+			} else {
+				None
+			}
+		}
 	}
+
+	const GENESIS: GenesisHash = [42; 32];
 
 	fn pair(seed: &str) -> sr25519::Pair {
 		sr25519::Pair::from_string(seed, None).unwrap()
@@ -477,7 +576,8 @@ mod tests {
 			],
 			device: pair("//Dave").public(),
 		};
-		let replica = Replica::open(dir.path(), Arc::new(policy)).unwrap();
+		let limits = UploadLimits { quota_bytes: 1_000, grace_ms: 60_000 };
+		let replica = Replica::open(dir.path(), GENESIS, limits, Arc::new(policy)).unwrap();
 		(dir, replica)
 	}
 
@@ -494,8 +594,7 @@ mod tests {
 		let op = AclOp::AddReader(pair(reader).public());
 		SignedAction::sign(
 			Action::ChangeAcl(AclChange { item: ITEM, base_version, op }),
-			&pair(signer),
-		)
+			&pair(signer), &GENESIS)
 	}
 
 	#[test]
@@ -527,7 +626,7 @@ mod tests {
 		let publish = |bytes: &[u8], signer: &str| {
 			let action = Action::WriteEnvelope { item: ITEM, envelope: Cid::of(bytes) };
 			Request::PutEnvelope {
-				request: SignedAction::sign(action, &pair(signer)),
+				request: SignedAction::sign(action, &pair(signer), &GENESIS),
 				bytes: bytes.to_vec(),
 			}
 		};
@@ -557,7 +656,7 @@ mod tests {
 
 		let read = |envelope: Cid, signer: &str| {
 			let action = Action::ReadEnvelope { item: ITEM, envelope };
-			Request::GetEnvelope(SignedAction::sign(action, &pair(signer)))
+			Request::GetEnvelope(SignedAction::sign(action, &pair(signer), &GENESIS))
 		};
 		assert_eq!(
 			replica.handle(from, read(Cid::of(&for_bob), "//Bob")).response,
@@ -637,13 +736,13 @@ mod tests {
 		let from = PeerId::random();
 		let device = pair("//Dave");
 		let mut writer = FeedWriter::new(1, None);
-		let first = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device);
-		let second = SignedBatch::sign(vec![writer.next_entry(2, None, vec![2])], &device);
+		let first = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device, &GENESIS);
+		let second = SignedBatch::sign(vec![writer.next_entry(2, None, vec![2])], &device, &GENESIS);
 		let unknown = Request::AppendFeed { feed: 2, batch: first.clone() };
 		assert_eq!(refusal(replica.handle(from, unknown)), Refusal::NotFound);
 		let gap = Request::AppendFeed { feed: 1, batch: second.clone() };
 		assert_eq!(refusal(replica.handle(from, gap)), Refusal::FeedGap { expected: 0 });
-		let forged = SignedBatch::sign(first.entries.clone(), &pair("//Alice"));
+		let forged = SignedBatch::sign(first.entries.clone(), &pair("//Alice"), &GENESIS);
 		assert_eq!(
 			refusal(replica.handle(from, Request::AppendFeed { feed: 1, batch: forged })),
 			Refusal::Invalid
@@ -659,5 +758,75 @@ mod tests {
 			Response::FeedBatches(batches) => assert_eq!(batches.len(), 1),
 			other => panic!("{other:?}"),
 		}
+	}
+
+	fn put(bytes: &[u8], signer: &str, genesis: &GenesisHash) -> Request {
+		let action = Action::PutBlock { block: Cid::of(bytes) };
+		Request::PutBlock {
+			request: SignedAction::sign(action, &pair(signer), genesis),
+			bytes: bytes.to_vec(),
+		}
+	}
+
+	/// Blocks come only from members' signed puts, made for this chain, within their
+	/// organisation's quota (1000 bytes here); a repair only for a block held already.
+	#[test]
+	fn blocks_are_taken_only_from_members_within_their_quota() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		// Nobody's signature, a non-member's, a signature for another chain, bytes that are
+		// not the block the request names.
+		let stranger = Request::RepairBlock(vec![1; 100]);
+		assert_eq!(refusal(replica.handle(from, stranger)), Refusal::Unauthorized);
+		assert_eq!(refusal(replica.handle(from, put(&[1; 100], "//Eve", &GENESIS))), Refusal::Unauthorized);
+		assert_eq!(
+			refusal(replica.handle(from, put(&[1; 100], "//Alice", &[0; 32]))),
+			Refusal::Unauthorized
+		);
+		let swapped = match put(&[1; 100], "//Alice", &GENESIS) {
+			Request::PutBlock { request, .. } => Request::PutBlock { request, bytes: vec![2; 100] },
+			_ => unreachable!(),
+		};
+		assert_eq!(refusal(replica.handle(from, swapped)), Refusal::Invalid);
+		assert!(!replica.blocks.has(&Cid::of(&[1; 100])).unwrap());
+
+		// A member, up to its organisation's quota; the other organisation is unaffected.
+		let ok = replica.handle(from, put(&[1; 600], "//Alice", &GENESIS));
+		assert_eq!(ok.response, Response::Ok);
+		assert_eq!(replica.handle(from, put(&[1; 600], "//Alice", &GENESIS)).response, Response::Ok);
+		assert_eq!(
+			refusal(replica.handle(from, put(&[2; 600], "//Alice", &GENESIS))),
+			Refusal::QuotaExceeded
+		);
+		assert!(!replica.blocks.has(&Cid::of(&[2; 600])).unwrap());
+		assert_eq!(replica.handle(from, put(&[2; 600], "//Bob", &GENESIS)).response, Response::Ok);
+
+		// A damaged copy, quarantined, is repaired from a good one.
+		let cid = Cid::of(&[1; 600]);
+		std::fs::write(replica.blocks.path_of(&cid), b"damaged").unwrap();
+		assert_eq!(refusal(replica.handle(from, Request::GetBlock(cid))), Refusal::Corrupted);
+		assert_eq!(replica.handle(from, Request::RepairBlock(vec![1; 600])).response, Response::Ok);
+		assert_eq!(replica.handle(from, Request::GetBlock(cid)).response, Response::Block(vec![1; 600]));
+	}
+
+	/// A closed feed (or one whose owner left the consortium) takes no new appends; its
+	/// history still moves between replicas; a batch signed for another chain is refused.
+	#[test]
+	fn closed_feeds_take_no_appends_and_foreign_chains_no_entries() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		let device = pair("//Dave");
+		let mut writer = FeedWriter::new(3, None);
+		let entry = writer.next_entry(1, None, vec![1]);
+		let batch = SignedBatch::sign(vec![entry.clone()], &device, &GENESIS);
+		let append = Request::AppendFeed { feed: 3, batch: batch.clone() };
+		assert_eq!(refusal(replica.handle(from, append)), Refusal::Unauthorized);
+		let pushed = replica.handle(from, Request::FeedNotify { feed: 3, batch });
+		assert!(matches!(pushed.response, Response::FeedHead(Some(_))));
+
+		let mut writer = FeedWriter::new(1, None);
+		let test_chain = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device, &[0; 32]);
+		let append = Request::AppendFeed { feed: 1, batch: test_chain };
+		assert_eq!(refusal(replica.handle(from, append)), Refusal::Invalid);
 	}
 }

@@ -31,8 +31,9 @@
 //!
 //! ## Reads
 //!
-//! [`Pallet::documents_of_twin`], [`Pallet::documents_of_element`] and
-//! [`Pallet::document_with_history`], also offered to nodes and clients as the
+//! [`Pallet::documents_of_twin`], [`Pallet::documents_of_element`],
+//! [`Pallet::document_with_history`] and [`Pallet::may_manage_readers`] (who may change a
+//! document's reader list in the off-chain store), also offered to nodes and clients as the
 //! [`runtime_api::DocumentsApi`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -471,6 +472,18 @@ pub mod pallet {
 				.map_err(|reason| denied(reason, Error::<T>::NotAuthorized))?;
 			T::Authorize::authorize(twin, who, Action::Read(level))
 				.map_err(|reason| denied(reason, Error::<T>::InsufficientClearance))
+		}
+
+		/// Whether `who` may manage the readers of `document` in the off-chain store (change
+		/// its reader list, publish the key envelope of a version): it may add versions of
+		/// the document or manage its twin's access, and in either case is cleared for the
+		/// document's confidentiality level. One document's record is read, whatever the
+		/// number of twins and documents.
+		pub fn may_manage_readers(document: DocumentId, who: &T::AccountId) -> bool {
+			let Some(info) = Documents::<T>::get(document) else { return false };
+			let level = info.confidentiality;
+			Self::authorize(info.twin, who, Action::VersionDocument, level).is_ok() ||
+				Self::authorize(info.twin, who, Action::ManageAccess, level).is_ok()
 		}
 
 		/// The documents of a twin, by id, retired ones included. With a `reader`, only those

@@ -32,5 +32,10 @@ sp_api::decl_runtime_apis! {
 			document: DocumentId,
 			reader: Option<AccountId>,
 		) -> Option<DocumentHistory<AccountId, BlockNumber>>;
+
+		/// Whether `who` may manage the document's readers in the off-chain store: it may
+		/// add versions of the document or manage its twin's access, and is cleared for its
+		/// confidentiality level. Answers for the one document, without scanning twins.
+		fn may_manage_readers(document: DocumentId, who: AccountId) -> bool;
 	}
 }

@@ -358,6 +358,24 @@ fn writers_need_clearance_for_the_document_level() {
 	});
 }
 
+/// Who may manage a document's readers off chain: a writer of its versions or an access
+/// manager of its twin, cleared for its level; not a writer without the clearance, not a
+/// reader, and nobody for a document that does not exist.
+#[test]
+fn managing_readers_needs_a_writer_cleared_for_the_document() {
+	new_test_ext().execute_with(|| {
+		let internal = register_as(OWNER, TWIN, Confidentiality::Internal, None).unwrap();
+		let secret = register_as(OWNER, TWIN, Confidentiality::Secret, None).unwrap();
+		assert!(Documents::may_manage_readers(internal, &OWNER));
+		assert!(Documents::may_manage_readers(secret, &OWNER));
+		assert!(Documents::may_manage_readers(internal, &MAINTAINER));
+		// The Maintainer may add versions, but is cleared up to Confidential only.
+		assert!(!Documents::may_manage_readers(secret, &MAINTAINER));
+		assert!(!Documents::may_manage_readers(internal, &AUDITOR));
+		assert!(!Documents::may_manage_readers(secret + 100, &OWNER));
+	});
+}
+
 #[test]
 fn unknown_twin_element_document_and_version_are_refused() {
 	new_test_ext().execute_with(|| {

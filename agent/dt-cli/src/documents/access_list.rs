@@ -9,6 +9,7 @@ use codec::Encode;
 use dt_offchain::{
 	content_id::{self, Cid},
 	network::{AclChange, AclOp, Action, ItemId, SignedAction},
+	GenesisHash,
 };
 use dt_runtime::AccountId;
 use jsonrpsee::{
@@ -87,12 +88,14 @@ pub struct ListChanges {
 pub struct AccessList<'a> {
 	rpc: &'a WsClient,
 	url: &'a str,
+	/// The node's chain: what requests are signed for.
+	genesis: GenesisHash,
 }
 
 impl<'a> AccessList<'a> {
-	/// Through the node of `rpc`, at `url`.
-	pub fn new(rpc: &'a WsClient, url: &'a str) -> Self {
-		AccessList { rpc, url }
+	/// Through the node of `rpc`, at `url`, whose chain has the genesis hash `genesis`.
+	pub fn new(rpc: &'a WsClient, url: &'a str, genesis: GenesisHash) -> Self {
+		AccessList { rpc, url, genesis }
 	}
 
 	/// The item of `document`'s list and envelopes.
@@ -182,7 +185,7 @@ impl<'a> AccessList<'a> {
 		loop {
 			let change =
 				Action::ChangeAcl(AclChange { item, base_version: list.version, op: op.clone() });
-			let signed = hex0x(&SignedAction::sign(change, signer).encode());
+			let signed = hex0x(&SignedAction::sign(change, signer, &self.genesis).encode());
 			let result: Result<AclView, RpcError> =
 				self.rpc.request("store_changeAcl", rpc_params![signed]).await;
 			match result {
@@ -215,7 +218,8 @@ impl<'a> AccessList<'a> {
 		let cid = Cid::of(envelope);
 		let action = format!("publish key envelope {cid}");
 		let signed = hex0x(
-			&SignedAction::sign(Action::WriteEnvelope { item, envelope: cid }, signer).encode(),
+			&SignedAction::sign(Action::WriteEnvelope { item, envelope: cid }, signer, &self.genesis)
+				.encode(),
 		);
 		self.rpc
 			.request("store_putEnvelope", rpc_params![hex0x(envelope), signed])
@@ -232,7 +236,8 @@ impl<'a> AccessList<'a> {
 	) -> Result<Vec<u8>, AccessListError> {
 		let action = format!("read key envelope {cid}");
 		let signed = hex0x(
-			&SignedAction::sign(Action::ReadEnvelope { item, envelope: *cid }, signer).encode(),
+			&SignedAction::sign(Action::ReadEnvelope { item, envelope: *cid }, signer, &self.genesis)
+				.encode(),
 		);
 		let text: String = self
 			.rpc
@@ -322,11 +327,14 @@ mod tests {
 		let pair = sr25519::Pair::from_string("//Dave", None).unwrap();
 		let cid = Cid::of(b"envelope");
 		let item = ItemId([7; 32]);
-		let signed = SignedAction::sign(Action::ReadEnvelope { item, envelope: cid }, &pair);
-		assert!(signed.verify_signature().is_ok());
-		assert_eq!(signed.action.item(), &item);
+		let genesis = [3; 32];
+		let signed =
+			SignedAction::sign(Action::ReadEnvelope { item, envelope: cid }, &pair, &genesis);
+		assert!(signed.verify_signature(&genesis).is_ok());
+		assert!(signed.verify_signature(&[4; 32]).is_err());
+		assert_eq!(signed.action.item(), Some(&item));
 		let mut tampered = signed.clone();
 		tampered.action = Action::ReadEnvelope { item: ItemId([8; 32]), envelope: cid };
-		assert!(tampered.verify_signature().is_err());
+		assert!(tampered.verify_signature(&genesis).is_err());
 	}
 }

@@ -42,7 +42,7 @@ pub struct PublishError {
 
 /// Whether envelopes live behind reader lists at the node of `store`.
 pub async fn has_network(store: &Store) -> Result<bool, AccessListError> {
-	AccessList::new(store.rpc(), store.url()).has_network().await
+	AccessList::new(store.rpc(), store.url(), *store.genesis()).has_network().await
 }
 
 /// Brings `document`'s reader list to exactly `readers`, then publishes `envelope`,
@@ -54,7 +54,7 @@ pub async fn publish(
 	readers: &BTreeSet<AccountId>,
 	envelope: &[u8],
 ) -> Result<Published, PublishError> {
-	let access = AccessList::new(store.rpc(), store.url());
+	let access = AccessList::new(store.rpc(), store.url(), *store.genesis());
 	let mut changes = ListChanges::default();
 	let item = match access.document_item(document).await {
 		Ok(item) => item,
@@ -78,7 +78,7 @@ pub async fn publish_annotation(
 	document: DocumentId,
 	envelope: &[u8],
 ) -> Result<bool, AccessListError> {
-	let access = AccessList::new(store.rpc(), store.url());
+	let access = AccessList::new(store.rpc(), store.url(), *store.genesis());
 	let item = access.document_item(document).await?;
 	match access.put_envelope(signer, item, envelope).await {
 		Ok(_) => Ok(true),
@@ -100,7 +100,7 @@ pub async fn fetch(
 	document: DocumentId,
 	cid: &Cid,
 ) -> Result<Vec<u8>, FetchError> {
-	let access = AccessList::new(store.rpc(), store.url());
+	let access = AccessList::new(store.rpc(), store.url(), *store.genesis());
 	let item = match access.document_item(document).await {
 		Ok(item) => item,
 		Err(AccessListError::NoNetwork { .. }) => return Ok(store.get(cid).await?),

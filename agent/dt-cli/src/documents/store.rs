@@ -1,7 +1,15 @@
 //! The off-chain store of a node over its `store_*` RPC: blocks put and fetched by content
 //! id, every fetched block checked against its id here too, so a reader trusts no store.
+//! Every put is signed by the uploading party's account for the node's chain (its genesis
+//! hash): nodes store blocks only for members, charged to their organisation.
 
-use dt_offchain::content_id::{self, Cid};
+use dt_offchain::{
+	content_id::{self, Cid},
+	network::{Action, SignedAction},
+	GenesisHash,
+};
+use codec::Encode;
+use sp_core::sr25519;
 use jsonrpsee::{
 	core::{client::ClientT, ClientError as RpcError},
 	rpc_params,
@@ -46,12 +54,18 @@ pub enum StoreError {
 	WrongId { expected: Cid, returned: String, url: String },
 	#[error("the off-chain store at {url} failed to {action}: {reason}")]
 	Rpc { action: String, reason: String, url: String },
+	#[error("storing a block at {url} needs the uploading party's key to sign the put")]
+	NoUploader { url: String },
 }
 
 /// A connection to one node's off-chain store.
 pub struct Store {
 	rpc: WsClient,
 	url: String,
+	/// The node's chain: what signed requests are signed for.
+	genesis: GenesisHash,
+	/// Who signs the puts.
+	uploader: Option<sr25519::Pair>,
 }
 
 impl Store {
@@ -64,7 +78,30 @@ impl Store {
 			.build(url)
 			.await
 			.map_err(|e| StoreError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Store { rpc, url: url.to_owned() })
+		let hash: String = rpc
+			.request("chain_getBlockHash", rpc_params![0])
+			.await
+			.map_err(|e| StoreError::Connect { url: url.to_owned(), reason: e.to_string() })?;
+		let genesis = hex::decode(hash.trim_start_matches("0x"))
+			.ok()
+			.and_then(|bytes| GenesisHash::try_from(bytes).ok())
+			.ok_or_else(|| StoreError::Connect {
+				url: url.to_owned(),
+				reason: format!("its genesis hash {hash:?} is not 32 bytes of hex"),
+			})?;
+		Ok(Store { rpc, url: url.to_owned(), genesis, uploader: None })
+	}
+
+	/// This store, putting blocks as `uploader` (a member of the consortium; its
+	/// organisation is charged for them until the chain refers to them).
+	pub fn signing_as(mut self, uploader: &sr25519::Pair) -> Store {
+		self.uploader = Some(uploader.clone());
+		self
+	}
+
+	/// The genesis hash of the node's chain.
+	pub fn genesis(&self) -> &GenesisHash {
+		&self.genesis
 	}
 
 	/// The node's address.
@@ -77,12 +114,23 @@ impl Store {
 		&self.rpc
 	}
 
-	/// Stores `bytes` durably and returns their content id, checked against the node's.
+	/// Stores `bytes` durably, under a put signed by the uploader, and returns their content
+	/// id, checked against the node's.
 	pub async fn put(&self, bytes: &[u8]) -> Result<Cid, StoreError> {
 		let expected = Cid::of(bytes);
+		let uploader =
+			self.uploader.as_ref().ok_or_else(|| StoreError::NoUploader { url: self.url.clone() })?;
+		let request =
+			SignedAction::sign(Action::PutBlock { block: expected }, uploader, &self.genesis);
 		let returned: String = self
 			.rpc
-			.request("store_putBlock", rpc_params![format!("0x{}", hex::encode(bytes))])
+			.request(
+				"store_putBlock",
+				rpc_params![
+					format!("0x{}", hex::encode(bytes)),
+					format!("0x{}", hex::encode(request.encode()))
+				],
+			)
 			.await
 			.map_err(|e| self.rpc_error(format!("store block {expected}"), e))?;
 		if returned != expected.to_string() {

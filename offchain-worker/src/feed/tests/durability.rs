@@ -48,7 +48,7 @@ fn feed_log_keeps_acknowledged_writes_across_kill_9() {
 	assert!(all.windows(2).all(|pair| pair[1].entry.previous == pair[0].hash));
 	let mut writer = FeedWriter::new(FEED, Some(&head));
 	store
-		.append(FEED, &device().public(), signed(&mut writer, 5, u64::MAX / 2))
+		.append(FEED, &key(), signed(&mut writer, 5, u64::MAX / 2))
 		.unwrap();
 }
 
@@ -63,7 +63,7 @@ fn appending_child() {
 		// Alternate single entries and batches, so the kill may land in either.
 		let count = if i % 2 == 0 { 1 } else { 50 };
 		let batch = signed(&mut writer, count, T0 + 100 * i);
-		let head = store.append(FEED, &device().public(), batch).unwrap().head();
+		let head = store.append(FEED, &key(), batch).unwrap().head();
 		println!("acked {}", head.sequence);
 	}
 }

@@ -10,8 +10,8 @@ use codec::Encode;
 
 use super::*;
 
-fn owner() -> sr25519::Public {
-	device().public()
+fn owner() -> FeedKey {
+	key()
 }
 
 fn store(dir: &Path) -> FeedStore {
@@ -45,7 +45,7 @@ fn feed_log_appends_and_reads() {
 	assert!(store.feeds().unwrap().is_empty(), "reads create nothing");
 
 	let mut writer = FeedWriter::new(FEED, None);
-	let single = SignedEntry::sign(writer.next_entry(T0, None, b"first".to_vec()), &device());
+	let single = SignedEntry::sign(writer.next_entry(T0, None, b"first".to_vec()), &device(), &GENESIS);
 	let first_head = single.entry.checkpoint();
 	assert_eq!(store.append(FEED, &owner(), single).unwrap(), stored(0, &first_head));
 	let batch = signed(&mut writer, 99, T0 + 1);
@@ -84,7 +84,7 @@ fn feed_log_ranges_by_sequence_and_time() {
 				writer.next_entry(T0 + 10 * (n / 2), None, n.to_le_bytes().to_vec())
 			})
 			.collect();
-		store.append(FEED, &owner(), SignedBatch::sign(batch, &device())).unwrap();
+		store.append(FEED, &owner(), SignedBatch::sign(batch, &device(), &GENESIS)).unwrap();
 	}
 	assert!(segments(dir.path()).len() > 2, "segments rolled over");
 
@@ -245,7 +245,7 @@ fn feed_log_acknowledges_replays_and_refuses_forks() {
 
 	let mut fork = batch.entries[..4].to_vec();
 	fork[3].payload = b"other".to_vec();
-	match store.append(FEED, &owner(), SignedBatch::sign(fork, &device())) {
+	match store.append(FEED, &owner(), SignedBatch::sign(fork, &device(), &GENESIS)) {
 		Err(StoreError::Rejected { feed: FEED, reason: FeedError::Fork { sequence: 3 } }) => {},
 		other => panic!("expected a fork at 3, got {other:?}"),
 	}
@@ -256,7 +256,7 @@ fn feed_log_acknowledges_replays_and_refuses_forks() {
 	overlapping.extend(entries(&mut writer, 5, T0 + 100));
 	let new_head = overlapping[8].checkpoint();
 	assert_eq!(
-		store.append(FEED, &owner(), SignedBatch::sign(overlapping, &device())).unwrap(),
+		store.append(FEED, &owner(), SignedBatch::sign(overlapping, &device(), &GENESIS)).unwrap(),
 		stored(10, &new_head)
 	);
 	let log = store.log(FEED).unwrap();
@@ -297,7 +297,7 @@ fn feed_first_write_wins_between_racing_writers() {
 	let contenders: Vec<SignedBatch> = (0..2u8)
 		.map(|i| {
 			let entry = FeedWriter::new(FEED, Some(&head)).next_entry(T0 + 1, None, vec![i]);
-			SignedEntry::sign(entry, &device()).into()
+			SignedEntry::sign(entry, &device(), &GENESIS).into()
 		})
 		.collect();
 	let results: Vec<_> = std::thread::scope(|scope| {
@@ -337,7 +337,7 @@ async fn feed_subscription_yields_appended_entries_in_order() {
 	let mut subscription = store.subscribe(FEED).unwrap();
 	assert_eq!(subscription.next_sequence(), 3);
 	store.append(FEED, &owner(), signed(&mut writer, 4, T0 + 10)).unwrap();
-	let single = SignedEntry::sign(writer.next_entry(T0 + 20, None, vec![]), &device());
+	let single = SignedEntry::sign(writer.next_entry(T0 + 20, None, vec![]), &device(), &GENESIS);
 	store.append(FEED, &owner(), single.clone()).unwrap();
 	// A replay notifies nobody.
 	store.append(FEED, &owner(), single).unwrap();

@@ -16,12 +16,12 @@ impl Model {
 	}
 
 	fn check(&self, batch: SignedBatch) -> Result<Verdict, FeedError> {
-		self.check_as(&device().public(), batch)
+		self.check_as(&key(), batch)
 	}
 
-	fn check_as(&self, owner: &sr25519::Public, batch: SignedBatch) -> Result<Verdict, FeedError> {
+	fn check_as(&self, key: &FeedKey, batch: SignedBatch) -> Result<Verdict, FeedError> {
 		let head = self.head();
-		validate(owner, FEED, head.as_ref(), batch, |sequence| {
+		validate(key, FEED, head.as_ref(), batch, |sequence| {
 			self.log.get(sequence as usize).map(Entry::hash)
 		})
 	}
@@ -51,10 +51,10 @@ fn feed_entries_sign_and_verify_round_trip() {
 	let mut writer = FeedWriter::new(FEED, None);
 	let entry = writer.next_entry(T0, None, b"21.5 C".to_vec());
 	assert_eq!((entry.sequence, entry.previous), (FIRST_SEQUENCE, GENESIS_PREVIOUS));
-	let signed_entry = SignedEntry::sign(entry.clone(), &device());
+	let signed_entry = SignedEntry::sign(entry.clone(), &device(), &GENESIS);
 	assert!(sr25519::Pair::verify(
 		&signed_entry.signature,
-		signing_message(&entry.hash()),
+		signing_message(&GENESIS, &entry.hash()),
 		&device().public()
 	));
 	// Domain separation: the signature is not one over the bare hash.
@@ -81,7 +81,7 @@ fn feed_batch_of_1000_is_accepted_with_one_signature() {
 	let mut writer = FeedWriter::new(FEED, None);
 	let batch = signed(&mut writer, 1000, T0);
 	let last = batch.entries[999].checkpoint();
-	let verified = verify(&device().public(), FEED, batch.clone()).unwrap();
+	let verified = verify(&key(), FEED, batch.clone()).unwrap();
 	assert_eq!(verified.hashes().len(), 1000);
 	assert_eq!(model.check(batch.clone()), Ok(Verdict::Append { skip: 0, head: last }));
 	model.accept(batch);
@@ -94,7 +94,7 @@ fn feed_batch_of_1000_is_accepted_with_one_signature() {
 #[test]
 fn feed_refuses_a_wrong_signer() {
 	let (model, mut writer) = five();
-	let batch = SignedBatch::sign(entries(&mut writer, 1, T0 + 10), &stranger());
+	let batch = SignedBatch::sign(entries(&mut writer, 1, T0 + 10), &stranger(), &GENESIS);
 	assert_eq!(
 		model.check(batch),
 		Err(FeedError::WrongSigner {
@@ -105,11 +105,22 @@ fn feed_refuses_a_wrong_signer() {
 	);
 }
 
+/// The owner's own signature, made for another chain (a test network): refused, though
+/// the entries are the same and the owner is right.
+#[test]
+fn feed_refuses_a_batch_signed_for_another_chain() {
+	let (model, mut writer) = five();
+	let next = entries(&mut writer, 2, T0 + 10);
+	let test_chain = SignedBatch::sign(next.clone(), &device(), &[9; 32]);
+	assert_eq!(model.check(test_chain), Err(FeedError::BadSignature { feed: FEED, sequence: 6 }));
+	assert!(model.check(SignedBatch::sign(next, &device(), &GENESIS)).is_ok());
+}
+
 #[test]
 fn feed_refuses_a_bad_signature() {
 	let (model, mut writer) = five();
 	// Claims the owner but is signed by someone else.
-	let mut forged = SignedBatch::sign(entries(&mut writer.clone(), 2, T0 + 10), &stranger());
+	let mut forged = SignedBatch::sign(entries(&mut writer.clone(), 2, T0 + 10), &stranger(), &GENESIS);
 	forged.signer = device().public();
 	assert_eq!(model.check(forged), Err(FeedError::BadSignature { feed: FEED, sequence: 6 }));
 	// Signed by the owner, then an entry was changed: the chain no longer ends in the
@@ -138,7 +149,7 @@ fn feed_refuses_a_gap() {
 	let mut inner = entries(&mut FeedWriter::new(FEED, None), 3, T0);
 	inner.remove(1);
 	assert_eq!(
-		Model::default().check(SignedBatch::sign(inner, &device())),
+		Model::default().check(SignedBatch::sign(inner, &device(), &GENESIS)),
 		Err(FeedError::Gap { expected: 1, got: 2 })
 	);
 }
@@ -150,17 +161,17 @@ fn feed_acknowledges_an_identical_replay_without_change() {
 	model.accept(batch.clone());
 	assert_eq!(model.check(batch.clone()), Ok(Verdict::AlreadyStored));
 	// A re-signature of the same entries is the same history.
-	let resigned = SignedBatch::sign(batch.entries.clone(), &device());
+	let resigned = SignedBatch::sign(batch.entries.clone(), &device(), &GENESIS);
 	assert_eq!(model.check(resigned), Ok(Verdict::AlreadyStored));
 	// A single old entry, re-sent on its own, signed for itself.
-	let old = SignedEntry::sign(model.log[2].clone(), &device());
+	let old = SignedEntry::sign(model.log[2].clone(), &device(), &GENESIS);
 	assert_eq!(model.check(old.into()), Ok(Verdict::AlreadyStored));
 	// A re-send that overlaps the head and goes on: only the new part is appended.
 	let mut overlapping = batch.entries[1..].to_vec(); // entries 6, 7
 	overlapping.extend(entries(&mut writer, 2, T0 + 20)); // entries 8, 9
 	let last = overlapping[3].checkpoint();
 	assert_eq!(
-		model.check(SignedBatch::sign(overlapping, &device())),
+		model.check(SignedBatch::sign(overlapping, &device(), &GENESIS)),
 		Ok(Verdict::Append { skip: 2, head: last })
 	);
 }
@@ -172,7 +183,7 @@ fn feed_refuses_a_fork() {
 	let mut rewrite = model.log[3].clone();
 	rewrite.payload = b"rewritten".to_vec();
 	assert_eq!(
-		model.check(SignedEntry::sign(rewrite, &device()).into()),
+		model.check(SignedEntry::sign(rewrite, &device(), &GENESIS).into()),
 		Err(FeedError::Fork { sequence: 3 })
 	);
 	// A different history from 2 on, reaching past the head: the fork shows at the head.
@@ -180,7 +191,7 @@ fn feed_refuses_a_fork() {
 	assert_eq!(model.check(signed(&mut other, 5, T0 + 100)), Err(FeedError::Fork { sequence: 4 }));
 	// A replica that cannot tell what it stored refuses rather than forks.
 	let verified =
-		verify(&device().public(), FEED, SignedEntry::sign(model.log[3].clone(), &device()).into())
+		verify(&key(), FEED, SignedEntry::sign(model.log[3].clone(), &device(), &GENESIS).into())
 			.unwrap();
 	assert_eq!(verified.overlap(model.head().as_ref()), Some(3));
 	assert_eq!(verified.place(model.head().as_ref(), None), Err(FeedError::Fork { sequence: 3 }));
@@ -192,21 +203,21 @@ fn feed_refuses_a_broken_link() {
 	let mut entry = writer.next_entry(T0 + 10, None, vec![1]);
 	entry.previous = [9; 32];
 	assert_eq!(
-		model.check(SignedEntry::sign(entry, &device()).into()),
+		model.check(SignedEntry::sign(entry, &device(), &GENESIS).into()),
 		Err(FeedError::BrokenLink { sequence: 5 })
 	);
 	// The first entry links to nothing.
 	let mut first = FeedWriter::new(FEED, None).next_entry(T0, None, vec![]);
 	first.previous = [1; 32];
 	assert_eq!(
-		Model::default().check(SignedEntry::sign(first, &device()).into()),
+		Model::default().check(SignedEntry::sign(first, &device(), &GENESIS).into()),
 		Err(FeedError::BrokenLink { sequence: 0 })
 	);
 	// Inside a batch.
 	let mut inner = entries(&mut writer, 3, T0 + 20);
 	inner[2].previous = [3; 32];
 	assert_eq!(
-		model.check(SignedBatch::sign(inner, &device())),
+		model.check(SignedBatch::sign(inner, &device(), &GENESIS)),
 		Err(FeedError::BrokenLink { sequence: 8 })
 	);
 }
@@ -224,7 +235,7 @@ fn feed_refuses_a_timestamp_going_back() {
 	let inner =
 		vec![writer.next_entry(T0 + 10, None, vec![]), writer.next_entry(T0 + 9, None, vec![])];
 	assert_eq!(
-		model.check(SignedBatch::sign(inner, &device())),
+		model.check(SignedBatch::sign(inner, &device(), &GENESIS)),
 		Err(FeedError::TimestampWentBack { sequence: 6, previous: T0 + 10, timestamp: T0 + 9 })
 	);
 }
@@ -234,7 +245,7 @@ fn feed_refuses_malformed_batches() {
 	let model = Model::default();
 	let mut writer = FeedWriter::new(FEED, None);
 
-	assert_eq!(model.check(SignedBatch::sign(Vec::new(), &device())), Err(FeedError::EmptyBatch));
+	assert_eq!(model.check(SignedBatch::sign(Vec::new(), &device(), &GENESIS)), Err(FeedError::EmptyBatch));
 
 	let mut other_feed = FeedWriter::new(FEED + 1, None);
 	assert_eq!(
@@ -244,11 +255,11 @@ fn feed_refuses_malformed_batches() {
 
 	let big = writer.clone().next_entry(T0, None, vec![0; MAX_PAYLOAD + 1]);
 	assert_eq!(
-		model.check(SignedEntry::sign(big, &device()).into()),
+		model.check(SignedEntry::sign(big, &device(), &GENESIS).into()),
 		Err(FeedError::PayloadTooLarge { sequence: 0, size: MAX_PAYLOAD + 1, max: MAX_PAYLOAD })
 	);
 	let largest = writer.clone().next_entry(T0, Some(3), vec![0; MAX_PAYLOAD]);
-	assert!(model.check(SignedEntry::sign(largest, &device()).into()).is_ok());
+	assert!(model.check(SignedEntry::sign(largest, &device(), &GENESIS).into()).is_ok());
 
 	let many = signed(&mut writer.clone(), MAX_BATCH_ENTRIES + 1, T0);
 	assert_eq!(
@@ -259,7 +270,7 @@ fn feed_refuses_malformed_batches() {
 	let heavy: Vec<Entry> = (0..MAX_BATCH_BYTES / MAX_PAYLOAD + 1)
 		.map(|i| writer.next_entry(T0 + i as u64, None, vec![0; MAX_PAYLOAD]))
 		.collect();
-	let heavy = SignedBatch::sign(heavy, &device());
+	let heavy = SignedBatch::sign(heavy, &device(), &GENESIS);
 	let bytes = heavy.encoded_size();
 	assert!(bytes > MAX_BATCH_BYTES);
 	assert_eq!(model.check(heavy), Err(FeedError::BatchTooLarge { bytes, max: MAX_BATCH_BYTES }));
@@ -289,7 +300,7 @@ fn feed_entries_may_be_encrypted_payloads() {
 	let mut writer = FeedWriter::new(FEED, None);
 	let sealed = writer.next_entry(T0, Some(0), vec![0xAA; 12 + 8 + 16]);
 	let rotated = writer.next_entry(T0 + 1, Some(1), vec![0xBB; 12 + 8 + 16]);
-	model.accept(SignedBatch::sign(vec![sealed, rotated], &device()));
+	model.accept(SignedBatch::sign(vec![sealed, rotated], &device(), &GENESIS));
 	assert_eq!(model.log[1].epoch, Some(1));
 	// The epoch is covered by the hash, so it cannot be swapped after signing.
 	let mut relabelled = model.log[1].clone();
