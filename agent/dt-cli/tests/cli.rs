@@ -98,7 +98,7 @@ fn dt_drives_a_twin_on_a_real_node() {
 	let copied_path = copied.to_str().unwrap();
 	let twins_before = dt.json(&["twin", "list"]);
 	let error = dt.fails(&["twin", "create", copied_path, "--as", "alice"]);
-	assert!(error.contains("line 7, column"), "{error}");
+	assert!(error.contains("line 8, column"), "{error}");
 	assert!(error.contains("element ID \"station\" occurs twice"), "{error}");
 	assert!(error.contains("--repair-duplicate-ids"), "{error}");
 	assert_eq!(dt.json(&["twin", "list"]), twins_before, "a refused file creates nothing");
@@ -113,9 +113,9 @@ fn dt_drives_a_twin_on_a_real_node() {
 	assert_eq!(
 		repairs,
 		[
-			"line 7: <InternalElement> ID \"station\" repeats an earlier ID; now \"station_2\"",
-			"line 8: <InternalElement> ID \"sensor\" repeats an earlier ID; now \"sensor_2\"",
-			"line 9: RefPartnerSideA \"sensor:Out\" follows the renamed element: \"sensor_2:Out\"",
+			"line 8: <InternalElement> ID \"station\" repeats an earlier ID; now \"station_2\"",
+			"line 9: <InternalElement> ID \"sensor\" repeats an earlier ID; now \"sensor_2\"",
+			"line 10: RefPartnerSideA \"sensor:Out\" follows the renamed element: \"sensor_2:Out\"",
 		]
 	);
 	let repaired_twin = repaired["twin"].to_string();
