@@ -340,7 +340,8 @@ pub trait StoreApi {
 	#[method(name = "documentItem")]
 	async fn document_item(&self, document: DocumentId) -> RpcResult<String>;
 
-	/// The committed reader list of `item` (hex): the latest version among its replicas.
+	/// The committed reader list of `item` (hex): the highest version that k+1 of its 2k+1
+	/// replicas report identically (never one replica's word alone).
 	#[method(name = "acl")]
 	async fn acl(&self, item: String) -> RpcResult<AclView>;
 

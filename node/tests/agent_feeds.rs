@@ -191,16 +191,7 @@ impl Drop for AgentProcess {
 }
 
 fn start_node(dir: &Path) -> Node {
-	Node::start(NodeConfig {
-		name: "feeds-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir,
-		validator: true,
-		extra_args: vec![],
-	})
+	Node::start_dev("feeds-node", dir, &[])
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -88,16 +88,7 @@ fn failure_text(record: &Record) -> String {
 async fn the_agent_runs_queued_program_calls_on_the_device() {
 	let _turn = one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
-	let mut node = Node::start(NodeConfig {
-		name: "agent-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec![],
-	});
+	let mut node = Node::start_dev("agent-node", dir.path(), &[]);
 	node.rpc().await;
 	let client = Client::connect(&node.ws_url()).await.unwrap();
 	let twin = set_up(&client).await;
@@ -161,16 +152,7 @@ async fn the_agent_runs_queued_program_calls_on_the_device() {
 async fn the_agent_refuses_calls_outside_the_devices_envelope_whatever_the_chain_declares() {
 	let _turn = one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start(NodeConfig {
-		name: "envelope-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec![],
-	});
+	let node = Node::start_dev("envelope-node", dir.path(), &[]);
 	node.rpc().await;
 	let client = Client::connect(&node.ws_url()).await.unwrap();
 	let twin = set_up(&client).await;
@@ -197,6 +179,7 @@ async fn the_agent_refuses_calls_outside_the_devices_envelope_whatever_the_chain
 			element: id(FILLER),
 			program: bounded(SET_FILL_VOLUME),
 			parameters: widened.try_into().unwrap(),
+			described_by: id(FILLER),
 		}),
 	)
 	.await;

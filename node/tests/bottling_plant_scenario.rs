@@ -11,7 +11,11 @@
 //! 4. The owner is notified (`dt watch`); the manufacturer reads the old sensor's last
 //!    readings; the auditor reads the trail (`dt audit`), verifies it (`dt verify`), reads the
 //!    report, and fails to decrypt the blueprint. A program call from the maintainer runs on
-//!    the device; one outside the safety bounds never leaves the maintainer's machine.
+//!    the device; one outside the safety bounds never leaves the maintainer's machine. The
+//!    maintainer cannot widen the bounds (it may insert a widened copy of the interface, not
+//!    declare the program from it); a call inside the chain's bounds but beyond the filler's
+//!    rated volume is refused by the device agent against its local envelope, reported
+//!    `Failed`.
 //! 5. Each document's reader list on the store's replicas names exactly its readers; once
 //!    the auditor's role is revoked, the report's next version takes it off the list and it
 //!    can read neither that version nor the earlier one.
@@ -31,6 +35,9 @@ use std::{
 };
 
 const PASSPHRASE: &str = "bottling plant";
+/// The maintainer's copy of the filler's SetFillVolume interface, its maximum widened from
+/// 1500.5 ml to 5000 ml.
+const WIDENED_SET_FILL_VOLUME: &str = r#"<ExternalInterface Name="SetFillVolume" ID="set-fill-volume-widened" RefBaseClassPath="DtLedgerInterfaceClassLib/Program"><Attribute Name="volume" AttributeDataType="xs:decimal" Unit="ml"><Constraint Name="SafeRange"><OrdinalScaledType><RequiredMinValue>250.0</RequiredMinValue><RequiredMaxValue>5000</RequiredMaxValue></OrdinalScaledType></Constraint></Attribute></ExternalInterface>"#;
 /// The device agent's account: a member of the owner's organisation.
 const AGENT_URI: &str = "//Ferdie";
 
@@ -56,13 +63,25 @@ impl Party {
 
 	/// `dt --json ARGS … --as PARTY`, asserting success.
 	fn json(&self, args: &[&str]) -> Value {
+		self.json_ending(args, true)
+	}
+
+	/// `dt --json ARGS … --as PARTY`, asserting that it fails and still prints its JSON
+	/// answer (a program call the device refused, say).
+	fn json_failing(&self, args: &[&str]) -> Value {
+		self.json_ending(args, false)
+	}
+
+	fn json_ending(&self, args: &[&str], success: bool) -> Value {
 		let mut all = vec!["--json"];
 		all.extend_from_slice(args);
 		let output = self.run(&all);
-		assert!(
+		assert_eq!(
 			output.status.success(),
-			"{}: dt {args:?} failed: {}{}",
+			success,
+			"{}: dt {args:?} ended {}: {}{}",
 			self.name,
+			output.status,
 			String::from_utf8_lossy(&output.stderr),
 			String::from_utf8_lossy(&output.stdout)
 		);
@@ -151,6 +170,17 @@ fn accounts(parties: &[Sr25519Keyring]) -> Vec<String> {
 		parties.iter().map(|party| party.to_account_id().to_string()).collect();
 	accounts.sort();
 	accounts
+}
+
+/// `dt program call TWIN filling-station-1 SetFillVolume ARGUMENT` as the maintainer, with
+/// `--wait` for the device's outcome if `wait`.
+fn set_fill_volume<'a>(twin: &'a str, argument: &'a str, wait: bool) -> Vec<&'a str> {
+	let mut args = vec!["program", "call", twin, "filling-station-1", "SetFillVolume", argument];
+	if wait {
+		args.extend(["--wait", "--timeout", "120"]);
+	}
+	args.extend(["--as", "maintainer"]);
+	args
 }
 
 fn bottling_plant_aml() -> PathBuf {
@@ -419,31 +449,47 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	assert!(refused.contains("not a reader of this document"), "{refused}");
 
 	// --- A program call from the maintainer runs on the device; an unsafe one never leaves ---
-	let unsafe_call = maintainer.fails(&[
-		"program",
-		"call",
-		&twin,
-		"filling-station-1",
-		"SetFillVolume",
-		"volume=2000.0",
-		"--as",
-		"maintainer",
-	]);
+	let unsafe_call = maintainer.fails(&set_fill_volume(&twin, "volume=2000.0", false));
 	assert!(unsafe_call.contains("volume"), "{unsafe_call}");
-	let call = maintainer.json(&[
-		"program",
-		"call",
+	let call = maintainer.json(&set_fill_volume(&twin, "volume=500.0", true));
+	assert_eq!(call["outcome"]["status"], "completed", "{call}");
+
+	// --- The maintainer cannot widen the bound: it may write the specification, so it
+	// inserts a copy of the interface with a 5000 ml maximum, but declaring the program from
+	// it (or re-declaring it at all) is not the maintainer's to do ---
+	maintainer.json(&[
+		"twin",
+		"insert",
 		&twin,
+		"--xml",
+		WIDENED_SET_FILL_VOLUME,
+		"--parent",
 		"filling-station-1",
-		"SetFillVolume",
-		"volume=500.0",
-		"--wait",
-		"--timeout",
-		"120",
 		"--as",
 		"maintainer",
 	]);
-	assert_eq!(call["outcome"]["status"], "completed", "{call}");
+	let widening = maintainer.fails(&[
+		"twin",
+		"declare-program",
+		&twin,
+		"filling-station-1",
+		"SetFillVolume",
+		"--parameters-from",
+		"set-fill-volume-widened",
+		"--as",
+		"maintainer",
+	]);
+	assert!(widening.contains("twinSpec.NotAuthorized"), "{widening}");
+	let still_unsafe = maintainer.fails(&set_fill_volume(&twin, "volume=4000.0", false));
+	assert!(still_unsafe.contains("volume"), "{still_unsafe}");
+
+	// --- Inside the chain's 1500.5 ml but beyond the filler's rated 1200.0 ml: the chain
+	// queues it, the device agent refuses it against its local envelope ---
+	let beyond_envelope = maintainer.json_failing(&set_fill_volume(&twin, "volume=1300.0", true));
+	assert_eq!(beyond_envelope["outcome"]["status"], "failed", "{beyond_envelope}");
+	let reason = beyond_envelope["outcome"]["result"].as_str().unwrap_or_default();
+	assert!(reason.starts_with(dt_agent::programs::REFUSED), "{beyond_envelope}");
+	assert!(reason.contains("above the device's safety maximum 1200.0 ml"), "{beyond_envelope}");
 
 	// --- Revocation: the auditor loses its role; the report's next version re-keys ---
 	owner.json(&["access", "revoke", &twin, "//Dave", "auditor", "--as", "owner"]);

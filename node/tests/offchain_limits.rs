@@ -53,21 +53,7 @@ async fn has_block(rpc: &Rpc, bytes: &[u8]) -> bool {
 async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start(NodeConfig {
-		name: "limits-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec![
-			"--store-quota-mib".into(),
-			"1".into(),
-			"--store-grace-period-secs".into(),
-			"20".into(),
-		],
-	});
+	let node = Node::start_dev("limits-node", dir.path(), &["--store-quota-mib", "1", "--store-grace-period-secs", "20"]);
 	let rpc = node.rpc().await;
 	let genesis = rpc.genesis().await;
 	let alice = dev_pair(OWNER);
@@ -202,16 +188,7 @@ async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	// --- Safe methods only: the store's writing methods are refused ---
 	drop((rpc, client));
 	assert!(node.terminate(Duration::from_secs(30)));
-	let safe = Node::start(NodeConfig {
-		name: "safe-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec!["--rpc-methods".into(), "safe".into()],
-	});
+	let safe = Node::start_dev("safe-node", dir.path(), &["--rpc-methods", "safe"]);
 	let rpc = safe.rpc().await;
 	let small = block(9, 10);
 	let (code, message) = call_error(

@@ -48,16 +48,7 @@ async fn next_item(subscription: &mut Subscription<Value>) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut node = Node::start(NodeConfig {
-		name: "offchain-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec![],
-	});
+	let mut node = Node::start_dev("offchain-node", dir.path(), &[]);
 	let rpc = node.rpc().await;
 	let genesis = rpc.genesis().await;
 	assert!(dir.path().join("offchain/blocks").is_dir());

@@ -91,16 +91,7 @@ async fn read_call(rpc: &Rpc, call: CallId) -> Option<CallRecord<dt_runtime::Acc
 #[tokio::test(flavor = "multi_thread")]
 async fn a_program_call_is_queued_claimed_and_completed_by_the_device() {
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start(NodeConfig {
-		name: "program-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec![],
-	});
+	let node = Node::start_dev("program-node", dir.path(), &[]);
 	let rpc = node.rpc().await;
 	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
 	let twin = plant::set_up(&client).await;

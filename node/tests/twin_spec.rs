@@ -55,16 +55,7 @@ async fn submit(rpc: &Rpc, call: RuntimeCall) -> H256 {
 #[tokio::test(flavor = "multi_thread")]
 async fn candy_factory_is_imported_edited_and_read_back_at_any_block() {
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start(NodeConfig {
-		name: "twin-node",
-		chain: "dev",
-		dev_account: Some("alice"),
-		node_key_index: 1,
-		bootnodes: vec![],
-		base_path: dir.path(),
-		validator: true,
-		extra_args: vec!["--state-pruning".into(), "archive".into()],
-	});
+	let node = Node::start_dev("twin-node", dir.path(), &["--state-pruning", "archive"]);
 	let rpc = node.rpc().await;
 
 	// Import: the client splits the file into elements and sends them in document order.

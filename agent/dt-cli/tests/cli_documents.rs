@@ -145,6 +145,17 @@ fn start_hostile_store(
 				Ok(format!("0x{}", hex::encode(bytes)))
 			})
 			.unwrap();
+		// The genesis hash, which a store connection asks for first, is passed on untouched.
+		module
+			.register_async_method("chain_getBlockHash", |params, context, _| async move {
+				let (client, _) = &*context;
+				let number: u32 = params.one()?;
+				client
+					.request::<String, _>("chain_getBlockHash", jsonrpsee::rpc_params![number])
+					.await
+					.map_err(|e| ErrorObjectOwned::owned(7106, e.to_string(), None::<()>))
+			})
+			.unwrap();
 		(server.start(module), url)
 	})
 }

@@ -136,6 +136,20 @@ impl Node {
 
 	/// A node started with exactly `args` (a command line taken from elsewhere, such as the
 	/// systemd unit), its log beside `base_path`. `rpc_port` must be the port `args` set.
+	/// A `--dev` node authoring as Alice, alone, with `extra_args`.
+	pub fn start_dev(name: &str, base_path: &Path, extra_args: &[&str]) -> Node {
+		Node::start(NodeConfig {
+			name,
+			chain: "dev",
+			dev_account: Some("alice"),
+			node_key_index: 1,
+			bootnodes: vec![],
+			base_path,
+			validator: true,
+			extra_args: extra_args.iter().map(|arg| arg.to_string()).collect(),
+		})
+	}
+
 	pub fn start_with_args(name: &str, base_path: &Path, rpc_port: u16, args: Vec<String>) -> Node {
 		let log_path = base_path.with_extension("log");
 		let mut node = Node {
@@ -346,6 +360,17 @@ impl Rpc {
 	pub async fn sign(&self, signer: &sr25519::Pair, call: RuntimeCall) -> UncheckedExtrinsic {
 		let who: AccountId = signer.public().into();
 		let nonce = self.next_nonce(&who).await;
+		self.sign_with_nonce(signer, call, nonce).await
+	}
+
+	/// Signs `call` as `signer` with `nonce`: for several transactions queued at once.
+	pub async fn sign_with_nonce(
+		&self,
+		signer: &sr25519::Pair,
+		call: RuntimeCall,
+		nonce: Nonce,
+	) -> UncheckedExtrinsic {
+		let who: AccountId = signer.public().into();
 		let genesis = self.block_hash(0).await.expect("genesis exists");
 		let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await;
 		let spec_version = version["specVersion"].as_u64().unwrap() as u32;

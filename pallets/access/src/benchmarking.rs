@@ -9,7 +9,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use dt_primitives::{
-	access::{Authorize, ConsortiumMembership, Grantee, Permission, Role, TwinId},
+	access::{Authorize, Grantee, Permission, Role, TwinId},
 	OrganisationId,
 };
 use frame_benchmarking::v2::*;

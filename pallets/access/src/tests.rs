@@ -1048,7 +1048,7 @@ fn a_member_added_again_gets_none_of_its_former_roles() {
 		join_consortium(MAINTAINER, INSURER_ORG);
 		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![]);
 		assert!(!allowed(MAINTAINER, Action::ManageAccess));
-		assert!(!allowed(MAINTAINER, Action::WriteSpecification(&element("plant"))));
+		assert!(!allowed(MAINTAINER, Action::WriteSpecification { element: &element("plant"), ancestors: &[] }));
 		assert_eq!(clearance(TWIN, MAINTAINER), None);
 		assert_noop!(
 			Access::grant_role(signed(MAINTAINER), TWIN, account(MAINTAINER), Role::Auditor),

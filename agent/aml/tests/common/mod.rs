@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use dt_aml::{first_difference, AmlTree};
 
+// Not every test file lists the corpus.
+#[allow(unused_imports)]
 pub use dt_aml::examples::example_files;
 
 pub fn parse_file(path: &PathBuf) -> AmlTree {
