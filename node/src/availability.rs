@@ -347,8 +347,7 @@ where
 	let mut items = Vec::new();
 	for (twin, _) in api.twins(at).map_err(chain)? {
 		for document in api.documents_of_twin(at, twin, None).map_err(chain)? {
-			let Some(history) =
-				api.document_with_history(at, document.id, None).map_err(chain)?
+			let Some(history) = api.document_with_history(at, document.id, None).map_err(chain)?
 			else {
 				continue;
 			};
@@ -356,10 +355,7 @@ where
 				let content = content_id(&version.version.content_id)?;
 				let envelope = content_id(&version.version.key_envelope)?;
 				items.push((
-					StoredItem::DocumentVersion {
-						document: document.id,
-						version: version.number,
-					},
+					StoredItem::DocumentVersion { document: document.id, version: version.number },
 					Referenced::Version { content, envelope },
 				));
 				for (annotation, record) in version.annotations.iter().enumerate() {

@@ -227,7 +227,10 @@ where
 	}
 
 	fn organisation_of(&self, account: &sr25519::Public) -> Option<OrganisationId> {
-		self.client.runtime_api().organisation_of(self.best(), AccountId::from(*account)).ok()?
+		self.client
+			.runtime_api()
+			.organisation_of(self.best(), AccountId::from(*account))
+			.ok()?
 	}
 }
 

@@ -472,7 +472,6 @@ impl<C: HeaderBackend<Block>> Offchain<C> {
 }
 
 impl<C> Offchain<C> {
-
 	/// The store's network, or the error saying this node has none.
 	fn store_network(&self) -> Result<&StoreHandle, ErrorObjectOwned> {
 		self.stores.network().ok_or_else(|| {
@@ -549,13 +548,13 @@ fn decode_signed_request(
 	expected: &str,
 	is_expected: impl Fn(&Action) -> bool,
 ) -> Result<SignedAction, ErrorObjectOwned> {
-		let hex_len = text.strip_prefix("0x").unwrap_or(text).len();
+	let hex_len = text.strip_prefix("0x").unwrap_or(text).len();
 	if hex_len / 2 > MAX_SIGNED_ACTION_BYTES {
 		return Err(error(
 			error_code::INVALID_REQUEST,
 			format!("the signed request is longer than {MAX_SIGNED_ACTION_BYTES} bytes"),
 		));
-}
+	}
 	let bytes = unhex(text, "the signed request")?;
 	let request = SignedAction::decode_all(&mut &bytes[..]).map_err(|e| {
 		error(
@@ -571,7 +570,7 @@ fn decode_signed_request(
 				action_name(&request.action)
 			),
 		));
-}
+	}
 	Ok(request)
 }
 
@@ -581,8 +580,8 @@ fn network_error(e: NodeError) -> ErrorObjectOwned {
 		NodeError::Feeds(e) => return feed_error(e),
 		NodeError::UnknownFeed(_) => error_code::UNKNOWN_FEED,
 		NodeError::FeedClosed(_) => error_code::FEED_CLOSED,
-		NodeError::Upload(UploadError::QuotaExceeded { .. }) |
-		NodeError::Refused { reason: Refusal::QuotaExceeded, .. } => error_code::QUOTA_EXCEEDED,
+		NodeError::Upload(UploadError::QuotaExceeded { .. })
+		| NodeError::Refused { reason: Refusal::QuotaExceeded, .. } => error_code::QUOTA_EXCEEDED,
 		NodeError::Refused { reason: Refusal::Unauthorized, .. } => error_code::NOT_ALLOWED,
 		NodeError::Refused { reason: Refusal::Invalid | Refusal::FeedGap { .. }, .. } => {
 			error_code::BATCH_REFUSED
@@ -756,12 +755,13 @@ where
 				error(error_code::UNKNOWN_FEED, format!("no feed {feed} is registered on chain"))
 			})?;
 		if let FeedStatus::Closed { at, replaced_by, .. } = record.status {
-			let replaced = replaced_by.map_or_else(String::new, |next| {
-				format!(" (replaced by feed {next})")
-			});
+			let replaced =
+				replaced_by.map_or_else(String::new, |next| format!(" (replaced by feed {next})"));
 			return Err(error(
 				error_code::FEED_CLOSED,
-				format!("feed {feed} was closed in block #{at}{replaced}; it takes no more entries"),
+				format!(
+					"feed {feed} was closed in block #{at}{replaced}; it takes no more entries"
+				),
 			));
 		}
 		let member = api.organisation_of(at, record.owner.clone()).map_err(|e| {

@@ -404,8 +404,9 @@ fn start_library_agent(
 	let (stop, shutdown) = tokio::sync::watch::channel(false);
 	let feeds = tokio::spawn(streamer.run(shutdown));
 	let envelope = dt_agent::envelope::SafetyEnvelope::bottling_plant();
-	let mut runner = ProgramRunner::new(&node.ws_url(), DEVICE.pair(), twin, plant.clone(), envelope)
-		.with_submitter(submitter);
+	let mut runner =
+		ProgramRunner::new(&node.ws_url(), DEVICE.pair(), twin, plant.clone(), envelope)
+			.with_submitter(submitter);
 	let programs = tokio::spawn(async move { runner.run().await });
 	LibraryAgent { plant, stop, feeds, programs }
 }

@@ -163,7 +163,9 @@ async fn partners_hold_and_attest_what_the_chain_refers_to() {
 	let annotation_cid = Cid::of(&annotation);
 	for (cid, bytes) in document_blocks.iter().chain([&(annotation_cid, annotation.clone())]) {
 		let stored_as: String = eventually("store_putBlock", Duration::from_secs(90), || {
-			manufacturer.client.request("store_putBlock", put_params(bytes, &dev_pair(OWNER), &genesis))
+			manufacturer
+				.client
+				.request("store_putBlock", put_params(bytes, &dev_pair(OWNER), &genesis))
 		})
 		.await;
 		assert_eq!(stored_as, cid.to_string());

@@ -542,7 +542,10 @@ async fn reader_lists_and_key_envelopes_over_rpc_on_four_partner_nodes() {
 	);
 	// One replica's word is not a reader list: with two of three stopped, none is served.
 	let (_, message, _) = call_error(
-		rpcs[asked].client.request::<Value, _>("store_acl", rpc_params![item_text]).await,
+		rpcs[asked]
+			.client
+			.request::<Value, _>("store_acl", rpc_params![item_text])
+			.await,
 	);
 	assert!(message.contains("that 2 of its replicas agree on"), "{message}");
 

@@ -53,7 +53,11 @@ async fn has_block(rpc: &Rpc, bytes: &[u8]) -> bool {
 async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	let _turn = common::one_at_a_time();
 	let dir = tempfile::tempdir().unwrap();
-	let node = Node::start_dev("limits-node", dir.path(), &["--store-quota-mib", "1", "--store-grace-period-secs", "20"]);
+	let node = Node::start_dev(
+		"limits-node",
+		dir.path(),
+		&["--store-quota-mib", "1", "--store-grace-period-secs", "20"],
+	);
 	let rpc = node.rpc().await;
 	let genesis = rpc.genesis().await;
 	let alice = dev_pair(OWNER);
@@ -89,7 +93,8 @@ async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	assert!(!has_block(&rpc, &content).await);
 
 	// --- Alice's organisation: 700 KiB fit, 700 KiB more do not ---
-	let stored: String = rpc.request("store_putBlock", put_params(&content, &alice, &genesis)).await;
+	let stored: String =
+		rpc.request("store_putBlock", put_params(&content, &alice, &genesis)).await;
 	assert_eq!(stored, Cid::of(&content).to_string());
 	let envelope = block(2, 100);
 	let _: String = rpc.request("store_putBlock", put_params(&envelope, &alice, &genesis)).await;
@@ -107,11 +112,20 @@ async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 
 	// --- A document on chain refers to two of the blocks (registered within the grace
 	// period): they stay, the quota frees up, and the third block goes after it ---
-	plant::register_document(&client, OWNER, twin, 700 << 10, &Cid::of(&content), &Cid::of(&envelope))
-		.await;
-	let _: String = eventually("store_putBlock once the document is registered", Duration::from_secs(60), || {
-		rpc.client.request("store_putBlock", put_params(&more, &alice, &genesis))
-	})
+	plant::register_document(
+		&client,
+		OWNER,
+		twin,
+		700 << 10,
+		&Cid::of(&content),
+		&Cid::of(&envelope),
+	)
+	.await;
+	let _: String = eventually(
+		"store_putBlock once the document is registered",
+		Duration::from_secs(60),
+		|| rpc.client.request("store_putBlock", put_params(&more, &alice, &genesis)),
+	)
 	.await;
 	let deadline = std::time::Instant::now() + Duration::from_secs(60);
 	while has_block(&rpc, &unreferenced).await {
@@ -133,7 +147,11 @@ async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	let batch = SignedBatch::sign(entries, &bob, &genesis);
 	let _: Value = rpc.request("feed_append", rpc_params![feed, hex0x(&batch.encode())]).await;
 	let page: Vec<Value> = rpc.request("feed_range", rpc_params![feed, 0, 40, 1000]).await;
-	assert!(!page.is_empty() && page.len() < 40, "one page, not 40 entries of 60 KiB: {}", page.len());
+	assert!(
+		!page.is_empty() && page.len() < 40,
+		"one page, not 40 entries of 60 KiB: {}",
+		page.len()
+	);
 	let bytes = serde_json::to_vec(&page).unwrap().len();
 	assert!(bytes <= 4 << 20, "a page of {bytes} bytes");
 	let mut read = page.len();
@@ -209,6 +227,7 @@ async fn one_party_cannot_fill_the_store_nor_write_where_it_may_not() {
 	);
 	assert_eq!(code, -32601, "{message}");
 	// Reading stays open.
-	let read: String = rpc.request("store_getBlock", rpc_params![Cid::of(&content).to_string()]).await;
+	let read: String =
+		rpc.request("store_getBlock", rpc_params![Cid::of(&content).to_string()]).await;
 	assert_eq!(read, hex0x(&content));
 }

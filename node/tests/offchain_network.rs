@@ -67,7 +67,9 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	// --- Blocks: put on the manufacturer's node, read on the maintainer's ---
 	let block = b"sealed chunk of a maintenance report".to_vec();
 	let cid: String = eventually("store_putBlock", RETRY_FOR, || {
-		manufacturer.client.request("store_putBlock", put_params(&block, &uploader, &genesis))
+		manufacturer
+			.client
+			.request("store_putBlock", put_params(&block, &uploader, &genesis))
 	})
 	.await;
 	assert_eq!(cid, Cid::of(&block).to_string());
@@ -149,7 +151,8 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	// The wrong key is refused wherever it is sent, and nothing reaches the log.
 	let alice = dev_pair(OWNER);
 	let mut forged = writer.clone();
-	let by_alice = SignedBatch::sign(vec![forged.next_entry(9_000, None, b"0".to_vec())], &alice, &genesis);
+	let by_alice =
+		SignedBatch::sign(vec![forged.next_entry(9_000, None, b"0".to_vec())], &alice, &genesis);
 	let (code, message) = call_error(
 		maintainer
 			.client
@@ -162,7 +165,8 @@ async fn four_partner_nodes_replicate_blocks_and_feeds() {
 	nodes[1].kill();
 	let read: String = auditor.request("store_getBlock", rpc_params![cid.clone()]).await;
 	assert_eq!(read, hex0x(&block));
-	let batch = SignedBatch::sign(vec![writer.next_entry(10_000, None, b"250.2".to_vec())], &bob, &genesis);
+	let batch =
+		SignedBatch::sign(vec![writer.next_entry(10_000, None, b"250.2".to_vec())], &bob, &genesis);
 	let appended: Value = eventually("feed_append with a node down", RETRY_FOR, || {
 		maintainer
 			.client

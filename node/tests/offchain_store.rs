@@ -56,7 +56,9 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 
 	// --- Blocks ---
 	let block = b"ciphertext of a document chunk".to_vec();
-	let cid: String = rpc.request("store_putBlock", put_params(&block, &dev_pair(OWNER), &genesis)).await;
+	let cid: String = rpc
+		.request("store_putBlock", put_params(&block, &dev_pair(OWNER), &genesis))
+		.await;
 	assert!(cid.starts_with("bafkrei"), "{cid}");
 	assert_eq!(cid, Cid::of(&block).to_string());
 	let read: String = rpc.request("store_getBlock", rpc_params![cid.clone()]).await;
@@ -72,7 +74,10 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 	assert_eq!(code, 7102);
 	let (code, _) = call_error(
 		rpc.client
-			.request("store_putBlock", rpc_params!["0xzz", signed_put(&block, &dev_pair(OWNER), &genesis)])
+			.request(
+				"store_putBlock",
+				rpc_params!["0xzz", signed_put(&block, &dev_pair(OWNER), &genesis)],
+			)
 			.await,
 	);
 	assert_eq!(code, 7101);
@@ -98,8 +103,14 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 			writer.next_entry(1_000, None, b"fill 10".to_vec()),
 			writer.next_entry(1_500, None, b"fill 11".to_vec()),
 		],
-		&bob, &genesis);
-	let second = SignedBatch::sign(vec![writer.next_entry(2_000, None, b"fill 12".to_vec())], &bob, &genesis);
+		&bob,
+		&genesis,
+	);
+	let second = SignedBatch::sign(
+		vec![writer.next_entry(2_000, None, b"fill 12".to_vec())],
+		&bob,
+		&genesis,
+	);
 
 	let appended: Value = rpc.request("feed_append", rpc_params![feed, batch_hex(&first)]).await;
 	assert_eq!(appended["head"]["sequence"], 1, "{appended}");
@@ -142,8 +153,11 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 	// --- Refusals ---
 	// Signed by Alice, who does not own the feed.
 	let mut forged_writer = writer.clone();
-	let by_alice =
-		SignedBatch::sign(vec![forged_writer.next_entry(3_000, None, b"x".to_vec())], &alice, &genesis);
+	let by_alice = SignedBatch::sign(
+		vec![forged_writer.next_entry(3_000, None, b"x".to_vec())],
+		&alice,
+		&genesis,
+	);
 	let (code, message) = call_error(
 		rpc.client.request("feed_append", rpc_params![feed, batch_hex(&by_alice)]).await,
 	);
@@ -153,7 +167,8 @@ async fn blocks_and_a_signed_feed_are_stored_and_served_over_rpc() {
 	// A gap: entry 4 while 3 is expected.
 	let mut gap_writer = writer.clone();
 	gap_writer.next_entry(3_000, None, b"skipped".to_vec());
-	let gap = SignedBatch::sign(vec![gap_writer.next_entry(3_500, None, b"y".to_vec())], &bob, &genesis);
+	let gap =
+		SignedBatch::sign(vec![gap_writer.next_entry(3_500, None, b"y".to_vec())], &bob, &genesis);
 	let (code, message) =
 		call_error(rpc.client.request("feed_append", rpc_params![feed, batch_hex(&gap)]).await);
 	assert_eq!(code, 7204);

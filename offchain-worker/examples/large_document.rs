@@ -27,17 +27,17 @@ use std::{
 };
 
 use dt_offchain::{
-	uploads::UploadLimits,
-	GenesisHash,
 	crypto::{ReaderPrivateKey, ReaderPublicKey},
 	feed::FeedId,
 	network::{
 		AccessPolicy, AclChange, AclOp, Action, ItemId, Keypair, Multiaddr, PartnerDirectory,
 		PeerId, SignedAction, StoreConfig, StoreHandle, StoreNode,
 	},
+	uploads::UploadLimits,
+	GenesisHash,
 };
-use sha2::{Digest, Sha256};
 use dt_primitives::OrganisationId;
+use sha2::{Digest, Sha256};
 use sp_core::{sr25519, Pair as _};
 
 const BOB_PEM: &[u8] = include_bytes!("../../runtime/res/dev-keys/bob.pem");
@@ -252,7 +252,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let (a, c) = (&nodes[0], &nodes[2]);
 	let item = ItemId::from_name(b"large document");
 	let add_bob = AclChange { item, base_version: 0, op: AclOp::AddReader(bob.public()) };
-	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS)).await?;
+	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS))
+		.await?;
 
 	println!(
 		"4 partner nodes on 127.0.0.1 in this process, k = 1 (3 replicas, quorum 2); stores in {}",

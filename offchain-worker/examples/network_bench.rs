@@ -21,14 +21,14 @@ use std::{
 };
 
 use dt_offchain::{
-	uploads::UploadLimits,
-	GenesisHash,
 	crypto::{ReaderPrivateKey, ReaderPublicKey},
 	feed::{FeedId, FeedWriter, SignedBatch},
 	network::{
 		AccessPolicy, AclChange, AclOp, Action, ItemId, Keypair, Multiaddr, PartnerDirectory,
 		PeerId, SignedAction, StoreConfig, StoreHandle, StoreNode,
 	},
+	uploads::UploadLimits,
+	GenesisHash,
 };
 use dt_primitives::OrganisationId;
 use sp_core::{sr25519, Pair as _};
@@ -153,7 +153,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 	let (a, d) = (&nodes[0], &nodes[3]);
 	let item = ItemId::from_name(b"bench");
 	let add_bob = AclChange { item, base_version: 0, op: AclOp::AddReader(bob.public()) };
-	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS)).await?;
+	a.change_acl(SignedAction::sign(Action::ChangeAcl(add_bob), &alice, &GENESIS))
+		.await?;
 
 	println!("4 partner nodes on 127.0.0.1, k = 1 (3 replicas, quorum 2)");
 	println!("| Size | put ms/op | put MB/s | get ms/op | get MB/s |");

@@ -11,8 +11,6 @@ use std::{
 
 use dt_offchain::{
 	content_id::Cid,
-	uploads::UploadLimits,
-	GenesisHash,
 	crypto::{CryptoError, ReaderPrivateKey, ReaderPublicKey},
 	feed::{FeedId, FeedWriter, SignedBatch},
 	network::{
@@ -20,6 +18,8 @@ use dt_offchain::{
 		NodeError, PartnerDirectory, PeerId, PlacementKey, PutReceipt, Refusal, SignedAction,
 		StoreConfig, StoreHandle, StoreNode,
 	},
+	uploads::UploadLimits,
+	GenesisHash,
 };
 use dt_primitives::OrganisationId;
 use sp_core::{sr25519, Pair as _};
@@ -318,7 +318,10 @@ async fn put_version(
 	readers: Vec<ReaderPublicKey>,
 ) -> (Cid, Cid) {
 	let node = cluster.node(writer);
-	let stored = node.put_document(std::io::Cursor::new(plaintext), readers, &uploader()).await.unwrap();
+	let stored = node
+		.put_document(std::io::Cursor::new(plaintext), readers, &uploader())
+		.await
+		.unwrap();
 	let publish = Action::WriteEnvelope { item: parties.item, envelope: stored.key_envelope };
 	let receipt = node
 		.publish_envelope(SignedAction::sign(publish, &parties.alice, &GENESIS))
@@ -634,7 +637,10 @@ async fn a_removed_reader_cannot_decrypt_the_next_version() {
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
-	let refused = cluster.node(1).publish_envelope(SignedAction::sign(publish, alice, &GENESIS)).await;
+	let refused = cluster
+		.node(1)
+		.publish_envelope(SignedAction::sign(publish, alice, &GENESIS))
+		.await;
 	assert!(matches!(refused, Err(NodeError::NotEnoughReplicas { acked: 0, .. })), "{refused:?}");
 }
 
@@ -844,7 +850,8 @@ async fn a_replica_that_missed_batches_is_brought_up_to_date() {
 	let mut writer = FeedWriter::new(FEED, None);
 	cluster.stop(replicas[0]).await;
 	for round in 0..3 {
-		let batch = SignedBatch::sign(entries(&mut writer, 4, 100 * round), &parties.device, &GENESIS);
+		let batch =
+			SignedBatch::sign(entries(&mut writer, 4, 100 * round), &parties.device, &GENESIS);
 		assert_eq!(
 			cluster.node(others[0]).append_feed(FEED, batch).await.unwrap().stored_on.len(),
 			2
@@ -1115,7 +1122,9 @@ async fn a_store_node_killed_with_sigkill_keeps_what_it_acknowledged() {
 	let stored = node
 		.put_document(
 			std::io::Cursor::new(sample(3_000, 13)),
-			vec![parties.bob_rsa.public_key().clone()], &uploader())
+			vec![parties.bob_rsa.public_key().clone()],
+			&uploader(),
+		)
 		.await
 		.unwrap();
 	let publish = Action::WriteEnvelope { item, envelope: stored.key_envelope };
@@ -1175,7 +1184,10 @@ async fn blocks_are_put_only_by_members_within_their_quota_and_collected_unless_
 	let eve = account("//Eve");
 	let bytes = sample(600_000, 21);
 
-	let by_outsider = cluster.node(0).put_block(put_request(&bytes, &eve, &GENESIS), bytes.clone()).await;
+	let by_outsider = cluster
+		.node(0)
+		.put_block(put_request(&bytes, &eve, &GENESIS), bytes.clone())
+		.await;
 	assert!(is_refused(&by_outsider, Refusal::Unauthorized), "{by_outsider:?}");
 	let test_chain = put_request(&bytes, &uploader(), &[6; 32]);
 	let refused = cluster.node(0).put_block(test_chain, bytes.clone()).await;
@@ -1308,8 +1320,8 @@ async fn a_reader_list_version_from_one_replica_alone_is_not_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partner_cannot_make_a_node_buffer_unbounded_requests_on_one_connection() {
 	use dt_offchain::network::protocol::{
-		Request as StoreRequest, StoreCodec, MAX_BUFFERED_BYTES_PER_CONNECTION,
-		MAX_MESSAGE_BYTES, MAX_STREAMS_PER_CONNECTION, PROTOCOL,
+		Request as StoreRequest, StoreCodec, MAX_BUFFERED_BYTES_PER_CONNECTION, MAX_MESSAGE_BYTES,
+		MAX_STREAMS_PER_CONNECTION, PROTOCOL,
 	};
 	use futures::StreamExt;
 	use libp2p::{
@@ -1355,8 +1367,12 @@ async fn a_partner_cannot_make_a_node_buffer_unbounded_requests_on_one_connectio
 				.expect("the dial ends in time");
 			match event {
 				SwarmEvent::ConnectionEstablished { .. } => break 'connected,
-				SwarmEvent::OutgoingConnectionError { .. } | SwarmEvent::ConnectionClosed { .. } => {
-					assert!(std::time::Instant::now() < deadline, "the node never admitted its partner");
+				SwarmEvent::OutgoingConnectionError { .. }
+				| SwarmEvent::ConnectionClosed { .. } => {
+					assert!(
+						std::time::Instant::now() < deadline,
+						"the node never admitted its partner"
+					);
 					tokio::time::sleep(Duration::from_millis(500)).await;
 					break;
 				},
@@ -1381,9 +1397,7 @@ async fn a_partner_cannot_make_a_node_buffer_unbounded_requests_on_one_connectio
 				message: request_response::Message::Response { .. },
 				..
 			}) => answered += 1,
-			SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => {
-				dropped += 1
-			},
+			SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => dropped += 1,
 			_ => {},
 		}
 	}

@@ -50,10 +50,12 @@ impl Declarations for Client {
 	) -> Result<Option<ProgramParameters>, ClientError> {
 		let hash = match at {
 			None => None,
-			Some(number) => Some(self.block_hash(number).await?.ok_or_else(|| ClientError::Rpc {
-				method: "chain_getBlockHash",
-				reason: format!("the node has no block {number}"),
-			})?),
+			Some(number) => {
+				Some(self.block_hash(number).await?.ok_or_else(|| ClientError::Rpc {
+					method: "chain_getBlockHash",
+					reason: format!("the node has no block {number}"),
+				})?)
+			},
 		};
 		let programs: Vec<ProgramRecord<AccountId>> =
 			self.runtime_api("TwinSpecApi_programs", twin, hash).await?;
@@ -75,16 +77,17 @@ pub(crate) async fn at_queue_time(
 	record: &CallRecord<AccountId, BlockNumber>,
 ) -> Result<Result<ProgramParameters, String>, ClientError> {
 	let call = &record.call;
-	let checked = |parameters: &ProgramParameters| {
-		declaration_hash(parameters) == call.declaration_hash
-	};
+	let checked =
+		|parameters: &ProgramParameters| declaration_hash(parameters) == call.declaration_hash;
 	let now = declarations.parameters(call.twin, &call.element, &call.program, None).await?;
 	if let Some(parameters) = now.filter(checked) {
 		return Ok(Ok(parameters));
 	}
 	let mut unreadable = None;
 	for block in std::iter::once(call.queued_at).chain(call.queued_at.checked_sub(1)) {
-		match declarations.parameters(call.twin, &call.element, &call.program, Some(block)).await
+		match declarations
+			.parameters(call.twin, &call.element, &call.program, Some(block))
+			.await
 		{
 			Ok(Some(parameters)) if checked(&parameters) => return Ok(Ok(parameters)),
 			Ok(_) => {},
@@ -122,9 +125,9 @@ pub fn check(declared: &[ParameterDeclaration], arguments: &[Argument]) -> Resul
 			.map_or_else(|| format!("#{index}"), |argument| name(&argument.name))
 	};
 	let parameter = |index: u8| {
-		arguments.get(usize::from(index)).and_then(|argument| {
-			declared.iter().find(|parameter| parameter.name == argument.name)
-		})
+		arguments
+			.get(usize::from(index))
+			.and_then(|argument| declared.iter().find(|parameter| parameter.name == argument.name))
 	};
 	let value = |index: u8| {
 		let argument = arguments.get(usize::from(index))?;
@@ -208,7 +211,10 @@ mod tests {
 	}
 
 	fn volume(value: i128) -> Vec<Argument> {
-		vec![Argument { name: ParameterName::try_from(b"volume".to_vec()).unwrap(), value: ParameterValue::Decimal(value) }]
+		vec![Argument {
+			name: ParameterName::try_from(b"volume".to_vec()).unwrap(),
+			value: ParameterValue::Decimal(value),
+		}]
 	}
 
 	/// A node's view of the program's declarations: by block number (the best block is
@@ -238,13 +244,19 @@ mod tests {
 		async fn reachable(&self) -> Result<(), ClientError> {
 			match self.reachable {
 				true => Ok(()),
-				false => Err(ClientError::Rpc { method: "chain_getFinalizedHead", reason: "gone".into() }),
+				false => Err(ClientError::Rpc {
+					method: "chain_getFinalizedHead",
+					reason: "gone".into(),
+				}),
 			}
 		}
 	}
 
 	/// A call queued in block 10, checked against `declared`.
-	fn queued(declared: &ProgramParameters, arguments: Vec<Argument>) -> CallRecord<AccountId, BlockNumber> {
+	fn queued(
+		declared: &ProgramParameters,
+		arguments: Vec<Argument>,
+	) -> CallRecord<AccountId, BlockNumber> {
 		CallRecord {
 			id: 7,
 			call: ProgramCall {
@@ -262,10 +274,7 @@ mod tests {
 	}
 
 	fn chain(states: &[(Option<BlockNumber>, Option<&ProgramParameters>)]) -> Chain {
-		Chain {
-			states: states.iter().map(|(at, p)| (*at, p.cloned())).collect(),
-			reachable: true,
-		}
+		Chain { states: states.iter().map(|(at, p)| (*at, p.cloned())).collect(), reachable: true }
 	}
 
 	fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -293,7 +302,8 @@ mod tests {
 		assert_eq!(check(&found, &call.call.arguments), Ok(()));
 		assert!(check(&widened, &call.call.arguments).is_err());
 		// Declared anew later in the queuing block itself: the block before holds it.
-		let node = chain(&[(None, Some(&widened)), (Some(10), Some(&widened)), (Some(9), Some(&old))]);
+		let node =
+			chain(&[(None, Some(&widened)), (Some(10), Some(&widened)), (Some(9), Some(&old))]);
 		assert_eq!(block_on(at_queue_time(&node, &call)).unwrap(), Ok(old));
 	}
 
@@ -327,8 +337,12 @@ mod tests {
 			check(&declared, &volume(100)),
 			Err("volume = 10.0 ml is below the declared minimum 250.0 ml".into())
 		);
-		assert_eq!(check(&declared, &[]), Err("no argument for the declared parameter volume".into()));
-		let integer = vec![Argument { name: bounded("volume"), value: ParameterValue::Integer(500) }];
+		assert_eq!(
+			check(&declared, &[]),
+			Err("no argument for the declared parameter volume".into())
+		);
+		let integer =
+			vec![Argument { name: bounded("volume"), value: ParameterValue::Integer(500) }];
 		assert_eq!(check(&declared, &integer), Err("volume is not of its declared type".into()));
 	}
 }

@@ -129,14 +129,19 @@ impl SafetyEnvelope {
 						})
 						.transpose()
 				};
-				let limits = Limits { min: bound(limits.min, "min")?, max: bound(limits.max, "max")? };
+				let limits =
+					Limits { min: bound(limits.min, "min")?, max: bound(limits.max, "max")? };
 				if let (Some(min), Some(max)) = (&limits.min, &limits.max) {
 					if compare(min.digits, min.decimals, max.digits, max.decimals)
 						== Some(Ordering::Greater)
 					{
 						return Err(invalid(
 							Some(span),
-							format!("{program}.{parameter}: min {} is above max {}", min.text(), max.text()),
+							format!(
+								"{program}.{parameter}: min {} is above max {}",
+								min.text(),
+								max.text()
+							),
 						));
 					}
 				}
@@ -228,7 +233,11 @@ impl SafetyEnvelope {
 
 /// The line (from 1) of byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {
-	text.as_bytes()[..offset.min(text.len())].iter().filter(|byte| **byte == b'\n').count() + 1
+	text.as_bytes()[..offset.min(text.len())]
+		.iter()
+		.filter(|byte| **byte == b'\n')
+		.count()
+		+ 1
 }
 
 /// A plain decimal literal (`1200`, `-3.5`, `1_000.25`) as an exact fixed-point bound.
@@ -243,10 +252,11 @@ fn parse_bound(literal: &str) -> Result<Bound, String> {
 	if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
 		return Err(format!("{literal} is not a plain decimal number such as 1200 or 250.5"));
 	}
-	let decimals = u8::try_from(fraction.len())
-		.ok()
-		.filter(|decimals| *decimals <= MAX_DECIMALS)
-		.ok_or_else(|| format!("{literal} has more than {MAX_DECIMALS} decimal places"))?;
+	let decimals =
+		u8::try_from(fraction.len())
+			.ok()
+			.filter(|decimals| *decimals <= MAX_DECIMALS)
+			.ok_or_else(|| format!("{literal} has more than {MAX_DECIMALS} decimal places"))?;
 	let magnitude: i128 = format!("{whole}{fraction}")
 		.parse()
 		.map_err(|_| format!("{literal} is too large"))?;
@@ -258,7 +268,9 @@ fn parse_bound(literal: &str) -> Result<Bound, String> {
 fn compare(a: i128, a_decimals: u8, b: i128, b_decimals: u8) -> Option<Ordering> {
 	let decimals = a_decimals.max(b_decimals);
 	let scale = |value: i128, from: u8| {
-		10i128.checked_pow(u32::from(decimals - from)).and_then(|factor| value.checked_mul(factor))
+		10i128
+			.checked_pow(u32::from(decimals - from))
+			.and_then(|factor| value.checked_mul(factor))
 	};
 	Some(scale(a, a_decimals)?.cmp(&scale(b, b_decimals)?))
 }
@@ -350,7 +362,10 @@ mod tests {
 			Err("SelfDestruct is not in the device's safety envelope".into())
 		);
 		let extra = [argument("speed", ParameterValue::Integer(1))];
-		assert!(envelope.check("OpenValve", &[], &extra).unwrap_err().contains("parameter speed"));
+		assert!(envelope
+			.check("OpenValve", &[], &extra)
+			.unwrap_err()
+			.contains("parameter speed"));
 		// A bounded parameter given as something else than its declared number is refused.
 		let text = [argument("volume", ParameterValue::Integer(500))];
 		assert!(envelope.check("SetFillVolume", &ml, &text).is_err());
@@ -359,10 +374,8 @@ mod tests {
 	#[test]
 	fn unbounded_entries_admit_any_value() {
 		let envelope = parse("[programs.Rinse]\nmode = {}\n").unwrap();
-		let mode = ParameterDeclaration {
-			kind: ParameterType::Text,
-			..decimal_parameter("mode", 0, "")
-		};
+		let mode =
+			ParameterDeclaration { kind: ParameterType::Text, ..decimal_parameter("mode", 0, "") };
 		let call = [argument("mode", ParameterValue::Text(b"fast".to_vec().try_into().unwrap()))];
 		assert_eq!(envelope.check("Rinse", &[mode], &call), Ok(()));
 	}
@@ -377,7 +390,10 @@ mod tests {
 		assert_eq!(line_of_error("[programs.A]\nx = { min = 0.1234567890123456789 }\n"), 2);
 		assert_eq!(line_of_error("[program.A]\n"), 1);
 		let message = parse("[programs.A]\nx = { min = 5, max = 4.5 }\n").unwrap_err().to_string();
-		assert_eq!(message, "the safety envelope envelope.toml, line 2: A.x: min 5 is above max 4.5");
+		assert_eq!(
+			message,
+			"the safety envelope envelope.toml, line 2: A.x: min 5 is above max 4.5"
+		);
 		assert!(matches!(
 			SafetyEnvelope::load(Path::new("/nonexistent/envelope.toml")),
 			Err(EnvelopeError::Read { .. })

@@ -63,7 +63,13 @@ impl<D: Device> ProgramRunner<D> {
 		device: D,
 		envelope: SafetyEnvelope,
 	) -> ProgramRunner<D> {
-		ProgramRunner { node: node.to_owned(), submitter: Submitter::new(key), twin, device, envelope }
+		ProgramRunner {
+			node: node.to_owned(),
+			submitter: Submitter::new(key),
+			twin,
+			device,
+			envelope,
+		}
 	}
 
 	/// Submits through `submitter`, shared with the rest of the agent so the device account's

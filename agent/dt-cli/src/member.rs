@@ -53,9 +53,10 @@ pub async fn member_command(
 					let text = std::fs::read_to_string(&proof).with_context(|| {
 						format!("cannot read the key proof {}", proof.display())
 					})?;
-					let proof = hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| {
-						anyhow!("{} does not hold a key proof in hex", proof.display())
-					})?;
+					let proof =
+						hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| {
+							anyhow!("{} does not hold a key proof in hex", proof.display())
+						})?;
 					(der, proof)
 				},
 				_ => {

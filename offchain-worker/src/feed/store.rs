@@ -11,13 +11,13 @@ use std::{
 	sync::{Arc, Mutex, PoisonError},
 };
 
-use dt_primitives::feed::{Checkpoint, FeedId};
 use super::{
 	entry::{FeedKey, SignedBatch, StoredEntry},
 	error::StoreError,
 	log::{Appended, FeedLog, FeedLogConfig},
 	subscription::Subscription,
 };
+use dt_primitives::feed::{Checkpoint, FeedId};
 
 /// Every feed's log on this replica.
 #[derive(Debug)]

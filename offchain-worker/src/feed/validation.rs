@@ -18,8 +18,8 @@ use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
 use sp_core::{sr25519, Pair as _};
 
 use super::entry::{
-	signing_message, Entry, FeedKey, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
-	MAX_PAYLOAD,
+	signing_message, Entry, FeedKey, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES,
+	MAX_BATCH_ENTRIES, MAX_PAYLOAD,
 };
 use codec::Encode;
 
@@ -99,11 +99,7 @@ pub struct VerifiedBatch {
 /// Checks everything about `batch` that does not depend on the log: it is well formed, for
 /// `feed`, and signed by `key`'s owner (the device account the chain registered for the
 /// feed) for `key`'s chain.
-pub fn verify(
-	key: &FeedKey,
-	feed: FeedId,
-	batch: SignedBatch,
-) -> Result<VerifiedBatch, FeedError> {
+pub fn verify(key: &FeedKey, feed: FeedId, batch: SignedBatch) -> Result<VerifiedBatch, FeedError> {
 	// Counting the encoding is cheap (no copy), hashing is not: bound the work first.
 	let bytes = batch.encoded_size();
 	if bytes > MAX_BATCH_BYTES {

@@ -232,8 +232,8 @@ impl ReplayGuard {
 	/// ahead than [`MAX_CLOCK_SKEW_MS`]). Not remembered: a put is idempotent.
 	pub fn admit_put(&self, request: &SignedAction, now_ms: u64) -> Result<(), AuthError> {
 		let timestamp_ms = request.timestamp_ms;
-		if timestamp_ms.saturating_add(MAX_PUT_AGE_MS) < now_ms ||
-			timestamp_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS)
+		if timestamp_ms.saturating_add(MAX_PUT_AGE_MS) < now_ms
+			|| timestamp_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS)
 		{
 			return Err(AuthError::StalePut { timestamp_ms, now_ms });
 		}
@@ -288,7 +288,8 @@ mod tests {
 		assert!(matches!(guard.admit(&claimed, now), Err(AuthError::BadSignature { .. })));
 
 		// Too old, or from the future.
-		let old = SignedAction::sign_at(read(1), &alice, &GENESIS, now - MAX_CLOCK_SKEW_MS - 1, [4; 16]);
+		let old =
+			SignedAction::sign_at(read(1), &alice, &GENESIS, now - MAX_CLOCK_SKEW_MS - 1, [4; 16]);
 		assert!(matches!(guard.admit(&old, now), Err(AuthError::Stale { .. })));
 		let future =
 			SignedAction::sign_at(read(1), &alice, &GENESIS, now + MAX_CLOCK_SKEW_MS + 1, [5; 16]);

@@ -18,8 +18,8 @@ use std::{io::Read, path::PathBuf, sync::Arc, time::Duration};
 
 use dt_primitives::feed::{Checkpoint, FeedId};
 use futures::{future::join_all, StreamExt};
-use sp_core::{sr25519, Pair as _};
 use libp2p::{identity, kad, request_response::ResponseChannel, Multiaddr, PeerId};
+use sp_core::{sr25519, Pair as _};
 use tokio::{
 	sync::{mpsc, oneshot},
 	task::JoinHandle,
@@ -187,8 +187,8 @@ impl StoreNode {
 		let (genesis, limits) = (config.genesis, config.uploads);
 		let replica =
 			tokio::task::spawn_blocking(move || Replica::open(&data_dir, genesis, limits, policy))
-			.await
-			.map_err(|error| NodeError::Transport(error.to_string()))??;
+				.await
+				.map_err(|error| NodeError::Transport(error.to_string()))??;
 		let mut swarm =
 			behaviour::build_swarm(config.keypair, config.listen.clone(), &config.bootstrap)?;
 		let listen_addr = behaviour::first_listen_addr(&mut swarm).await?;
@@ -372,7 +372,12 @@ impl Core {
 				.into_iter()
 				.map(|(peer, error)| ReplicaFailure { peer, reason: error.to_string() })
 				.collect();
-			return Err(NodeError::NotEnoughReplicas { what, acked: stored_on.len(), needed, failures });
+			return Err(NodeError::NotEnoughReplicas {
+				what,
+				acked: stored_on.len(),
+				needed,
+				failures,
+			});
 		}
 		let failed = refusals
 			.into_iter()
@@ -636,8 +641,12 @@ impl StoreHandle {
 					let bytes = tokio::task::spawn_blocking(move || {
 						let bytes = replica.blocks.get(&cid)?;
 						if let Some(bytes) = &bytes {
-							let charged =
-								replica.uploads.charge(cid, organisation, bytes.len() as u64, now_ms());
+							let charged = replica.uploads.charge(
+								cid,
+								organisation,
+								bytes.len() as u64,
+								now_ms(),
+							);
 							if let Err(error) = charged {
 								let _ = replica.blocks.remove(&cid);
 								return Err(NodeError::Upload(error));
@@ -801,7 +810,9 @@ impl StoreHandle {
 			.map(|(acl, _)| acl)
 			.max_by_key(|acl| acl.version)
 			.ok_or(NodeError::Unavailable {
-				what: format!("a reader list of item {item} that {needed} of its replicas agree on"),
+				what: format!(
+					"a reader list of item {item} that {needed} of its replicas agree on"
+				),
 				tried,
 			})
 	}

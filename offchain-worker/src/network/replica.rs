@@ -521,12 +521,12 @@ mod tests {
 	use sp_core::{sr25519, Pair as _};
 
 	use super::*;
-	use dt_primitives::OrganisationId;
 	use crate::{
 		crypto::{test_keys, DocumentKey, ReaderPublicKey},
 		feed::{FeedWriter, SignedBatch},
 		network::{acl::AclOp, AclChange, ItemId},
 	};
+	use dt_primitives::OrganisationId;
 
 	struct Policy {
 		manager: sr25519::Public,
@@ -594,7 +594,9 @@ mod tests {
 		let op = AclOp::AddReader(pair(reader).public());
 		SignedAction::sign(
 			Action::ChangeAcl(AclChange { item: ITEM, base_version, op }),
-			&pair(signer), &GENESIS)
+			&pair(signer),
+			&GENESIS,
+		)
 	}
 
 	#[test]
@@ -737,7 +739,8 @@ mod tests {
 		let device = pair("//Dave");
 		let mut writer = FeedWriter::new(1, None);
 		let first = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device, &GENESIS);
-		let second = SignedBatch::sign(vec![writer.next_entry(2, None, vec![2])], &device, &GENESIS);
+		let second =
+			SignedBatch::sign(vec![writer.next_entry(2, None, vec![2])], &device, &GENESIS);
 		let unknown = Request::AppendFeed { feed: 2, batch: first.clone() };
 		assert_eq!(refusal(replica.handle(from, unknown)), Refusal::NotFound);
 		let gap = Request::AppendFeed { feed: 1, batch: second.clone() };
@@ -778,7 +781,10 @@ mod tests {
 		// not the block the request names.
 		let stranger = Request::RepairBlock(vec![1; 100]);
 		assert_eq!(refusal(replica.handle(from, stranger)), Refusal::Unauthorized);
-		assert_eq!(refusal(replica.handle(from, put(&[1; 100], "//Eve", &GENESIS))), Refusal::Unauthorized);
+		assert_eq!(
+			refusal(replica.handle(from, put(&[1; 100], "//Eve", &GENESIS))),
+			Refusal::Unauthorized
+		);
 		assert_eq!(
 			refusal(replica.handle(from, put(&[1; 100], "//Alice", &[0; 32]))),
 			Refusal::Unauthorized
@@ -793,7 +799,10 @@ mod tests {
 		// A member, up to its organisation's quota; the other organisation is unaffected.
 		let ok = replica.handle(from, put(&[1; 600], "//Alice", &GENESIS));
 		assert_eq!(ok.response, Response::Ok);
-		assert_eq!(replica.handle(from, put(&[1; 600], "//Alice", &GENESIS)).response, Response::Ok);
+		assert_eq!(
+			replica.handle(from, put(&[1; 600], "//Alice", &GENESIS)).response,
+			Response::Ok
+		);
 		assert_eq!(
 			refusal(replica.handle(from, put(&[2; 600], "//Alice", &GENESIS))),
 			Refusal::QuotaExceeded
@@ -806,7 +815,10 @@ mod tests {
 		std::fs::write(replica.blocks.path_of(&cid), b"damaged").unwrap();
 		assert_eq!(refusal(replica.handle(from, Request::GetBlock(cid))), Refusal::Corrupted);
 		assert_eq!(replica.handle(from, Request::RepairBlock(vec![1; 600])).response, Response::Ok);
-		assert_eq!(replica.handle(from, Request::GetBlock(cid)).response, Response::Block(vec![1; 600]));
+		assert_eq!(
+			replica.handle(from, Request::GetBlock(cid)).response,
+			Response::Block(vec![1; 600])
+		);
 	}
 
 	/// A closed feed (or one whose owner left the consortium) takes no new appends; its
@@ -825,7 +837,8 @@ mod tests {
 		assert!(matches!(pushed.response, Response::FeedHead(Some(_))));
 
 		let mut writer = FeedWriter::new(1, None);
-		let test_chain = SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device, &[0; 32]);
+		let test_chain =
+			SignedBatch::sign(vec![writer.next_entry(1, None, vec![1])], &device, &[0; 32]);
 		let append = Request::AppendFeed { feed: 1, batch: test_chain };
 		assert_eq!(refusal(replica.handle(from, append)), Refusal::Invalid);
 	}

@@ -66,8 +66,9 @@ fn give<T: Config>(grantee: &Grantee<T::AccountId>, roles: impl IntoIterator<Ite
 /// the twin's grants are read in, so a search for a live manager reads them all. Returns
 /// the live grantee (`None` for `live = false`: then all are dead).
 fn departed_holders<T: Config>(count: u32, role: Role, live: bool) -> Option<T::AccountId> {
-	let holders: Vec<T::AccountId> =
-		(0..count + u32::from(live)).map(|index| member::<T>("holder", index).0).collect();
+	let holders: Vec<T::AccountId> = (0..count + u32::from(live))
+		.map(|index| member::<T>("holder", index).0)
+		.collect();
 	let last = holders
 		.iter()
 		.max_by_key(|who| Grants::<T>::hashed_key_for(TWIN, Grantee::Account((*who).clone())))

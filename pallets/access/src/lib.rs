@@ -516,9 +516,9 @@ pub mod pallet {
 		pub(crate) fn is_live(grantee: &Grantee<T::AccountId>, grant: &Grant<T>) -> bool {
 			match grantee {
 				Grantee::Account(who) => {
-					grant.membership.is_some() &&
-						T::Consortium::member(who).map(|member| member.membership) ==
-							grant.membership
+					grant.membership.is_some()
+						&& T::Consortium::member(who).map(|member| member.membership)
+							== grant.membership
 				},
 				Grantee::Organisation(organisation) => {
 					T::Consortium::organisation_exists(*organisation)

@@ -93,13 +93,12 @@ pub fn remove_organisation(organisation: OrganisationId) {
 pub struct StubConsortium;
 impl ConsortiumMembership<u64> for StubConsortium {
 	fn member(who: &u64) -> Option<ConsortiumMember> {
-		ConsortiumMembers::get()
-			.iter()
-			.find(|(account, _, _)| account == who)
-			.map(|(_, organisation, membership)| ConsortiumMember {
+		ConsortiumMembers::get().iter().find(|(account, _, _)| account == who).map(
+			|(_, organisation, membership)| ConsortiumMember {
 				organisation: *organisation,
 				membership: *membership,
-			})
+			},
+		)
 	}
 
 	fn organisation_exists(organisation: OrganisationId) -> bool {

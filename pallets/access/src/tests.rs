@@ -1,7 +1,7 @@
 use crate::{mock::*, *};
 use dt_primitives::access::{
-	AccessDenied, AccessManagerAppointment, Action, AppointmentRefused, Authorize,
-	Confidentiality, Grantee, Permission, ProgramName, Role,
+	AccessDenied, AccessManagerAppointment, Action, AppointmentRefused, Authorize, Confidentiality,
+	Grantee, Permission, ProgramName, Role,
 };
 use frame_support::{assert_noop, assert_ok, assert_storage_noop, traits::Hooks};
 use sp_runtime::DispatchError;
@@ -339,10 +339,7 @@ fn an_account_that_left_the_consortium_loses_its_roles() {
 		assert_eq!(clearance(TWIN, MAINTAINER), None);
 		assert!(!allowed(MAINTAINER, Action::AddDocument));
 		// The grant itself stays until revoked.
-		assert_eq!(
-			granted(account(MAINTAINER)),
-			Some(roles(&[Role::Maintainer]))
-		);
+		assert_eq!(granted(account(MAINTAINER)), Some(roles(&[Role::Maintainer])));
 	});
 }
 
@@ -378,10 +375,7 @@ fn a_scoped_write_covers_its_subtree_only() {
 fn an_access_manager_grants_a_role_to_an_account() {
 	new_twin_ext().execute_with(|| {
 		assert_ok!(Access::grant_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Maintainer));
-		assert_eq!(
-			granted(account(MAINTAINER)),
-			Some(roles(&[Role::Maintainer]))
-		);
+		assert_eq!(granted(account(MAINTAINER)), Some(roles(&[Role::Maintainer])));
 		assert_eq!(access().grant_count, 2);
 		assert_eq!(access().holders_of(&Role::Maintainer), 1);
 		assert_eq!(
@@ -395,10 +389,7 @@ fn an_access_manager_grants_a_role_to_an_account() {
 		);
 		// A second role for the same grantee adds no grantee.
 		assert_ok!(Access::grant_role(signed(OWNER), TWIN, account(MAINTAINER), Role::Auditor));
-		assert_eq!(
-			granted(account(MAINTAINER)),
-			Some(roles(&[Role::Maintainer, Role::Auditor]))
-		);
+		assert_eq!(granted(account(MAINTAINER)), Some(roles(&[Role::Maintainer, Role::Auditor])));
 		assert_eq!(access().grant_count, 2);
 		Access::do_try_state().unwrap();
 	});
@@ -413,10 +404,7 @@ fn an_access_manager_grants_a_role_to_an_organisation() {
 			organisation(INSURER_ORG),
 			Role::Auditor
 		));
-		assert_eq!(
-			granted(organisation(INSURER_ORG)),
-			Some(roles(&[Role::Auditor]))
-		);
+		assert_eq!(granted(organisation(INSURER_ORG)), Some(roles(&[Role::Auditor])));
 		assert_eq!(
 			access_events(),
 			vec![Event::RoleGranted {
@@ -1048,7 +1036,10 @@ fn a_member_added_again_gets_none_of_its_former_roles() {
 		join_consortium(MAINTAINER, INSURER_ORG);
 		assert_eq!(Access::roles_of(TWIN, &MAINTAINER), vec![]);
 		assert!(!allowed(MAINTAINER, Action::ManageAccess));
-		assert!(!allowed(MAINTAINER, Action::WriteSpecification { element: &element("plant"), ancestors: &[] }));
+		assert!(!allowed(
+			MAINTAINER,
+			Action::WriteSpecification { element: &element("plant"), ancestors: &[] }
+		));
 		assert_eq!(clearance(TWIN, MAINTAINER), None);
 		assert_noop!(
 			Access::grant_role(signed(MAINTAINER), TWIN, account(MAINTAINER), Role::Auditor),
@@ -1175,10 +1166,7 @@ fn the_consortium_appoints_a_manager_only_to_a_twin_without_one() {
 		leave_consortium(OWNER);
 		assert!(Access::grants(TWIN).iter().all(|(_, roles)| !roles.contains(&Role::Owner)));
 		assert_eq!(can_appoint(UNKNOWN_TWIN, AUDITOR), Err(AppointmentRefused::UnknownTwin));
-		assert_eq!(
-			can_appoint(TWIN, OUTSIDER),
-			Err(AppointmentRefused::NotAConsortiumMember)
-		);
+		assert_eq!(can_appoint(TWIN, OUTSIDER), Err(AppointmentRefused::NotAConsortiumMember));
 		assert_eq!(can_appoint(TWIN, AUDITOR), Ok(()));
 		assert_eq!(appoint(AUDITOR), Ok(Role::Owner));
 		assert!(allowed(AUDITOR, Action::ManageAccess));

@@ -13,8 +13,7 @@ use sp_runtime::traits::{Bounded, One};
 /// and the largest exponent (2^33 - 1).
 const SLOWEST_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa8192-slowest.der");
 /// Its private half (PKCS#8 DER), to sign the benchmarks' key proofs.
-const SLOWEST_PRIVATE_KEY: &[u8] =
-	include_bytes!("../../primitives/test-keys/rsa8192-slowest.pk8");
+const SLOWEST_PRIVATE_KEY: &[u8] = include_bytes!("../../primitives/test-keys/rsa8192-slowest.pk8");
 
 fn largest_key() -> Vec<u8> {
 	SLOWEST_KEY.to_vec()

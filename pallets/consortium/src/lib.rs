@@ -577,8 +577,9 @@ pub mod pallet {
 			let proposer = ensure_signed(origin)?;
 			let organisation = Self::ensure_admin(&proposer)?;
 			Self::check_action(&action)?;
-			if let Action::AddOrganisation { admin, admin_encryption_key, admin_key_proof, .. } =
-				&action
+			if let Action::AddOrganisation {
+				admin, admin_encryption_key, admin_key_proof, ..
+			} = &action
 			{
 				Self::ensure_key_proof(admin, admin_encryption_key, admin_key_proof)?;
 			}
@@ -1058,10 +1059,7 @@ pub mod pallet {
 					Organisations::<T>::contains_key(member.organisation),
 					"member of a removed organisation"
 				);
-				ensure!(
-					member.id < NextMembershipId::<T>::get(),
-					"membership id not yet assigned"
-				);
+				ensure!(member.id < NextMembershipId::<T>::get(), "membership id not yet assigned");
 			}
 			let mut open = alloc::collections::BTreeMap::<OrganisationId, u32>::new();
 			for (_, proposal) in Proposals::<T>::iter() {

@@ -74,7 +74,12 @@ fn genesis_builds_the_consortium() {
 fn admin_adds_member_without_vote() {
 	new_test_ext().execute_with(|| {
 		assert!(!frame_system::Pallet::<Test>::account_exists(&NEW_MEMBER));
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		let member = Members::<Test>::get(NEW_MEMBER).unwrap();
 		assert_eq!((member.organisation, member.is_admin), (1, false));
 		assert_eq!(Organisations::<Test>::get(1).unwrap().member_count, 2);
@@ -92,9 +97,19 @@ fn admin_adds_member_without_vote() {
 #[test]
 fn only_admins_add_members() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_noop!(
-			Consortium::add_member(signed(NEW_MEMBER), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(NEW_MEMBER),
+				11,
+				KEY.to_vec(),
+				key_proof(11, PRIVATE_KEY)
+			),
 			Error::<Test>::NotAnAdmin
 		);
 		assert_noop!(
@@ -102,7 +117,12 @@ fn only_admins_add_members() {
 			Error::<Test>::NotAMember
 		);
 		assert_noop!(
-			Consortium::add_member(RuntimeOrigin::none(), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
+			Consortium::add_member(
+				RuntimeOrigin::none(),
+				11,
+				KEY.to_vec(),
+				key_proof(11, PRIVATE_KEY)
+			),
 			sp_runtime::DispatchError::BadOrigin
 		);
 	});
@@ -111,18 +131,38 @@ fn only_admins_add_members() {
 #[test]
 fn duplicate_member_is_refused() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(OWNER),
+				NEW_MEMBER,
+				KEY.to_vec(),
+				key_proof(NEW_MEMBER, PRIVATE_KEY)
+			),
 			Error::<Test>::AlreadyMember
 		);
 		// Nor can another organisation claim the account.
 		assert_noop!(
-			Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(AUDITOR),
+				NEW_MEMBER,
+				KEY.to_vec(),
+				key_proof(NEW_MEMBER, PRIVATE_KEY)
+			),
 			Error::<Test>::AlreadyMember
 		);
 		assert_noop!(
-			Consortium::add_member(signed(AUDITOR), OWNER, KEY.to_vec(), key_proof(OWNER, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(AUDITOR),
+				OWNER,
+				KEY.to_vec(),
+				key_proof(OWNER, PRIVATE_KEY)
+			),
 			Error::<Test>::AlreadyMember
 		);
 	});
@@ -138,7 +178,10 @@ fn invalid_or_short_encryption_keys_are_refused() {
 			(&KEY[..KEY.len() - 1], Error::<Test>::EncryptionKeyMalformed),
 		];
 		for (key, error) in cases {
-			assert_noop!(Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec(), vec![]), error);
+			assert_noop!(
+				Consortium::add_member(signed(OWNER), NEW_MEMBER, key.to_vec(), vec![]),
+				error
+			);
 		}
 		let oversized = vec![0x30; 5000];
 		assert_noop!(
@@ -152,10 +195,20 @@ fn invalid_or_short_encryption_keys_are_refused() {
 fn organisation_size_is_bounded() {
 	new_test_ext().execute_with(|| {
 		for who in 1..MAX_MEMBERS as u64 {
-			assert_ok!(Consortium::add_member(signed(OWNER), 100 + who, KEY.to_vec(), key_proof(100 + who, PRIVATE_KEY)));
+			assert_ok!(Consortium::add_member(
+				signed(OWNER),
+				100 + who,
+				KEY.to_vec(),
+				key_proof(100 + who, PRIVATE_KEY)
+			));
 		}
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(OWNER),
+				NEW_MEMBER,
+				KEY.to_vec(),
+				key_proof(NEW_MEMBER, PRIVATE_KEY)
+			),
 			Error::<Test>::TooManyMembers
 		);
 	});
@@ -164,7 +217,12 @@ fn organisation_size_is_bounded() {
 #[test]
 fn admin_removes_own_members_only() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_noop!(
 			Consortium::remove_member(signed(AUDITOR), NEW_MEMBER),
 			Error::<Test>::MemberOfAnotherOrganisation
@@ -191,7 +249,12 @@ fn admin_removes_own_members_only() {
 #[test]
 fn validator_stays_a_member_until_governance_removes_it() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_ADMIN,
+			KEY.to_vec(),
+			key_proof(NEW_ADMIN, PRIVATE_KEY)
+		));
 		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
 		assert_noop!(
 			Consortium::remove_member(signed(NEW_ADMIN), OWNER),
@@ -213,13 +276,23 @@ fn last_admin_cannot_be_removed_or_demoted() {
 		assert_noop!(Consortium::remove_member(signed(OWNER), OWNER), Error::<Test>::LastAdmin);
 		assert_noop!(Consortium::set_admin(signed(OWNER), OWNER, false), Error::<Test>::LastAdmin);
 		// With a second admin, the first may step down.
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_ADMIN,
+			KEY.to_vec(),
+			key_proof(NEW_ADMIN, PRIVATE_KEY)
+		));
 		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_ADMIN, true));
 		assert_eq!(Organisations::<Test>::get(1).unwrap().admin_count, 2);
 		assert_ok!(Consortium::set_admin(signed(NEW_ADMIN), OWNER, false));
 		assert!(!Members::<Test>::get(OWNER).unwrap().is_admin);
 		assert_noop!(
-			Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(OWNER),
+				NEW_MEMBER,
+				KEY.to_vec(),
+				key_proof(NEW_MEMBER, PRIVATE_KEY)
+			),
 			Error::<Test>::NotAnAdmin
 		);
 		assert!(consortium_events().contains(&Event::AdminRightsChanged {
@@ -289,7 +362,12 @@ fn majority_adds_an_organisation() {
 		assert!(events.contains(&Event::OrganisationAdded { organisation: 4, admin: NEW_ADMIN }));
 		assert!(events.contains(&Event::ProposalExecuted { proposal, by: AUDITOR }));
 		// The new organisation's admin onboards members itself.
-		assert_ok!(Consortium::add_member(signed(NEW_ADMIN), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(NEW_ADMIN),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_ok!(membership_check(NEW_MEMBER));
 		// Executing twice is impossible.
 		assert_noop!(
@@ -311,7 +389,12 @@ fn voting_rules() {
 		assert_ok!(Consortium::vote(signed(OWNER), proposal, false));
 		assert_noop!(Consortium::vote(signed(OWNER), proposal, true), Error::<Test>::AlreadyVoted);
 		assert_noop!(Consortium::vote(signed(OUTSIDER), proposal, true), Error::<Test>::NotAMember);
-		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(AUDITOR),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_noop!(
 			Consortium::vote(signed(NEW_MEMBER), proposal, true),
 			Error::<Test>::NotAnAdmin
@@ -332,7 +415,12 @@ fn only_admins_propose_valid_actions() {
 			Consortium::propose(signed(OUTSIDER), add_organisation_action(NEW_ADMIN)),
 			Error::<Test>::NotAMember
 		);
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_noop!(
 			Consortium::propose(signed(NEW_MEMBER), add_organisation_action(NEW_ADMIN)),
 			Error::<Test>::NotAnAdmin
@@ -415,7 +503,12 @@ fn one_organisation_cannot_take_every_proposal_slot() {
 	new_test_ext().execute_with(|| {
 		// The owner's organisation has two admins; together they hold one organisation's
 		// share of the open proposals, not more.
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		assert_ok!(Consortium::set_admin(signed(OWNER), NEW_MEMBER, true));
 		let first = NextProposalId::<Test>::get();
 		assert_ok!(Consortium::propose(signed(OWNER), add_organisation_action(NEW_ADMIN)));
@@ -498,7 +591,12 @@ fn rejected_proposal_is_closed() {
 #[test]
 fn removed_organisation_loses_its_rights_at_once() {
 	new_test_ext().execute_with(|| {
-		assert_ok!(Consortium::add_member(signed(MANUFACTURER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(MANUFACTURER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		// The manufacturer approves another proposal before it is removed.
 		let pending = propose_and_approve(add_organisation_action(NEW_ADMIN), &[]);
 		let proposal = NextProposalId::<Test>::get();
@@ -516,7 +614,12 @@ fn removed_organisation_loses_its_rights_at_once() {
 			assert_eq!(membership_check(who), Err(InvalidTransaction::BadSigner.into()));
 		}
 		assert_noop!(
-			Consortium::add_member(signed(MANUFACTURER), 11, KEY.to_vec(), key_proof(11, PRIVATE_KEY)),
+			Consortium::add_member(
+				signed(MANUFACTURER),
+				11,
+				KEY.to_vec(),
+				key_proof(11, PRIVATE_KEY)
+			),
 			Error::<Test>::NotAMember
 		);
 		assert_noop!(
@@ -577,7 +680,12 @@ fn validator_changes_reach_the_session_manager() {
 			Some(vec![1, 2, 3, 4])
 		);
 		assert_eq!(<Consortium as SessionManager<u64>>::new_session(1), None);
-		assert_ok!(Consortium::add_member(signed(OWNER), NEW_MEMBER, KEY.to_vec(), key_proof(NEW_MEMBER, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(OWNER),
+			NEW_MEMBER,
+			KEY.to_vec(),
+			key_proof(NEW_MEMBER, PRIVATE_KEY)
+		));
 		// Without session keys, a validator could not author: refused.
 		assert_noop!(
 			Consortium::propose(signed(OWNER), Action::AddValidator { validator: NEW_MEMBER }),
@@ -643,7 +751,12 @@ fn proposal_that_became_impossible_changes_nothing() {
 		let proposal =
 			propose_and_approve(add_organisation_action(NEW_ADMIN), &[OWNER, MAINTAINER]);
 		// Meanwhile the future admin joins an existing organisation.
-		assert_ok!(Consortium::add_member(signed(AUDITOR), NEW_ADMIN, KEY.to_vec(), key_proof(NEW_ADMIN, PRIVATE_KEY)));
+		assert_ok!(Consortium::add_member(
+			signed(AUDITOR),
+			NEW_ADMIN,
+			KEY.to_vec(),
+			key_proof(NEW_ADMIN, PRIVATE_KEY)
+		));
 		assert_noop!(
 			Consortium::execute_proposal(signed(AUDITOR), proposal),
 			Error::<Test>::AlreadyMember

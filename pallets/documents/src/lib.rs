@@ -482,8 +482,8 @@ pub mod pallet {
 		pub fn may_manage_readers(document: DocumentId, who: &T::AccountId) -> bool {
 			let Some(info) = Documents::<T>::get(document) else { return false };
 			let level = info.confidentiality;
-			Self::authorize(info.twin, who, Action::VersionDocument, level).is_ok() ||
-				Self::authorize(info.twin, who, Action::ManageAccess, level).is_ok()
+			Self::authorize(info.twin, who, Action::VersionDocument, level).is_ok()
+				|| Self::authorize(info.twin, who, Action::ManageAccess, level).is_ok()
 		}
 
 		/// The documents of a twin, by id, retired ones included. With a `reader`, only those

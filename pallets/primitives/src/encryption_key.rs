@@ -343,26 +343,17 @@ mod tests {
 		let message = key_proof_message(&GENESIS, ALICE);
 		let proof = prove(RSA_3072_PRIVATE, &GENESIS, ALICE);
 		assert_eq!(verify_key_proof(RSA_3072, &message, &[]), Err(KeyProofError::Invalid));
-		assert_eq!(
-			verify_key_proof(RSA_3072, &message, &proof[1..]),
-			Err(KeyProofError::Invalid)
-		);
+		assert_eq!(verify_key_proof(RSA_3072, &message, &proof[1..]), Err(KeyProofError::Invalid));
 		let mut flipped = proof.clone();
 		flipped[10] ^= 1;
 		assert_eq!(verify_key_proof(RSA_3072, &message, &flipped), Err(KeyProofError::Invalid));
 		// A value above the modulus is no signature.
-		assert_eq!(
-			verify_key_proof(RSA_3072, &message, &[0xff; 384]),
-			Err(KeyProofError::Invalid)
-		);
+		assert_eq!(verify_key_proof(RSA_3072, &message, &[0xff; 384]), Err(KeyProofError::Invalid));
 		assert_eq!(
 			verify_key_proof(RSA_2048, &message, &proof),
 			Err(KeyProofError::Key(EncryptionKeyError::TooShort))
 		);
-		assert_eq!(
-			verify_key_proof(OTHER_3072, &message, &proof),
-			Err(KeyProofError::Invalid)
-		);
+		assert_eq!(verify_key_proof(OTHER_3072, &message, &proof), Err(KeyProofError::Invalid));
 	}
 
 	#[test]

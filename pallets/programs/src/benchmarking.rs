@@ -125,7 +125,10 @@ mod benchmarks {
 	/// after `e` expired calls leave the queue (`e` = `MaxPendingCallsPerTwin`: a queue full
 	/// of expired calls).
 	#[benchmark]
-	fn call_program(p: Linear<0, MAX_PARAMETERS>, e: Linear<0, { T::MaxPendingCallsPerTwin::get() }>) {
+	fn call_program(
+		p: Linear<0, MAX_PARAMETERS>,
+		e: Linear<0, { T::MaxPendingCallsPerTwin::get() }>,
+	) {
 		let setup = setup::<T>(p);
 		let expired = setup.queue(e);
 		let queued_at = frame_system::Pallet::<T>::block_number();

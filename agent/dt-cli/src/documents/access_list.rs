@@ -218,8 +218,12 @@ impl<'a> AccessList<'a> {
 		let cid = Cid::of(envelope);
 		let action = format!("publish key envelope {cid}");
 		let signed = hex0x(
-			&SignedAction::sign(Action::WriteEnvelope { item, envelope: cid }, signer, &self.genesis)
-				.encode(),
+			&SignedAction::sign(
+				Action::WriteEnvelope { item, envelope: cid },
+				signer,
+				&self.genesis,
+			)
+			.encode(),
 		);
 		self.rpc
 			.request("store_putEnvelope", rpc_params![hex0x(envelope), signed])
@@ -236,8 +240,12 @@ impl<'a> AccessList<'a> {
 	) -> Result<Vec<u8>, AccessListError> {
 		let action = format!("read key envelope {cid}");
 		let signed = hex0x(
-			&SignedAction::sign(Action::ReadEnvelope { item, envelope: *cid }, signer, &self.genesis)
-				.encode(),
+			&SignedAction::sign(
+				Action::ReadEnvelope { item, envelope: *cid },
+				signer,
+				&self.genesis,
+			)
+			.encode(),
 		);
 		let text: String = self
 			.rpc

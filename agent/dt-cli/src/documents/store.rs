@@ -3,18 +3,18 @@
 //! Every put is signed by the uploading party's account for the node's chain (its genesis
 //! hash): nodes store blocks only for members, charged to their organisation.
 
+use codec::Encode;
 use dt_offchain::{
 	content_id::{self, Cid},
 	network::{Action, SignedAction},
 	GenesisHash,
 };
-use codec::Encode;
-use sp_core::sr25519;
 use jsonrpsee::{
 	core::{client::ClientT, ClientError as RpcError},
 	rpc_params,
 	ws_client::{WsClient, WsClientBuilder},
 };
+use sp_core::sr25519;
 use std::time::Duration;
 
 /// `store_*` error codes (docs/rpc.md).
@@ -118,8 +118,10 @@ impl Store {
 	/// id, checked against the node's.
 	pub async fn put(&self, bytes: &[u8]) -> Result<Cid, StoreError> {
 		let expected = Cid::of(bytes);
-		let uploader =
-			self.uploader.as_ref().ok_or_else(|| StoreError::NoUploader { url: self.url.clone() })?;
+		let uploader = self
+			.uploader
+			.as_ref()
+			.ok_or_else(|| StoreError::NoUploader { url: self.url.clone() })?;
 		let request =
 			SignedAction::sign(Action::PutBlock { block: expected }, uploader, &self.genesis);
 		let returned: String = self

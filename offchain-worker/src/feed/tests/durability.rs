@@ -47,9 +47,7 @@ fn feed_log_keeps_acknowledged_writes_across_kill_9() {
 	assert_eq!(all.len() as u64, head.sequence + 1);
 	assert!(all.windows(2).all(|pair| pair[1].entry.previous == pair[0].hash));
 	let mut writer = FeedWriter::new(FEED, Some(&head));
-	store
-		.append(FEED, &key(), signed(&mut writer, 5, u64::MAX / 2))
-		.unwrap();
+	store.append(FEED, &key(), signed(&mut writer, 5, u64::MAX / 2)).unwrap();
 }
 
 /// The child of the test above; does nothing when run on its own.

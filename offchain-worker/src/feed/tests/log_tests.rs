@@ -45,7 +45,8 @@ fn feed_log_appends_and_reads() {
 	assert!(store.feeds().unwrap().is_empty(), "reads create nothing");
 
 	let mut writer = FeedWriter::new(FEED, None);
-	let single = SignedEntry::sign(writer.next_entry(T0, None, b"first".to_vec()), &device(), &GENESIS);
+	let single =
+		SignedEntry::sign(writer.next_entry(T0, None, b"first".to_vec()), &device(), &GENESIS);
 	let first_head = single.entry.checkpoint();
 	assert_eq!(store.append(FEED, &owner(), single).unwrap(), stored(0, &first_head));
 	let batch = signed(&mut writer, 99, T0 + 1);
@@ -84,7 +85,9 @@ fn feed_log_ranges_by_sequence_and_time() {
 				writer.next_entry(T0 + 10 * (n / 2), None, n.to_le_bytes().to_vec())
 			})
 			.collect();
-		store.append(FEED, &owner(), SignedBatch::sign(batch, &device(), &GENESIS)).unwrap();
+		store
+			.append(FEED, &owner(), SignedBatch::sign(batch, &device(), &GENESIS))
+			.unwrap();
 	}
 	assert!(segments(dir.path()).len() > 2, "segments rolled over");
 
@@ -256,7 +259,9 @@ fn feed_log_acknowledges_replays_and_refuses_forks() {
 	overlapping.extend(entries(&mut writer, 5, T0 + 100));
 	let new_head = overlapping[8].checkpoint();
 	assert_eq!(
-		store.append(FEED, &owner(), SignedBatch::sign(overlapping, &device(), &GENESIS)).unwrap(),
+		store
+			.append(FEED, &owner(), SignedBatch::sign(overlapping, &device(), &GENESIS))
+			.unwrap(),
 		stored(10, &new_head)
 	);
 	let log = store.log(FEED).unwrap();

@@ -120,7 +120,8 @@ fn feed_refuses_a_batch_signed_for_another_chain() {
 fn feed_refuses_a_bad_signature() {
 	let (model, mut writer) = five();
 	// Claims the owner but is signed by someone else.
-	let mut forged = SignedBatch::sign(entries(&mut writer.clone(), 2, T0 + 10), &stranger(), &GENESIS);
+	let mut forged =
+		SignedBatch::sign(entries(&mut writer.clone(), 2, T0 + 10), &stranger(), &GENESIS);
 	forged.signer = device().public();
 	assert_eq!(model.check(forged), Err(FeedError::BadSignature { feed: FEED, sequence: 6 }));
 	// Signed by the owner, then an entry was changed: the chain no longer ends in the
@@ -245,7 +246,10 @@ fn feed_refuses_malformed_batches() {
 	let model = Model::default();
 	let mut writer = FeedWriter::new(FEED, None);
 
-	assert_eq!(model.check(SignedBatch::sign(Vec::new(), &device(), &GENESIS)), Err(FeedError::EmptyBatch));
+	assert_eq!(
+		model.check(SignedBatch::sign(Vec::new(), &device(), &GENESIS)),
+		Err(FeedError::EmptyBatch)
+	);
 
 	let mut other_feed = FeedWriter::new(FEED + 1, None);
 	assert_eq!(
