@@ -58,10 +58,9 @@ build test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twi
 tests cargo test --locked -p pallet-dt-consortium -p pallet-dt-access -p pallet-dt-twin-spec -p pallet-dt-documents -p pallet-dt-feeds -p pallet-dt-programs -p pallet-dt-availability --features runtime-benchmarks benchmarking
 
 step "integration tests (libraries, dt, and real dt-node processes on 127.0.0.1)"
-# One test binary at a time (cargo runs them in turn); inside a binary, the tests that
-# start nodes take turns too (node/tests/common: one_at_a_time), as the machine may have
-# only two cores.
-tests cargo test --locked --workspace --test '*'
+# Two test binaries side by side (they mostly wait for blocks); inside a binary, the tests
+# that start nodes take turns (node/tests/common: one_at_a_time).
+tests scripts/integration-tests.sh
 
 step "the scripts parse, setup.sh detects exactly what is missing, local-network.sh keeps its RPC closed to other origins"
 for script in scripts/*.sh scripts/tests/*.sh .ci/run; do bash -n "$script"; done

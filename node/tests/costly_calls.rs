@@ -6,8 +6,11 @@
 
 mod common;
 
-use common::*;
-use dt_primitives::access::{ElementId, TwinId};
+use common::{
+	plant::{bounded, id},
+	*,
+};
+use dt_primitives::access::TwinId;
 use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent, TwinSpecCall};
 use jsonrpsee::rpc_params;
 use pallet_dt_twin_spec::{DocumentHeader, NewElement};
@@ -25,24 +28,16 @@ const ELEMENTS_PER_CALL: usize = 500;
 /// Removals queued at once by the attacker.
 const FLOOD: u32 = 300;
 
-fn element_id(text: &str) -> ElementId {
-	text.as_bytes().to_vec().try_into().unwrap()
-}
-
-fn bounded<S: sp_runtime::traits::Get<u32>>(text: &str) -> sp_runtime::BoundedVec<u8, S> {
-	text.as_bytes().to_vec().try_into().unwrap()
-}
-
 fn new_element(
-	id: &str,
+	name: &str,
 	parent: Option<&str>,
 	previous: Option<&str>,
 ) -> NewElement<<Runtime as pallet_dt_twin_spec::Config>::MaxFragmentLength> {
 	NewElement {
-		id: element_id(id),
-		parent: parent.map(element_id),
-		previous_sibling: previous.map(element_id),
-		fragment: bounded(&format!(r#"<InternalElement Name="{id}" ID="{id}" />"#)),
+		id: id(name),
+		parent: parent.map(id),
+		previous_sibling: previous.map(id),
+		fragment: bounded(&format!(r#"<InternalElement Name="{name}" ID="{name}" />"#)),
 	}
 }
 
@@ -51,14 +46,14 @@ fn new_element(
 async fn crowded_twin(rpc: &Rpc, attacker: &sp_core::sr25519::Pair) -> TwinId {
 	let mut elements = vec![
 		NewElement {
-			id: element_id("/CAEXFile"),
+			id: id("/CAEXFile"),
 			parent: None,
 			previous_sibling: None,
 			fragment: bounded(r#"<CAEXFile FileName="crowded.aml"><?dt-children?></CAEXFile>"#),
 		},
 		NewElement {
-			id: element_id("crowded"),
-			parent: Some(element_id("/CAEXFile")),
+			id: id("crowded"),
+			parent: Some(id("/CAEXFile")),
 			previous_sibling: None,
 			fragment: bounded(
 				r#"<InternalElement Name="crowded" ID="crowded"><?dt-children?></InternalElement>"#,
@@ -113,7 +108,7 @@ async fn a_flood_of_refused_removals_does_not_stall_block_production() {
 	let first_nonce = rpc.next_nonce(&attacker.public().into()).await;
 	let removal = RuntimeCall::TwinSpec(TwinSpecCall::remove_element {
 		twin,
-		element: element_id("crowded"),
+		element: id("crowded"),
 		subtree_size: 1,
 	});
 	let started_at = rpc.best_number().await;

@@ -191,7 +191,7 @@ pub fn build_swarm(
 		.build();
 	swarm.listen_on(listen).map_err(|e| transport_error(&e))?;
 	for (peer, address) in bootstrap {
-		swarm.behaviour_mut().kademlia.add_address(peer, address.clone());
+		swarm.behaviour_mut().kademlia.add_address(peer, of_peer(address.clone(), *peer));
 	}
 	Ok(swarm)
 }
@@ -226,7 +226,7 @@ pub async fn run(
 ) {
 	let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
 	for (peer, address) in bootstrap {
-		addresses.entry(peer).or_default().push(address);
+		addresses.entry(peer).or_default().push(of_peer(address, peer));
 	}
 	let mut task = SwarmTask {
 		swarm,
@@ -361,6 +361,7 @@ impl SwarmTask {
 
 	/// Keeps `address` of partner `peer` for good and tells Kademlia.
 	fn learn_address(&mut self, peer: PeerId, address: Multiaddr) {
+		let address = of_peer(address, peer);
 		self.swarm.behaviour_mut().kademlia.add_address(&peer, address.clone());
 		let known = self.addresses.entry(peer).or_default();
 		if !known.contains(&address) {
@@ -527,6 +528,19 @@ fn is_loopback(address: &Multiaddr) -> bool {
 	}
 }
 
+/// `address` ending in `/p2p/<peer>`, the one form in which this node keeps and hands
+/// Kademlia a partner's address. Kademlia also keeps the address of every connection it
+/// dialled, which the swarm reports with the suffix; were the same socket kept in two forms,
+/// one dial would open two connections to it, and the partner (allowing
+/// [`MAX_CONNECTIONS_PER_PEER`]) would close a third one it dials itself at that moment,
+/// failing the request already sent on it.
+fn of_peer(mut address: Multiaddr, peer: PeerId) -> Multiaddr {
+	if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
+		address.pop();
+	}
+	address.with(Protocol::P2p(peer))
+}
+
 /// `address` as a partner reported it, without its `/p2p/` suffix, if another node can
 /// dial it: never an unspecified IP, and a loopback one only from the same host.
 fn dialable(mut address: Multiaddr, same_host: bool) -> Option<Multiaddr> {
@@ -568,5 +582,17 @@ mod tests {
 		// What this node's connection came from tells whether the partner is on this host.
 		assert!(is_loopback(&addr("/ip4/127.0.0.1/tcp/51234")));
 		assert!(!is_loopback(&addr("/ip4/10.0.0.8/tcp/51234")));
+	}
+
+	#[test]
+	fn a_partner_address_is_kept_in_one_form() {
+		let peer = PeerId::random();
+		let bare = addr("/ip4/10.0.0.7/tcp/30444");
+		let suffixed = bare.clone().with_p2p(peer).unwrap();
+		assert_eq!(of_peer(bare.clone(), peer), suffixed);
+		assert_eq!(of_peer(suffixed.clone(), peer), suffixed);
+		// A suffix naming someone else is replaced by the peer the address was learned for.
+		let other = bare.clone().with_p2p(PeerId::random()).unwrap();
+		assert_eq!(of_peer(other, peer), suffixed);
 	}
 }
