@@ -197,31 +197,13 @@ fn dt_edits_a_twins_specification_permissions_and_members() {
 		.unwrap();
 	std::fs::write(&dave_proof_file, dave_proof["key_proof"].as_str().unwrap()).unwrap();
 	let (der, proof) = (dave_der.to_str().unwrap(), dave_proof_file.to_str().unwrap());
-	let error = dt.fails(&[
-		"member",
-		"add",
-		"//Ferdie",
-		"--rsa-key",
-		der,
-		"--key-proof",
-		proof,
-		"--as",
-		"alice",
-	]);
+	let add_with_daves_key =
+		|who| ["member", "add", who, "--rsa-key", der, "--key-proof", proof, "--as", "alice"];
+	let error = dt.fails(&add_with_daves_key("//Ferdie"));
 	assert!(error.contains("refused by the chain: consortium.KeyProofInvalid"), "{error}");
 	// With the proof he made on his side, the admin adds Dave by address and key file.
 	let dave_address = dave_proof["account"].as_str().unwrap();
-	dt.ok(&[
-		"member",
-		"add",
-		dave_address,
-		"--rsa-key",
-		der,
-		"--key-proof",
-		proof,
-		"--as",
-		"alice",
-	]);
+	dt.ok(&add_with_daves_key(dave_address));
 	dt.ok(&["member", "remove", "dave", "--as", "alice"]);
 	dt.ok(&["member", "add", "dave", "--as", "alice"]);
 	let dave_key = dt.json(&["key", "show", "dave"]);

@@ -191,7 +191,10 @@ pub fn build_swarm(
 		.build();
 	swarm.listen_on(listen).map_err(|e| transport_error(&e))?;
 	for (peer, address) in bootstrap {
-		swarm.behaviour_mut().kademlia.add_address(peer, of_peer(address.clone(), *peer));
+		swarm
+			.behaviour_mut()
+			.kademlia
+			.add_address(peer, of_peer(address.clone(), *peer));
 	}
 	Ok(swarm)
 }
