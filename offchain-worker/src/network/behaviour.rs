@@ -122,11 +122,10 @@ pub trait Server: Send + Sync + 'static {
 	fn serve(self: Arc<Self>, peer: PeerId, request: Request, channel: ResponseChannel<Response>);
 }
 
-/// Builds the swarm listening on `listen` and knowing the `bootstrap` addresses.
+/// Builds the swarm listening on `listen` (the partners' addresses are given to [`run`]).
 pub fn build_swarm(
 	keypair: identity::Keypair,
 	listen: Multiaddr,
-	bootstrap: &[(PeerId, Multiaddr)],
 ) -> Result<Swarm<StoreBehaviour>, NodeError> {
 	let transport_error = |error: &dyn std::fmt::Display| NodeError::Transport(error.to_string());
 	let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -190,12 +189,6 @@ pub fn build_swarm(
 		.with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))
 		.build();
 	swarm.listen_on(listen).map_err(|e| transport_error(&e))?;
-	for (peer, address) in bootstrap {
-		swarm
-			.behaviour_mut()
-			.kademlia
-			.add_address(peer, of_peer(address.clone(), *peer));
-	}
 	Ok(swarm)
 }
 
@@ -220,6 +213,7 @@ pub async fn first_listen_addr(swarm: &mut Swarm<StoreBehaviour>) -> Result<Mult
 type Reply = oneshot::Sender<Result<Response, NodeError>>;
 
 /// The swarm task: runs until [`Command::Shutdown`] or until every command sender is gone.
+/// It starts knowing the `bootstrap` addresses.
 pub async fn run(
 	swarm: Swarm<StoreBehaviour>,
 	commands: mpsc::UnboundedReceiver<Command>,
@@ -227,22 +221,21 @@ pub async fn run(
 	directory: Arc<dyn PartnerDirectory>,
 	bootstrap: Vec<(PeerId, Multiaddr)>,
 ) {
-	let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
-	for (peer, address) in bootstrap {
-		addresses.entry(peer).or_default().push(of_peer(address, peer));
-	}
 	let mut task = SwarmTask {
 		swarm,
 		server,
 		directory,
 		pending: HashMap::new(),
 		waiting: HashMap::new(),
-		addresses,
+		addresses: HashMap::new(),
 		provider_queries: HashMap::new(),
 		address_lookups: HashMap::new(),
 		allowed: HashSet::new(),
 		provider_records_full: false,
 	};
+	for (peer, address) in bootstrap {
+		task.learn_address(peer, address);
+	}
 	task.run(commands).await
 }
 
@@ -537,19 +530,22 @@ fn is_loopback(address: &Multiaddr) -> bool {
 /// one dial would open two connections to it, and the partner (allowing
 /// [`MAX_CONNECTIONS_PER_PEER`]) would close a third one it dials itself at that moment,
 /// failing the request already sent on it.
-fn of_peer(mut address: Multiaddr, peer: PeerId) -> Multiaddr {
+fn of_peer(address: Multiaddr, peer: PeerId) -> Multiaddr {
+	without_peer(address).with(Protocol::P2p(peer))
+}
+
+/// `address` without a trailing `/p2p/` suffix.
+fn without_peer(mut address: Multiaddr) -> Multiaddr {
 	if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
 		address.pop();
 	}
-	address.with(Protocol::P2p(peer))
+	address
 }
 
 /// `address` as a partner reported it, without its `/p2p/` suffix, if another node can
 /// dial it: never an unspecified IP, and a loopback one only from the same host.
-fn dialable(mut address: Multiaddr, same_host: bool) -> Option<Multiaddr> {
-	if matches!(address.iter().last(), Some(Protocol::P2p(_))) {
-		address.pop();
-	}
+fn dialable(address: Multiaddr, same_host: bool) -> Option<Multiaddr> {
+	let address = without_peer(address);
 	let unspecified = match address.iter().next()? {
 		Protocol::Ip4(ip) => ip.is_unspecified(),
 		Protocol::Ip6(ip) => ip.is_unspecified(),

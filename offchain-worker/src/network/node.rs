@@ -189,8 +189,7 @@ impl StoreNode {
 			tokio::task::spawn_blocking(move || Replica::open(&data_dir, genesis, limits, policy))
 				.await
 				.map_err(|error| NodeError::Transport(error.to_string()))??;
-		let mut swarm =
-			behaviour::build_swarm(config.keypair, config.listen.clone(), &config.bootstrap)?;
+		let mut swarm = behaviour::build_swarm(config.keypair, config.listen.clone())?;
 		let listen_addr = behaviour::first_listen_addr(&mut swarm).await?;
 		let (commands, receiver) = mpsc::unbounded_channel();
 		let core = Arc::new(Core {
