@@ -42,15 +42,22 @@
 //! dishonest writer could wrap different keys for different readers and craft chunks that
 //! open under both, showing each reader another document. With the commitment every reader
 //! checks that it got the one key all others got.
+//!
+//! # Feed payloads ([`EpochEncryptor`], [`EpochDecryptor`])
+//!
+//! Feeds above Public are encrypted entry by entry under one key per epoch, sealed in the
+//! same envelopes; see the `feed_cipher` module for the format.
 
 mod chunks;
 mod envelope;
+mod feed_cipher;
 mod keys;
 
 pub use chunks::{
 	Decryptor, Encryptor, OpenedStream, SealedChunks, CHUNK_AAD, CHUNK_SIZE, TAG_LEN,
 };
 pub use envelope::{Envelope, Recipient, ENVELOPE_MAGIC, MAX_RECIPIENTS};
+pub use feed_cipher::{EpochDecryptor, EpochEncryptor, FEED_AAD, FEED_TAG_LEN};
 pub use keys::{KeyId, ReaderPrivateKey, ReaderPublicKey};
 
 use std::{fmt, io};
@@ -169,6 +176,24 @@ pub enum CryptoError {
 		len: usize,
 		/// The sealed length of a full chunk.
 		expected: usize,
+	},
+	/// A feed entry's payload does not open: altered, moved to another entry or feed, or
+	/// sealed under another epoch's key.
+	#[error("the payload of entry {sequence} was altered, moved or sealed under another key")]
+	TamperedEntry {
+		/// The entry's sequence number.
+		sequence: u64,
+	},
+	/// An epoch's encryptor was asked to seal a sequence number it has passed; sealing it
+	/// again would repeat a nonce.
+	#[error(
+		"entry {sequence} cannot be sealed: this epoch has sealed up to entry {next} (exclusive)"
+	)]
+	SequenceAlreadySealed {
+		/// The sequence number asked for.
+		sequence: u64,
+		/// The lowest one it may still seal.
+		next: u64,
 	},
 }
 

@@ -23,13 +23,17 @@
 //!
 //! A feed's first entry has sequence number 0 and `previous` = [`GENESIS_PREVIOUS`] (all
 //! zero); entry `n + 1` carries the hash of entry `n`. The hash is BLAKE2-256 of the
-//! entry's SCALE encoding (see [`Entry`] for the field order). The owner signs
-//! `b"dt-ledger/feed-entry/v2" ++ genesis hash ++ hash` of the *last* entry of what it
-//! sends: since every entry links to its predecessor, that one signature vouches for the
-//! whole chain up to it, so a batch of a thousand samples costs one signature to make and
-//! one to check. The chain's genesis hash in the signed bytes makes entries signed for a
-//! test network worthless on the production chain; the stored batches are unchanged, and
-//! any replica that knows the chain's genesis hash checks them ([`FeedKey`]).
+//! entry's SCALE encoding (see [`Entry`] for the field order). The owner signs each batch
+//! once: `b"dt-ledger/feed-batch/v3" ++ genesis hash ++ the batch's size ++ the root of a
+//! hash tree over its entries' hashes` ([`batch_tree`]). So a batch of a thousand samples
+//! costs one signature to make and one to check, and yet every entry is verifiable by
+//! itself: a replica serves each entry with its [`EntryProof`] (the batch's signature and
+//! the entry's path to the root, at most 13 hashes), and a reader checks it with the
+//! owner's key from the chain ([`StoredEntry::verify`]), trusting no replica. The hash chain
+//! orders the entries and lets one anchored [`Checkpoint`] fix all before it. The chain's
+//! genesis hash in the signed bytes makes entries signed for a test network worthless on
+//! the production chain; any replica that knows the chain's genesis hash checks them
+//! ([`FeedKey`]).
 //!
 //! # Durability
 //!
@@ -46,13 +50,15 @@
 //! # Encrypted feeds
 //!
 //! A feed may encrypt its payloads: [`Entry::epoch`] is then `Some(e)` and the payload is
-//! AES-256-GCM output (nonce, ciphertext, tag) under the feed's key for epoch `e`, which
-//! the owner rotates and distributes to the readers like a document key. This layer never
-//! sees keys: hashes, signatures and validation cover the opaque payload bytes, so every
-//! replica checks an encrypted feed without being able to read it.
+//! AES-256-GCM output under the feed's key for epoch `e`, which the device makes afresh for
+//! each epoch and seals for the epoch's readers like a document key
+//! ([`crate::crypto::EpochEncryptor`]). This layer never sees keys: hashes, signatures and
+//! validation cover the opaque payload bytes, so every replica checks an encrypted feed
+//! without being able to read it.
 //!
 //! [`Checkpoint`]: dt_primitives::feed::Checkpoint
 
+pub mod batch_tree;
 pub mod entry;
 pub mod error;
 pub mod log;
@@ -62,9 +68,11 @@ pub mod subscription;
 pub mod validation;
 pub mod writer;
 
+pub use batch_tree::{BatchTree, EntryProof, ProofError};
 pub use entry::{
-	signing_message, Entry, FeedKey, SignedBatch, SignedEntry, StoredEntry, FIRST_SEQUENCE,
-	GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_PAYLOAD, SIGNING_DOMAIN,
+	batch_message, signing_message, Entry, FeedKey, SignedBatch, SignedEntry, StoredEntry,
+	FIRST_SEQUENCE, GENESIS_PREVIOUS, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_PAYLOAD,
+	SIGNING_DOMAIN,
 };
 pub use error::{CorruptReason, StoreError};
 pub use log::{Appended, FeedLog, FeedLogConfig, Recovery, MAX_RANGE_BYTES, MAX_RANGE_ENTRIES};

@@ -5,6 +5,7 @@ use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
 use sp_core::{sr25519, Pair as _};
 use sp_crypto_hashing::blake2_256;
 
+use super::batch_tree::{BatchTree, EntryProof, ProofError, TreeHash};
 use crate::GenesisHash;
 
 /// The sequence number of a feed's first entry.
@@ -24,12 +25,13 @@ pub const MAX_BATCH_ENTRIES: usize = 8192;
 /// one message on the network, so it must stay far below what either handles comfortably.
 pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-/// What an owner's signature is over, before the chain's genesis hash and the entry hash.
-/// The device account also signs transactions, and the chain signs long transaction
-/// payloads by their BLAKE2-256 hash, so a bare 32-byte hash could be confused with one;
-/// the prefix makes a feed signature useless for anything else, and the genesis hash
-/// useless on any other chain (a test network's entries are refused on the production one).
-pub const SIGNING_DOMAIN: &[u8] = b"dt-ledger/feed-entry/v2";
+/// What an owner's signature is over, before the chain's genesis hash and the batch's size
+/// and root. The device account also signs transactions, and the chain signs long
+/// transaction payloads by their BLAKE2-256 hash, so a bare 32-byte hash could be confused
+/// with one; the prefix makes a feed signature useless for anything else, and the genesis
+/// hash useless on any other chain (a test network's entries are refused on the production
+/// one).
+pub const SIGNING_DOMAIN: &[u8] = b"dt-ledger/feed-batch/v3";
 
 /// Whose signatures a feed accepts, on which chain: the device account the chain
 /// registered as the feed's owner, and that chain's genesis hash.
@@ -78,21 +80,31 @@ impl Entry {
 	}
 }
 
-/// The bytes an owner signs to vouch, on the chain `genesis`, for the entry with hash
-/// `hash` and, through the hash chain, for every entry before it:
-/// [`SIGNING_DOMAIN`] `||` genesis hash `||` entry hash.
-pub fn signing_message(genesis: &GenesisHash, hash: &EntryHash) -> Vec<u8> {
-	let mut message = Vec::with_capacity(SIGNING_DOMAIN.len() + genesis.len() + hash.len());
+/// The bytes an owner signs to vouch, on the chain `genesis`, for the batch of `leaves`
+/// entries whose tree has the root `root` (see [`super::batch_tree`]):
+/// [`SIGNING_DOMAIN`] `||` genesis hash `||` leaves (u32 LE) `||` root.
+pub fn signing_message(genesis: &GenesisHash, leaves: u32, root: &TreeHash) -> Vec<u8> {
+	let mut message = Vec::with_capacity(SIGNING_DOMAIN.len() + genesis.len() + 4 + root.len());
 	message.extend_from_slice(SIGNING_DOMAIN);
 	message.extend_from_slice(genesis);
-	message.extend_from_slice(hash);
+	message.extend_from_slice(&leaves.to_le_bytes());
+	message.extend_from_slice(root);
 	message
 }
 
-/// Consecutive entries of one feed with a single signature, over the last entry's hash.
+/// The bytes an owner signs for the entries with these hashes, in batch order.
+pub fn batch_message(genesis: &GenesisHash, hashes: &[EntryHash]) -> Vec<u8> {
+	let tree = BatchTree::new(hashes);
+	// A batch holds at most MAX_BATCH_ENTRIES (validation refuses more before hashing).
+	signing_message(genesis, tree.leaves() as u32, &tree.root())
+}
+
+/// Consecutive entries of one feed with a single signature, over the root of a tree of
+/// their hashes ([`super::batch_tree`]).
 ///
 /// This is the unit a device sends, a replica stores as one record, and one replica passes
-/// to another: each entry's link and sequence number are checked, the signature once.
+/// to another: each entry's link and sequence number are checked, the signature once; a
+/// reader later checks any one entry with its [`EntryProof`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SignedBatch {
 	/// The entries, in order of sequence number.
@@ -101,16 +113,16 @@ pub struct SignedBatch {
 	/// lets a replica tell a device configured with the wrong key from a forged signature.
 	pub signer: sr25519::Public,
 	/// The signer's signature over [`signing_message`] of the chain's genesis hash and the
-	/// last entry's hash.
+	/// batch's size and root.
 	pub signature: sr25519::Signature,
 }
 
 impl SignedBatch {
 	/// Signs `entries` with the device key for the chain `genesis`. An empty batch gets a
-	/// signature over [`GENESIS_PREVIOUS`], which no replica accepts: it is refused as empty.
+	/// signature over an empty tree, which no replica accepts: it is refused as empty.
 	pub fn sign(entries: Vec<Entry>, key: &sr25519::Pair, genesis: &GenesisHash) -> Self {
-		let hash = entries.last().map_or(GENESIS_PREVIOUS, Entry::hash);
-		let signature = key.sign(&signing_message(genesis, &hash));
+		let hashes: Vec<EntryHash> = entries.iter().map(Entry::hash).collect();
+		let signature = key.sign(&batch_message(genesis, &hashes));
 		Self { entries, signer: key.public(), signature }
 	}
 
@@ -142,32 +154,71 @@ pub struct SignedEntry {
 	pub entry: Entry,
 	/// Who signed.
 	pub signer: sr25519::Public,
-	/// The signer's signature over [`signing_message`] of the chain's genesis hash and the
-	/// entry's hash.
+	/// The signer's signature over [`signing_message`] of the chain's genesis hash and a
+	/// tree of this one entry.
 	pub signature: sr25519::Signature,
 }
 
 impl SignedEntry {
 	/// Signs one entry with the device key for the chain `genesis`.
 	pub fn sign(entry: Entry, key: &sr25519::Pair, genesis: &GenesisHash) -> Self {
-		let signature = key.sign(&signing_message(genesis, &entry.hash()));
+		let signature = key.sign(&batch_message(genesis, &[entry.hash()]));
 		Self { entry, signer: key.public(), signature }
 	}
 }
 
 impl From<SignedEntry> for SignedBatch {
-	/// The same signature serves: it is over the hash of the batch's last (only) entry.
+	/// The same signature serves: it is over the tree of the batch's one entry.
 	fn from(signed: SignedEntry) -> Self {
 		Self { entries: vec![signed.entry], signer: signed.signer, signature: signed.signature }
 	}
 }
 
 /// An entry as a replica serves it: with its hash, so a reader can match it against an
-/// anchored [`Checkpoint`] without hashing it again.
+/// anchored [`Checkpoint`] without hashing it again, and with the proof that the feed's
+/// owner signed it, so a reader trusts no replica for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEntry {
 	/// The entry.
 	pub entry: Entry,
 	/// Its hash.
 	pub hash: EntryHash,
+	/// The owner's signature over the entry's batch, and the entry's place in it.
+	pub proof: EntryProof,
+}
+
+impl StoredEntry {
+	/// Each entry of a signed batch, with its hash and proof.
+	pub fn all_of(batch: SignedBatch) -> Vec<StoredEntry> {
+		let hashes: Vec<EntryHash> = batch.entries.iter().map(Entry::hash).collect();
+		Self::with_hashes(batch, hashes, 0)
+	}
+
+	/// The entries of a signed batch from index `from` on, given the hashes of all its
+	/// entries.
+	pub fn with_hashes(batch: SignedBatch, hashes: Vec<EntryHash>, from: usize) -> Vec<Self> {
+		let tree = BatchTree::new(&hashes);
+		let SignedBatch { entries, signer, signature } = batch;
+		entries
+			.into_iter()
+			.zip(hashes)
+			.enumerate()
+			.skip(from)
+			.map(|(index, (entry, hash))| StoredEntry {
+				entry,
+				hash,
+				proof: EntryProof::new(&tree, index, signer, signature),
+			})
+			.collect()
+	}
+
+	/// Checks that the feed's owner (`key`) signed this entry for `key`'s chain, and that
+	/// the hash served with it is its own.
+	pub fn verify(&self, key: &FeedKey) -> Result<(), ProofError> {
+		let hash = self.entry.hash();
+		if hash != self.hash {
+			return Err(ProofError::HashMismatch);
+		}
+		self.proof.verify(key, &hash)
+	}
 }

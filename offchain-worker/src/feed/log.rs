@@ -45,8 +45,9 @@ pub const MAX_RANGE_ENTRIES: usize = 65_536;
 pub const MAX_RANGE_BYTES: usize = 4 << 20;
 
 /// What an entry costs in a range answer besides its payload: its hashes in hex, its
-/// numbers and the JSON around them.
-pub const RANGE_ENTRY_OVERHEAD: usize = 256;
+/// numbers, its proof (signer, signature and up to 13 sibling hashes, in hex) and the JSON
+/// around them.
+pub const RANGE_ENTRY_OVERHEAD: usize = 1280;
 
 const SEGMENT_SUFFIX: &str = ".seg";
 
@@ -104,6 +105,9 @@ enum Step {
 /// Where one record is.
 #[derive(Clone, Copy, Debug)]
 struct RecordPos {
+	/// The sequence number of the record's first entry new to the log. A batch re-sent
+	/// over the log's head is stored whole, as its owner signed it, but its entries up to
+	/// the head were stored before and are not read again from this record.
 	first_sequence: u64,
 	first_timestamp: u64,
 	offset: u64,
@@ -297,12 +301,10 @@ impl FeedLog {
 			},
 			Ok(Verdict::Append { skip, head }) => (skip, head),
 		};
-		let (mut batch, mut hashes) = verified.into_parts();
-		// The stored prefix of an overlapping re-send is dropped; the signature still holds
-		// for the rest, as it is over the last entry.
-		batch.entries.drain(..skip);
-		hashes.drain(..skip);
-		let Some(first) = batch.entries.first() else {
+		let (batch, hashes) = verified.into_parts();
+		// An overlapping re-send is stored whole, since the signature covers the whole
+		// batch; its record is read from its first new entry on.
+		let Some(first) = batch.entries.get(skip) else {
 			return Err(self.rejected(FeedError::EmptyBatch));
 		};
 		let (first_sequence, first_timestamp) = (first.sequence, first.timestamp);
@@ -314,8 +316,8 @@ impl FeedLog {
 		})?;
 		let (segment, offset) = self.write(&mut tail, first_sequence, &framed)?;
 
-		let stored_entries = batch.entries.len();
-		let mut appended = Some((batch.entries, hashes));
+		let stored_entries = batch.entries.len() - skip;
+		let mut appended = Some((batch, hashes, skip));
 		// Built before taking the index lock, which readers wait for, when someone listens.
 		let mut notice = (self.events.receiver_count() > 0).then(|| to_notice(&mut appended));
 		let mut index = self.write_index();
@@ -398,7 +400,7 @@ impl FeedLog {
 		let mut next = start;
 		while batches.len() < max {
 			match self.read_record(next)? {
-				Some(batch) => batches.push(batch),
+				Some((batch, _)) => batches.push(batch),
 				None => break,
 			}
 			next += 1;
@@ -438,31 +440,52 @@ impl FeedLog {
 		let mut bytes = 0usize;
 		let mut next = start;
 		while found.len() < limit {
-			let Some(batch) = self.read_record(next)? else { break };
-			for entry in batch.entries {
-				match step(&entry) {
-					Step::Skip => {},
-					Step::Stop => return Ok(found),
+			let Some((batch, first_new)) = self.read_record(next)? else { break };
+			// The entries of this record to return, `[from, to)`: contiguous, since steps
+			// skip only entries before those they keep.
+			let mut kept: Option<(usize, usize)> = None;
+			let mut stop = false;
+			for (index, entry) in batch.entries.iter().enumerate() {
+				if entry.sequence < first_new {
+					continue;
+				}
+				match step(entry) {
+					Step::Skip => continue,
+					Step::Stop => stop = true,
 					Step::Keep => {
-						bytes += RANGE_ENTRY_OVERHEAD + 2 * entry.payload.len();
-						if bytes > MAX_RANGE_BYTES && !found.is_empty() {
-							return Ok(found);
-						}
-						let hash = entry.hash();
-						found.push(StoredEntry { entry, hash });
-						if found.len() == limit {
-							return Ok(found);
+						let cost = RANGE_ENTRY_OVERHEAD + 2 * entry.payload.len();
+						let count = found.len() + kept.map_or(0, |(from, to)| to - from);
+						if bytes + cost > MAX_RANGE_BYTES && count > 0 {
+							stop = true;
+						} else {
+							bytes += cost;
+							kept = Some((kept.map_or(index, |(from, _)| from), index + 1));
+							stop = count + 1 == limit;
 						}
 					},
 				}
+				if stop {
+					break;
+				}
+			}
+			if let Some((from, to)) = kept {
+				// Each entry's proof needs the hashes of its whole batch.
+				let hashes: Vec<EntryHash> = batch.entries.iter().map(|e| e.hash()).collect();
+				let mut entries = StoredEntry::with_hashes(batch, hashes, from);
+				entries.truncate(to - from);
+				found.extend(entries);
+			}
+			if stop {
+				break;
 			}
 			next += 1;
 		}
 		Ok(found)
 	}
 
-	/// Reads record number `position` back from disk, or `None` past the last one.
-	fn read_record(&self, position: usize) -> Result<Option<SignedBatch>, StoreError> {
+	/// Reads record number `position` back from disk, with the sequence number of its first
+	/// entry new to the log; `None` past the last one.
+	fn read_record(&self, position: usize) -> Result<Option<(SignedBatch, u64)>, StoreError> {
 		let (record, path, file) = {
 			let index = self.read_index();
 			let Some(record) = index.records.get(position).copied() else { return Ok(None) };
@@ -482,7 +505,7 @@ impl FeedLog {
 			|reason| StoreError::Corrupt { path: path.clone(), offset: record.offset, reason };
 		let body = record::open(&bytes).map_err(corrupt)?;
 		SignedBatch::decode_all(&mut &body[..])
-			.map(Some)
+			.map(|batch| Some((batch, record.first_sequence)))
 			.map_err(|error| corrupt(CorruptReason::Undecodable(error.to_string())))
 	}
 
@@ -579,14 +602,13 @@ impl FeedLog {
 	}
 }
 
-/// The appended entries as subscribers get them; empty if already taken.
-fn to_notice(appended: &mut Option<(Vec<super::Entry>, Vec<EntryHash>)>) -> Arc<[StoredEntry]> {
-	let (entries, hashes) = appended.take().unwrap_or_default();
-	entries
-		.into_iter()
-		.zip(hashes)
-		.map(|(entry, hash)| StoredEntry { entry, hash })
-		.collect()
+/// The appended entries (of the batch, from index `skip` on) as subscribers get them;
+/// empty if already taken.
+fn to_notice(appended: &mut Option<(SignedBatch, Vec<EntryHash>, usize)>) -> Arc<[StoredEntry]> {
+	match appended.take() {
+		Some((batch, hashes, skip)) => StoredEntry::with_hashes(batch, hashes, skip).into(),
+		None => Arc::new([]),
+	}
 }
 
 fn lock(tail: &Mutex<Tail>) -> MutexGuard<'_, Tail> {
@@ -632,8 +654,10 @@ fn scan_segment(
 			.map_err(|error| corrupt(CorruptReason::Undecodable(error.to_string())))?;
 		let hashes =
 			check_entries(feed, &batch.entries).map_err(|e| corrupt(CorruptReason::Chain(e)))?;
+		let first_new = first_new_entry(index.head.as_ref(), &batch.entries, &hashes)
+			.map_err(|e| corrupt(CorruptReason::Chain(e)))?;
 		let (Some(first), Some(last), Some(last_hash)) =
-			(batch.entries.first(), batch.entries.last(), hashes.last())
+			(batch.entries.get(first_new), batch.entries.last(), hashes.last())
 		else {
 			return Err(corrupt(CorruptReason::Chain(FeedError::EmptyBatch)));
 		};
@@ -653,6 +677,25 @@ fn scan_segment(
 			timestamp: last.timestamp,
 		});
 		offset = offset.saturating_add(len as u64);
+	}
+}
+
+/// The index of the first entry of a stored batch that is new to a log whose head is
+/// `head`: 0, unless the batch is a re-send stored whole over the head, whose entry at the
+/// head must then be the stored one.
+fn first_new_entry(
+	head: Option<&Checkpoint>,
+	entries: &[super::Entry],
+	hashes: &[EntryHash],
+) -> Result<usize, FeedError> {
+	let (Some(head), Some(first)) = (head, entries.first()) else { return Ok(0) };
+	if first.sequence > head.sequence {
+		return Ok(0);
+	}
+	let at_head = usize::try_from(head.sequence - first.sequence).unwrap_or(usize::MAX);
+	match hashes.get(at_head) {
+		Some(hash) if *hash == head.entry_hash => Ok(at_head + 1),
+		_ => Err(FeedError::Fork { sequence: head.sequence }),
 	}
 }
 

@@ -18,7 +18,7 @@ use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};
 use sp_core::{sr25519, Pair as _};
 
 use super::entry::{
-	signing_message, Entry, FeedKey, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES,
+	batch_message, Entry, FeedKey, SignedBatch, GENESIS_PREVIOUS, MAX_BATCH_BYTES,
 	MAX_BATCH_ENTRIES, MAX_PAYLOAD,
 };
 use codec::Encode;
@@ -47,8 +47,8 @@ pub enum FeedError {
 		 the account registered as the feed's owner"
 	)]
 	WrongSigner { feed: FeedId, expected: sr25519::Public, got: sr25519::Public },
-	/// The signature does not verify with the owner's key over the last entry's hash: forged,
-	/// or an entry was changed after signing.
+	/// The signature does not verify with the owner's key over the batch's root: forged, or
+	/// an entry was changed after signing.
 	#[error(
 		"the signature over entry {sequence} of feed {feed} does not verify with the owner's key"
 	)]
@@ -110,11 +110,11 @@ pub fn verify(key: &FeedKey, feed: FeedId, batch: SignedBatch) -> Result<Verifie
 	if batch.signer != *owner {
 		return Err(FeedError::WrongSigner { feed, expected: *owner, got: batch.signer });
 	}
-	// `check_entries` refused an empty batch, so both lasts exist.
-	let (Some(last), Some(last_hash)) = (batch.entries.last(), hashes.last()) else {
+	// `check_entries` refused an empty batch, so the last exists.
+	let Some(last) = batch.entries.last() else {
 		return Err(FeedError::EmptyBatch);
 	};
-	if !sr25519::Pair::verify(&batch.signature, signing_message(&key.genesis, last_hash), owner) {
+	if !sr25519::Pair::verify(&batch.signature, batch_message(&key.genesis, &hashes), owner) {
 		return Err(FeedError::BadSignature { feed, sequence: last.sequence });
 	}
 	Ok(VerifiedBatch { batch, hashes })

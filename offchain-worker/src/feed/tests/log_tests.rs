@@ -253,8 +253,9 @@ fn feed_log_acknowledges_replays_and_refuses_forks() {
 		other => panic!("expected a fork at 3, got {other:?}"),
 	}
 
-	// A re-send overlapping the head stores only its new part, and that record stands on its
-	// own when the log is reopened and when a replica copies it.
+	// A re-send overlapping the head adds only its new entries, but is stored whole, as its
+	// owner signed it: each entry read from it is served once and verifies by itself, when
+	// the log is reopened too, and a replica copies it from the signed batch.
 	let mut overlapping = batch.entries[6..].to_vec();
 	overlapping.extend(entries(&mut writer, 5, T0 + 100));
 	let new_head = overlapping[8].checkpoint();
@@ -264,13 +265,82 @@ fn feed_log_acknowledges_replays_and_refuses_forks() {
 			.unwrap(),
 		stored(10, &new_head)
 	);
-	let log = store.log(FEED).unwrap();
-	let batches = log.signed_batches(0, 10).unwrap();
-	assert_eq!(batches.len(), 2);
-	assert_eq!(batches[1].first_sequence(), Some(10));
-	assert_eq!(store.head(FEED).unwrap(), Some(new_head));
-	assert_eq!(log.signed_batches(12, 10).unwrap(), batches[1..].to_vec());
-	assert!(log.signed_batches(15, 10).unwrap().is_empty());
+	let check = |store: &FeedStore| {
+		let log = store.log(FEED).unwrap();
+		let batches = log.signed_batches(0, 10).unwrap();
+		assert_eq!(batches.len(), 2);
+		assert_eq!(batches[1].first_sequence(), Some(6), "stored whole");
+		assert_eq!(store.head(FEED).unwrap(), Some(new_head));
+		assert_eq!(log.signed_batches(12, 10).unwrap(), batches[1..].to_vec());
+		assert!(log.signed_batches(15, 10).unwrap().is_empty());
+		let read = store.range(FEED, 0, 100, 100).unwrap();
+		assert_eq!(sequences(&read), (0..15).collect::<Vec<_>>());
+		for entry in &read {
+			entry.verify(&owner()).unwrap();
+		}
+		assert_eq!(read[12].proof.leaves, 9, "entry 12 is proven within the whole re-send");
+		assert_eq!(sequences(&store.range(FEED, 8, 12, 100).unwrap()), vec![8, 9, 10, 11]);
+		assert_eq!(store.latest(FEED).unwrap().unwrap().entry.sequence, 14);
+		batches
+	};
+	let batches = check(&store);
+	drop(store);
+	check(&FeedStore::open(dir.path()).unwrap());
+
+	let copy_dir = tempfile::tempdir().unwrap();
+	let copy = FeedStore::open(copy_dir.path()).unwrap();
+	for batch in batches {
+		copy.append(FEED, &owner(), batch).unwrap();
+	}
+	assert_eq!(copy.head(FEED).unwrap(), Some(new_head));
+}
+
+#[test]
+fn every_entry_read_carries_a_proof_that_fails_when_anything_is_altered() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = store(dir.path());
+	let mut writer = FeedWriter::new(FEED, None);
+	for (count, start) in [(1, T0), (7, T0 + 10), (1000, T0 + 100)] {
+		store.append(FEED, &owner(), signed(&mut writer, count, start)).unwrap();
+	}
+	let read = store.range(FEED, 0, 2000, 2000).unwrap();
+	assert_eq!(read.len(), 1008);
+	for entry in &read {
+		entry.verify(&owner()).unwrap();
+	}
+	// The entries of a subscription carry proofs as well.
+	let mut subscription = store.subscribe(FEED).unwrap();
+	store.append(FEED, &owner(), signed(&mut writer, 3, T0 + 5000)).unwrap();
+	let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+	let live = runtime.block_on(subscription.recv()).unwrap();
+	assert_eq!(live.entry.sequence, 1008);
+	live.verify(&owner()).unwrap();
+
+	let entry = &read[500];
+	let mut payload = entry.clone();
+	payload.entry.payload[0] ^= 1;
+	payload.hash = payload.entry.hash();
+	assert_eq!(payload.verify(&owner()), Err(ProofError::BadSignature), "altered payload");
+	let mut hash = entry.clone();
+	hash.entry.timestamp += 1;
+	assert_eq!(hash.verify(&owner()), Err(ProofError::HashMismatch), "stale hash");
+	let mut moved = entry.clone();
+	moved.proof.index += 1;
+	assert!(moved.verify(&owner()).is_err(), "another place in the batch");
+	let mut resized = entry.clone();
+	resized.proof.leaves += 1;
+	assert_eq!(resized.verify(&owner()), Err(ProofError::BadSignature), "another batch size");
+	let mut short = entry.clone();
+	short.proof.path.pop();
+	assert!(matches!(short.verify(&owner()), Err(ProofError::MalformedPath { .. })));
+	let foreign = FeedKey { owner: stranger().public(), genesis: GENESIS };
+	assert!(matches!(entry.verify(&foreign), Err(ProofError::WrongSigner { .. })));
+	let other_chain = FeedKey { owner: device().public(), genesis: [4; 32] };
+	assert_eq!(entry.verify(&other_chain), Err(ProofError::BadSignature), "another chain");
+	// An entry of another batch with this entry's proof.
+	let mut swapped = read[3].clone();
+	swapped.proof = read[2].proof.clone();
+	assert!(swapped.verify(&owner()).is_err());
 }
 
 #[test]

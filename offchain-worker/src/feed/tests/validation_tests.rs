@@ -54,7 +54,7 @@ fn feed_entries_sign_and_verify_round_trip() {
 	let signed_entry = SignedEntry::sign(entry.clone(), &device(), &GENESIS);
 	assert!(sr25519::Pair::verify(
 		&signed_entry.signature,
-		signing_message(&GENESIS, &entry.hash()),
+		batch_message(&GENESIS, &[entry.hash()]),
 		&device().public()
 	));
 	// Domain separation: the signature is not one over the bare hash.
