@@ -9,8 +9,8 @@
 use dt_offchain::{
 	crypto::ReaderPublicKey,
 	network::{
-		AccessPolicy, ItemId, Keypair, Multiaddr, PartnerDirectory, PeerId, StoreConfig,
-		StoreHandle, StoreNode,
+		document_of_item, feed_epoch_of_item, AccessPolicy, ItemId, Keypair, Multiaddr,
+		PartnerDirectory, PeerId, StoreConfig, StoreHandle, StoreNode,
 	},
 	uploads::UploadLimits,
 };
@@ -19,7 +19,7 @@ use dt_runtime::{opaque::Block, AccountId, BlockNumber};
 use pallet_dt_access::runtime_api::AccessApi;
 use pallet_dt_availability::runtime_api::AvailabilityApi;
 use pallet_dt_consortium::runtime_api::ConsortiumApi;
-use pallet_dt_documents::{runtime_api::DocumentsApi, DocumentId};
+use pallet_dt_documents::runtime_api::DocumentsApi;
 use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
 use pallet_dt_twin_spec::runtime_api::TwinSpecApi;
 use sp_api::ProvideRuntimeApi;
@@ -105,35 +105,6 @@ impl<T> StoreChainApi for T where
 {
 }
 
-/// What the item ids of documents start with: the first 24 bytes of
-/// BLAKE2-256("dt-document"); the last 8 are the document id (little endian).
-fn document_item_prefix() -> [u8; 24] {
-	let hash = sp_io::hashing::blake2_256(b"dt-document");
-	let mut prefix = [0; 24];
-	prefix.copy_from_slice(&hash[..24]);
-	prefix
-}
-
-/// The item id of a document's reader list and key envelopes. The document id can be read
-/// back from it ([`document_of_item`]), so a replica asks the chain about that one
-/// document.
-pub fn document_item(document: DocumentId) -> ItemId {
-	let mut item = [0; 32];
-	item[..24].copy_from_slice(&document_item_prefix());
-	item[24..].copy_from_slice(&document.to_le_bytes());
-	ItemId(item)
-}
-
-/// The document an item id names, if it names one.
-pub fn document_of_item(item: &ItemId) -> Option<DocumentId> {
-	if item.0[..24] != document_item_prefix() {
-		return None;
-	}
-	let mut id = [0; 8];
-	id.copy_from_slice(&item.0[24..]);
-	Some(DocumentId::from_le_bytes(id))
-}
-
 /// The chain, as the store's network asks it: the partners, and who may do what.
 pub struct ChainView<C> {
 	client: Arc<C>,
@@ -189,8 +160,13 @@ where
 {
 	/// Who may publish a document's envelopes and change its readers: whoever may add its
 	/// versions or manage access on its twin, cleared for the document's level
-	/// (`DocumentsApi::may_manage_readers`, one document read at the best block).
+	/// (`DocumentsApi::may_manage_readers`, one document read at the best block). A feed
+	/// epoch's: the device that owns the feed, while the feed is active and the device a
+	/// member (it makes every epoch's key and seals it for the readers).
 	fn may_manage(&self, account: &sr25519::Public, item: &ItemId) -> bool {
+		if let Some((feed, _)) = feed_epoch_of_item(item) {
+			return self.feed_appender(feed).as_ref() == Some(account);
+		}
 		let Some(document) = document_of_item(item) else { return false };
 		self.client
 			.runtime_api()
@@ -331,15 +307,5 @@ mod tests {
 		assert_eq!(address.to_string(), "/ip4/127.0.0.1/tcp/30444");
 		assert!(parse_bootnode("/ip4/127.0.0.1/tcp/30444").is_none());
 		assert!(parse_bootnode("/ip4/127.0.0.1/tcp/30444/p2p/not-a-peer").is_none());
-	}
-
-	#[test]
-	fn documents_have_distinct_items_that_name_them() {
-		assert_ne!(document_item(1), document_item(2));
-		assert_eq!(document_item(7), document_item(7));
-		for document in [0, 7, u64::MAX] {
-			assert_eq!(document_of_item(&document_item(document)), Some(document));
-		}
-		assert_eq!(document_of_item(&ItemId::from_name(b"twin 1 / document 1")), None);
 	}
 }

@@ -34,7 +34,7 @@ use dt_offchain::{
 	content_id::Cid,
 	crypto::Envelope,
 	feed::{
-		Appended, FeedError, FeedKey, FeedStore, SignedBatch, StoreError, StoredEntry,
+		Appended, EntryView, FeedError, FeedKey, FeedStore, SignedBatch, StoreError, StoredEntry,
 		Subscription, SubscriptionError, MAX_BATCH_BYTES, MAX_RANGE_ENTRIES,
 	},
 	network::{
@@ -46,6 +46,7 @@ use dt_offchain::{
 	uploads::{UploadError, UploadLimits, Uploads},
 	GenesisHash,
 };
+use dt_primitives::access::Confidentiality;
 use dt_primitives::feed::{Checkpoint, FeedId};
 use dt_runtime::{opaque::Block, AccountId, BlockNumber};
 use jsonrpsee::{
@@ -54,6 +55,7 @@ use jsonrpsee::{
 	types::ErrorObjectOwned,
 	Extensions, PendingSubscriptionSink, SubscriptionMessage,
 };
+use pallet_dt_access::runtime_api::AccessApi;
 use pallet_dt_consortium::runtime_api::ConsortiumApi;
 use pallet_dt_documents::DocumentId;
 use pallet_dt_feeds::{runtime_api::FeedsApi, FeedStatus};
@@ -96,6 +98,9 @@ pub mod error_code {
 	/// The feed's owner is no longer a member of the consortium: its device takes no more
 	/// entries.
 	pub const OWNER_NOT_MEMBER: i32 = 7206;
+	/// A read of a feed above Public was signed (`signedRead`) by an account not cleared
+	/// for the feed's level on its twin; `data.level` is the feed's level.
+	pub const READ_NOT_ALLOWED: i32 = 7208;
 
 	/// Not a usable request: the item id is not 32 bytes, the signed request does not
 	/// decode as one SCALE `SignedAction` or asks for another action than the method, or
@@ -217,39 +222,6 @@ pub struct AppendResult {
 	pub already_stored: bool,
 }
 
-/// One stored feed entry as JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EntryView {
-	pub feed: FeedId,
-	pub sequence: u64,
-	/// Milliseconds since the Unix epoch.
-	pub timestamp: u64,
-	/// BLAKE2-256 of the entry's SCALE encoding, `0x` hex.
-	pub hash: String,
-	/// The previous entry's hash, `0x` hex (all zero for entry 0).
-	pub previous: String,
-	/// The key epoch of an encrypted payload, `null` for plaintext.
-	pub epoch: Option<u32>,
-	/// The payload, `0x` hex.
-	pub payload: String,
-}
-
-impl From<StoredEntry> for EntryView {
-	fn from(stored: StoredEntry) -> Self {
-		let entry = stored.entry;
-		EntryView {
-			feed: entry.feed,
-			sequence: entry.sequence,
-			timestamp: entry.timestamp,
-			hash: hex0x(&stored.hash),
-			previous: hex0x(&entry.previous),
-			epoch: entry.epoch,
-			payload: hex0x(&entry.payload),
-		}
-	}
-}
-
 /// The subscriber fell behind: entries `[resumeFrom, liveFrom)` were dropped. Sent as the
 /// subscription's last item, after which the node closes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,8 +285,9 @@ pub struct EnvelopeReceipt {
 	pub missed: Vec<MissedView>,
 }
 
-/// Most bytes of a SCALE `SignedAction` (the largest, a change, is about 200).
-const MAX_SIGNED_ACTION_BYTES: usize = 4096;
+/// Most bytes of a SCALE `SignedAction`: a change that sets a whole list of readers at
+/// once (a feed epoch's) takes 32 bytes a reader, and a list holds at most 1024.
+const MAX_SIGNED_ACTION_BYTES: usize = 40 * 1024;
 
 #[rpc(server, namespace = "store")]
 pub trait StoreApi {
@@ -361,10 +334,16 @@ pub trait StoreApi {
 		signed_action: String,
 	) -> RpcResult<EnvelopeReceipt>;
 
-	/// The key envelope `signedAction` (`Action::ReadEnvelope`, signed by a reader on the
-	/// item's list) asks for, `0x` hex, verified against its content id.
+	/// The key envelope `signedAction` (signed by a reader on the item's list) asks for,
+	/// `0x` hex: the one `Action::ReadEnvelope` names (verified against its content id), or
+	/// the item's newest for `Action::ReadLatestEnvelope` (a feed epoch's one envelope).
 	#[method(name = "getEnvelope")]
 	async fn get_envelope(&self, signed_action: String) -> RpcResult<String>;
+
+	/// The item (`0x` hex of 32 bytes) of epoch `epoch` of feed `feed`: the readers its key
+	/// was sealed for and its envelope. Computed from the ids alone.
+	#[method(name = "feedEpochItem")]
+	async fn feed_epoch_item(&self, feed: FeedId, epoch: u32) -> RpcResult<String>;
 }
 
 #[rpc(server, namespace = "feed")]
@@ -376,8 +355,17 @@ pub trait FeedApi {
 	async fn append(&self, feed: FeedId, batch: String) -> RpcResult<AppendResult>;
 
 	/// The feed's latest entry, `null` while its log is empty.
+	///
+	/// A read of a feed above Public may be signed, `signedRead`: hex of a SCALE
+	/// `SignedAction` with `Action::ReadFeed` naming the feed, signed for this chain within
+	/// the last two minutes, used once; it is served only if the signer is a member cleared
+	/// for the feed's level (or the feed's owner). Reads of public feeds need none.
 	#[method(name = "latest")]
-	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>>;
+	async fn latest(
+		&self,
+		feed: FeedId,
+		signed_read: Option<String>,
+	) -> RpcResult<Option<EntryView>>;
 
 	/// Entries with sequence numbers in `[from, to)`, at most `limit` (and at most 65536),
 	/// in a page of at most about 4 MiB: fewer entries may come back than exist, read on
@@ -389,6 +377,7 @@ pub trait FeedApi {
 		from: u64,
 		to: u64,
 		limit: Option<u32>,
+		signed_read: Option<String>,
 	) -> RpcResult<Vec<EntryView>>;
 
 	/// Entries timestamped in `[fromMs, toMs)`, at most `limit` (and at most 65536), in a
@@ -400,11 +389,12 @@ pub trait FeedApi {
 		from_ms: u64,
 		to_ms: u64,
 		limit: Option<u32>,
+		signed_read: Option<String>,
 	) -> RpcResult<Vec<EntryView>>;
 
 	/// New entries of the feed, in order, from the log's length at subscription on.
 	#[subscription(name = "subscribe" => "entry", unsubscribe = "unsubscribe", item = FeedItem)]
-	async fn subscribe(&self, feed: FeedId) -> SubscriptionResult;
+	async fn subscribe(&self, feed: FeedId, signed_read: Option<String>) -> SubscriptionResult;
 }
 
 /// How often, and how long apart at first, a block is offered again to replicas that missed
@@ -641,6 +631,8 @@ fn action_name(action: &Action) -> &'static str {
 		Action::WriteEnvelope { .. } => "an envelope publication (WriteEnvelope)",
 		Action::ChangeAcl(_) => "a reader-list change (ChangeAcl)",
 		Action::PutBlock { .. } => "a block put (PutBlock)",
+		Action::ReadLatestEnvelope { .. } => "an envelope read (ReadLatestEnvelope)",
+		Action::ReadFeed { .. } => "a feed read (ReadFeed)",
 	}
 }
 
@@ -739,7 +731,9 @@ fn limit_of(limit: Option<u32>) -> usize {
 impl<C> Offchain<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: FeedsApi<Block, AccountId, BlockNumber> + ConsortiumApi<Block, AccountId>,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber>
+		+ ConsortiumApi<Block, AccountId>
+		+ AccessApi<Block, AccountId>,
 {
 	/// The owner of `feed` as registered on chain at the best block, with this chain's
 	/// genesis hash, if the feed is active and its owner a member of the consortium.
@@ -781,29 +775,72 @@ where
 		Ok(FeedKey { owner: sr25519::Public::from_raw(raw), genesis: self.genesis })
 	}
 
-	/// Fails unless `feed` is registered on chain (active or closed).
-	fn registered(&self, feed: FeedId) -> Result<(), ErrorObjectOwned> {
+	/// Fails unless `feed` is registered on chain (active or closed) and, if it is above
+	/// Public and the read is signed (`signed_read`), the request is fresh and its signer a
+	/// member cleared for the feed's level on its twin, or the feed's owner. Unsigned reads
+	/// are served still: the device agent writes such feeds' entries in plaintext, and their
+	/// readers have no key to sign with yet.
+	fn readable(&self, feed: FeedId, signed_read: Option<&str>) -> Result<(), ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
-		match self.client.runtime_api().feed(at, feed) {
-			Ok(Some(_)) => Ok(()),
-			Ok(None) => Err(error(
-				error_code::UNKNOWN_FEED,
-				format!("no feed {feed} is registered on chain"),
-			)),
-			Err(e) => {
-				Err(error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}")))
+		let api = self.client.runtime_api();
+		let record = match api.feed(at, feed) {
+			Ok(Some(record)) => record,
+			Ok(None) => {
+				return Err(error(
+					error_code::UNKNOWN_FEED,
+					format!("no feed {feed} is registered on chain"),
+				))
 			},
+			Err(e) => {
+				return Err(error(
+					error_code::STATE_UNAVAILABLE,
+					format!("cannot read feed {feed}: {e}"),
+				))
+			},
+		};
+		let level = record.confidentiality;
+		if level == Confidentiality::Public {
+			return Ok(());
 		}
+		let refused = |message: String| {
+			ErrorObjectOwned::owned(
+				error_code::READ_NOT_ALLOWED,
+				message,
+				Some(serde_json::json!({ "level": format!("{level:?}") })),
+			)
+		};
+		let Some(text) = signed_read else { return Ok(()) };
+		let request = self.signed_request(
+			text,
+			"a feed read (ReadFeed)",
+			|action| matches!(action, Action::ReadFeed { feed: named } if *named == feed),
+		)?;
+		let reader = AccountId::from(request.signer);
+		// The device that writes the feed reads its own head back.
+		if reader == record.owner {
+			return Ok(());
+		}
+		let state = |e| error(error_code::STATE_UNAVAILABLE, format!("cannot read access: {e}"));
+		let member = api.organisation_of(at, reader.clone()).map_err(state)?.is_some();
+		let clearance = api.clearance(at, record.twin, reader.clone()).map_err(state)?;
+		if !member || clearance.is_none_or(|cleared| cleared < level) {
+			return Err(refused(format!(
+				"{reader} is not cleared to read {level:?} data on twin {}, so not feed {feed}",
+				record.twin
+			)));
+		}
+		Ok(())
 	}
 
 	/// Entries of a registered `feed` that `read` picks from this node's copy, brought up to
-	/// date from its replicas first.
+	/// date from its replicas first, for a reader [`Self::readable`] admits.
 	async fn read_entries(
 		&self,
 		feed: FeedId,
+		signed_read: Option<String>,
 		read: impl FnOnce(&FeedStore) -> Result<Vec<StoredEntry>, StoreError> + Send + 'static,
 	) -> RpcResult<Vec<EntryView>> {
-		self.registered(feed)?;
+		self.readable(feed, signed_read.as_deref())?;
 		self.sync_feed(feed).await;
 		let stores = self.stores.clone();
 		blocking(move || {
@@ -895,7 +932,7 @@ where
 		}
 	}
 	async fn document_item(&self, document: DocumentId) -> RpcResult<String> {
-		Ok(hex0x(&crate::offchain_network::document_item(document).0))
+		Ok(hex0x(&dt_offchain::network::document_item(document).0))
 	}
 
 	async fn acl(&self, item: String) -> RpcResult<AclView> {
@@ -1001,15 +1038,22 @@ where
 
 	async fn get_envelope(&self, signed_action: String) -> RpcResult<String> {
 		let network = self.store_network()?;
-		let request =
-			self.signed_request(&signed_action, "an envelope read (ReadEnvelope)", |action| {
-				matches!(action, Action::ReadEnvelope { .. })
-			})?;
+		let request = self.signed_request(
+			&signed_action,
+			"an envelope read (ReadEnvelope or ReadLatestEnvelope)",
+			|action| {
+				matches!(action, Action::ReadEnvelope { .. } | Action::ReadLatestEnvelope { .. })
+			},
+		)?;
 		let envelope = network
 			.get_envelope(request)
 			.await
 			.map_err(|e| acl_network_error(e, error_code::INVALID_REQUEST))?;
 		Ok(hex0x(&envelope.to_bytes()))
+	}
+
+	async fn feed_epoch_item(&self, feed: FeedId, epoch: u32) -> RpcResult<String> {
+		Ok(hex0x(&dt_offchain::network::feed_epoch_item(feed, epoch).0))
 	}
 }
 
@@ -1017,7 +1061,9 @@ where
 impl<C> FeedApiServer for Offchain<C>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: FeedsApi<Block, AccountId, BlockNumber> + ConsortiumApi<Block, AccountId>,
+	C::Api: FeedsApi<Block, AccountId, BlockNumber>
+		+ ConsortiumApi<Block, AccountId>
+		+ AccessApi<Block, AccountId>,
 {
 	async fn append(
 		&self,
@@ -1064,8 +1110,12 @@ where
 		})
 	}
 
-	async fn latest(&self, feed: FeedId) -> RpcResult<Option<EntryView>> {
-		self.registered(feed)?;
+	async fn latest(
+		&self,
+		feed: FeedId,
+		signed_read: Option<String>,
+	) -> RpcResult<Option<EntryView>> {
+		self.readable(feed, signed_read.as_deref())?;
 		self.sync_feed(feed).await;
 		let stores = self.stores.clone();
 		blocking(move || stores.feeds().latest(feed).map(|e| e.map(Into::into)).map_err(feed_error))
@@ -1078,9 +1128,11 @@ where
 		from: u64,
 		to: u64,
 		limit: Option<u32>,
+		signed_read: Option<String>,
 	) -> RpcResult<Vec<EntryView>> {
 		let limit = limit_of(limit);
-		self.read_entries(feed, move |feeds| feeds.range(feed, from, to, limit)).await
+		self.read_entries(feed, signed_read, move |feeds| feeds.range(feed, from, to, limit))
+			.await
 	}
 
 	async fn range_by_time(
@@ -1089,18 +1141,22 @@ where
 		from_ms: u64,
 		to_ms: u64,
 		limit: Option<u32>,
+		signed_read: Option<String>,
 	) -> RpcResult<Vec<EntryView>> {
 		let limit = limit_of(limit);
-		self.read_entries(feed, move |feeds| feeds.range_by_time(feed, from_ms, to_ms, limit))
-			.await
+		self.read_entries(feed, signed_read, move |feeds| {
+			feeds.range_by_time(feed, from_ms, to_ms, limit)
+		})
+		.await
 	}
 
 	async fn subscribe(
 		&self,
 		pending: PendingSubscriptionSink,
 		feed: FeedId,
+		signed_read: Option<String>,
 	) -> SubscriptionResult {
-		if let Err(e) = self.registered(feed) {
+		if let Err(e) = self.readable(feed, signed_read.as_deref()) {
 			pending.reject(e).await;
 			return Ok(());
 		}

@@ -18,6 +18,7 @@
 //!   index) with its reads and its live subscription.
 //! - [`subscription`]: [`Subscription`], the in-order stream of new entries.
 //! - [`store`]: [`FeedStore`], the directory holding every feed's log.
+//! - [`view`]: [`EntryView`], an entry with its proof as JSON, as nodes serve it.
 //!
 //! # Sequence numbers, hashes and signatures
 //!
@@ -66,6 +67,7 @@ pub mod record;
 pub mod store;
 pub mod subscription;
 pub mod validation;
+pub mod view;
 pub mod writer;
 
 pub use batch_tree::{BatchTree, EntryProof, ProofError};
@@ -79,6 +81,7 @@ pub use log::{Appended, FeedLog, FeedLogConfig, Recovery, MAX_RANGE_BYTES, MAX_R
 pub use store::FeedStore;
 pub use subscription::{Subscription, SubscriptionError};
 pub use validation::{validate, verify, FeedError, Verdict, VerifiedBatch};
+pub use view::{EntryView, ProofView};
 pub use writer::FeedWriter;
 
 pub use dt_primitives::feed::{Checkpoint, EntryHash, FeedId};

@@ -8,6 +8,7 @@
 //! - [`placement`]: which 2k+1 partners hold a key, and the quorum among them.
 //! - [`auth`]: requests signed with a ledger identity, and replay protection.
 //! - [`acl`]: reader lists, their two-phase changes, and how a replica keeps them.
+//! - [`items`]: the ids of the items with reader lists (documents, feed epochs).
 //! - [`protocol`]: the messages between partners and their encoding.
 //! - [`replica`]: what a replica does with one request (the rules, no networking).
 //! - [`transport`]: TCP dialling from fresh ports.
@@ -19,6 +20,7 @@ pub mod acl;
 pub mod auth;
 pub mod behaviour;
 pub mod error;
+pub mod items;
 pub mod node;
 pub mod partners;
 pub mod placement;
@@ -33,6 +35,7 @@ use codec::{Decode, Encode};
 pub use acl::{sealing_keys, Acl, AclChange, AclError, AclOp};
 pub use auth::{Action, AuthError, SignedAction};
 pub use error::{NodeError, ReplicaFailure};
+pub use items::{document_item, document_of_item, feed_epoch_item, feed_epoch_of_item};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 pub use node::{
 	FeedReceipt, FeedSubscription, FetchedBlock, PutReceipt, StoreConfig, StoreHandle, StoreNode,
@@ -42,8 +45,8 @@ pub use partners::{AccessPolicy, PartnerDirectory};
 pub use placement::{quorum, replicas, replication_factor, PlacementKey};
 pub use protocol::Refusal;
 
-/// An item with a reader list: a document across its versions. `dt-node` derives it from
-/// the chain's ids of the twin and the document.
+/// An item with a reader list: a document across its versions, or one epoch of an
+/// encrypted feed; [`items`] derives it from the chain's ids.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Encode, Decode)]
 pub struct ItemId(pub [u8; 32]);
 

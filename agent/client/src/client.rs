@@ -209,7 +209,10 @@ impl Client {
 					waiting_for: "the transaction to be finalized",
 				})?
 				.ok_or(ClientError::Dropped("forgotten by the node".into()))?
-				.map_err(|e| ClientError::rpc("author_submitAndWatchExtrinsic", e))?;
+				.map_err(|e| ClientError::Rpc {
+					method: "author_submitAndWatchExtrinsic",
+					reason: e.to_string(),
+				})?;
 			if let Some(block) = update.get("finalized") {
 				let block: H256 = serde_json::from_value(block.clone())
 					.map_err(|e| ClientError::decode("finalized block hash", e))?;

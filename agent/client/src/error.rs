@@ -6,9 +6,13 @@ pub enum ClientError {
 	/// No connection to the node's RPC.
 	#[error("cannot connect to {url}: {reason} (is dt-node running with its RPC on that port?)")]
 	Connect { url: String, reason: String },
-	/// The node answered a request with an error, or the connection broke.
+	/// The connection broke, or the answer was not JSON-RPC.
 	#[error("{method} failed: {reason}")]
 	Rpc { method: &'static str, reason: String },
+	/// The node answered the request with an error: `code` is its JSON-RPC error code
+	/// (see docs/rpc.md for the project's own).
+	#[error("{method} failed: {message} (error {code})")]
+	Call { method: &'static str, code: i32, message: String },
 	/// The node's answer did not decode as the runtime's type.
 	#[error("cannot decode {what} from the node's answer: {reason}")]
 	Decode { what: &'static str, reason: String },
@@ -28,8 +32,23 @@ pub enum ClientError {
 }
 
 impl ClientError {
-	pub(crate) fn rpc(method: &'static str, error: impl std::fmt::Display) -> Self {
-		ClientError::Rpc { method, reason: error.to_string() }
+	pub(crate) fn rpc(method: &'static str, error: jsonrpsee::core::ClientError) -> Self {
+		match error {
+			jsonrpsee::core::ClientError::Call(object) => ClientError::Call {
+				method,
+				code: object.code(),
+				message: object.message().to_owned(),
+			},
+			other => ClientError::Rpc { method, reason: other.to_string() },
+		}
+	}
+
+	/// The node's JSON-RPC error code, when the node answered with an error.
+	pub fn code(&self) -> Option<i32> {
+		match self {
+			ClientError::Call { code, .. } => Some(*code),
+			_ => None,
+		}
 	}
 
 	pub(crate) fn decode(what: &'static str, error: impl std::fmt::Display) -> Self {

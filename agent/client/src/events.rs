@@ -49,16 +49,23 @@ impl<'a> FinalizedEvents<'a> {
 				.heads
 				.next()
 				.await
-				.ok_or_else(|| ClientError::rpc("chain_subscribeFinalizedHeads", "closed"))?
-				.map_err(|e| ClientError::rpc("chain_subscribeFinalizedHeads", e))?;
+				.ok_or_else(|| ClientError::Rpc {
+					method: "chain_subscribeFinalizedHeads",
+					reason: "closed".into(),
+				})?
+				.map_err(|e| ClientError::Rpc {
+					method: "chain_subscribeFinalizedHeads",
+					reason: e.to_string(),
+				})?;
 			let header: Header = serde_json::from_value(head)
 				.map_err(|e| ClientError::decode("finalized header", e))?;
 			self.ready.extend(self.last.saturating_add(1)..=header.number);
 			self.last = self.last.max(header.number);
 		}
 		let number = self.ready.pop_front().expect("not empty");
-		let hash = self.client.block_hash(number).await?.ok_or_else(|| {
-			ClientError::rpc("chain_getBlockHash", format!("finalized block #{number} unknown"))
+		let hash = self.client.block_hash(number).await?.ok_or_else(|| ClientError::Rpc {
+			method: "chain_getBlockHash",
+			reason: format!("finalized block #{number} unknown"),
 		})?;
 		let events = self.client.events(hash).await?;
 		Ok(FinalizedBlock { number, hash, events })

@@ -1,25 +1,23 @@
 //! `dt feed`: sensor feeds, registered on chain, their readings read from the node's
 //! off-chain store, each flagged when it lies outside the range the chain expects.
 
-use crate::{chain, clock, keystore::Keystore, parse_account, unlock, Output, Signer};
+use crate::{
+	chain, clock,
+	feed_reader::{FeedReader, Party, Shown},
+	keystore::Keystore,
+	parse_account, unlock, Output, Signer,
+};
 use anyhow::{anyhow, bail, Result};
 use clap::{ArgGroup, Args, Subcommand};
-use dt_client::{reading, Client};
+use dt_client::{feed_read::EntryView, reading, Client};
 use dt_primitives::{
 	access::{Confidentiality, TwinId},
 	feed::{FeedId, ValueRange},
 };
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
-use jsonrpsee::rpc_params;
 use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::Write;
-
-/// Entries asked for per `feed_range` request: well under the client's 10 MB answer limit
-/// for readings of a few hundred bytes. Larger payloads (up to 64 KiB each) make the node's
-/// answer too large; the page then shrinks until it fits.
-const PAGE: u32 = 1024;
 
 #[derive(Subcommand, Debug)]
 pub enum FeedCommand {
@@ -58,7 +56,7 @@ pub enum FeedCommand {
 	Latest {
 		feed: FeedId,
 		#[command(flatten)]
-		store: StoreNode,
+		reader: FeedReaderArgs,
 	},
 	/// A feed's readings by sequence number (--from, --to exclusive) or by time (--since,
 	/// --until exclusive: milliseconds, RFC 3339 UTC or `now`).
@@ -78,7 +76,7 @@ pub enum FeedCommand {
 		#[arg(long, value_name = "TIME", requires = "since")]
 		until: Option<String>,
 		#[command(flatten)]
-		store: StoreNode,
+		reader: FeedReaderArgs,
 	},
 	/// Prints a feed's new readings as they are stored, until Ctrl-C or --count readings.
 	Follow {
@@ -87,8 +85,19 @@ pub enum FeedCommand {
 		#[arg(long)]
 		count: Option<u64>,
 		#[command(flatten)]
-		store: StoreNode,
+		reader: FeedReaderArgs,
 	},
+}
+
+/// Where and as whom a feed's readings are read.
+#[derive(Args, Debug)]
+pub struct FeedReaderArgs {
+	#[command(flatten)]
+	pub store: StoreNode,
+	/// The key (by name) to read as: needed for a feed above Public, whose reads the party
+	/// signs and whose readings it decrypts.
+	#[arg(long = "as", value_name = "KEY")]
+	pub reader: Option<String>,
 }
 
 /// The node whose off-chain store holds the data, when it is not `--node`: the chain is
@@ -98,6 +107,13 @@ pub struct StoreNode {
 	/// The node whose off-chain store holds the entries and blocks (default: --node).
 	#[arg(long, value_name = "URL", env = "DT_STORE")]
 	pub store: Option<String>,
+}
+
+impl FeedReaderArgs {
+	/// The party given with `--as`, unlocked.
+	pub fn party(&self, keystore: &Keystore) -> Result<Option<Party>> {
+		self.reader.as_deref().map(|name| Party::unlock(keystore, name)).transpose()
+	}
 }
 
 impl StoreNode {
@@ -113,18 +129,6 @@ impl StoreNode {
 			}),
 		}
 	}
-}
-
-/// A feed entry as the node serves it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EntryView {
-	pub feed: FeedId,
-	pub sequence: u64,
-	pub timestamp: u64,
-	pub hash: String,
-	pub previous: String,
-	pub epoch: Option<u32>,
-	pub payload: String,
 }
 
 pub type Feed = FeedRecord<AccountId, BlockNumber>;
@@ -221,36 +225,41 @@ pub async fn feed_command(
 				json: json!({ "twin": twin, "feeds": feeds.iter().map(feed_json).collect::<Vec<_>>() }),
 			})
 		},
-		FeedCommand::Latest { feed, store } => {
+		FeedCommand::Latest { feed, reader } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
-			let store = store.connect(node).await?;
-			let latest: Option<EntryView> = store.request("feed_latest", rpc_params![feed]).await?;
-			Ok(match latest {
+			let party = reader.party(keystore)?;
+			let store = reader.store.connect(node).await?;
+			let mut reader =
+				FeedReader::new(&client, &store, &record, party.as_ref(), false).await?;
+			Ok(match reader.latest().await? {
 				None => Output {
 					text: format!("feed {feed} has no readings yet"),
 					json: json!({ "feed": feed, "entry": null }),
 				},
-				Some(entry) => {
-					let reading = Reading::of(&entry, &record);
+				Some(shown) => {
+					let reading = Reading::of(&shown, &record);
 					Output { text: reading.line(), json: reading.json() }
 				},
 			})
 		},
-		FeedCommand::Range { feed, from, to, since, until, store } => {
+		FeedCommand::Range { feed, from, to, since, until, reader } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
-			let store = store.connect(node).await?;
+			let party = reader.party(keystore)?;
+			let store = reader.store.connect(node).await?;
+			let mut reader =
+				FeedReader::new(&client, &store, &record, party.as_ref(), true).await?;
 			let entries = match (from, to, since, until) {
-				(Some(from), Some(to), _, _) => range(&store, feed, from, to).await?,
+				(Some(from), Some(to), _, _) => reader.range(from, to).await?,
 				(_, _, Some(since), Some(until)) => {
 					let (since, until) = (clock::parse_time(&since)?, clock::parse_time(&until)?);
-					range_by_time(&store, feed, since, until).await?
+					reader.range_by_time(since, until).await?
 				},
 				_ => bail!("give --from SEQ --to SEQ or --since TIME --until TIME"),
 			};
 			let readings: Vec<Reading> =
-				entries.iter().map(|entry| Reading::of(entry, &record)).collect();
+				entries.iter().map(|shown| Reading::of(shown, &record)).collect();
 			let outside = readings.iter().filter(|r| r.outside == Some(true)).count();
 			let mut text = readings.iter().map(Reading::line).collect::<Vec<_>>().join("\n");
 			if readings.is_empty() {
@@ -271,12 +280,14 @@ pub async fn feed_command(
 				}),
 			})
 		},
-		FeedCommand::Follow { feed, count, store } => {
+		FeedCommand::Follow { feed, count, reader } => {
 			let client = chain::connect(node).await?;
 			let record = feed_record(&client, feed).await?;
-			let store = store.connect(node).await?;
-			let mut subscription =
-				store.subscribe("feed_subscribe", rpc_params![feed], "feed_unsubscribe").await?;
+			let party = reader.party(keystore)?;
+			let store = reader.store.connect(node).await?;
+			let mut reader =
+				FeedReader::new(&client, &store, &record, party.as_ref(), false).await?;
+			let mut subscription = reader.subscribe().await?;
 			// On standard error, so that it never mixes with the readings.
 			eprintln!("following feed {feed} (Ctrl-C to stop)");
 			let mut seen = 0u64;
@@ -296,7 +307,8 @@ pub async fn feed_command(
 				}
 				let entry: EntryView = serde_json::from_value(item)
 					.map_err(|e| anyhow!("the node sent a feed entry that does not decode: {e}"))?;
-				let reading = Reading::of(&entry, &record);
+				let shown = reader.follow_item(entry).await?;
+				let reading = Reading::of(&shown, &record);
 				let mut stdout = std::io::stdout().lock();
 				if json {
 					writeln!(stdout, "{}", reading.json())?;
@@ -321,61 +333,6 @@ pub async fn feed_record(client: &Client, feed: FeedId) -> Result<Feed> {
 		})
 }
 
-/// Entries with sequence numbers in `[from, to)`, paged.
-pub async fn range(client: &Client, feed: FeedId, from: u64, to: u64) -> Result<Vec<EntryView>> {
-	let mut entries: Vec<EntryView> = Vec::new();
-	let mut next = from;
-	while next < to {
-		let page = page(client, feed, next, to).await?;
-		let Some(last) = page.last() else { break };
-		next = last.sequence + 1;
-		entries.extend(page);
-	}
-	Ok(entries)
-}
-
-/// The next entries with sequence numbers in `[from, to)`: as many as fit one answer.
-pub async fn page(client: &Client, feed: FeedId, from: u64, to: u64) -> Result<Vec<EntryView>> {
-	let mut limit = PAGE;
-	loop {
-		match client.request("feed_range", rpc_params![feed, from, to, limit]).await {
-			Ok(page) => return Ok(page),
-			// Most likely an answer over the size limit: ask for fewer entries.
-			Err(_) if limit > 1 => limit = (limit / 8).max(1),
-			Err(error) => bail!("cannot read entry {from} of feed {feed}: {error}"),
-		}
-	}
-}
-
-/// Entries timestamped in `[since, until)`: the first found by time, the rest by sequence,
-/// so that entries sharing a millisecond are never split between pages.
-async fn range_by_time(
-	client: &Client,
-	feed: FeedId,
-	since: u64,
-	until: u64,
-) -> Result<Vec<EntryView>> {
-	if since >= until {
-		bail!("--since must be before --until");
-	}
-	let first: Vec<EntryView> =
-		client.request("feed_rangeByTime", rpc_params![feed, since, until, 1]).await?;
-	let Some(first) = first.first() else { return Ok(Vec::new()) };
-	let mut entries = Vec::new();
-	let mut next = first.sequence;
-	loop {
-		let page = page(client, feed, next, next.saturating_add(PAGE as u64)).await?;
-		let Some(last) = page.last() else { return Ok(entries) };
-		next = last.sequence + 1;
-		for entry in page {
-			if entry.timestamp >= until {
-				return Ok(entries);
-			}
-			entries.push(entry);
-		}
-	}
-}
-
 /// A reading as shown: the decoded payload and whether it lies outside the expected range.
 pub struct Reading<'a> {
 	entry: &'a EntryView,
@@ -387,19 +344,14 @@ pub struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
-	pub fn of(entry: &'a EntryView, feed: &Feed) -> Reading<'a> {
+	pub fn of(shown: &'a Shown, feed: &Feed) -> Reading<'a> {
+		let entry = &shown.entry;
 		let unit = String::from_utf8_lossy(&feed.unit).into_owned();
-		let value = if entry.epoch.is_some() {
-			Err("encrypted".to_string())
-		} else {
-			hex::decode(entry.payload.trim_start_matches("0x"))
-				.map_err(|_| "payload not hex".to_string())
-				.and_then(|bytes| {
-					reading::decode_reading(&bytes)
-						.map(str::to_owned)
-						.map_err(|_| format!("payload {}", entry.payload))
-				})
-		};
+		let value = shown.reading.clone().and_then(|bytes| {
+			reading::decode_reading(&bytes)
+				.map(str::to_owned)
+				.map_err(|_| format!("payload 0x{}", hex::encode(&bytes)))
+		});
 		let outside = match (&value, &feed.expected_range) {
 			(Ok(text), Some(range)) => reading::outside(range, text).ok(),
 			_ => None,

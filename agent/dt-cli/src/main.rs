@@ -5,6 +5,7 @@ mod audit;
 mod chain;
 mod clock;
 mod documents;
+mod feed_reader;
 mod feeds;
 mod key;
 mod keystore;
@@ -82,6 +83,9 @@ enum Command {
 		twin: dt_primitives::access::TwinId,
 		#[command(flatten)]
 		store: feeds::StoreNode,
+		/// The key (by name) to read feeds above Public as; without it they are skipped.
+		#[arg(long = "as", value_name = "KEY")]
+		reader: Option<String>,
 	},
 	/// Prints a twin's ledger updates as their blocks are finalized.
 	Watch {
@@ -180,8 +184,10 @@ async fn run(cli: Cli) -> Result<Output> {
 			feeds::feed_command(&keystore, &cli.node, command, cli.json).await
 		},
 		Command::Audit { twin, from } => audit::audit_command(&cli.node, twin, from).await,
-		Command::Verify { twin, store } => {
-			verify::verify_command(&cli.node, &store, twin, cli.json).await
+		Command::Verify { twin, store, reader } => {
+			let party =
+				reader.map(|name| feed_reader::Party::unlock(&keystore, &name)).transpose()?;
+			verify::verify_command(&cli.node, &store, twin, party.as_ref(), cli.json).await
 		},
 		Command::Watch { twin, count } => {
 			watch::watch_command(&cli.node, twin, count, cli.json).await

@@ -8,29 +8,30 @@
 //!   own key envelope).
 //! - With the store's network, key envelopes live behind the documents' reader lists and
 //!   are served to readers only: one not served as a block is not counted as missing.
-//! - Every feed's log is read from its first entry: each entry is hashed here, must carry
-//!   the previous entry's hash, and at each checkpoint anchored on chain must hash to the
-//!   anchored entry hash (with the anchored timestamp).
+//! - Every feed's log is read from its first entry: each entry must be signed by the
+//!   feed's owner (its batch's signature and its place in the batch), carry the previous
+//!   entry's hash, and at each checkpoint anchored on chain hash to the anchored entry hash
+//!   (with the anchored timestamp); the log must end where a signed batch ends. With
+//!   `--as`, reads of feeds above Public are signed by that party.
 
-use crate::{chain, feeds, Output, Unsuccessful};
+use crate::{
+	chain,
+	feed_reader::{self, FeedReader, Party},
+	feeds, Output, Unsuccessful,
+};
 use anyhow::Result;
+use dt_client::feed_read::FeedReadError;
 use dt_client::Client;
 use dt_offchain::{
 	content_id::{verify as verify_block, Cid},
 	documents::{Manifest, MANIFEST_MAGIC},
-	feed::{Entry, GENESIS_PREVIOUS},
 };
-use dt_primitives::{
-	access::TwinId,
-	content_id::ContentId,
-	feed::{EntryHash, FeedId},
-};
+use dt_primitives::{access::TwinId, content_id::ContentId};
 use dt_runtime::{AccountId, BlockNumber};
 use jsonrpsee::rpc_params;
 use pallet_dt_documents::{DocumentHistory, DocumentRecord};
 use pallet_dt_feeds::CheckpointRecord;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// Something the store does not hold as the chain says it should.
 struct Mismatch {
@@ -51,11 +52,13 @@ impl Report {
 	}
 }
 
-/// Verifies `twin`, reading the chain from `node` and the off-chain data from `store`.
+/// Verifies `twin`, reading the chain from `node` and the off-chain data from `store`;
+/// feeds above Public as `party`, if given.
 pub async fn verify_command(
 	node: &str,
 	store: &feeds::StoreNode,
 	twin: TwinId,
+	party: Option<&Party>,
 	json: bool,
 ) -> Result<Output> {
 	let client = chain::connect(node).await?;
@@ -64,7 +67,7 @@ pub async fn verify_command(
 	let mut report = Report::default();
 	let envelopes_behind_lists = has_store_network(&store).await;
 	verify_documents(&client, &store, twin, envelopes_behind_lists, &mut report, json).await?;
-	verify_feeds(&client, &store, twin, &mut report, json).await?;
+	verify_feeds(&client, &store, twin, party, &mut report, json).await?;
 	let mut text = String::new();
 	for checked in &report.checked {
 		text.push_str(&format!("ok        {checked}\n"));
@@ -101,15 +104,12 @@ async fn fetch(client: &Client, cid: &Cid) -> Result<Vec<u8>, String> {
 	let hex: String = client
 		.request("store_getBlock", rpc_params![cid.to_string()])
 		.await
-		.map_err(|error| {
-			let reason = error.to_string();
-			if reason.contains("7104") {
-				MISSING.to_string()
-			} else if reason.contains("7105") {
+		.map_err(|error| match error.code() {
+			Some(BLOCK_NOT_FOUND) => MISSING.to_string(),
+			Some(BLOCK_CORRUPTED) => {
 				"corrupted in the store (its bytes do not hash to its id)".to_string()
-			} else {
-				format!("cannot be read: {reason}")
-			}
+			},
+			_ => format!("cannot be read: {error}"),
 		})?;
 	let bytes = hex::decode(hex.trim_start_matches("0x"))
 		.map_err(|_| "served as something other than hex".to_string())?;
@@ -122,14 +122,17 @@ async fn has_store_network(store: &Client) -> bool {
 	let any_item = format!("0x{}", hex::encode([0u8; 32]));
 	match store.request::<Value>("store_acl", rpc_params![any_item]).await {
 		Ok(_) => true,
-		Err(error) => {
-			let reason = error.to_string();
-			!(reason.contains("7306") || reason.contains("-32601"))
-		},
+		Err(error) => !matches!(error.code(), Some(NO_STORE_NETWORK | METHOD_NOT_FOUND)),
 	}
 }
 
 const MISSING: &str = "missing from the store";
+/// The node's error codes (docs/rpc.md) this module tells apart.
+const BLOCK_NOT_FOUND: i32 = 7104;
+const BLOCK_CORRUPTED: i32 = 7105;
+const NO_STORE_NETWORK: i32 = 7306;
+/// JSON-RPC's "method not found": a node that has no store methods at all.
+const METHOD_NOT_FOUND: i32 = -32601;
 /// How a node with the store's network says none of a block's replicas holds it.
 const NO_REPLICA_SERVED: &str = "no replica served block";
 
@@ -261,6 +264,7 @@ async fn verify_feeds(
 	client: &Client,
 	store: &Client,
 	twin: TwinId,
+	party: Option<&Party>,
 	report: &mut Report,
 	json: bool,
 ) -> Result<()> {
@@ -271,12 +275,38 @@ async fn verify_feeds(
 		if !json {
 			eprintln!("verifying feed {}", feed.id);
 		}
-		let checkpoints = checkpoints(client, feed.id).await?;
+		let checkpoints = feed_reader::all_checkpoints(client, feed.id).await?;
+		let mut reader = FeedReader::new(client, store, &feed, party, true).await?;
+		let (entries, walked) = reader.walk().await;
 		let before = report.mismatches.len();
-		let entries = verify_log(store, feed.id, &checkpoints, report).await?;
+		match walked {
+			Err(error) => {
+				let problem = match error.downcast_ref::<FeedReadError>() {
+					Some(FeedReadError::CheckpointMismatch { sequence, .. }) => checkpoints
+						.iter()
+						.find(|anchored| anchored.checkpoint.sequence == *sequence)
+						.map_or_else(|| error.to_string(), checkpoint_mismatch),
+					_ => error.to_string(),
+				};
+				report.mismatch(format!("feed {} entry {entries}", feed.id), problem);
+			},
+			// The whole log was read: every checkpoint must name an entry in it.
+			Ok(()) => {
+				for anchored in checkpoints.iter().filter(|c| c.checkpoint.sequence >= entries) {
+					report.mismatch(
+						format!("feed {} entry {}", feed.id, anchored.checkpoint.sequence),
+						format!(
+							"checkpoint {} anchored in block {} names this entry, but the store \
+							 serves only {entries} entries",
+							anchored.index, anchored.anchored_at
+						),
+					);
+				}
+			},
+		}
 		if report.mismatches.len() == before {
 			report.checked.push(format!(
-				"feed {}: {entries} entries chained, {} checkpoints match",
+				"feed {}: {entries} entries signed by its owner and chained, {} checkpoints match",
 				feed.id,
 				checkpoints.len()
 			));
@@ -285,117 +315,14 @@ async fn verify_feeds(
 	Ok(())
 }
 
-/// Every checkpoint of a feed, by the sequence number it anchors.
-async fn checkpoints(
-	client: &Client,
-	feed: FeedId,
-) -> Result<BTreeMap<u64, CheckpointRecord<BlockNumber>>> {
-	let mut all = BTreeMap::new();
-	let mut from = 0u32;
-	loop {
-		let page: Vec<CheckpointRecord<BlockNumber>> = client
-			.runtime_api(
-				"FeedsApi_checkpoints",
-				(feed, from, pallet_dt_feeds::MAX_CHECKPOINTS_PER_READ),
-				None,
-			)
-			.await?;
-		let Some(last) = page.last() else { return Ok(all) };
-		from = last.index + 1;
-		for record in page {
-			all.insert(record.checkpoint.sequence, record);
-		}
-	}
-}
-
-fn hash_of(text: &str) -> Option<EntryHash> {
-	hex::decode(text.trim_start_matches("0x")).ok()?.try_into().ok()
-}
-
-/// Walks the feed's log from entry 0; the number of entries read.
-async fn verify_log(
-	client: &Client,
-	feed: FeedId,
-	checkpoints: &BTreeMap<u64, CheckpointRecord<BlockNumber>>,
-	report: &mut Report,
-) -> Result<u64> {
-	let item = |sequence: u64| format!("feed {feed} entry {sequence}");
-	let mut previous: EntryHash = GENESIS_PREVIOUS;
-	let mut next = 0u64;
-	loop {
-		let page = feeds::page(client, feed, next, u64::MAX).await?;
-		if page.is_empty() {
-			break;
-		}
-		for served in page {
-			if served.sequence != next {
-				report.mismatch(
-					item(next),
-					format!("the store skips to entry {}: the log has a gap", served.sequence),
-				);
-				return Ok(next);
-			}
-			let payload = hex::decode(served.payload.trim_start_matches("0x")).unwrap_or_default();
-			let entry = Entry {
-				feed: served.feed,
-				sequence: served.sequence,
-				timestamp: served.timestamp,
-				previous: hash_of(&served.previous).unwrap_or([0xff; 32]),
-				epoch: served.epoch,
-				payload,
-			};
-			let hash = entry.hash();
-			if served.feed != feed {
-				report.mismatch(
-					item(next),
-					format!("the store serves an entry of feed {}", served.feed),
-				);
-			}
-			if hash_of(&served.hash) != Some(hash) {
-				report.mismatch(item(next), "the entry does not hash to the hash the store serves");
-			}
-			if entry.previous != previous {
-				report.mismatch(
-					item(next),
-					"the hash chain is broken: the entry does not carry the previous entry's hash",
-				);
-			}
-			if let Some(anchored) = checkpoints.get(&next) {
-				if anchored.checkpoint.entry_hash != hash {
-					report.mismatch(
-						item(next),
-						format!(
-							"checkpoint {} anchored in block {} says the entry hashes to 0x{}; the \
-							 store's entry hashes to 0x{}",
-							anchored.index,
-							anchored.anchored_at,
-							hex::encode(anchored.checkpoint.entry_hash),
-							hex::encode(hash)
-						),
-					);
-				} else if anchored.checkpoint.timestamp != entry.timestamp {
-					report.mismatch(
-						item(next),
-						format!(
-							"checkpoint {} anchors timestamp {} ms; the store's entry has {} ms",
-							anchored.index, anchored.checkpoint.timestamp, entry.timestamp
-						),
-					);
-				}
-			}
-			previous = hash;
-			next += 1;
-		}
-	}
-	for (sequence, anchored) in checkpoints.range(next..) {
-		report.mismatch(
-			item(*sequence),
-			format!(
-				"checkpoint {} anchored in block {} names this entry, but the store holds only \
-				 {next} entries",
-				anchored.index, anchored.anchored_at
-			),
-		);
-	}
-	Ok(next)
+/// What is wrong when the entry a checkpoint names differs from it.
+fn checkpoint_mismatch(anchored: &CheckpointRecord<BlockNumber>) -> String {
+	format!(
+		"checkpoint {} anchored in block {} says the entry hashes to 0x{} at {} ms; the entry the \
+		 store serves differs",
+		anchored.index,
+		anchored.anchored_at,
+		hex::encode(anchored.checkpoint.entry_hash),
+		anchored.checkpoint.timestamp
+	)
 }

@@ -14,7 +14,7 @@ use dt_offchain::{
 	content_id::Cid,
 	crypto::ReaderPublicKey,
 	documents::{put_document, read_manifest},
-	feed::{Entry, SignedBatch, GENESIS_PREVIOUS},
+	feed::{record, Entry, SignedBatch, GENESIS_PREVIOUS},
 };
 use dt_primitives::{
 	access::{Confidentiality, TwinId},
@@ -562,7 +562,9 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	assert_eq!(verified["checked"][0], "document 0 version 0: 3 blocks, 1 annotations");
 	let text = dt.ok(&["verify", &t]);
 	assert!(
-		text.contains(&format!("ok        feed {feed}: 5 entries chained, 1 checkpoints match")),
+		text.contains(&format!(
+			"ok        feed {feed}: 5 entries signed by its owner and chained, 1 checkpoints match"
+		)),
 		"{text}"
 	);
 
@@ -671,4 +673,138 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	assert_eq!(updates[0]["detail"]["role"], "maintainer");
 	assert_eq!(updates[0]["who"], alice_address);
 	assert!(updates[0]["block"].as_u64().unwrap() > blocks.last().copied().unwrap());
+
+	// A node that alters or withholds entries after the last checkpoint is caught by
+	// `dt feed` and `dt verify`: every entry carries its owner's signature over its batch.
+	let registered = dt.json(&[
+		"feed",
+		"register",
+		&t,
+		"filler",
+		"--owner",
+		"bob",
+		"--interval-ms",
+		"1000",
+		"--as",
+		"alice",
+	]);
+	let tail_feed = registered["feed"].as_u64().unwrap();
+	let g = tail_feed.to_string();
+	let first = entries(tail_feed, 0, GENESIS_PREVIOUS, base_ms, &["1", "2", "3"]);
+	let second = entries(tail_feed, 3, first[2].hash(), base_ms, &["4", "5", "6"]);
+	runtime.block_on(append(&client, tail_feed, first.clone()));
+	runtime.block_on(append(&client, tail_feed, second));
+	let checkpoint = first[2].checkpoint();
+	let anchor = RuntimeCall::Feeds(pallet_dt_feeds::Call::anchor_checkpoint {
+		feed: tail_feed,
+		checkpoint,
+	});
+	runtime.block_on(submit_ok(&client, "//Bob", anchor));
+	assert_eq!(
+		dt.json(&["feed", "range", &g, "--from", "0", "--to", "9"])["entries"]
+			.as_array()
+			.unwrap()
+			.len(),
+		6
+	);
+	let keys = dt.keystore.clone();
+	let honest = |verified: &Value| {
+		verified["checked"].as_array().unwrap().iter().any(|line| {
+			line.as_str()
+				.unwrap()
+				.starts_with(&format!("feed {tail_feed}: 6 entries signed"))
+		})
+	};
+	assert!(honest(&verified_report(&dt, &t)), "the untouched feed verifies");
+	drop((dt, client));
+
+	// The last reading rewritten on disk (its record's checksum made good again), the node
+	// restarted: it serves the altered entry.
+	let node = restart_with_last_batch(node, dir.path(), tail_feed, |batch| {
+		batch.entries[2].payload = dt_client::reading::encode_reading("999").unwrap();
+	});
+	let dt = Dt { node: &node, keystore: keys.clone() };
+	dt.wait_for_node();
+	// The proofs the node makes from the altered batch fail for each of its entries; the
+	// range stops at the first, the latest entry is the altered one.
+	let altered =
+		|entry: u64| format!("entry {entry} of feed {tail_feed} is not what its owner signed");
+	let error = dt.fails(&["feed", "range", &g, "--from", "0", "--to", "9"]);
+	assert!(error.contains(&altered(3)), "{error}");
+	let error = dt.fails(&["feed", "latest", &g]);
+	assert!(error.contains(&altered(5)), "{error}");
+	let report = verified_report(&dt, &t);
+	assert!(!honest(&report));
+	assert!(has_mismatch(&report, &format!("feed {tail_feed} entry 3"), &altered(3)), "{report}");
+	drop(dt);
+
+	// The last reading left out: what remains of its batch no longer carries its owner's
+	// signature (a node cannot make a batch's proofs for fewer entries than were signed).
+	let node = restart_with_last_batch(node, dir.path(), tail_feed, |batch| {
+		batch.entries.pop();
+	});
+	let dt = Dt { node: &node, keystore: keys };
+	dt.wait_for_node();
+	let error = dt.fails(&["feed", "range", &g, "--from", "0", "--to", "9"]);
+	assert!(
+		error.contains(&format!("entry 3 of feed {tail_feed} is not what its owner signed")),
+		"{error}"
+	);
+	let error = dt.fails(&["feed", "latest", &g]);
+	assert!(
+		error.contains(&format!("entry 4 of feed {tail_feed} is not what its owner signed")),
+		"{error}"
+	);
+	// The entries before the cut are still shown: nothing of theirs was touched.
+	let kept = dt.json(&["feed", "range", &g, "--from", "0", "--to", "3"]);
+	assert_eq!(kept["entries"].as_array().unwrap().len(), 3);
+	let report = verified_report(&dt, &t);
+	assert!(
+		has_mismatch(&report, &format!("feed {tail_feed} entry 3"), "not what its owner signed"),
+		"{report}"
+	);
+}
+
+/// `dt --json verify TWIN`'s report, whether or not it found mismatches.
+fn verified_report(dt: &Dt, twin: &str) -> Value {
+	let output = dt.run_with(common::PASSPHRASE, &["--json", "verify", twin]);
+	serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+		panic!("verify printed no JSON ({e}): {}", String::from_utf8_lossy(&output.stderr))
+	})
+}
+
+fn has_mismatch(report: &Value, item: &str, problem: &str) -> bool {
+	report["mismatches"].as_array().unwrap().iter().any(|mismatch| {
+		mismatch["item"] == item && mismatch["problem"].as_str().unwrap().contains(problem)
+	})
+}
+
+/// Stops `node`, changes the last stored batch of `feed` with `change` (rewriting its
+/// record with a good checksum, as a node's operator could) and starts the node again.
+fn restart_with_last_batch(
+	node: Node,
+	dir: &Path,
+	feed: FeedId,
+	change: impl FnOnce(&mut SignedBatch),
+) -> Node {
+	let segment = node.base_path.join(format!("offchain/feeds/{feed}/{:020}.seg", 0));
+	drop(node);
+	let bytes = std::fs::read(&segment).unwrap();
+	let mut reader = &bytes[..];
+	let mut last = None;
+	loop {
+		let offset = bytes.len() - reader.len();
+		match record::read_next(&mut reader).unwrap() {
+			record::Next::Record(body) => last = Some((offset, body)),
+			record::Next::End => break,
+			record::Next::Bad(reason) => panic!("{}: {reason}", segment.display()),
+		}
+	}
+	let (offset, body) = last.expect("a stored batch");
+	let mut batch = SignedBatch::decode_bounded(&body).unwrap();
+	change(&mut batch);
+	let mut rewritten = bytes[..offset].to_vec();
+	rewritten.extend(record::frame(&batch.encode()).unwrap());
+	std::fs::write(&segment, rewritten).unwrap();
+	Node::start(dir)
 }

@@ -61,6 +61,9 @@ pub enum AclOp {
 	AddReader(sr25519::Public),
 	/// Remove a reader.
 	RemoveReader(sr25519::Public),
+	/// Replace the whole list: how a feed epoch gets the readers its key is sealed for, in
+	/// one change when it starts.
+	ReplaceReaders(Vec<sr25519::Public>),
 }
 
 /// A change of `item`'s reader list from version `base_version` to the next.
@@ -104,6 +107,18 @@ impl Acl {
 				},
 				Err(_) => return Err(AclError::NotReader { reader: *reader }),
 			},
+			AclOp::ReplaceReaders(new) => {
+				let mut new = new.clone();
+				new.sort_unstable();
+				new.dedup();
+				if new.len() > MAX_READERS {
+					return Err(AclError::TooManyReaders { max: MAX_READERS });
+				}
+				if new == readers {
+					return Err(AclError::Unchanged);
+				}
+				readers = new;
+			},
 		}
 		Ok(Acl { version: self.version + 1, readers })
 	}
@@ -143,6 +158,9 @@ pub enum AclError {
 		/// [`MAX_READERS`].
 		max: usize,
 	},
+	/// The new list is the list as it is.
+	#[error("the list already holds exactly these readers")]
+	Unchanged,
 	/// A reader has no RSA key registered on the ledger.
 	#[error("reader {reader} has no registered RSA key to seal the document key for")]
 	NoReaderKey {
@@ -299,6 +317,24 @@ mod tests {
 		let acl = acl.apply(&AclOp::RemoveReader(alice)).unwrap();
 		assert!(!acl.is_reader(&alice));
 		assert!(matches!(acl.apply(&AclOp::RemoveReader(alice)), Err(AclError::NotReader { .. })));
+
+		let charlie = account("//Charlie");
+		let replaced = acl.apply(&AclOp::ReplaceReaders(vec![charlie, alice, charlie])).unwrap();
+		assert_eq!(replaced.version, 4);
+		let mut both = vec![alice, charlie];
+		both.sort();
+		assert_eq!(replaced.readers, both, "sorted, each once");
+		assert!(matches!(
+			replaced.apply(&AclOp::ReplaceReaders(vec![charlie, alice])),
+			Err(AclError::Unchanged)
+		));
+		let too_many = (0..=MAX_READERS as u64)
+			.map(|i| sr25519::Public::from_raw(sp_crypto_hashing::blake2_256(&i.to_le_bytes())))
+			.collect();
+		assert!(matches!(
+			acl.apply(&AclOp::ReplaceReaders(too_many)),
+			Err(AclError::TooManyReaders { .. })
+		));
 	}
 
 	#[test]

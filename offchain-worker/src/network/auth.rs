@@ -72,15 +72,29 @@ pub enum Action {
 		/// The block's content id.
 		block: Cid,
 	},
+	/// Read the newest key envelope of `item` (a reader on its access list): a feed epoch's
+	/// one envelope, which the reader knows by the epoch alone.
+	ReadLatestEnvelope {
+		/// The item.
+		item: ItemId,
+	},
+	/// Read the entries of a feed above Public (an account cleared for the feed's level).
+	/// Checked by the node that serves the read; replicas copy feeds among themselves.
+	ReadFeed {
+		/// The feed.
+		feed: dt_primitives::feed::FeedId,
+	},
 }
 
 impl Action {
-	/// The item the action is about; `None` for a block put.
+	/// The item the action is about; `None` for a block put or a feed read.
 	pub fn item(&self) -> Option<&ItemId> {
 		match self {
-			Self::ReadEnvelope { item, .. } | Self::WriteEnvelope { item, .. } => Some(item),
+			Self::ReadEnvelope { item, .. }
+			| Self::WriteEnvelope { item, .. }
+			| Self::ReadLatestEnvelope { item } => Some(item),
 			Self::ChangeAcl(change) => Some(&change.item),
-			Self::PutBlock { .. } => None,
+			Self::PutBlock { .. } | Self::ReadFeed { .. } => None,
 		}
 	}
 }

@@ -692,18 +692,22 @@ impl StoreHandle {
 		Ok(PutReceipt { cid: envelope, stored_on, failed })
 	}
 
-	/// The key envelope a reader asked for with a signed [`Action::ReadEnvelope`], from
-	/// the first replica of the item that serves it, verified against its id.
+	/// The key envelope a reader asked for with a signed [`Action::ReadEnvelope`] (verified
+	/// against its id) or [`Action::ReadLatestEnvelope`] (the item's newest), from the first
+	/// replica of the item that serves it.
 	pub async fn get_envelope(&self, request: SignedAction) -> Result<Envelope, NodeError> {
-		let Action::ReadEnvelope { item, envelope } = request.action.clone() else {
-			return Err(NodeError::WrongAction { expected: "an envelope read" });
+		let (item, named) = match request.action.clone() {
+			Action::ReadEnvelope { item, envelope } => (item, Some(envelope)),
+			Action::ReadLatestEnvelope { item } => (item, None),
+			_ => return Err(NodeError::WrongAction { expected: "an envelope read" }),
 		};
 		let mut tried = Vec::new();
 		let mut refused = None;
 		for peer in self.core.replicas(&PlacementKey::item(&item)) {
 			match self.core.call(peer, Request::GetEnvelope(request.clone())).await {
 				Ok(Response::Envelope(bytes)) => {
-					let checked = verify(&envelope, &bytes)
+					let checked = named
+						.map_or(Ok(()), |envelope| verify(&envelope, &bytes))
 						.map_err(|error| error.to_string())
 						.and_then(|()| Envelope::from_bytes(&bytes).map_err(|e| e.to_string()));
 					match checked {
@@ -730,7 +734,11 @@ impl StoreHandle {
 		if let Some(refusal) = refused {
 			return Err(refusal);
 		}
-		Err(NodeError::Unavailable { what: format!("envelope {envelope} of item {item}"), tried })
+		let what = match named {
+			Some(envelope) => format!("envelope {envelope} of item {item}"),
+			None => format!("the newest envelope of item {item}"),
+		};
+		Err(NodeError::Unavailable { what, tried })
 	}
 
 	/// Fetches every block of the document version `content_id` from the replicas into

@@ -303,9 +303,13 @@ impl Replica {
 		}
 	}
 
+	/// Serves a key envelope of an item to a reader on its committed list: the one named
+	/// ([`Action::ReadEnvelope`]) or the newest ([`Action::ReadLatestEnvelope`]).
 	fn get_envelope(&self, request: &SignedAction) -> Response {
-		let Action::ReadEnvelope { item, envelope } = &request.action else {
-			return Response::refused(Refusal::Invalid, "not an envelope read");
+		let (item, named) = match &request.action {
+			Action::ReadEnvelope { item, envelope } => (item, Some(envelope)),
+			Action::ReadLatestEnvelope { item } => (item, None),
+			_ => return Response::refused(Refusal::Invalid, "not an envelope read"),
 		};
 		if let Err(error) = self.replay.admit(request, now_ms()) {
 			return unauthorized(error);
@@ -318,9 +322,21 @@ impl Replica {
 			let what = "read key envelopes of this item: not on its reader list";
 			return unauthorized(AuthError::NotAllowed { signer: request.signer, what });
 		}
-		if !state.envelopes.contains(envelope) {
-			return Response::refused(Refusal::NotFound, format!("no envelope {envelope} here"));
-		}
+		let envelope = match named {
+			Some(envelope) if state.envelopes.contains(envelope) => envelope,
+			Some(envelope) => {
+				return Response::refused(Refusal::NotFound, format!("no envelope {envelope} here"))
+			},
+			None => match state.envelopes.last() {
+				Some(newest) => newest,
+				None => {
+					return Response::refused(
+						Refusal::NotFound,
+						format!("no envelope of item {item} here yet"),
+					)
+				},
+			},
+		};
 		match Self::read_verified(&self.envelopes, envelope) {
 			Ok(bytes) => Response::Envelope(bytes),
 			Err(refusal) => refusal,
@@ -522,7 +538,7 @@ mod tests {
 
 	use super::*;
 	use crate::{
-		crypto::{test_keys, DocumentKey, ReaderPublicKey},
+		crypto::{test_keys, DocumentKey, ReaderPrivateKey, ReaderPublicKey},
 		feed::{FeedWriter, SignedBatch},
 		network::{acl::AclOp, AclChange, ItemId},
 	};
@@ -675,6 +691,60 @@ mod tests {
 		// Another kind of signed request where a read is expected.
 		let wrong = Request::GetEnvelope(change(1, "//Charlie", "//Alice"));
 		assert_eq!(refusal(replica.handle(from, wrong)), Refusal::Invalid);
+	}
+
+	#[test]
+	fn a_feed_epoch_gets_its_readers_at_once_and_each_reads_the_newest_envelope() {
+		let (_dir, replica) = replica();
+		let from = PeerId::random();
+		let readers = vec![pair("//Charlie").public(), pair("//Bob").public()];
+		let set = SignedAction::sign(
+			Action::ChangeAcl(AclChange {
+				item: ITEM,
+				base_version: 0,
+				op: AclOp::ReplaceReaders(readers),
+			}),
+			&pair("//Alice"),
+			&GENESIS,
+		);
+		assert_eq!(replica.handle(from, Request::PrepareAcl(set.clone())).response, Response::Ok);
+		let Response::Acl(list) = replica.handle(from, Request::CommitAcl(set)).response else {
+			panic!("the list was not committed");
+		};
+		assert_eq!(list.version, 1);
+		assert!(
+			list.is_reader(&pair("//Bob").public()) && list.is_reader(&pair("//Charlie").public())
+		);
+
+		let latest = |signer: &str| {
+			let action = Action::ReadLatestEnvelope { item: ITEM };
+			Request::GetEnvelope(SignedAction::sign(action, &pair(signer), &GENESIS))
+		};
+		assert_eq!(refusal(replica.handle(from, latest("//Bob"))), Refusal::NotFound, "none yet");
+		let sealed = |readers: &[&ReaderPrivateKey]| {
+			let keys: Vec<_> = readers.iter().map(|key| key.public_key().clone()).collect();
+			Envelope::seal(&DocumentKey::generate().unwrap(), &keys).unwrap().to_bytes()
+		};
+		let publish = |bytes: &[u8]| {
+			let action = Action::WriteEnvelope { item: ITEM, envelope: Cid::of(bytes) };
+			let request = SignedAction::sign(action, &pair("//Alice"), &GENESIS);
+			replica
+				.handle(from, Request::PutEnvelope { request, bytes: bytes.to_vec() })
+				.response
+		};
+		let first = sealed(&[test_keys::bob(), test_keys::charlie()]);
+		let second = sealed(&[test_keys::bob()]);
+		assert_eq!(publish(&first), Response::Ok);
+		assert_eq!(publish(&second), Response::Ok);
+		for reader in ["//Bob", "//Charlie"] {
+			assert_eq!(
+				replica.handle(from, latest(reader)).response,
+				Response::Envelope(second.clone()),
+				"{reader} gets the newest"
+			);
+		}
+		assert_eq!(refusal(replica.handle(from, latest("//Eve"))), Refusal::Unauthorized);
+		assert_eq!(refusal(replica.handle(from, latest("//Alice"))), Refusal::Unauthorized);
 	}
 
 	#[test]

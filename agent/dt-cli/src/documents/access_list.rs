@@ -54,6 +54,12 @@ pub enum AccessListError {
 	Rpc { action: String, reason: String, url: String },
 }
 
+/// One reader more or less on a list.
+enum ReaderChange {
+	Add(AccountId),
+	Remove(AccountId),
+}
+
 /// A committed reader list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReaderList {
@@ -151,30 +157,30 @@ impl<'a> AccessList<'a> {
 		let to_remove: Vec<AccountId> = list.readers.difference(wanted).cloned().collect();
 		done.version = list.version;
 		for account in to_add {
-			list = self.change(signer, item, list, AclOp::AddReader(public(&account))).await?;
+			list = self.change(signer, item, list, ReaderChange::Add(account.clone())).await?;
 			done.added.push(account);
 			done.version = list.version;
 		}
 		for account in to_remove {
-			list = self.change(signer, item, list, AclOp::RemoveReader(public(&account))).await?;
+			list = self.change(signer, item, list, ReaderChange::Remove(account.clone())).await?;
 			done.removed.push(account);
 			done.version = list.version;
 		}
 		Ok(())
 	}
 
-	/// Applies `op` to `list`, signing it again on the list's newer version when another
+	/// Applies `change` to `list`, signing it again on the list's newer version when another
 	/// change got in first (unless that change already did the same).
 	async fn change(
 		&self,
 		signer: &sr25519::Pair,
 		item: ItemId,
 		mut list: ReaderList,
-		op: AclOp,
+		change: ReaderChange,
 	) -> Result<ReaderList, AccessListError> {
-		let (verb, account) = match &op {
-			AclOp::AddReader(who) => ("add", AccountId::from(*who)),
-			AclOp::RemoveReader(who) => ("remove", AccountId::from(*who)),
+		let (verb, account, op) = match change {
+			ReaderChange::Add(who) => ("add", who.clone(), AclOp::AddReader(public(&who))),
+			ReaderChange::Remove(who) => ("remove", who.clone(), AclOp::RemoveReader(public(&who))),
 		};
 		let action = format!(
 			"{verb} reader {account} {} the list (version {})",
@@ -195,10 +201,8 @@ impl<'a> AccessList<'a> {
 				{
 					attempt += 1;
 					list = self.list(item).await?;
-					let already = match &op {
-						AclOp::AddReader(_) => list.readers.contains(&account),
-						AclOp::RemoveReader(_) => !list.readers.contains(&account),
-					};
+					let adding = matches!(op, AclOp::AddReader(_));
+					let already = list.readers.contains(&account) == adding;
 					if already {
 						return Ok(list);
 					}
