@@ -541,6 +541,15 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	// The entries come from the store named by --store; one that is not there is named.
 	let store = dt.json(&["feed", "latest", &f, "--store", &node.url]);
 	assert_eq!(store["sequence"], 4);
+	// A read signed by a party (--as) is served only if it is cleared for the feed's level:
+	// Alice owns the twin; Charlie is no member.
+	let signed = dt.json(&["feed", "range", &f, "--from", "0", "--to", "5", "--as", "alice"]);
+	assert_eq!(signed["entries"].as_array().unwrap().len(), 5);
+	let error = dt.fails(&["feed", "latest", &f, "--as", "charlie"]);
+	assert!(
+		error.contains(&format!("may not read feed {feed}")) && error.contains("not cleared"),
+		"{error}"
+	);
 	let error = dt.fails(&["feed", "latest", &f, "--store", "ws://127.0.0.1:1"]);
 	assert!(
 		error.contains("cannot connect to ws://127.0.0.1:1") && error.contains("--store"),
