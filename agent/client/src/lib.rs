@@ -10,17 +10,12 @@
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
 //! - [`reading`] is the payload of a sensor reading in a feed entry;
-//! - [`readers`] finds who may read data of a level on a twin, with their keys;
-//! - [`feed_read`] checks every feed entry a node serves against its owner's signature and
-//!   the hash chain, and opens encrypted entries with the party's key;
 //! - [`twin_import`] turns an AML document into the calls that create a twin from it.
 
 mod client;
 mod dispatch_error;
 mod error;
 mod events;
-pub mod feed_read;
-pub mod readers;
 pub mod reading;
 mod twin_import;
 

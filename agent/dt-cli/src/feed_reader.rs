@@ -1,15 +1,15 @@
 //! How `dt` reads a feed: page by page from the store's node, every entry checked against
 //! its owner's signature, the hash chain and the anchored checkpoints before it is shown
-//! (`dt_client::feed_read`), and decrypted with the party's key when the feed is above
+//! ([`crate::feed_read`]), and decrypted with the party's key when the feed is above
 //! Public. Reads of such a feed are signed by the party, so the node serves them only to
 //! accounts cleared for the feed's level.
 
+use crate::feed_read::{
+	read_refusal, signed_read, EntryView, EpochKeys, FeedReadError, FeedVerifier,
+};
 use crate::{feeds::Feed, keystore, keystore::Keystore, unlock_key};
 use anyhow::{anyhow, bail, Context, Result};
-use dt_client::{
-	feed_read::{read_refusal, signed_read, EntryView, EpochKeys, FeedReadError, FeedVerifier},
-	Client, ClientError,
-};
+use dt_client::{Client, ClientError};
 use dt_offchain::{crypto::ReaderPrivateKey, feed::StoredEntry, GenesisHash};
 use dt_primitives::{access::Confidentiality, feed::FeedId};
 use dt_runtime::{AccountId, BlockNumber};

@@ -1,6 +1,7 @@
 //! `dt feed`: sensor feeds, registered on chain, their readings read from the node's
 //! off-chain store, each flagged when it lies outside the range the chain expects.
 
+use crate::feed_read::EntryView;
 use crate::{
 	chain, clock,
 	feed_reader::{FeedReader, Party, Shown},
@@ -9,7 +10,7 @@ use crate::{
 };
 use anyhow::{anyhow, bail, Result};
 use clap::{ArgGroup, Args, Subcommand};
-use dt_client::{feed_read::EntryView, reading, Client};
+use dt_client::{reading, Client};
 use dt_primitives::{
 	access::{Confidentiality, TwinId},
 	feed::{FeedId, ValueRange},

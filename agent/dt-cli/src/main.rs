@@ -5,6 +5,7 @@ mod audit;
 mod chain;
 mod clock;
 mod documents;
+mod feed_read;
 mod feed_reader;
 mod feeds;
 mod key;

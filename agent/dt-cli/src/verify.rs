@@ -14,13 +14,13 @@
 //!   (with the anchored timestamp); the log must end where a signed batch ends. With
 //!   `--as`, reads of feeds above Public are signed by that party.
 
+use crate::feed_read::FeedReadError;
 use crate::{
 	chain,
 	feed_reader::{self, FeedReader, Party},
 	feeds, Output, Unsuccessful,
 };
 use anyhow::Result;
-use dt_client::feed_read::FeedReadError;
 use dt_client::Client;
 use dt_offchain::{
 	content_id::{verify as verify_block, Cid},

@@ -1,4 +1,4 @@
-//! Reading a feed as a party, trusting no node.
+//! Checking and opening a feed's entries as a party, trusting no node.
 //!
 //! A node serves each entry with the proof its owner signed ([`EntryView::proof`]). Every
 //! entry a client shows goes through a [`FeedVerifier`] first: the owner's signature over
@@ -15,8 +15,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Client, ClientError};
 use codec::Encode;
+use dt_client::{Client, ClientError};
 use dt_offchain::{
 	crypto::{CryptoError, Envelope, EpochDecryptor, ReaderPrivateKey},
 	feed::{Checkpoint, Entry, FeedKey, ProofError, StoredEntry},
@@ -28,7 +28,7 @@ use dt_runtime::AccountId;
 use jsonrpsee::rpc_params;
 use sp_core::{sr25519, Pair as _};
 
-pub use dt_offchain::feed::{EntryView, ProofView};
+pub use dt_offchain::feed::EntryView;
 
 /// The node's error code for a read of a non-public feed by someone not cleared for it.
 const READ_NOT_ALLOWED: i32 = 7208;
