@@ -25,6 +25,9 @@ use sp_core::{sr25519, Pair as _};
 /// shrinks until it fits.
 const PAGE: u32 = 1024;
 
+/// JSON-RPC's code for an answer larger than the server sends.
+const OVERSIZED_RESPONSE: i32 = -32008;
+
 /// A party reading feeds: its account signs the reads, its RSA key opens the epochs.
 pub struct Party {
 	pub account: AccountId,
@@ -153,8 +156,11 @@ impl<'a> FeedReader<'a> {
 				.await;
 			match answer {
 				Ok(page) => return Ok(page),
+				// An answer over the size limit (the node's, or this client's): fewer entries.
+				Err(ClientError::Call { code: OVERSIZED_RESPONSE, .. }) if limit > 1 => {
+					limit = (limit / 8).max(1)
+				},
 				Err(error @ ClientError::Call { .. }) => return Err(self.refused(error)),
-				// Most likely an answer over the size limit: ask for fewer entries.
 				Err(_) if limit > 1 => limit = (limit / 8).max(1),
 				Err(error) => bail!("cannot read entry {from} of feed {}: {error}", self.feed),
 			}
