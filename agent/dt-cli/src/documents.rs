@@ -9,7 +9,7 @@ mod readers;
 mod store;
 mod transfer;
 
-use crate::{chain, keystore, passphrase, Output};
+use crate::{chain, feed_reader, keystore, Output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use dt_client::Client;
@@ -24,7 +24,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use keystore::Keystore;
 use pallet_dt_documents::{DocumentHistory, DocumentId, DocumentRecord, VersionNumber};
 use readers::{level_name, parse_level, roles_text, Readers};
-use rsa::pkcs8::EncodePrivateKey;
 use serde_json::{json, Value};
 use sp_core::crypto::Ss58Codec;
 use std::{
@@ -689,20 +688,13 @@ struct Party {
 }
 
 fn unlock(keystore: &Keystore, name: &str) -> Result<Party> {
-	// Read first, so that an unknown key is reported before asking for a passphrase.
-	let file = keystore.read(name)?;
-	let passphrase = passphrase(&format!("Passphrase for key {name}: "), false)?;
-	let unlocked = keystore::unlock(&file, &passphrase)?;
-	let der = unlocked.rsa.to_pkcs8_der().context("encoding the RSA private key")?;
-	let private = ReaderPrivateKey::from_der(der.as_bytes())
-		.map_err(|e| anyhow!("the RSA key of {name} cannot open documents: {e}"))?;
-	let account = AccountId::from_ss58check(&file.account)
-		.map_err(|e| anyhow!("the key file of {name} is damaged: {e:?}"))?;
+	let feed_reader::Party { account, pair, private_key } =
+		feed_reader::Party::unlock(keystore, name)?;
 	Ok(Party {
 		account,
-		pair: unlocked.pair,
-		public: private.public_key().clone(),
-		private,
+		pair,
+		public: private_key.public_key().clone(),
+		private: private_key,
 		name: name.to_owned(),
 	})
 }

@@ -28,7 +28,8 @@ const PAGE: u32 = 1024;
 /// JSON-RPC's code for an answer larger than the server sends.
 const OVERSIZED_RESPONSE: i32 = -32008;
 
-/// A party reading feeds: its account signs the reads, its RSA key opens the epochs.
+/// A party's keys unlocked: its account signs (reads, requests), its RSA key opens what was
+/// sealed for it (document versions, feed epochs).
 pub struct Party {
 	pub account: AccountId,
 	pub pair: sr25519::Pair,
@@ -41,7 +42,7 @@ impl Party {
 		let keystore::UnlockedKey { pair, rsa, .. } = unlock_key(keystore, name)?;
 		let der = rsa.to_pkcs8_der().context("encoding the RSA private key")?;
 		let private_key = ReaderPrivateKey::from_der(der.as_bytes())
-			.map_err(|e| anyhow!("the RSA key of {name} cannot open feeds: {e}"))?;
+			.map_err(|e| anyhow!("the RSA key of {name} is unusable: {e}"))?;
 		Ok(Party { account: pair.public().into(), pair, private_key })
 	}
 }
