@@ -724,6 +724,22 @@ async fn blocking<T: Send + 'static>(
 	tokio::task::spawn_blocking(work).await.map_err(join_error)?
 }
 
+/// The record of `feed` at block `at`: the feed must be registered (active or closed).
+fn registered_feed<A>(
+	api: &A,
+	at: <Block as sp_runtime::traits::Block>::Hash,
+	feed: FeedId,
+) -> Result<pallet_dt_feeds::FeedRecord<AccountId, BlockNumber>, ErrorObjectOwned>
+where
+	A: FeedsApi<Block, AccountId, BlockNumber>,
+{
+	api.feed(at, feed)
+		.map_err(|e| error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}")))?
+		.ok_or_else(|| {
+			error(error_code::UNKNOWN_FEED, format!("no feed {feed} is registered on chain"))
+		})
+}
+
 fn limit_of(limit: Option<u32>) -> usize {
 	limit.map_or(MAX_RANGE_ENTRIES, |limit| (limit as usize).min(MAX_RANGE_ENTRIES))
 }
@@ -740,14 +756,7 @@ where
 	fn active_owner(&self, feed: FeedId) -> Result<FeedKey, ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
 		let api = self.client.runtime_api();
-		let record = api
-			.feed(at, feed)
-			.map_err(|e| {
-				error(error_code::STATE_UNAVAILABLE, format!("cannot read feed {feed}: {e}"))
-			})?
-			.ok_or_else(|| {
-				error(error_code::UNKNOWN_FEED, format!("no feed {feed} is registered on chain"))
-			})?;
+		let record = registered_feed(&*api, at, feed)?;
 		if let FeedStatus::Closed { at, replaced_by, .. } = record.status {
 			let replaced =
 				replaced_by.map_or_else(String::new, |next| format!(" (replaced by feed {next})"));
@@ -783,21 +792,7 @@ where
 	fn readable(&self, feed: FeedId, signed_read: Option<&str>) -> Result<(), ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
 		let api = self.client.runtime_api();
-		let record = match api.feed(at, feed) {
-			Ok(Some(record)) => record,
-			Ok(None) => {
-				return Err(error(
-					error_code::UNKNOWN_FEED,
-					format!("no feed {feed} is registered on chain"),
-				))
-			},
-			Err(e) => {
-				return Err(error(
-					error_code::STATE_UNAVAILABLE,
-					format!("cannot read feed {feed}: {e}"),
-				))
-			},
-		};
+		let record = registered_feed(&*api, at, feed)?;
 		let level = record.confidentiality;
 		if level == Confidentiality::Public {
 			return Ok(());
