@@ -97,7 +97,9 @@ as_party owner twin declare-program "$twin" filling-station-1 SetFillVolume \
 for grant in //Alice:manufacturer //Charlie:maintainer //Dave:auditor plant-agent:device; do
 	as_party owner access grant "$twin" "${grant%%:*}" "${grant##*:}" --as owner
 done
-as_party owner access permissions "$twin" device --add write-spec:filling-station-1 --as owner
+# The device registers the confidential fill-level feed: it must be cleared for it.
+as_party owner access permissions "$twin" device --add write-spec:filling-station-1 \
+	read:confidential --as owner
 printf '%%PDF-1.7\nFiller valve geometry: confidential to the owner.\n' >"$demo_dir/filler-blueprint.pdf"
 blueprint=$(field_of owner doc upload "$twin" "$demo_dir/filler-blueprint.pdf" \
 	--title "Filler blueprint" --element filling-station-1 --confidentiality secret --as owner document)
@@ -108,9 +110,11 @@ DT_KEYSTORE="$demo_dir/owner-keys" "$bin/dt" --node "ws://127.0.0.1:$((rpc_base 
 	watch "$twin" >"$demo_dir/owner-watch.log" 2>/dev/null &
 watch_pid=$!
 
-bold "== 2. The device agent streams the fill-level sensor; the sensor breaks after 20 s"
+bold "== 2. The device agent streams the fill-level sensor, encrypted for the parties cleared"
+bold "   for confidential data; the sensor breaks after 20 s"
 DT_AGENT_KEY=//Ferdie "$bin/dt-agent" --node "ws://127.0.0.1:$((rpc_base + 1))" --twin "$twin" \
 	--station filling-station-1 --sensor filling-station-1=fill-level-sensor-1 --register-feeds \
+	--feed-confidentiality confidential \
 	--sample-interval 250ms --checkpoint-interval 5s --replace-sensor-after 20s \
 	--data-dir "$demo_dir/agent-data" 2>"$demo_dir/agent.log" &
 agent_pid=$!
@@ -152,12 +156,13 @@ old_feed=$(DT_KEYSTORE="$demo_dir/manufacturer-keys" "$bin/dt" --node "ws://127.
 		/"feed":/ { feed = $2 }
 		/^    }/ { if (element == "\"fill-level-sensor-1\",") print feed; element = ""; feed = "" }' |
 	tr -d ',' | head -1)
-as_party manufacturer feed latest "$old_feed"
-as_party manufacturer feed range "$old_feed" --since "$(($(date +%s) - 3600))000" --until now | tail -10
+as_party manufacturer feed latest "$old_feed" --as manufacturer
+as_party manufacturer feed range "$old_feed" --since "$(($(date +%s) - 3600))000" --until now \
+	--as manufacturer | tail -10
 
 bold "== 4c. The auditor reads the trail, verifies it, reads the report"
 as_party auditor audit "$twin"
-as_party auditor verify "$twin"
+as_party auditor verify "$twin" --as auditor
 as_party auditor doc list "$twin" --as auditor
 as_party auditor doc download "$twin" "$report" -o "$demo_dir/report-read-by-auditor.txt" --as auditor
 cat "$demo_dir/report-read-by-auditor.txt"

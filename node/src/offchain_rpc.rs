@@ -98,8 +98,12 @@ pub mod error_code {
 	/// The feed's owner is no longer a member of the consortium: its device takes no more
 	/// entries.
 	pub const OWNER_NOT_MEMBER: i32 = 7206;
-	/// A read of a feed above Public was signed (`signedRead`) by an account not cleared
-	/// for the feed's level on its twin; `data.level` is the feed's level.
+	/// The feed is above Public, and the batch holds an entry in plaintext (no key epoch):
+	/// its readings must be encrypted for their readers.
+	pub const PLAINTEXT_REFUSED: i32 = 7207;
+	/// The feed is above Public: reading it needs a request signed (`signedRead`) by an
+	/// account cleared for its level on its twin, or by its owner, and none was given or the
+	/// signer is not cleared; `data.level` is the feed's level.
 	pub const READ_NOT_ALLOWED: i32 = 7208;
 
 	/// Not a usable request: the item id is not 32 bytes, the signed request does not
@@ -752,8 +756,9 @@ where
 		+ AccessApi<Block, AccountId>,
 {
 	/// The owner of `feed` as registered on chain at the best block, with this chain's
-	/// genesis hash, if the feed is active and its owner a member of the consortium.
-	fn active_owner(&self, feed: FeedId) -> Result<FeedKey, ErrorObjectOwned> {
+	/// genesis hash, and the feed's level, if the feed is active and its owner a member of
+	/// the consortium.
+	fn active_owner(&self, feed: FeedId) -> Result<(FeedKey, Confidentiality), ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
 		let api = self.client.runtime_api();
 		let record = registered_feed(&*api, at, feed)?;
@@ -781,14 +786,15 @@ where
 			));
 		}
 		let raw: [u8; 32] = record.owner.into();
-		Ok(FeedKey { owner: sr25519::Public::from_raw(raw), genesis: self.genesis })
+		let key = FeedKey { owner: sr25519::Public::from_raw(raw), genesis: self.genesis };
+		Ok((key, record.confidentiality))
 	}
 
 	/// Fails unless `feed` is registered on chain (active or closed) and, if it is above
-	/// Public and the read is signed (`signed_read`), the request is fresh and its signer a
-	/// member cleared for the feed's level on its twin, or the feed's owner. Unsigned reads
-	/// are served still: the device agent writes such feeds' entries in plaintext, and their
-	/// readers have no key to sign with yet.
+	/// Public, `signed_read` is a fresh read of it signed by a member cleared for the feed's
+	/// level on its twin, or by the feed's owner. Its payloads are sealed for their readers
+	/// anyway; the refusal keeps timestamps, sizes and the rate of readings from everyone
+	/// else who reaches this node's RPC.
 	fn readable(&self, feed: FeedId, signed_read: Option<&str>) -> Result<(), ErrorObjectOwned> {
 		let at = self.client.info().best_hash;
 		let api = self.client.runtime_api();
@@ -804,7 +810,13 @@ where
 				Some(serde_json::json!({ "level": format!("{level:?}") })),
 			)
 		};
-		let Some(text) = signed_read else { return Ok(()) };
+		let Some(text) = signed_read else {
+			return Err(refused(format!(
+				"feed {feed} is {level:?}: read it with a request signed by an account cleared \
+				 for that level on twin {} (signedRead, an Action::ReadFeed)",
+				record.twin
+			)));
+		};
 		let request = self.signed_request(
 			text,
 			"a feed read (ReadFeed)",
@@ -1078,7 +1090,19 @@ where
 		let batch = SignedBatch::decode_bounded(&bytes).map_err(|e| {
 			error(error_code::INVALID_BATCH, format!("the batch is not a SCALE SignedBatch: {e}"))
 		})?;
-		let owner = self.active_owner(feed)?;
+		let (owner, level) = self.active_owner(feed)?;
+		if level > Confidentiality::Public {
+			if let Some(plain) = batch.entries.iter().find(|entry| entry.epoch.is_none()) {
+				return Err(error(
+					error_code::PLAINTEXT_REFUSED,
+					format!(
+						"feed {feed} is {level:?}, and entry {} is in plaintext: encrypt its \
+						 readings under a key epoch sealed for their readers",
+						plain.sequence
+					),
+				));
+			}
+		}
 		if let Some(network) = self.stores.network() {
 			let before = network.feed_head(feed).await.map_err(network_error)?;
 			let first_new = before.map_or(0, |head| head.sequence + 1);

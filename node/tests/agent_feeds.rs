@@ -1,10 +1,14 @@
 //! The device agent's sensor feeds on a real dt-node: the `dt-agent` binary streams the
 //! simulated plant's fill levels into a feed it registers, anchors checkpoints that match the
 //! stored entries, and loses and duplicates no reading while the node is killed and started
-//! again, nor when the agent itself is killed and started again, and replaces the sensor
-//! when the simulated plant has it exchanged (SIGUSR1); when the plant's sensor is exchanged, the agent replaces it on chain by itself (the
-//! element, the old feed closed at a final checkpoint, the new feed on the new element) and
-//! streams on into the new feed while it keeps running program calls.
+//! again, nor when the agent itself is killed and started again; when the plant's sensor is
+//! exchanged (SIGUSR1), the agent replaces it on chain by itself (the element, the old feed
+//! closed at a final checkpoint, the new feed on the new element) and streams on into the
+//! new feed while it keeps running program calls.
+//!
+//! The feeds here are public: a `--dev` node has no store network to keep the reader lists
+//! and key envelopes of encrypted feeds (tests/confidential_feeds.rs streams those on a
+//! consortium).
 
 mod common;
 
@@ -222,7 +226,7 @@ async fn the_agent_streams_readings_through_node_and_agent_restarts_losing_and_r
 				.arg(dir.path().join("agent-data"))
 				.args(["--sample-interval", "50ms", "--flush-interval", "100ms"])
 				.args(["--batch-interval", "300ms", "--checkpoint-interval", "3s"])
-				.arg("--register-feeds")
+				.args(["--register-feeds", "--feed-confidentiality", "public"])
 				.arg("--readings-log")
 				.arg(&readings_log)
 				.stdout(Stdio::null())
@@ -356,7 +360,7 @@ async fn register_fill_level_feed(client: &Client, twin: TwinId) -> FeedId {
 		unit: bounded("mm"),
 		nominal_interval_ms: 100,
 		expected_range: Some(ValueRange { min: 2_400, max: 2_600, decimals: 1 }),
-		confidentiality: Confidentiality::Internal,
+		confidentiality: Confidentiality::Public,
 	};
 	let register = dt_runtime::RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
 		twin,
@@ -397,7 +401,7 @@ fn start_library_agent(
 		max_batch: 1000,
 		checkpoint_interval,
 		register_missing: false,
-		confidentiality: Confidentiality::Internal,
+		confidentiality: Confidentiality::Public,
 		readings_log: Some(dir.join("readings.log")),
 	};
 	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone()).unwrap();

@@ -6,7 +6,11 @@
 //!    device rewrite the first filling station's part of the specification, and stores the
 //!    secret blueprint.
 //! 2. The agent streams the fill-level sensor into its feed; the sensor is exchanged and the
-//!    agent replaces its element and feed on chain by itself; the new feed streams.
+//!    agent replaces its element and feed on chain by itself; the new feed streams. The fill
+//!    level is confidential: its entries are encrypted under key epochs sealed for exactly
+//!    the accounts cleared for it; no other reader (unsigned, an outsider, a member without
+//!    a role) gets an entry from a node, no partner's files hold a reading in plaintext,
+//!    and no member but the device sets an epoch's readers or key.
 //! 3. The maintainer uploads the maintenance report, attached to the new sensor's element.
 //! 4. The owner is notified (`dt watch`); the manufacturer reads the old sensor's last
 //!    readings; the auditor reads the trail (`dt audit`), verifies it (`dt verify`), reads the
@@ -18,10 +22,12 @@
 //!    `Failed`.
 //! 5. Each document's reader list on the store's replicas names exactly its readers; once
 //!    the auditor's role is revoked, the report's next version takes it off the list and it
-//!    can read neither that version nor the earlier one.
+//!    can read neither that version nor the earlier one; the agent re-keys the fill-level
+//!    feed by itself, and every epoch begun after the revocation leaves the auditor out.
 
 mod common;
 
+use codec::Encode;
 use common::*;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
@@ -193,6 +199,162 @@ fn write_file(dir: &Path, name: &str, contents: &[u8]) -> String {
 	path.display().to_string()
 }
 
+/// How long after a revocation's block is final the device agent may still build entries
+/// in the epoch before (see docs/security.md, "Confidential feeds").
+const REKEY_BOUND_MS: u64 = 3_000;
+
+fn now_ms() -> u64 {
+	std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.unwrap()
+		.as_millis() as u64
+}
+
+/// The readings the agent took, by timestamp, from its `--readings-log`.
+fn readings_logged(path: &Path) -> std::collections::HashMap<u64, String> {
+	std::fs::read_to_string(path)
+		.unwrap()
+		.lines()
+		.filter_map(|line| {
+			let mut fields = line.split(' ');
+			let (_element, timestamp, value) = (fields.next()?, fields.next()?, fields.next()?);
+			Some((timestamp.parse().ok()?, value.to_owned()))
+		})
+		.collect()
+}
+
+/// Who signs a feed read over RPC.
+#[derive(Debug)]
+enum AgentKey {
+	/// The feed's device (its owner).
+	Device,
+	/// Nobody: no `signedRead`.
+	Unsigned,
+	/// An account outside the consortium.
+	Outsider,
+	/// A member of the consortium with no role on the twin (Eve).
+	UnclearedMember,
+}
+
+impl AgentKey {
+	fn signed_read(&self, feed: u64, genesis: &[u8; 32]) -> Option<String> {
+		use dt_offchain::network::{Action, SignedAction};
+		let pair = match self {
+			AgentKey::Device => dev_pair(Sr25519Keyring::Ferdie),
+			AgentKey::Outsider => {
+				<sp_core::sr25519::Pair as sp_core::Pair>::from_string("//Outsider", None).unwrap()
+			},
+			AgentKey::UnclearedMember => dev_pair(Sr25519Keyring::Eve),
+			AgentKey::Unsigned => return None,
+		};
+		Some(hex0x(&SignedAction::sign(Action::ReadFeed { feed }, &pair, genesis).encode()))
+	}
+}
+
+async fn read_feed(
+	node: &Node,
+	feed: u64,
+	reader: &AgentKey,
+) -> Result<Vec<Value>, dt_client::ClientError> {
+	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
+	let genesis = node.rpc().await.genesis().await;
+	let signed = reader.signed_read(feed, &genesis);
+	client
+		.request("feed_range", rpc_params![feed, 0, u64::MAX, 65536, signed])
+		.await
+}
+
+/// Every entry of `feed` as `node` serves it to `reader`.
+async fn sealed_entries(node: &Node, feed: u64, reader: &AgentKey) -> Vec<Value> {
+	read_feed(node, feed, reader).await.expect("the feed is served")
+}
+
+/// The node's error code refusing `reader` the feed, `None` if it served it.
+async fn read_refused(node: &Node, feed: u64, reader: &AgentKey) -> Option<i32> {
+	read_feed(node, feed, reader).await.err().map(|error| error.code().unwrap_or(0))
+}
+
+/// The readers of epoch `epoch` of `feed`, sorted.
+async fn epoch_readers(node: &Node, feed: u64, epoch: u32) -> Vec<String> {
+	let item = dt_offchain::network::feed_epoch_item(feed, epoch);
+	let acl: Value = node.rpc().await.request("store_acl", rpc_params![hex0x(&item.0)]).await;
+	let mut readers: Vec<String> = acl["readers"]
+		.as_array()
+		.expect("a list of readers")
+		.iter()
+		.map(|reader| reader.as_str().unwrap().to_owned())
+		.collect();
+	readers.sort();
+	readers
+}
+
+/// No file of any partner's feed store holds one of the readings in plaintext.
+fn assert_no_plaintext_in_replicas(
+	nodes: &[Node],
+	readings: &std::collections::HashMap<u64, String>,
+) {
+	let values: std::collections::BTreeSet<&str> = readings.values().map(String::as_str).collect();
+	let mut feed_files = 0;
+	let mut pending: Vec<PathBuf> = nodes.iter().map(|node| node.base_path.clone()).collect();
+	while let Some(path) = pending.pop() {
+		if path.is_dir() {
+			pending.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+			continue;
+		}
+		if !path.components().any(|part| part.as_os_str() == "feeds") {
+			continue;
+		}
+		feed_files += 1;
+		let bytes = std::fs::read(&path).unwrap();
+		for value in &values {
+			let found = bytes.windows(value.len()).any(|window| window == value.as_bytes());
+			assert!(!found, "{} holds the reading {value} in plaintext", path.display());
+		}
+	}
+	assert!(feed_files > 0, "the replicas hold the feed");
+}
+
+/// A member other than the feed's device (the maintainer, cleared for the feed) may neither
+/// change the readers of one of its epochs, nor claim a new one, nor publish a key for one
+/// (which would hand the readers a key of its choosing): the lists stay as they were.
+async fn setting_epoch_readers_is_the_devices_alone(node: &Node, feed: u64, current: u32) {
+	use dt_offchain::{
+		content_id::Cid,
+		crypto::{EpochEncryptor, ReaderPublicKey},
+		network::{AclChange, AclOp, Action, SignedAction},
+	};
+	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
+	let rpc = node.rpc().await;
+	let genesis = rpc.genesis().await;
+	let maintainer = dev_pair(Sr25519Keyring::Charlie);
+	let sign = |action| hex0x(&SignedAction::sign(action, &maintainer, &genesis).encode());
+	// The current epoch, and one far beyond any the agent reaches in this test.
+	for epoch in [current, 1_000_000] {
+		let item = dt_offchain::network::feed_epoch_item(feed, epoch);
+		let before: Value = rpc.request("store_acl", rpc_params![hex0x(&item.0)]).await;
+		let change = Action::ChangeAcl(AclChange {
+			item,
+			base_version: before["version"].as_u64().unwrap(),
+			op: AclOp::ReplaceReaders(vec![sp_core::Pair::public(&maintainer)]),
+		});
+		let refused = client.request::<Value>("store_changeAcl", rpc_params![sign(change)]).await;
+		assert!(refused.is_err(), "the maintainer set epoch {epoch}'s readers: {refused:?}");
+		let after: Value = rpc.request("store_acl", rpc_params![hex0x(&item.0)]).await;
+		assert_eq!(after, before, "epoch {epoch}");
+	}
+	let own_key =
+		ReaderPublicKey::from_der(include_bytes!("../../runtime/res/dev-keys/charlie.der"))
+			.unwrap();
+	let (_, envelope) = EpochEncryptor::start(feed, current, 0, &[own_key]).unwrap();
+	let envelope = envelope.to_bytes();
+	let item = dt_offchain::network::feed_epoch_item(feed, current);
+	let publish = Action::WriteEnvelope { item, envelope: Cid::of(&envelope) };
+	let refused = client
+		.request::<Value>("store_putEnvelope", rpc_params![hex0x(&envelope), sign(publish)])
+		.await;
+	assert_eq!(refused.err().and_then(|e| e.code()), Some(7302), "the maintainer published a key");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bottling_plant_scenario_end_to_end() {
 	let dir = tempfile::tempdir().unwrap();
@@ -221,9 +383,12 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		party.json(&["key", "import", party.name, "--suri", uri]);
 		party.json(&["key", "register", party.name]);
 	}
-	// The device agent's account joins the owner's organisation.
+	// The device agent's account joins the owner's organisation, and so does Eve, who gets
+	// no role on the twin.
 	owner.json(&["key", "import", "plant-agent", "--suri", AGENT_URI]);
 	owner.json(&["member", "add", "plant-agent", "--as", "owner"]);
+	owner.json(&["key", "import", "eve", "--suri", "//Eve"]);
+	owner.json(&["member", "add", "eve", "--as", "owner"]);
 
 	// --- The owner creates the twin from the manufacturer's AML file and sets its access ---
 	let aml = bottling_plant_aml();
@@ -248,6 +413,7 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	] {
 		owner.json(&["access", "grant", &twin, account, role, "--as", "owner"]);
 	}
+	// The fill level is confidential: the device that registers its feed must be cleared.
 	owner.json(&[
 		"access",
 		"permissions",
@@ -255,6 +421,7 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"device",
 		"--add",
 		"write-spec:filling-station-1",
+		"read:confidential",
 		"--as",
 		"owner",
 	]);
@@ -293,7 +460,10 @@ async fn the_bottling_plant_scenario_end_to_end() {
 			.args(["--node", &nodes[1].ws_url(), "--twin", &twin])
 			.args(["--station", "filling-station-1"])
 			.args(["--sensor", "filling-station-1=fill-level-sensor-1"])
-			.args(["--register-feeds", "--sample-interval", "200ms", "--batch-interval", "500ms"])
+			.args(["--register-feeds", "--feed-confidentiality", "confidential"])
+			.args(["--sample-interval", "200ms", "--batch-interval", "500ms"])
+			.arg("--readings-log")
+			.arg(dir.path().join("readings.log"))
 			.args(["--checkpoint-interval", "3s", "--replace-sensor-after", "15s"])
 			.arg("--data-dir")
 			.arg(dir.path().join("agent-data"))
@@ -347,9 +517,55 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	assert!(ids.contains(&new_element.as_str()), "{ids:?}");
 	assert!(!ids.contains(&"fill-level-sensor-1"), "the old sensor's element is gone: {ids:?}");
 	wait_for("readings in the new feed", Duration::from_secs(60), || {
-		let latest = maintainer.json(&["feed", "latest", &new_id]);
+		let latest = maintainer.json(&["feed", "latest", &new_id, "--as", "maintainer"]);
 		latest["sequence"].is_number().then_some(())
 	});
+
+	// --- The fill level is confidential: sealed for the parties cleared, no one else reads
+	// it, nor may anyone but the device set who may ---
+	let feed_id: u64 = new_id.parse().unwrap();
+	let readings = readings_logged(&dir.path().join("readings.log"));
+	let sealed = sealed_entries(&nodes[3], feed_id, &AgentKey::Device).await;
+	assert!(!sealed.is_empty() && sealed.iter().all(|entry| entry["epoch"].is_number()));
+	let opened = maintainer.json(&[
+		"feed",
+		"range",
+		&new_id,
+		"--from",
+		"0",
+		"--to",
+		"20",
+		"--as",
+		"maintainer",
+	]);
+	let opened = opened["entries"].as_array().unwrap();
+	assert!(!opened.is_empty());
+	for entry in opened {
+		let taken = readings.get(&entry["timestamp"].as_u64().unwrap());
+		assert_eq!(entry["value"].as_str(), taken.map(String::as_str), "{entry}");
+	}
+	for reader in [AgentKey::Unsigned, AgentKey::Outsider, AgentKey::UnclearedMember] {
+		let refused = read_refused(&nodes[3], feed_id, &reader).await;
+		assert_eq!(refused, Some(7208), "{reader:?} reads the confidential feed");
+	}
+	let refused = owner.fails(&["feed", "latest", &new_id, "--as", "eve"]);
+	assert!(refused.contains("not cleared"), "{refused}");
+	// The epoch's key is sealed for exactly the accounts cleared for confidential data on
+	// the twin: the four parties and the device (which needs the clearance to register it).
+	let current = sealed.iter().filter_map(|entry| entry["epoch"].as_u64()).max().unwrap();
+	let cleared = accounts(&[
+		Sr25519Keyring::Alice,
+		Sr25519Keyring::Bob,
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Dave,
+		Sr25519Keyring::Ferdie,
+	]);
+	assert_eq!(epoch_readers(&nodes[0], feed_id, current as u32).await, cleared);
+	assert_no_plaintext_in_replicas(&nodes, &readings);
+	setting_epoch_readers_is_the_devices_alone(&nodes[2], feed_id, current as u32).await;
+	// The readers' key is the device's still.
+	let latest = maintainer.json(&["feed", "latest", &new_id, "--as", "maintainer"]);
+	assert!(latest["value"].is_string(), "{latest}");
 
 	// --- The maintainer's report, attached to the new sensor's element ---
 	let report = write_file(
@@ -372,15 +588,11 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"maintainer",
 	]);
 	let report_id = report_doc["document"].to_string();
-	// Everyone cleared for confidential data, but not the device, is on the report's list.
-	let report_readers = accounts(&[
-		Sr25519Keyring::Alice,
-		Sr25519Keyring::Bob,
-		Sr25519Keyring::Charlie,
-		Sr25519Keyring::Dave,
-	]);
-	assert_eq!(reader_list(&nodes[3], &report_id).await, report_readers);
-	assert_eq!(report_doc["reader_list"]["added"].as_array().unwrap().len(), 4, "{report_doc}");
+	// Everyone cleared for confidential data is on the report's list: the four parties, and
+	// the device, cleared for its confidential fill level (but not Eve, a member without a
+	// role on the twin).
+	assert_eq!(reader_list(&nodes[3], &report_id).await, cleared);
+	assert_eq!(report_doc["reader_list"]["added"].as_array().unwrap().len(), 5, "{report_doc}");
 
 	// --- The owner was notified of both ---
 	let mut notified: Vec<Value> = Vec::new();
@@ -396,8 +608,17 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	let final_checkpoint = old_feed["latest_checkpoint"]["sequence"].as_u64().unwrap();
 	let from = final_checkpoint.saturating_sub(9).to_string();
 	let to = (final_checkpoint + 1).to_string();
-	let last_readings =
-		manufacturer.json(&["feed", "range", &old_id, "--from", &from, "--to", &to]);
+	let last_readings = manufacturer.json(&[
+		"feed",
+		"range",
+		&old_id,
+		"--from",
+		&from,
+		"--to",
+		&to,
+		"--as",
+		"manufacturer",
+	]);
 	let last_readings = last_readings["entries"].as_array().expect("a list of readings");
 	assert!(!last_readings.is_empty());
 	assert_eq!(last_readings.last().unwrap()["sequence"], final_checkpoint);
@@ -420,8 +641,9 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	] {
 		assert!(events.contains(&expected), "{expected} in the trail: {events:?}");
 	}
-	let verified = auditor.json(&["verify", &twin]);
+	let verified = auditor.json(&["verify", &twin, "--as", "auditor"]);
 	assert_eq!(verified["ok"], true, "{verified}");
+	assert_eq!(verified["unverified"], serde_json::json!([]), "{verified}");
 	let report_copy = dir.path().join("report-read-by-auditor.txt");
 	auditor.json(&[
 		"doc",
@@ -491,8 +713,10 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	assert!(reason.starts_with(dt_agent::programs::REFUSED), "{beyond_envelope}");
 	assert!(reason.contains("above the device's safety maximum 1200.0 ml"), "{beyond_envelope}");
 
-	// --- Revocation: the auditor loses its role; the report's next version re-keys ---
+	// --- Revocation: the auditor loses its role; the report's next version re-keys, and so
+	// does the fill-level feed, by itself ---
 	owner.json(&["access", "revoke", &twin, "//Dave", "auditor", "--as", "owner"]);
+	let revoked_at = now_ms();
 	let revised = write_file(
 		dir.path(),
 		"maintenance-report-rev1.txt",
@@ -506,8 +730,12 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		serde_json::json!([Sr25519Keyring::Dave.to_account_id().to_string()]),
 		"{version}"
 	);
-	let remaining =
-		accounts(&[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]);
+	let remaining = accounts(&[
+		Sr25519Keyring::Alice,
+		Sr25519Keyring::Bob,
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Ferdie,
+	]);
 	assert_eq!(reader_list(&nodes[0], &report_id).await, remaining);
 	for version in ["1", "0"] {
 		let copy = dir.path().join(format!("report-v{version}-after-revocation.txt"));
@@ -538,6 +766,32 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		"manufacturer",
 	]);
 	assert_eq!(std::fs::read(&manufacturer_copy).unwrap(), std::fs::read(&revised).unwrap());
+
+	// Every entry built after the agent saw the revocation is sealed in an epoch the auditor
+	// is not a reader of (the agent sees the block as its node finalizes it, and builds the
+	// next batch within one batch interval, 500 ms here; REKEY_BOUND_MS allows for both).
+	let after = wait_for("entries after the revocation", Duration::from_secs(60), || {
+		let entries = tokio::task::block_in_place(|| {
+			tokio::runtime::Handle::current().block_on(sealed_entries(
+				&nodes[3],
+				feed_id,
+				&AgentKey::Device,
+			))
+		});
+		let later: Vec<Value> = entries
+			.into_iter()
+			.filter(|entry| entry["timestamp"].as_u64().unwrap() > revoked_at + REKEY_BOUND_MS)
+			.collect();
+		(later.len() >= 5).then_some(later)
+	});
+	let epochs: std::collections::BTreeSet<u64> =
+		after.iter().map(|entry| entry["epoch"].as_u64().unwrap()).collect();
+	for epoch in epochs {
+		let readers = epoch_readers(&nodes[0], feed_id, epoch as u32).await;
+		assert_eq!(readers, remaining, "epoch {epoch}, begun after the revocation");
+	}
+	let refused = auditor.fails(&["feed", "latest", &new_id, "--as", "auditor"]);
+	assert!(refused.contains("not cleared"), "{refused}");
 
 	// The agent stops cleanly.
 	let pid = agent.child.id().to_string();

@@ -10,12 +10,15 @@
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
 //! - [`reading`] is the payload of a sensor reading in a feed entry;
+//! - [`readers`] tells who the chain clears to read a twin's data of a level, with their
+//!   registered encryption keys (what document and feed epoch keys are sealed for);
 //! - [`twin_import`] turns an AML document into the calls that create a twin from it.
 
 mod client;
 mod dispatch_error;
 mod error;
 mod events;
+pub mod readers;
 pub mod reading;
 mod twin_import;
 

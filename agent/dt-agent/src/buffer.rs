@@ -18,9 +18,13 @@
 //! # Entries
 //!
 //! Reading `i` becomes the feed entry with sequence number `base + i`, linked to the entry
-//! before it; `base` is fixed when the buffer is bound to its feed. Entries are rebuilt from
-//! `head` whenever they are sent, so they come out identical each time: a batch re-sent after
-//! a lost answer is acknowledged by the node without change, never stored twice.
+//! before it; `base` is fixed when the buffer is bound to its feed. The buffer builds the
+//! entries of its unacknowledged readings on demand ([`SensorBuffer::unsent_entries`]),
+//! handing each payload to a sealer first (the feed's epoch key, for a feed above Public).
+//! The node acknowledges entries, not readings: [`SensorBuffer::acknowledge`] takes the
+//! entries that reached it (those the agent sent, or after a restart those the node serves,
+//! signed by the device) and checks that they carry exactly the buffer's readings before
+//! letting the readings go.
 //!
 //! # Durability
 //!
@@ -31,7 +35,7 @@
 //! cut off when the buffer is opened. Acknowledged readings are dropped from memory at once
 //! and from the file when it is compacted (rewritten without them, then renamed over it).
 
-use dt_offchain::feed::{Entry, GENESIS_PREVIOUS};
+use dt_offchain::feed::{Entry, EntryHash, GENESIS_PREVIOUS};
 use dt_primitives::feed::{Checkpoint, FeedId, ValueRange};
 use serde::{Deserialize, Serialize};
 use sp_crypto_hashing::twox_64;
@@ -80,6 +84,12 @@ pub enum BufferError {
 		 the node lost data"
 	)]
 	StoreBehind { feed: FeedId, acknowledged: u64 },
+	/// The entries given as acknowledged do not carry this buffer's readings.
+	#[error(
+		"feed {feed}: entry {sequence} does not carry reading {sequence} of this agent's \
+		 buffer ({reason}); another process writes the feed with the same key"
+	)]
+	NotOurs { feed: FeedId, sequence: u64, reason: &'static str },
 	/// The store holds entries this buffer never made.
 	#[error(
 		"feed {feed}: the node has entry {store}, but this agent made entries only up to \
@@ -122,6 +132,10 @@ pub struct BufferState {
 	pub acked: u64,
 	/// The last acknowledged entry (or, for a feed bound with entries, the node's last).
 	pub head: Option<Checkpoint>,
+	/// The highest key epoch this buffer's feed entries were sealed under, or claimed for;
+	/// the next epoch is claimed above it.
+	#[serde(default)]
+	pub last_epoch: Option<u32>,
 	/// The replacement that brought this sensor, until the chain has it.
 	pub replaces: Option<PendingReplacement>,
 	/// The sensor is gone: no new readings; its buffer ends once everything is acknowledged.
@@ -194,6 +208,7 @@ impl SensorBuffer {
 			base: 0,
 			acked: 0,
 			head: None,
+			last_epoch: None,
 			replaces,
 			retired: false,
 		};
@@ -273,6 +288,11 @@ impl SensorBuffer {
 		self.first + self.records.len() as u64
 	}
 
+	/// Durable readings not acknowledged yet: what can be sent now.
+	pub fn sendable(&self) -> u64 {
+		self.durable.saturating_sub(self.state.acked)
+	}
+
 	/// Readings taken and not acknowledged yet.
 	pub fn unacknowledged(&self) -> u64 {
 		self.next_index() - self.state.acked
@@ -346,40 +366,69 @@ impl SensorBuffer {
 		write_state(&self.dir, &self.state)
 	}
 
-	/// The feed entries of up to `max` durable, unacknowledged readings, oldest first;
-	/// empty while the buffer has no feed.
-	pub fn unsent_entries(&self, max: usize) -> Vec<Entry> {
-		let Some(feed) = self.state.feed else { return Vec::new() };
-		let count = (self.durable.saturating_sub(self.state.acked) as usize).min(max);
-		let mut previous = self.state.head.map_or(GENESIS_PREVIOUS, |head| head.entry_hash);
-		let mut sequence = self.state.base + self.state.acked;
-		self.records
-			.iter()
-			.take(count)
-			.map(|record| {
-				let entry = Entry {
-					feed,
-					sequence,
-					timestamp: record.timestamp,
-					previous,
-					epoch: None,
-					payload: record.payload.clone(),
-				};
-				previous = entry.hash();
-				sequence += 1;
-				entry
-			})
-			.collect()
+	/// Records that the feed's entries are sealed under `epoch` from now on.
+	pub fn record_epoch(&mut self, epoch: u32) -> Result<(), BufferError> {
+		if self.state.last_epoch.is_some_and(|last| last >= epoch) {
+			return Ok(());
+		}
+		self.state.last_epoch = Some(epoch);
+		write_state(&self.dir, &self.state)
 	}
 
-	/// Records that the node stored every entry up to `head`, which must be one this buffer
-	/// made.
-	pub fn acknowledge(&mut self, head: Checkpoint) -> Result<(), BufferError> {
+	/// The sequence number of the first unacknowledged reading's entry.
+	pub fn next_unacknowledged(&self) -> u64 {
+		self.state.base + self.state.acked
+	}
+
+	/// The feed entries of up to `max` durable, unacknowledged readings, oldest first,
+	/// linked from the acknowledged head; `seal` turns each reading's sequence number and
+	/// payload into the entry's epoch and payload. Empty while the buffer has no feed.
+	pub fn unsent_entries<E>(
+		&self,
+		max: usize,
+		mut seal: impl FnMut(u64, &[u8]) -> Result<(Option<u32>, Vec<u8>), E>,
+	) -> Result<Vec<Entry>, E> {
+		let Some(feed) = self.state.feed else { return Ok(Vec::new()) };
+		let durable = self.durable.saturating_sub(self.state.acked) as usize;
+		let mut previous = self.head_hash();
+		let mut sequence = self.next_unacknowledged();
+		let mut entries = Vec::new();
+		for record in self.records.iter().take(durable.min(max)) {
+			let (epoch, payload) = seal(sequence, &record.payload)?;
+			let entry =
+				Entry { feed, sequence, timestamp: record.timestamp, previous, epoch, payload };
+			previous = entry.hash();
+			sequence += 1;
+			entries.push(entry);
+		}
+		Ok(entries)
+	}
+
+	/// The plaintext feed entries of up to `max` durable, unacknowledged readings, linked
+	/// from the acknowledged head: what a public feed stores.
+	pub fn plaintext_entries(&self, max: usize) -> Vec<Entry> {
+		let plain = |_, payload: &[u8]| Ok::<_, std::convert::Infallible>((None, payload.to_vec()));
+		match self.unsent_entries(max, plain) {
+			Ok(entries) => entries,
+			Err(never) => match never {},
+		}
+	}
+
+	/// The hash the first unacknowledged reading's entry links to.
+	pub fn head_hash(&self) -> EntryHash {
+		self.state.head.map_or(GENESIS_PREVIOUS, |head| head.entry_hash)
+	}
+
+	/// Records that the node stored every entry up to `head`. `entries` are the entries
+	/// that reached the node from the first unacknowledged one on (as sent, or as the node
+	/// serves them, signed by the device): the ones up to `head` must carry this buffer's
+	/// readings, in order and linked, and the last of them be `head`.
+	pub fn acknowledge(&mut self, head: Checkpoint, entries: &[Entry]) -> Result<(), BufferError> {
 		let feed = self.state.feed.ok_or_else(|| BufferError::AlreadyBound {
 			element: self.state.element.clone(),
 			feed: None,
 		})?;
-		let next = self.state.base + self.state.acked;
+		let next = self.next_unacknowledged();
 		if head.sequence + 1 == next {
 			return if self.state.head.map(|h| h.entry_hash) == Some(head.entry_hash) {
 				Ok(())
@@ -391,16 +440,41 @@ impl SensorBuffer {
 			return Err(BufferError::StoreBehind { feed, acknowledged: next - 1 });
 		}
 		let needed = head.sequence + 1 - next;
-		let entries = self.unsent_entries(needed as usize);
-		let Some(last) = entries.last().filter(|_| entries.len() as u64 == needed) else {
+		let durable = self.durable - self.state.acked;
+		if needed > durable || (entries.len() as u64) < needed {
 			let ours = (self.state.base + self.durable).checked_sub(1);
 			return Err(BufferError::StoreAhead { feed, store: head.sequence, ours });
-		};
-		if last.hash() != head.entry_hash || last.timestamp != head.timestamp {
+		}
+		let mut previous = self.head_hash();
+		let readings = entries.iter().zip(&self.records).take(needed as usize);
+		for (sequence, (entry, record)) in (next..).zip(readings) {
+			let not_ours = |reason| BufferError::NotOurs { feed, sequence, reason };
+			if entry.feed != feed || entry.sequence != sequence {
+				return Err(not_ours("another feed or sequence number"));
+			}
+			if entry.previous != previous {
+				return Err(not_ours("it does not link to the entry before"));
+			}
+			if entry.timestamp != record.timestamp {
+				return Err(not_ours("another timestamp"));
+			}
+			if entry.epoch.is_none() && entry.payload != record.payload {
+				return Err(not_ours("another payload"));
+			}
+			previous = entry.hash();
+		}
+		let last = &entries[needed as usize - 1];
+		if last.sequence != head.sequence
+			|| previous != head.entry_hash
+			|| last.timestamp != head.timestamp
+		{
 			return Err(BufferError::Fork { feed, sequence: head.sequence });
 		}
 		self.state.acked += needed;
 		self.state.head = Some(head);
+		if let Some(epoch) = last.epoch {
+			self.state.last_epoch = Some(self.state.last_epoch.map_or(epoch, |e| e.max(epoch)));
+		}
 		write_state(&self.dir, &self.state)?;
 		self.records.drain(..needed as usize);
 		self.first = self.state.acked;
@@ -412,15 +486,19 @@ impl SensorBuffer {
 
 	/// Brings the buffer in line with the node's log, whose last entry is `store_head`: what
 	/// the node has beyond the acknowledged head (stored, but the answer was lost) counts as
-	/// acknowledged.
-	pub fn reconcile(&mut self, store_head: Option<Checkpoint>) -> Result<(), BufferError> {
+	/// acknowledged, given the `entries` that reached it (see [`Self::acknowledge`]).
+	pub fn reconcile(
+		&mut self,
+		store_head: Option<Checkpoint>,
+		entries: &[Entry],
+	) -> Result<(), BufferError> {
 		let Some(feed) = self.state.feed else { return Ok(()) };
 		match (store_head, self.state.head) {
 			(None, None) => Ok(()),
 			(None, Some(ours)) => {
 				Err(BufferError::StoreBehind { feed, acknowledged: ours.sequence })
 			},
-			(Some(store), _) => self.acknowledge(store),
+			(Some(store), _) => self.acknowledge(store, entries),
 		}
 	}
 
@@ -530,11 +608,11 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let mut buffer = SensorBuffer::create(dir.path(), &sensor(), None).unwrap();
 		fill(&mut buffer, 3);
-		assert!(buffer.unsent_entries(10).is_empty(), "no feed yet");
+		assert!(buffer.plaintext_entries(10).is_empty(), "no feed yet");
 		buffer.bind(7, None).unwrap();
-		assert!(buffer.unsent_entries(10).is_empty(), "not synced yet");
+		assert!(buffer.plaintext_entries(10).is_empty(), "not synced yet");
 		buffer.sync().unwrap();
-		let entries = buffer.unsent_entries(10);
+		let entries = buffer.plaintext_entries(10);
 		assert_eq!(entries.iter().map(|e| e.sequence).collect::<Vec<_>>(), [0, 1, 2]);
 		assert_eq!(entries[0].previous, GENESIS_PREVIOUS);
 		assert_eq!(entries[1].previous, entries[0].hash());
@@ -550,23 +628,23 @@ mod tests {
 		buffer.bind(3, Some(store_head)).unwrap();
 		fill(&mut buffer, 5);
 		buffer.sync().unwrap();
-		let sent = buffer.unsent_entries(2);
+		let sent = buffer.plaintext_entries(2);
 		assert_eq!(sent[0].sequence, 42);
 		assert_eq!(sent[0].previous, [9; 32]);
-		buffer.acknowledge(sent[1].checkpoint()).unwrap();
+		buffer.acknowledge(sent[1].checkpoint(), &sent).unwrap();
 		assert_eq!(buffer.unacknowledged(), 3);
-		let expected = buffer.unsent_entries(10);
+		let expected = buffer.plaintext_entries(10);
 		drop(buffer);
 
 		let mut reopened =
 			SensorBuffer::open(&SensorBuffer::dir_of(dir.path(), "fill-sensor")).unwrap();
-		assert_eq!(reopened.unsent_entries(10), expected, "the same entries, rebuilt");
+		assert_eq!(reopened.plaintext_entries(10), expected, "the same entries, rebuilt");
 		assert_eq!(expected[0].sequence, 44);
 		// The node stored two more but its answer was lost: they count as acknowledged.
-		reopened.reconcile(Some(expected[1].checkpoint())).unwrap();
-		assert_eq!(reopened.unsent_entries(10), expected[2..].to_vec());
+		reopened.reconcile(Some(expected[1].checkpoint()), &expected).unwrap();
+		assert_eq!(reopened.plaintext_entries(10), expected[2..].to_vec());
 		// Already acknowledged: nothing changes.
-		reopened.reconcile(Some(expected[1].checkpoint())).unwrap();
+		reopened.reconcile(Some(expected[1].checkpoint()), &[]).unwrap();
 		assert_eq!(reopened.unacknowledged(), 1);
 	}
 
@@ -577,19 +655,22 @@ mod tests {
 		buffer.bind(1, None).unwrap();
 		fill(&mut buffer, 3);
 		buffer.sync().unwrap();
-		let entries = buffer.unsent_entries(3);
+		let entries = buffer.plaintext_entries(3);
 		let mut forged = entries[1].checkpoint();
 		forged.entry_hash = [0xee; 32];
 		assert!(matches!(
-			buffer.reconcile(Some(forged)),
+			buffer.reconcile(Some(forged), &entries),
 			Err(BufferError::Fork { sequence: 1, .. })
 		));
 		let beyond = Checkpoint { sequence: 9, entry_hash: [1; 32], timestamp: 1 };
-		assert!(matches!(buffer.reconcile(Some(beyond)), Err(BufferError::StoreAhead { .. })));
-		buffer.acknowledge(entries[2].checkpoint()).unwrap();
-		assert!(matches!(buffer.reconcile(None), Err(BufferError::StoreBehind { .. })));
 		assert!(matches!(
-			buffer.reconcile(Some(entries[0].checkpoint())),
+			buffer.reconcile(Some(beyond), &entries),
+			Err(BufferError::StoreAhead { .. })
+		));
+		buffer.acknowledge(entries[2].checkpoint(), &entries).unwrap();
+		assert!(matches!(buffer.reconcile(None, &[]), Err(BufferError::StoreBehind { .. })));
+		assert!(matches!(
+			buffer.reconcile(Some(entries[0].checkpoint()), &[]),
 			Err(BufferError::StoreBehind { acknowledged: 2, .. })
 		));
 	}
@@ -626,8 +707,10 @@ mod tests {
 		buffer.bind(2, None).unwrap();
 		fill(&mut buffer, COMPACT_AFTER + 10);
 		buffer.sync().unwrap();
-		let entries = buffer.unsent_entries(usize::MAX);
-		buffer.acknowledge(entries[COMPACT_AFTER as usize].checkpoint()).unwrap();
+		let entries = buffer.plaintext_entries(usize::MAX);
+		buffer
+			.acknowledge(entries[COMPACT_AFTER as usize].checkpoint(), &entries)
+			.unwrap();
 		let path = SensorBuffer::dir_of(dir.path(), "fill-sensor");
 		let size = fs::metadata(path.join("readings.log")).unwrap().len();
 		assert!(size < 1_000, "rewritten without the acknowledged readings ({size} bytes)");
@@ -635,8 +718,64 @@ mod tests {
 		buffer.sync().unwrap();
 		drop(buffer);
 		let reopened = SensorBuffer::open(&path).unwrap();
-		let rest = reopened.unsent_entries(usize::MAX);
+		let rest = reopened.plaintext_entries(usize::MAX);
 		assert_eq!(rest[..9], entries[COMPACT_AFTER as usize + 1..]);
 		assert_eq!(rest.len(), 10);
+	}
+
+	#[test]
+	fn sealed_entries_are_acknowledged_only_if_they_carry_the_readings() {
+		let dir = tempfile::tempdir().unwrap();
+		let mut buffer = SensorBuffer::create(dir.path(), &sensor(), None).unwrap();
+		buffer.bind(4, None).unwrap();
+		fill(&mut buffer, 4);
+		buffer.sync().unwrap();
+		// A stand-in for the epoch key: what matters is that the payload is not the reading.
+		let seal = |sequence: u64, payload: &[u8]| {
+			let mut sealed = payload.to_vec();
+			sealed.push(sequence as u8);
+			Ok::<_, ()>((Some(3), sealed))
+		};
+		let all = buffer.unsent_entries(10, seal).unwrap();
+		assert_eq!(all.iter().map(|e| e.sequence).collect::<Vec<_>>(), [0, 1, 2, 3]);
+		assert_eq!(all[2].previous, all[1].hash(), "linked over the sealed payloads");
+		assert!(all.iter().all(|e| e.epoch == Some(3) && e.payload.len() == 6));
+		let (first, rest) = (all[..2].to_vec(), all[2..].to_vec());
+
+		// The node serves entries of another timestamp (a second writer with the same key).
+		let mut other = first.clone();
+		other[0].timestamp += 1;
+		other[1].previous = other[0].hash();
+		assert!(matches!(
+			buffer.acknowledge(other[1].checkpoint(), &other),
+			Err(BufferError::NotOurs { sequence: 0, .. })
+		));
+		// A head beyond the entries given cannot be acknowledged.
+		assert!(matches!(
+			buffer.acknowledge(rest[0].checkpoint(), &first),
+			Err(BufferError::StoreAhead { .. })
+		));
+		assert_eq!(buffer.unacknowledged(), 4, "nothing acknowledged by the refusals");
+
+		buffer.acknowledge(all[2].checkpoint(), &all).unwrap();
+		assert_eq!(buffer.unacknowledged(), 1);
+		assert_eq!(buffer.state().last_epoch, Some(3));
+		assert_eq!(buffer.next_unacknowledged(), 3);
+		assert_eq!(buffer.head_hash(), all[2].hash());
+	}
+
+	#[test]
+	fn a_plaintext_entry_with_another_payload_is_not_ours() {
+		let dir = tempfile::tempdir().unwrap();
+		let mut buffer = SensorBuffer::create(dir.path(), &sensor(), None).unwrap();
+		buffer.bind(5, None).unwrap();
+		fill(&mut buffer, 1);
+		buffer.sync().unwrap();
+		let mut entries = buffer.plaintext_entries(1);
+		entries[0].payload = b"999.9".to_vec();
+		assert!(matches!(
+			buffer.acknowledge(entries[0].checkpoint(), &entries),
+			Err(BufferError::NotOurs { sequence: 0, .. })
+		));
 	}
 }

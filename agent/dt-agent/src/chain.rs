@@ -1,9 +1,13 @@
 //! What the agent reads from and sends to its node for feeds: the off-chain store's
-//! `feed_append` / `feed_latest`, the chain's `FeedsApi` and `TwinSpecApi`, and one
+//! `feed_append` / `feed_latest` / `feed_range` (reads signed by the device), the chain's `FeedsApi` and `TwinSpecApi`, and one
 //! transaction at a time for the device account.
 
 use dt_client::{Client, ClientError, Finalized};
-use dt_offchain::feed::SignedBatch;
+use dt_offchain::{
+	feed::{view::EntryView, Entry, FeedKey, SignedBatch},
+	network::{Action, SignedAction},
+	GenesisHash,
+};
 use dt_primitives::{
 	access::{ElementId, TwinId},
 	feed::{Checkpoint, FeedId},
@@ -22,6 +26,8 @@ pub type ChainFeed = FeedRecord<AccountId, BlockNumber>;
 
 /// Elements read per `TwinSpecApi_elements` call when counting a subtree.
 const ELEMENTS_PER_PAGE: u32 = 256;
+/// Entries asked for per `feed_range` call: a batch of the largest size fits in a few pages.
+const RANGE_PAGE: u32 = 1024;
 
 /// Signs and submits the device account's transactions one at a time.
 ///
@@ -86,6 +92,52 @@ struct HeadView {
 	timestamp: u64,
 }
 
+/// The last entry of a feed's log on the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogEnd {
+	pub head: Checkpoint,
+	/// The key epoch its payload is sealed under (`None`: plaintext).
+	pub epoch: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct LatestView {
+	#[serde(flatten)]
+	head: HeadView,
+	epoch: Option<u32>,
+}
+
+/// Signs the agent's reads of its own feeds: the node serves the entries of a feed above
+/// Public only to a signed read of a cleared member or of the feed's owner.
+#[derive(Clone)]
+pub struct FeedReads {
+	key: sr25519::Pair,
+	genesis: GenesisHash,
+}
+
+impl FeedReads {
+	/// Reads signed by `key` for the chain `genesis`.
+	pub fn new(key: sr25519::Pair, genesis: GenesisHash) -> Self {
+		FeedReads { key, genesis }
+	}
+
+	/// A fresh signed read of `feed` (each is taken once), as the node's `signedRead`.
+	fn signed(&self, feed: FeedId) -> String {
+		let request = SignedAction::sign(Action::ReadFeed { feed }, &self.key, &self.genesis);
+		format!("0x{}", hex::encode(codec::Encode::encode(&request)))
+	}
+
+	/// The chain the reads (and the device's feed entries) are signed for.
+	pub fn genesis(&self) -> &GenesisHash {
+		&self.genesis
+	}
+
+	/// Whose signatures the feed's entries carry: the device's own, on this chain.
+	pub fn own_entries(&self) -> FeedKey {
+		FeedKey { owner: self.key.public(), genesis: self.genesis }
+	}
+}
+
 #[derive(Deserialize)]
 struct AppendView {
 	head: HeadView,
@@ -124,9 +176,49 @@ pub async fn append(
 }
 
 /// The last entry of `feed` on the node, `None` while its log is empty.
-pub async fn latest(client: &Client, feed: FeedId) -> Result<Option<Checkpoint>, ClientError> {
-	let answer: Option<HeadView> = client.request("feed_latest", rpc_params![feed]).await?;
-	answer.as_ref().map(HeadView::checkpoint).transpose()
+pub async fn latest(
+	client: &Client,
+	feed: FeedId,
+	reads: &FeedReads,
+) -> Result<Option<LogEnd>, ClientError> {
+	let answer: Option<LatestView> =
+		client.request("feed_latest", rpc_params![feed, reads.signed(feed)]).await?;
+	answer
+		.map(|view| Ok(LogEnd { head: view.head.checkpoint()?, epoch: view.epoch }))
+		.transpose()
+}
+
+/// The entries of `feed` with sequence numbers in `[from, to)` as the node serves them,
+/// each checked to be signed by the device; fewer if the log ends before `to`.
+pub async fn own_entries(
+	client: &Client,
+	feed: FeedId,
+	from: u64,
+	to: u64,
+	reads: &FeedReads,
+) -> Result<Vec<Entry>, ClientError> {
+	let mut entries = Vec::new();
+	let mut next = from;
+	while next < to {
+		let page: Vec<EntryView> = client
+			.request("feed_range", rpc_params![feed, next, to, RANGE_PAGE, reads.signed(feed)])
+			.await?;
+		let Some(last) = page.last() else { break };
+		next = last.sequence + 1;
+		for view in page {
+			let sequence = view.sequence;
+			let bad = |reason: String| ClientError::Decode {
+				what: "a feed entry",
+				reason: format!("feed {feed}, entry {sequence}: {reason}"),
+			};
+			let stored = view.to_stored().map_err(bad)?;
+			stored
+				.verify(&reads.own_entries())
+				.map_err(|e| bad(format!("not signed by this device ({e})")))?;
+			entries.push(stored.entry);
+		}
+	}
+	Ok(entries)
 }
 
 /// A feed on chain.

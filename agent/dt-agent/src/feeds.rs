@@ -10,20 +10,27 @@
 //!   that remembers the replacement still to be sent;
 //! - the sender binds buffers to their feeds (the active feed the device account owns on the
 //!   sensor's element, registering one if allowed), brings them in line with the node's logs
-//!   (`feed_latest`), sends what is durable and unacknowledged every batch interval, and
-//!   sends pending replacements once the old sensor's readings are all stored;
-//! - the anchorer anchors each active feed's acknowledged head every checkpoint interval.
+//!   (`feed_latest`, and the entries the node has beyond the acknowledged head, checked to
+//!   be the device's), sends what is durable and unacknowledged every batch interval
+//!   (encrypted under the feed's current key epoch for a feed above Public, see
+//!   [`crate::epochs`]), and sends pending replacements once the old sensor's readings are
+//!   all stored; entries built once are kept until acknowledged and re-sent unchanged, never
+//!   built again;
+//! - the anchorer anchors each active feed's acknowledged head every checkpoint interval;
+//! - the access watcher counts the finalized blocks that may change who may read the
+//!   twin's feeds, so the sender starts a new epoch when the readers changed.
 //!
 //! The sender and the anchorer reconnect with backoff when the node goes away; the sampler
 //! needs no node, so readings keep accumulating in the buffers meanwhile.
 
 use crate::{
 	buffer::{BufferError, PendingReplacement, SensorBuffer},
-	chain::{self, ChainFeed, Submitter},
+	chain::{self, ChainFeed, FeedReads, LogEnd, Submitter},
 	device::{Device, SensorInfo, SensorReplacement},
+	epochs::{self, Epoch, EpochError, EpochFeed},
 };
 use dt_client::{dispatch_error_name, reading::DECIMAL_READING_SCHEMA, Client, ClientError};
-use dt_offchain::feed::SignedBatch;
+use dt_offchain::feed::{Entry, SignedBatch};
 use dt_primitives::{
 	access::{Confidentiality, ElementId, TwinId},
 	feed::{Checkpoint, FeedId},
@@ -92,6 +99,10 @@ pub enum FeedAgentError {
 	NoFeed { element: String },
 	#[error("{0}")]
 	Inconsistent(String),
+	#[error("feed {feed}: the node serves entries the agent cannot take as its own: {reason}")]
+	NotOwnEntries { feed: FeedId, reason: String },
+	#[error(transparent)]
+	Epoch(#[from] EpochError),
 }
 
 type Buffers = Arc<Mutex<BTreeMap<String, SensorBuffer>>>;
@@ -173,6 +184,12 @@ impl<D: Device + Clone + 'static> FeedStreamer<D> {
 			self.buffers.clone(),
 			shutdown.clone(),
 		));
+		let (access_changes, access_seen) = watch::channel(0);
+		let access_watcher = tokio::spawn(epochs::watch_access(
+			self.config.node.clone(),
+			access_changes,
+			shutdown.clone(),
+		));
 		let sender = Sender {
 			config: self.config,
 			submitter: self.submitter,
@@ -180,10 +197,17 @@ impl<D: Device + Clone + 'static> FeedStreamer<D> {
 			wake: self.wake,
 			retry_at: HashMap::new(),
 			stalled: HashSet::new(),
+			reads: None,
+			levels: HashMap::new(),
+			built: HashMap::new(),
+			epochs: HashMap::new(),
+			epoch_retry: HashMap::new(),
+			access_seen,
 		};
 		sender.run(shutdown).await;
 		let _ = sampler.await;
 		let _ = anchorer.await;
+		let _ = access_watcher.await;
 	}
 }
 
@@ -338,6 +362,21 @@ struct Sender {
 	retry_at: HashMap<String, Instant>,
 	/// Sensors whose buffer disagrees with the node's log, left alone until reconnecting.
 	stalled: HashSet<String>,
+	/// The device's signed reads of its feeds on this connection's chain.
+	reads: Option<FeedReads>,
+	/// Each bound feed's confidentiality level, as registered.
+	levels: HashMap<FeedId, Confidentiality>,
+	/// Entries built (sealed, linked) and not acknowledged yet, by sensor: re-sent as they
+	/// are, so no payload is ever sealed twice under one key and nonce.
+	built: HashMap<String, Vec<Entry>>,
+	/// The running key epoch of each encrypted feed, with the count of access changes its
+	/// readers were last checked at.
+	epochs: HashMap<FeedId, (Epoch, u64)>,
+	/// Encrypted feeds whose epoch could not start: not before the instant, unless the
+	/// readers may have changed since (the count of access changes then).
+	epoch_retry: HashMap<FeedId, (Instant, u64)>,
+	/// How many finalized blocks so far may have changed the readers of the twin's feeds.
+	access_seen: watch::Receiver<u64>,
 }
 
 impl Sender {
@@ -363,6 +402,8 @@ impl Sender {
 	/// One connection's worth of work; `Ok` when the agent stops.
 	async fn follow(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<(), FeedAgentError> {
 		let client = Client::connect(&self.config.node).await?;
+		let genesis = chain::genesis(&client).await?;
+		self.reads = Some(FeedReads::new(self.submitter.key().clone(), genesis));
 		self.prepare(&client).await?;
 		let mut ticks = tokio::time::interval(self.config.batch_interval);
 		ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -406,14 +447,73 @@ impl Sender {
 			// stopping the others.
 			let feed = lock(&self.buffers).get(&element).and_then(|buffer| buffer.state().feed);
 			let Some(feed) = feed else { continue };
-			let head = chain::latest(client, feed).await?;
-			let reconciled = match lock(&self.buffers).get_mut(&element) {
-				Some(buffer) => buffer.reconcile(head),
-				None => Ok(()),
-			};
-			self.stall_on(&element, reconciled);
+			let end = chain::latest(client, feed, self.reads()?).await?;
+			self.reconcile(client, &element, feed, end).await?;
 		}
 		Ok(())
+	}
+
+	/// Brings `element`'s buffer in line with its feed's log on the node, which ends with
+	/// `end`: entries the node has beyond the acknowledged head are the ones this agent built
+	/// and sent (if it still has them) or, after a restart, those the node serves, checked
+	/// to be signed by the device.
+	async fn reconcile(
+		&mut self,
+		client: &Client,
+		element: &str,
+		feed: FeedId,
+		end: Option<LogEnd>,
+	) -> Result<(), FeedAgentError> {
+		let next = match lock(&self.buffers).get(element) {
+			Some(buffer) => buffer.next_unacknowledged(),
+			None => return Ok(()),
+		};
+		let beyond = end.map(|end| end.head.sequence).filter(|&last| last >= next);
+		let built = self.built.get(element).filter(|built| {
+			built.first().map(|e| e.sequence) == Some(next)
+				&& built.last().map(|e| e.sequence) >= beyond
+		});
+		let entries = match (beyond, built) {
+			(None, _) => Vec::new(),
+			(Some(_), Some(built)) => built.clone(),
+			(Some(last), None) => {
+				match chain::own_entries(client, feed, next, last + 1, self.reads()?).await {
+					Ok(entries) => entries,
+					Err(ClientError::Decode { reason, .. }) => {
+						let error = FeedAgentError::NotOwnEntries { feed, reason };
+						log::error!("sensor {element}: {error}; its readings stay in the buffer");
+						self.stalled.insert(element.to_owned());
+						return Ok(());
+					},
+					Err(error) => return Err(error.into()),
+				}
+			},
+		};
+		let reconciled = match lock(&self.buffers).get_mut(element) {
+			Some(buffer) => buffer.reconcile(end.map(|end| end.head), &entries),
+			None => Ok(()),
+		};
+		self.forget_acknowledged(element);
+		self.stall_on(element, reconciled);
+		Ok(())
+	}
+
+	/// The device's signed reads for this connection.
+	fn reads(&self) -> Result<&FeedReads, FeedAgentError> {
+		self.reads.as_ref().ok_or_else(|| {
+			FeedAgentError::Inconsistent("no connection to the node to read feeds through".into())
+		})
+	}
+
+	/// Drops the built entries of `element` that the buffer has seen acknowledged.
+	fn forget_acknowledged(&mut self, element: &str) {
+		let next = lock(&self.buffers).get(element).map(|buffer| buffer.next_unacknowledged());
+		if let Some(built) = self.built.get_mut(element) {
+			built.retain(|entry| next.is_some_and(|next| entry.sequence >= next));
+			if built.is_empty() {
+				self.built.remove(element);
+			}
+		}
 	}
 
 	/// Stops sending `element`'s readings until the next connection if its buffer and the
@@ -433,9 +533,12 @@ impl Sender {
 			None if self.config.register_missing => self.register(client, element).await?,
 			None => return Err(FeedAgentError::NoFeed { element: element.to_owned() }),
 		};
-		let head = chain::latest(client, feed).await?;
+		let end = chain::latest(client, feed, self.reads()?).await?;
 		if let Some(buffer) = lock(&self.buffers).get_mut(element) {
-			buffer.bind(feed, head)?;
+			buffer.bind(feed, end.map(|end| end.head))?;
+			if let Some(epoch) = end.and_then(|end| end.epoch) {
+				buffer.record_epoch(epoch)?;
+			}
 		}
 		log::info!("sensor {element} streams into feed {feed}");
 		Ok(())
@@ -512,31 +615,19 @@ impl Sender {
 	/// Sends every durable, unacknowledged reading of every bound buffer.
 	async fn send_all(&mut self, client: &Client) -> Result<(), FeedAgentError> {
 		let elements: Vec<String> = lock(&self.buffers).keys().cloned().collect();
-		let genesis = chain::genesis(client).await?;
 		for element in elements {
 			if self.stalled.contains(&element) {
 				continue;
 			}
-			loop {
-				let batch = {
-					let buffers = lock(&self.buffers);
-					let Some(buffer) = buffers.get(&element) else { break };
-					let (Some(feed), entries) =
-						(buffer.state().feed, buffer.unsent_entries(self.config.max_batch))
-					else {
-						break;
-					};
-					if entries.is_empty() {
-						break;
-					}
-					(feed, SignedBatch::sign(entries, self.submitter.key(), &genesis))
-				};
-				let (feed, batch) = batch;
+			while let Some((feed, entries)) = self.next_batch(client, &element).await? {
+				let batch =
+					SignedBatch::sign(entries, self.submitter.key(), self.reads()?.genesis());
 				let head = chain::append(client, feed, &batch).await?;
 				let acknowledged = match lock(&self.buffers).get_mut(&element) {
-					Some(buffer) => buffer.acknowledge(head),
+					Some(buffer) => buffer.acknowledge(head, &batch.entries),
 					None => Ok(()),
 				};
+				self.forget_acknowledged(&element);
 				if acknowledged.is_err() {
 					self.stall_on(&element, acknowledged);
 					break;
@@ -545,6 +636,137 @@ impl Sender {
 			}
 		}
 		Ok(())
+	}
+
+	/// The entries to send next for `element`: those built before and not acknowledged, or
+	/// else up to a batch of its durable readings, sealed under the feed's epoch key if the
+	/// feed is above Public; `None` if there is nothing to send (or the epoch must wait).
+	async fn next_batch(
+		&mut self,
+		client: &Client,
+		element: &str,
+	) -> Result<Option<(FeedId, Vec<Entry>)>, FeedAgentError> {
+		let (feed, unsent) = {
+			let buffers = lock(&self.buffers);
+			let Some(buffer) = buffers.get(element) else { return Ok(None) };
+			let Some(feed) = buffer.state().feed else { return Ok(None) };
+			(feed, buffer.sendable())
+		};
+		if let Some(built) = self.built.get(element) {
+			return Ok(Some((feed, built.clone())));
+		}
+		if unsent == 0 {
+			return Ok(None);
+		}
+		let level = self.level(client, feed).await?;
+		let max = self.config.max_batch;
+		let entries = if level == Confidentiality::Public {
+			lock(&self.buffers).get(element).map(|buffer| buffer.plaintext_entries(max))
+		} else {
+			if !self.ensure_epoch(client, element, feed, level).await? {
+				return Ok(None);
+			}
+			let Some((epoch, _)) = self.epochs.get_mut(&feed) else { return Ok(None) };
+			let number = epoch.encryptor.epoch();
+			let sealed = lock(&self.buffers).get(element).map(|buffer| {
+				buffer.unsent_entries(max, |sequence, reading| {
+					epoch.encryptor.seal(sequence, reading).map(|sealed| (Some(number), sealed))
+				})
+			});
+			match sealed.transpose() {
+				Ok(entries) => entries,
+				Err(source) => {
+					// Only a sequence number sealed before: start afresh under a new key.
+					self.epochs.remove(&feed);
+					return Err(FeedAgentError::Epoch(EpochError::Crypto { feed, source }));
+				},
+			}
+		};
+		let Some(entries) = entries.filter(|entries| !entries.is_empty()) else { return Ok(None) };
+		self.built.insert(element.to_owned(), entries.clone());
+		Ok(Some((feed, entries)))
+	}
+
+	/// The confidentiality level `feed` was registered with.
+	async fn level(
+		&mut self,
+		client: &Client,
+		feed: FeedId,
+	) -> Result<Confidentiality, FeedAgentError> {
+		if let Some(level) = self.levels.get(&feed) {
+			return Ok(*level);
+		}
+		let record = chain::feed(client, feed)
+			.await?
+			.ok_or_else(|| FeedAgentError::Inconsistent(format!("feed {feed} is not on chain")))?;
+		self.levels.insert(feed, record.confidentiality);
+		Ok(record.confidentiality)
+	}
+
+	/// Makes sure `feed` has an epoch sealed for exactly the readers cleared now (checked
+	/// again only after a block that may have changed them), starting a new one if not;
+	/// `false` if none can start yet (the reason is logged, and tried again later).
+	async fn ensure_epoch(
+		&mut self,
+		client: &Client,
+		element: &str,
+		feed: FeedId,
+		level: Confidentiality,
+	) -> Result<bool, FeedAgentError> {
+		let changes = *self.access_seen.borrow();
+		if self.epochs.get(&feed).is_some_and(|(_, checked)| *checked == changes) {
+			return Ok(true);
+		}
+		if let Some((until, at)) = self.epoch_retry.get(&feed) {
+			if Instant::now() < *until && *at == changes {
+				return Ok(false);
+			}
+		}
+		let twin = self.config.twin;
+		let readers = epochs::readers(client, twin, level).await?;
+		match self.epochs.get_mut(&feed) {
+			Some((epoch, checked)) if epoch.sealed_for(&readers) => {
+				*checked = changes;
+				return Ok(true);
+			},
+			// Readers came or went: nothing more is sealed under the old key.
+			Some(_) => {
+				self.epochs.remove(&feed);
+			},
+			None => {},
+		}
+		let (after, first_sequence) = match lock(&self.buffers).get(element) {
+			Some(buffer) => (buffer.state().last_epoch, buffer.next_unacknowledged()),
+			None => return Ok(false),
+		};
+		let genesis = *self.reads()?.genesis();
+		let target = EpochFeed { feed, level, twin };
+		let started = epochs::start(
+			client,
+			self.submitter.key(),
+			&genesis,
+			&target,
+			after,
+			first_sequence,
+			&readers,
+		)
+		.await;
+		match started {
+			Ok(epoch) => {
+				if let Some(buffer) = lock(&self.buffers).get_mut(element) {
+					buffer.record_epoch(epoch.encryptor.epoch())?;
+				}
+				self.epoch_retry.remove(&feed);
+				self.epochs.insert(feed, (epoch, changes));
+				Ok(true)
+			},
+			Err(EpochError::Client(error)) => Err(error.into()),
+			Err(error) => {
+				log::warn!("sensor {element}: {error}; trying again in {MAX_BACKOFF:?}");
+				self.epoch_retry.insert(feed, (Instant::now() + MAX_BACKOFF, changes));
+				Ok(false)
+			},
+		}
 	}
 
 	/// Sends pending replacements whose old sensor is fully delivered, binds buffers still
@@ -685,9 +907,9 @@ impl Sender {
 			.ok_or_else(|| {
 				FeedAgentError::Inconsistent("replace_sensor emitted no SensorReplaced".into())
 			})?;
-		let head = chain::latest(client, new_feed).await?;
+		let end = chain::latest(client, new_feed, self.reads()?).await?;
 		if let Some(buffer) = lock(&self.buffers).get_mut(element) {
-			buffer.bind(new_feed, head)?;
+			buffer.bind(new_feed, end.map(|end| end.head))?;
 		}
 		self.forget(&pending.old_element);
 		log::info!(

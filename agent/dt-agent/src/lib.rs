@@ -14,7 +14,8 @@
 //! - [`feeds`]: the device's sensor readings as signed, hash-chained feed entries in the
 //!   node's off-chain store, through [`buffer`], a persistent local buffer that keeps every
 //!   reading until the node acknowledged it; feed heads anchored on chain as checkpoints;
-//!   an exchanged sensor replaced on chain in one transaction;
+//!   an exchanged sensor replaced on chain in one transaction; feeds above Public encrypted
+//!   under key epochs sealed for the readers the chain clears ([`epochs`]);
 //! - [`chain`]: the node's feed methods and chain reads the agent uses, and [`chain::Submitter`],
 //!   which sends the device account's transactions one at a time.
 //!
@@ -27,6 +28,7 @@ pub mod chain;
 pub mod declarations;
 pub mod device;
 pub mod envelope;
+pub mod epochs;
 pub mod feeds;
 pub mod programs;
 pub mod simulator;

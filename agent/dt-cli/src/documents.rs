@@ -5,7 +5,7 @@
 
 mod access_list;
 mod envelopes;
-mod readers;
+pub(crate) mod readers;
 mod store;
 mod transfer;
 

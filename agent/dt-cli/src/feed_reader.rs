@@ -7,7 +7,9 @@
 use crate::feed_read::{
 	read_refusal, signed_read, EntryView, EpochKeys, FeedReadError, FeedVerifier,
 };
-use crate::{feeds::Feed, keystore, keystore::Keystore, unlock_key};
+use crate::{
+	documents::readers::level_name, feeds::Feed, keystore, keystore::Keystore, unlock_key,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use dt_client::{Client, ClientError};
 use dt_offchain::{crypto::ReaderPrivateKey, feed::StoredEntry, GenesisHash};
@@ -78,6 +80,14 @@ impl<'a> FeedReader<'a> {
 	) -> Result<FeedReader<'a>> {
 		let feed = record.id;
 		let level = record.confidentiality;
+		if level != Confidentiality::Public && party.is_none() {
+			bail!(
+				"feed {feed} is {}: nodes serve its entries only to a party cleared for that \
+				 level (or its device), and their readings are sealed for those parties; read it \
+				 as one with --as KEY",
+				level_name(level)
+			);
+		}
 		let genesis: GenesisHash = chain
 			.block_hash(0)
 			.await?

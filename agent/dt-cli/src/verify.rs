@@ -11,12 +11,15 @@
 //! - Every feed's log is read from its first entry: each entry must be signed by the
 //!   feed's owner (its batch's signature and its place in the batch), carry the previous
 //!   entry's hash, and at each checkpoint anchored on chain hash to the anchored entry hash
-//!   (with the anchored timestamp); the log must end where a signed batch ends. With
-//!   `--as`, reads of feeds above Public are signed by that party.
+//!   (with the anchored timestamp); the log must end where a signed batch ends. Nodes
+//!   serve a feed above Public only to a party cleared for it: with `--as`, reads are
+//!   signed by that party; a feed the party may not read (or any such feed without `--as`)
+//!   is reported as not verified, never as verified.
 
 use crate::feed_read::FeedReadError;
 use crate::{
 	chain,
+	documents::readers::level_name,
 	feed_reader::{self, FeedReader, Party},
 	feeds, Output, Unsuccessful,
 };
@@ -26,7 +29,10 @@ use dt_offchain::{
 	content_id::{verify as verify_block, Cid},
 	documents::{Manifest, MANIFEST_MAGIC},
 };
-use dt_primitives::{access::TwinId, content_id::ContentId};
+use dt_primitives::{
+	access::{Confidentiality, TwinId},
+	content_id::ContentId,
+};
 use dt_runtime::{AccountId, BlockNumber};
 use jsonrpsee::rpc_params;
 use pallet_dt_documents::{DocumentHistory, DocumentRecord};
@@ -44,6 +50,8 @@ struct Mismatch {
 struct Report {
 	checked: Vec<String>,
 	mismatches: Vec<Mismatch>,
+	/// What could not be checked, and why.
+	unverified: Vec<String>,
 }
 
 impl Report {
@@ -75,8 +83,16 @@ pub async fn verify_command(
 	for mismatch in &report.mismatches {
 		text.push_str(&format!("MISMATCH  {}: {}\n", mismatch.item, mismatch.problem));
 	}
-	text.push_str(&if report.mismatches.is_empty() {
+	for unverified in &report.unverified {
+		text.push_str(&format!("NOT READ  {unverified}\n"));
+	}
+	text.push_str(&if report.mismatches.is_empty() && report.unverified.is_empty() {
 		format!("twin {twin}: everything in the store matches the chain")
+	} else if report.mismatches.is_empty() {
+		format!(
+			"twin {twin}: everything read matches the chain; {} not read",
+			report.unverified.len()
+		)
 	} else {
 		format!(
 			"twin {twin}: {} mismatches between the store and the chain",
@@ -89,6 +105,7 @@ pub async fn verify_command(
 			"twin": twin,
 			"ok": report.mismatches.is_empty(),
 			"checked": report.checked,
+			"unverified": report.unverified,
 			"mismatches": report.mismatches.iter().map(|m| json!({ "item": m.item, "problem": m.problem })).collect::<Vec<Value>>(),
 		}),
 	};
@@ -275,11 +292,28 @@ async fn verify_feeds(
 		if !json {
 			eprintln!("verifying feed {}", feed.id);
 		}
+		if feed.confidentiality != Confidentiality::Public && party.is_none() {
+			report.unverified.push(format!(
+				"feed {}: {} (verify as a party cleared for it with --as KEY)",
+				feed.id,
+				level_name(feed.confidentiality)
+			));
+			continue;
+		}
 		let checkpoints = feed_reader::all_checkpoints(client, feed.id).await?;
 		let mut reader = FeedReader::new(client, store, &feed, party, true).await?;
 		let (entries, walked) = reader.walk().await;
 		let before = report.mismatches.len();
 		match walked {
+			Err(error)
+				if matches!(
+					error.downcast_ref::<FeedReadError>(),
+					Some(FeedReadError::NotCleared { .. })
+				) =>
+			{
+				report.unverified.push(format!("feed {}: {error}", feed.id));
+				continue;
+			},
 			Err(error) => {
 				let problem = match error.downcast_ref::<FeedReadError>() {
 					Some(FeedReadError::CheckpointMismatch { sequence, .. }) => checkpoints

@@ -453,6 +453,8 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 			min,
 			"--max",
 			max,
+			"--confidentiality",
+			"public",
 			"--as",
 			by,
 		]
@@ -541,15 +543,47 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	// The entries come from the store named by --store; one that is not there is named.
 	let store = dt.json(&["feed", "latest", &f, "--store", &node.url]);
 	assert_eq!(store["sequence"], 4);
-	// A read signed by a party (--as) is served only if it is cleared for the feed's level:
-	// Alice owns the twin; Charlie is no member.
-	let signed = dt.json(&["feed", "range", &f, "--from", "0", "--to", "5", "--as", "alice"]);
+	// A public feed is anyone's to read; a read signed by a party (--as) is served alike.
+	let signed = dt.json(&["feed", "range", &f, "--from", "0", "--to", "5", "--as", "charlie"]);
 	assert_eq!(signed["entries"].as_array().unwrap().len(), 5);
-	let error = dt.fails(&["feed", "latest", &f, "--as", "charlie"]);
+	// An internal feed is read only by a party cleared for it (Alice owns the twin; Charlie
+	// is no member), and takes no plaintext.
+	let internal = dt.json(&[
+		"feed",
+		"register",
+		&t,
+		"fill-level",
+		"--owner",
+		"bob",
+		"--unit",
+		"mm",
+		"--interval-ms",
+		"1000",
+		"--confidentiality",
+		"internal",
+		"--as",
+		"alice",
+	]);
+	let internal_feed = internal["feed"].as_u64().unwrap();
+	let i = internal_feed.to_string();
+	let error = dt.fails(&["feed", "latest", &i]);
+	assert!(error.contains(&format!("feed {i} is internal")) && error.contains("--as"), "{error}");
+	let error = dt.fails(&["feed", "latest", &i, "--as", "charlie"]);
 	assert!(
-		error.contains(&format!("may not read feed {feed}")) && error.contains("not cleared"),
+		error.contains(&format!("may not read feed {i}")) && error.contains("not cleared"),
 		"{error}"
 	);
+	assert!(dt.ok(&["feed", "latest", &i, "--as", "alice"]).contains("no readings yet"));
+	let plaintext = entries(internal_feed, 0, GENESIS_PREVIOUS, base_ms, &["250.5"]);
+	let batch = SignedBatch::sign(plaintext, &pair("//Bob"), &runtime.block_on(genesis(&client)));
+	let refused = runtime
+		.block_on(client.request::<Value>(
+			"feed_append",
+			rpc_params![internal_feed, format!("0x{}", hex::encode(batch.encode()))],
+		))
+		.expect_err("a plaintext entry of an internal feed is refused");
+	assert_eq!(refused.code(), Some(7207), "{refused}");
+	assert!(dt.ok(&["feed", "latest", &i, "--as", "alice"]).contains("no readings yet"));
 	let error = dt.fails(&["feed", "latest", &f, "--store", "ws://127.0.0.1:1"]);
 	assert!(
 		error.contains("cannot connect to ws://127.0.0.1:1") && error.contains("--store"),
@@ -569,6 +603,15 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	assert_eq!(verified["ok"], true, "{verified}");
 	assert_eq!(verified["checked"].as_array().unwrap().len(), 2, "{verified}");
 	assert_eq!(verified["checked"][0], "document 0 version 0: 3 blocks, 1 annotations");
+	// The internal feed is not read without a party cleared for it, and says so.
+	let unverified = verified["unverified"].as_array().unwrap();
+	assert_eq!(unverified.len(), 1, "{verified}");
+	assert!(unverified[0].as_str().unwrap().starts_with(&format!("feed {i}: internal")));
+	let as_alice = dt.json(&["verify", &t, "--as", "alice"]);
+	assert_eq!(as_alice["checked"].as_array().unwrap().len(), 3, "{as_alice}");
+	assert_eq!(as_alice["unverified"], serde_json::json!([]), "{as_alice}");
+	let as_charlie = dt.json(&["verify", &t, "--as", "charlie"]);
+	assert!(as_charlie["unverified"][0].as_str().unwrap().contains("not cleared"), "{as_charlie}");
 	let text = dt.ok(&["verify", &t]);
 	assert!(
 		text.contains(&format!(
@@ -694,6 +737,8 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		"bob",
 		"--interval-ms",
 		"1000",
+		"--confidentiality",
+		"public",
 		"--as",
 		"alice",
 	]);

@@ -186,8 +186,9 @@ async fn declare_and_grant(client: &Client, twin: TwinId) {
 	submit_ok(client, OWNER, grant).await;
 }
 
-/// Registers a feed of decimal readings in mm on the filler, owned by the device (Bob), as
-/// the owner; returns its id.
+/// Registers a public feed of decimal readings in mm on the filler, owned by the device
+/// (Bob), as the owner; returns its id. Public, so that its entries may be plaintext: a feed
+/// above Public takes only entries encrypted under its key epochs.
 pub async fn register_feed(client: &Client, twin: TwinId) -> dt_primitives::feed::FeedId {
 	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
 		twin,
@@ -198,7 +199,7 @@ pub async fn register_feed(client: &Client, twin: TwinId) -> dt_primitives::feed
 			unit: bounded("mm"),
 			nominal_interval_ms: 1000,
 			expected_range: None,
-			confidentiality: dt_primitives::access::Confidentiality::Internal,
+			confidentiality: dt_primitives::access::Confidentiality::Public,
 		},
 	});
 	let registered = submit_ok(client, OWNER, register).await;
