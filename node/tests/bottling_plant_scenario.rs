@@ -157,10 +157,14 @@ fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<
 
 /// The readers on `document`'s list as `node` reads it from the replicas, sorted.
 async fn reader_list(node: &Node, document: &str) -> Vec<String> {
-	let rpc = node.rpc().await;
 	let document: u64 = document.parse().expect("a document id");
-	let item: String = rpc.request("store_documentItem", rpc_params![document]).await;
-	let acl: Value = rpc.request("store_acl", rpc_params![item]).await;
+	let item: String = node.rpc().await.request("store_documentItem", rpc_params![document]).await;
+	item_readers(node, item).await
+}
+
+/// The readers on the list of the store's item `item` (hex) as `node` reads it, sorted.
+async fn item_readers(node: &Node, item: String) -> Vec<String> {
+	let acl: Value = node.rpc().await.request("store_acl", rpc_params![item]).await;
 	let mut readers: Vec<String> = acl["readers"]
 		.as_array()
 		.expect("a list of readers")
@@ -277,15 +281,7 @@ async fn read_refused(node: &Node, feed: u64, reader: &AgentKey) -> Option<i32> 
 /// The readers of epoch `epoch` of `feed`, sorted.
 async fn epoch_readers(node: &Node, feed: u64, epoch: u32) -> Vec<String> {
 	let item = dt_offchain::network::feed_epoch_item(feed, epoch);
-	let acl: Value = node.rpc().await.request("store_acl", rpc_params![hex0x(&item.0)]).await;
-	let mut readers: Vec<String> = acl["readers"]
-		.as_array()
-		.expect("a list of readers")
-		.iter()
-		.map(|reader| reader.as_str().unwrap().to_owned())
-		.collect();
-	readers.sort();
-	readers
+	item_readers(node, hex0x(&item.0)).await
 }
 
 /// No file of any partner's feed store holds one of the readings in plaintext.
