@@ -70,6 +70,9 @@ tests scripts/tests/local-network-rpc.sh
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh
 
+step "a short run of the feed-ingestion benchmark against a dt-node --dev"
+tests scripts/tests/ingestion-bench-smoke.sh
+
 if [ -n "${CI:-}" ]; then
 	step "prune the build cache"
 	scripts/prune-target.sh "$DT_CARGO_MESSAGES"
