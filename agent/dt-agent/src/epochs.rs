@@ -8,7 +8,7 @@
 //! entry encrypted under it. The key never leaves the encryptor otherwise and dies with the
 //! agent: every start of the agent begins a new epoch.
 //!
-//! The sender asks [`readers`] again whenever a finalized block carried an event of the
+//! [`FeedEpochs`] asks [`readers`] again whenever a finalized block carried an event of the
 //! access control or of the consortium ([`watch_access`]); if the readers changed, the next
 //! entry built starts a new epoch, so a reader who lost clearance gets nothing built after
 //! the agent saw that block.
@@ -17,7 +17,10 @@
 //! list is set already (an earlier run that stopped between claiming and writing) is
 //! skipped, so epoch numbers only grow and no two keys share one.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+	collections::{BTreeMap, HashMap},
+	time::{Duration, Instant},
+};
 
 use codec::Encode;
 use dt_client::{readers::cleared_readers, Client, ClientError};
@@ -39,6 +42,8 @@ use tokio::sync::watch;
 
 /// How many epoch numbers past the last known one are tried before giving up.
 const CLAIM_ATTEMPTS: u32 = 16;
+/// How long after an epoch could not start it is tried again, unless access changes first.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The node's codes (docs/rpc.md): a list change that does not fit the list, and a node
 /// without the store's network.
@@ -87,6 +92,80 @@ impl Epoch {
 	/// Whether the epoch's key was sealed for exactly `now`.
 	pub fn sealed_for(&self, now: &[Reader]) -> bool {
 		self.readers == reader_set(now)
+	}
+}
+
+/// The running epochs of the agent's encrypted feeds, and when their readers are due to be
+/// checked again.
+pub struct FeedEpochs {
+	/// Each feed's epoch, with the count of access changes its readers were last checked at.
+	running: HashMap<FeedId, (Epoch, u64)>,
+	/// Feeds whose epoch could not start: not before the instant, unless access changed
+	/// since (the count then).
+	retry: HashMap<FeedId, (Instant, u64)>,
+	/// How many finalized blocks so far may have changed the readers ([`watch_access`]).
+	access_seen: watch::Receiver<u64>,
+}
+
+impl FeedEpochs {
+	/// No epoch yet; readers checked again as `access_seen` counts changes.
+	pub fn new(access_seen: watch::Receiver<u64>) -> Self {
+		FeedEpochs { running: HashMap::new(), retry: HashMap::new(), access_seen }
+	}
+
+	/// The epoch of `feed` to seal with now: the running one if it is sealed for exactly the
+	/// readers cleared now (asked again only after access may have changed), otherwise a new
+	/// one above `after` from entry `first_sequence` on. `None` while none can start (the
+	/// reason is logged; tried again after [`RETRY_AFTER`] or the next access change).
+	pub async fn current(
+		&mut self,
+		client: &Client,
+		device: &sr25519::Pair,
+		genesis: &GenesisHash,
+		feed: &EpochFeed,
+		after: Option<u32>,
+		first_sequence: u64,
+	) -> Result<Option<&mut Epoch>, ClientError> {
+		let changes = *self.access_seen.borrow();
+		let id = feed.feed;
+		let checked = self.running.get(&id).map(|(_, checked)| *checked);
+		if checked == Some(changes) {
+			return Ok(self.running.get_mut(&id).map(|(epoch, _)| epoch));
+		}
+		if self
+			.retry
+			.get(&id)
+			.is_some_and(|(until, at)| Instant::now() < *until && *at == changes)
+		{
+			return Ok(None);
+		}
+		let readers = readers(client, feed.twin, feed.level).await?;
+		if let Some((epoch, checked)) = self.running.get_mut(&id) {
+			if epoch.sealed_for(&readers) {
+				*checked = changes;
+				return Ok(self.running.get_mut(&id).map(|(epoch, _)| epoch));
+			}
+		}
+		// Readers came or went: nothing more is sealed under the old key.
+		self.running.remove(&id);
+		match start(client, device, genesis, feed, after, first_sequence, &readers).await {
+			Ok(epoch) => {
+				self.retry.remove(&id);
+				let (epoch, _) = self.running.entry(id).or_insert((epoch, changes));
+				Ok(Some(epoch))
+			},
+			Err(EpochError::Client(error)) => Err(error),
+			Err(error) => {
+				log::warn!("{error}; trying again in {RETRY_AFTER:?} or when access changes");
+				self.retry.insert(id, (Instant::now() + RETRY_AFTER, changes));
+				Ok(None)
+			},
+		}
+	}
+
+	/// Ends `feed`'s epoch: the next entry starts a new one.
+	pub fn end(&mut self, feed: FeedId) {
+		self.running.remove(&feed);
 	}
 }
 

@@ -27,7 +27,7 @@ use crate::{
 	buffer::{BufferError, PendingReplacement, SensorBuffer},
 	chain::{self, ChainFeed, FeedReads, LogEnd, Submitter},
 	device::{Device, SensorInfo, SensorReplacement},
-	epochs::{self, Epoch, EpochError, EpochFeed},
+	epochs::{self, EpochError, EpochFeed, FeedEpochs},
 };
 use dt_client::{dispatch_error_name, reading::DECIMAL_READING_SCHEMA, Client, ClientError};
 use dt_offchain::feed::{Entry, SignedBatch};
@@ -200,9 +200,7 @@ impl<D: Device + Clone + 'static> FeedStreamer<D> {
 			reads: None,
 			levels: HashMap::new(),
 			built: HashMap::new(),
-			epochs: HashMap::new(),
-			epoch_retry: HashMap::new(),
-			access_seen,
+			epochs: FeedEpochs::new(access_seen),
 		};
 		sender.run(shutdown).await;
 		let _ = sampler.await;
@@ -369,14 +367,8 @@ struct Sender {
 	/// Entries built (sealed, linked) and not acknowledged yet, by sensor: re-sent as they
 	/// are, so no payload is ever sealed twice under one key and nonce.
 	built: HashMap<String, Vec<Entry>>,
-	/// The running key epoch of each encrypted feed, with the count of access changes its
-	/// readers were last checked at.
-	epochs: HashMap<FeedId, (Epoch, u64)>,
-	/// Encrypted feeds whose epoch could not start: not before the instant, unless the
-	/// readers may have changed since (the count of access changes then).
-	epoch_retry: HashMap<FeedId, (Instant, u64)>,
-	/// How many finalized blocks so far may have changed the readers of the twin's feeds.
-	access_seen: watch::Receiver<u64>,
+	/// The key epochs of the encrypted feeds.
+	epochs: FeedEpochs,
 }
 
 impl Sender {
@@ -663,21 +655,30 @@ impl Sender {
 		let entries = if level == Confidentiality::Public {
 			lock(&self.buffers).get(element).map(|buffer| buffer.plaintext_entries(max))
 		} else {
-			if !self.ensure_epoch(client, element, feed, level).await? {
-				return Ok(None);
-			}
-			let Some((epoch, _)) = self.epochs.get_mut(&feed) else { return Ok(None) };
+			let (after, first_sequence) = match lock(&self.buffers).get(element) {
+				Some(buffer) => (buffer.state().last_epoch, buffer.next_unacknowledged()),
+				None => return Ok(None),
+			};
+			let target = EpochFeed { feed, level, twin: self.config.twin };
+			let genesis = *self.reads()?.genesis();
+			let device = self.submitter.key();
+			let current =
+				self.epochs.current(client, device, &genesis, &target, after, first_sequence);
+			let Some(epoch) = current.await? else { return Ok(None) };
 			let number = epoch.encryptor.epoch();
-			let sealed = lock(&self.buffers).get(element).map(|buffer| {
-				buffer.unsent_entries(max, |sequence, reading| {
+			let sealed = lock(&self.buffers).get_mut(element).map(|buffer| {
+				buffer.record_epoch(number)?;
+				let entries = buffer.unsent_entries(max, |sequence, reading| {
 					epoch.encryptor.seal(sequence, reading).map(|sealed| (Some(number), sealed))
-				})
+				});
+				Ok::<_, FeedAgentError>(entries)
 			});
-			match sealed.transpose() {
-				Ok(entries) => entries,
-				Err(source) => {
+			match sealed.transpose()? {
+				Some(Ok(entries)) => Some(entries),
+				None => None,
+				Some(Err(source)) => {
 					// Only a sequence number sealed before: start afresh under a new key.
-					self.epochs.remove(&feed);
+					self.epochs.end(feed);
 					return Err(FeedAgentError::Epoch(EpochError::Crypto { feed, source }));
 				},
 			}
@@ -701,72 +702,6 @@ impl Sender {
 			.ok_or_else(|| FeedAgentError::Inconsistent(format!("feed {feed} is not on chain")))?;
 		self.levels.insert(feed, record.confidentiality);
 		Ok(record.confidentiality)
-	}
-
-	/// Makes sure `feed` has an epoch sealed for exactly the readers cleared now (checked
-	/// again only after a block that may have changed them), starting a new one if not;
-	/// `false` if none can start yet (the reason is logged, and tried again later).
-	async fn ensure_epoch(
-		&mut self,
-		client: &Client,
-		element: &str,
-		feed: FeedId,
-		level: Confidentiality,
-	) -> Result<bool, FeedAgentError> {
-		let changes = *self.access_seen.borrow();
-		if self.epochs.get(&feed).is_some_and(|(_, checked)| *checked == changes) {
-			return Ok(true);
-		}
-		if let Some((until, at)) = self.epoch_retry.get(&feed) {
-			if Instant::now() < *until && *at == changes {
-				return Ok(false);
-			}
-		}
-		let twin = self.config.twin;
-		let readers = epochs::readers(client, twin, level).await?;
-		match self.epochs.get_mut(&feed) {
-			Some((epoch, checked)) if epoch.sealed_for(&readers) => {
-				*checked = changes;
-				return Ok(true);
-			},
-			// Readers came or went: nothing more is sealed under the old key.
-			Some(_) => {
-				self.epochs.remove(&feed);
-			},
-			None => {},
-		}
-		let (after, first_sequence) = match lock(&self.buffers).get(element) {
-			Some(buffer) => (buffer.state().last_epoch, buffer.next_unacknowledged()),
-			None => return Ok(false),
-		};
-		let genesis = *self.reads()?.genesis();
-		let target = EpochFeed { feed, level, twin };
-		let started = epochs::start(
-			client,
-			self.submitter.key(),
-			&genesis,
-			&target,
-			after,
-			first_sequence,
-			&readers,
-		)
-		.await;
-		match started {
-			Ok(epoch) => {
-				if let Some(buffer) = lock(&self.buffers).get_mut(element) {
-					buffer.record_epoch(epoch.encryptor.epoch())?;
-				}
-				self.epoch_retry.remove(&feed);
-				self.epochs.insert(feed, (epoch, changes));
-				Ok(true)
-			},
-			Err(EpochError::Client(error)) => Err(error.into()),
-			Err(error) => {
-				log::warn!("sensor {element}: {error}; trying again in {MAX_BACKOFF:?}");
-				self.epoch_retry.insert(feed, (Instant::now() + MAX_BACKOFF, changes));
-				Ok(false)
-			},
-		}
 	}
 
 	/// Sends pending replacements whose old sensor is fully delivered, binds buffers still
