@@ -12,7 +12,11 @@ use crate::{
 };
 use anyhow::{anyhow, bail, Context, Result};
 use dt_client::{Client, ClientError};
-use dt_offchain::{crypto::ReaderPrivateKey, feed::StoredEntry, GenesisHash};
+use dt_offchain::{
+	crypto::ReaderPrivateKey,
+	feed::{Entry, StoredEntry},
+	GenesisHash,
+};
 use dt_primitives::{access::Confidentiality, feed::FeedId};
 use dt_runtime::{AccountId, BlockNumber};
 use jsonrpsee::{core::client::Subscription, rpc_params};
@@ -20,6 +24,7 @@ use pallet_dt_feeds::CheckpointRecord;
 use rsa::pkcs8::EncodePrivateKey;
 use serde_json::Value;
 use sp_core::{sr25519, Pair as _};
+use std::collections::BTreeSet;
 
 /// Entries asked for per `feed_range` request: well under the client's 10 MB answer limit
 /// for readings of a few hundred bytes (each entry's proof adds about 1 KB of JSON).
@@ -65,6 +70,8 @@ pub struct FeedReader<'a> {
 	party: Option<&'a Party>,
 	verifier: FeedVerifier,
 	keys: Option<EpochKeys<'a>>,
+	/// The epochs [`Self::walk`] met whose key was not sealed for the party.
+	unopened: BTreeSet<u32>,
 }
 
 impl<'a> FeedReader<'a> {
@@ -102,7 +109,8 @@ impl<'a> FeedReader<'a> {
 		);
 		let keys = party
 			.map(|party| EpochKeys::new(store, feed, &party.pair, &party.private_key, genesis));
-		Ok(FeedReader { store, feed, level, genesis, party, verifier, keys })
+		let unopened = BTreeSet::new();
+		Ok(FeedReader { store, feed, level, genesis, party, verifier, keys, unopened })
 	}
 
 	/// The signed request a read of this feed needs (none for a public feed).
@@ -247,6 +255,7 @@ impl<'a> FeedReader<'a> {
 	/// Walks the whole log from entry 0, calling `seen` with each entry checked; stops at
 	/// the first entry that fails its checks and returns that error with the count so far.
 	pub async fn walk(&mut self) -> (u64, Result<()>) {
+		self.unopened.clear();
 		self.verifier.restart();
 		let mut next = 0u64;
 		let mut last = None;
@@ -266,15 +275,44 @@ impl<'a> FeedReader<'a> {
 					);
 					return (next, Err(error));
 				}
-				match self.verifier.check(&entry) {
-					Ok(stored) => last = Some(stored),
+				let stored = match self.verifier.check(&entry) {
+					Ok(stored) => stored,
 					Err(error) => return (next, Err(error.into())),
+				};
+				if let Err(error) = self.open_if_sealed_for_party(&stored.entry).await {
+					return (next, Err(error.into()));
 				}
+				last = Some(stored);
 				next += 1;
 			}
 		}
 		let ends = last.map_or(Ok(()), |last| self.verifier.check_end(&last));
 		(next, ends.map_err(Into::into))
+	}
+}
+
+impl FeedReader<'_> {
+	/// The epochs the last [`Self::walk`] met whose key was not sealed for the party: their
+	/// entries were checked, not opened.
+	pub fn unopened(&self) -> &BTreeSet<u32> {
+		&self.unopened
+	}
+
+	/// Opens `entry` with the party's key if it is encrypted and the party has one: a payload
+	/// that does not open is an error; an epoch not sealed for the party is noted, not one.
+	async fn open_if_sealed_for_party(&mut self, entry: &Entry) -> Result<(), FeedReadError> {
+		let (Some(keys), Some(epoch)) = (self.keys.as_mut(), entry.epoch) else { return Ok(()) };
+		if self.unopened.contains(&epoch) {
+			return Ok(());
+		}
+		match keys.open(entry).await {
+			Ok(_) => Ok(()),
+			Err(FeedReadError::NotAReader { .. }) => {
+				self.unopened.insert(epoch);
+				Ok(())
+			},
+			Err(error) => Err(error),
+		}
 	}
 }
 

@@ -1,5 +1,6 @@
 //! `dt verify`: re-checks what the off-chain store holds for a twin against what the chain
-//! anchors, without decrypting anything.
+//! anchors. Documents are not decrypted; the entries of an encrypted feed are opened with
+//! the party's key (`--as`) where it was sealed for the party.
 //!
 //! - Every document version: its manifest, key envelope and chunks are fetched and hashed
 //!   here (the node is not trusted to have checked them); the manifest must decode, name
@@ -337,6 +338,14 @@ async fn verify_feeds(
 					);
 				}
 			},
+		}
+		if !reader.unopened().is_empty() {
+			report.unverified.push(format!(
+				"feed {}: the entries of epochs {:?} were checked but not opened: their keys were \
+				 not sealed for the party (it was not cleared when they began)",
+				feed.id,
+				reader.unopened()
+			));
 		}
 		if report.mismatches.len() == before {
 			report.checked.push(format!(
