@@ -24,6 +24,8 @@
 //!    the auditor's role is revoked, the report's next version takes it off the list and it
 //!    can read neither that version nor the earlier one; the agent re-keys the fill-level
 //!    feed by itself, and every epoch begun after the revocation leaves the auditor out.
+//!    Stopped and started again, the agent seals under a new epoch, and the maintainer
+//!    reads on across the restart.
 
 mod common;
 
@@ -450,9 +452,14 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	);
 
 	// --- The device agent streams the sensor; the sensor is exchanged after a while ---
-	let agent_log = std::fs::File::create(dir.path().join("agent.log")).unwrap();
-	let mut agent = Running::start(
-		Command::new(&agent_binary)
+	let agent_command = |extra: &[&str]| {
+		let agent_log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.path().join("agent.log"))
+			.unwrap();
+		let mut command = Command::new(&agent_binary);
+		command
 			.args(["--node", &nodes[1].ws_url(), "--twin", &twin])
 			.args(["--station", "filling-station-1"])
 			.args(["--sensor", "filling-station-1=fill-level-sensor-1"])
@@ -460,12 +467,15 @@ async fn the_bottling_plant_scenario_end_to_end() {
 			.args(["--sample-interval", "200ms", "--batch-interval", "500ms"])
 			.arg("--readings-log")
 			.arg(dir.path().join("readings.log"))
-			.args(["--checkpoint-interval", "3s", "--replace-sensor-after", "15s"])
+			.args(["--checkpoint-interval", "3s"])
+			.args(extra)
 			.arg("--data-dir")
 			.arg(dir.path().join("agent-data"))
 			.env("DT_AGENT_KEY", AGENT_URI)
-			.stderr(agent_log),
-	);
+			.stderr(agent_log);
+		command
+	};
+	let mut agent = Running::start(&mut agent_command(&["--replace-sensor-after", "15s"]));
 	let agent_log_tail = || {
 		let log = std::fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
 		log.lines().rev().take(30).collect::<Vec<_>>().join("\n")
@@ -789,11 +799,57 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	let refused = auditor.fails(&["feed", "latest", &new_id, "--as", "auditor"]);
 	assert!(refused.contains("not cleared"), "{refused}");
 
-	// The agent stops cleanly.
+	// The agent stops cleanly. Started again, it seals under a new epoch (its key lived only
+	// in the agent's memory); the maintainer reads on across the restart.
+	stop_cleanly(&mut agent, &agent_log_tail);
+	let before = sealed_entries(&nodes[3], feed_id, &AgentKey::Device).await;
+	let last_epoch = before.iter().filter_map(|entry| entry["epoch"].as_u64()).max().unwrap();
+	let last_sequence = before.last().unwrap()["sequence"].as_u64().unwrap();
+	let mut agent = Running::start(&mut agent_command(&[]));
+	let first_new = wait_for("entries after the agent's restart", Duration::from_secs(60), || {
+		let entries = tokio::task::block_in_place(|| {
+			tokio::runtime::Handle::current().block_on(sealed_entries(
+				&nodes[3],
+				feed_id,
+				&AgentKey::Device,
+			))
+		});
+		let new: Vec<Value> = entries
+			.into_iter()
+			.filter(|entry| entry["sequence"].as_u64().unwrap() > last_sequence)
+			.collect();
+		(new.len() >= 3).then_some(new)
+	});
+	assert!(first_new.iter().all(|entry| entry["epoch"].as_u64().unwrap() > last_epoch));
+	let from = last_sequence.saturating_sub(2).to_string();
+	let to = (last_sequence + 3).to_string();
+	let across = maintainer.json(&[
+		"feed",
+		"range",
+		&new_id,
+		"--from",
+		&from,
+		"--to",
+		&to,
+		"--as",
+		"maintainer",
+	]);
+	let across = across["entries"].as_array().unwrap();
+	assert_eq!(across.len(), 5, "{across:?}");
+	let readings = readings_logged(&dir.path().join("readings.log"));
+	for entry in across {
+		let taken = readings.get(&entry["timestamp"].as_u64().unwrap());
+		assert_eq!(entry["value"].as_str(), taken.map(String::as_str), "{entry}");
+	}
+	stop_cleanly(&mut agent, &agent_log_tail);
+}
+
+/// Stops the agent with SIGTERM and asserts that it ended cleanly.
+fn stop_cleanly(agent: &mut Running, log_tail: &dyn Fn() -> String) {
 	let pid = agent.child.id().to_string();
 	Command::new("kill").args(["-TERM", &pid]).status().unwrap();
 	let status = wait_for("the agent to stop", Duration::from_secs(30), || {
 		agent.child.try_wait().ok().flatten()
 	});
-	assert!(status.success(), "{}", agent_log_tail());
+	assert!(status.success(), "{}", log_tail());
 }
