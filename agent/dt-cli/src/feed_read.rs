@@ -67,6 +67,13 @@ pub enum FeedReadError {
 		 {missing} more entries: the node is withholding them"
 	)]
 	EndsInsideBatch { feed: FeedId, sequence: u64, missing: u32 },
+	/// The feed is above Public and no party was given to read it as.
+	#[error(
+		"feed {feed} is {level}: nodes serve its entries only to a party cleared for that level \
+		 (or its device), and their readings are sealed for those parties; read it as one with \
+		 --as KEY"
+	)]
+	NeedsParty { feed: FeedId, level: &'static str },
 	/// The party may not read the feed (its level is above its clearance).
 	#[error("{account} may not read feed {feed}: {reason}")]
 	NotCleared { feed: FeedId, account: String, reason: String },

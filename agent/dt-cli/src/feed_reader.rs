@@ -72,6 +72,8 @@ pub struct FeedReader<'a> {
 	keys: Option<EpochKeys<'a>>,
 	/// The epochs [`Self::walk`] met whose key was not sealed for the party.
 	unopened: BTreeSet<u32>,
+	/// The checkpoints anchored for the feed that entries must match (none unless asked).
+	anchored: Vec<CheckpointRecord<BlockNumber>>,
 }
 
 impl<'a> FeedReader<'a> {
@@ -88,12 +90,7 @@ impl<'a> FeedReader<'a> {
 		let feed = record.id;
 		let level = record.confidentiality;
 		if level != Confidentiality::Public && party.is_none() {
-			bail!(
-				"feed {feed} is {}: nodes serve its entries only to a party cleared for that \
-				 level (or its device), and their readings are sealed for those parties; read it \
-				 as one with --as KEY",
-				level_name(level)
-			);
+			return Err(FeedReadError::NeedsParty { feed, level: level_name(level) }.into());
 		}
 		let genesis: GenesisHash = chain
 			.block_hash(0)
@@ -105,12 +102,12 @@ impl<'a> FeedReader<'a> {
 			feed,
 			&record.owner,
 			genesis,
-			anchored.into_iter().map(|record| record.checkpoint),
+			anchored.iter().map(|record| record.checkpoint),
 		);
 		let keys = party
 			.map(|party| EpochKeys::new(store, feed, &party.pair, &party.private_key, genesis));
 		let unopened = BTreeSet::new();
-		Ok(FeedReader { store, feed, level, genesis, party, verifier, keys, unopened })
+		Ok(FeedReader { store, feed, level, genesis, party, verifier, keys, unopened, anchored })
 	}
 
 	/// The signed request a read of this feed needs (none for a public feed).
@@ -292,6 +289,11 @@ impl<'a> FeedReader<'a> {
 }
 
 impl FeedReader<'_> {
+	/// The checkpoints anchored for the feed that its entries are checked against.
+	pub fn anchored(&self) -> &[CheckpointRecord<BlockNumber>] {
+		&self.anchored
+	}
+
 	/// The epochs the last [`Self::walk`] met whose key was not sealed for the party: their
 	/// entries were checked, not opened.
 	pub fn unopened(&self) -> &BTreeSet<u32> {

@@ -20,8 +20,7 @@
 use crate::feed_read::FeedReadError;
 use crate::{
 	chain,
-	documents::readers::level_name,
-	feed_reader::{self, FeedReader, Party},
+	feed_reader::{FeedReader, Party},
 	feeds, Output, Unsuccessful,
 };
 use anyhow::Result;
@@ -30,10 +29,7 @@ use dt_offchain::{
 	content_id::{verify as verify_block, Cid},
 	documents::{Manifest, MANIFEST_MAGIC},
 };
-use dt_primitives::{
-	access::{Confidentiality, TwinId},
-	content_id::ContentId,
-};
+use dt_primitives::{access::TwinId, content_id::ContentId};
 use dt_runtime::{AccountId, BlockNumber};
 use jsonrpsee::rpc_params;
 use pallet_dt_documents::{DocumentHistory, DocumentRecord};
@@ -293,17 +289,20 @@ async fn verify_feeds(
 		if !json {
 			eprintln!("verifying feed {}", feed.id);
 		}
-		if feed.confidentiality != Confidentiality::Public && party.is_none() {
-			report.unverified.push(format!(
-				"feed {}: {} (verify as a party cleared for it with --as KEY)",
-				feed.id,
-				level_name(feed.confidentiality)
-			));
-			continue;
-		}
-		let checkpoints = feed_reader::all_checkpoints(client, feed.id).await?;
-		let mut reader = FeedReader::new(client, store, &feed, party, true).await?;
+		let mut reader = match FeedReader::new(client, store, &feed, party, true).await {
+			Ok(reader) => reader,
+			Err(error) => match error.downcast_ref::<FeedReadError>() {
+				Some(FeedReadError::NeedsParty { feed, level }) => {
+					report.unverified.push(format!(
+						"feed {feed}: {level} (verify as a party cleared for it with --as KEY)"
+					));
+					continue;
+				},
+				_ => return Err(error),
+			},
+		};
 		let (entries, walked) = reader.walk().await;
+		let checkpoints = reader.anchored();
 		let before = report.mismatches.len();
 		match walked {
 			Err(error)
