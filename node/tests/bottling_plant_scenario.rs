@@ -24,8 +24,9 @@
 //!    the auditor's role is revoked, the report's next version takes it off the list and it
 //!    can read neither that version nor the earlier one; the agent re-keys the fill-level
 //!    feed by itself, and every epoch begun after the revocation leaves the auditor out.
-//!    Stopped and started again, the agent seals under a new epoch, and the maintainer
-//!    reads on across the restart.
+//!    Killed mid-stream (SIGKILL: what it had sent but not seen acknowledged is taken back
+//!    from the node, checked to be its own) and started again, the agent seals under a new
+//!    epoch, and the maintainer reads on across the crash.
 
 mod common;
 
@@ -799,9 +800,12 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	let refused = auditor.fails(&["feed", "latest", &new_id, "--as", "auditor"]);
 	assert!(refused.contains("not cleared"), "{refused}");
 
-	// The agent stops cleanly. Started again, it seals under a new epoch (its key lived only
-	// in the agent's memory); the maintainer reads on across the restart.
-	stop_cleanly(&mut agent, &agent_log_tail);
+	// The agent crashes. Started again, it takes back from the node what it had sent without
+	// seeing it acknowledged (encrypted, so checked by signature, sequence, link and time),
+	// and seals under a new epoch (its key lived only in its memory); the maintainer reads
+	// on across the crash.
+	agent.child.kill().unwrap();
+	agent.child.wait().unwrap();
 	let before = sealed_entries(&nodes[3], feed_id, &AgentKey::Device).await;
 	let last_epoch = before.iter().filter_map(|entry| entry["epoch"].as_u64()).max().unwrap();
 	let last_sequence = before.last().unwrap()["sequence"].as_u64().unwrap();

@@ -257,10 +257,13 @@ impl Client {
 	}
 }
 
-pub(crate) fn hex_string(bytes: &[u8]) -> String {
+/// `bytes` as the node's RPC methods take them: `0x` and lowercase hex.
+pub fn hex_string(bytes: &[u8]) -> String {
 	format!("0x{}", hex::encode(bytes))
 }
 
-pub(crate) fn from_hex(text: &str, what: &'static str) -> Result<Vec<u8>, ClientError> {
+/// The bytes of a hex string the node answered (with or without `0x`); `what` names it in
+/// the error.
+pub fn from_hex(text: &str, what: &'static str) -> Result<Vec<u8>, ClientError> {
 	hex::decode(text.trim_start_matches("0x")).map_err(|e| ClientError::decode(what, e))
 }

@@ -9,6 +9,7 @@
 //!   with their events (what the agent and `dt watch` subscribe to);
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
+//! - [`hex_string`] and [`from_hex`] are bytes as the node's RPC methods take and give them;
 //! - [`reading`] is the payload of a sensor reading in a feed entry;
 //! - [`readers`] tells who the chain clears to read a twin's data of a level, with their
 //!   registered encryption keys (what document and feed epoch keys are sealed for);
@@ -22,7 +23,7 @@ pub mod readers;
 pub mod reading;
 mod twin_import;
 
-pub use client::{Client, Finalized};
+pub use client::{from_hex, hex_string, Client, Finalized};
 pub use dispatch_error::dispatch_error_name;
 pub use error::ClientError;
 pub use events::{FinalizedBlock, FinalizedEvents};

@@ -2,7 +2,7 @@
 //! `feed_append` / `feed_latest` / `feed_range` (reads signed by the device), the chain's `FeedsApi` and `TwinSpecApi`, and one
 //! transaction at a time for the device account.
 
-use dt_client::{Client, ClientError, Finalized};
+use dt_client::{from_hex, hex_string, Client, ClientError, Finalized};
 use dt_offchain::{
 	feed::{view::EntryView, Entry, FeedKey, SignedBatch},
 	network::{Action, SignedAction},
@@ -124,7 +124,7 @@ impl FeedReads {
 	/// A fresh signed read of `feed` (each is taken once), as the node's `signedRead`.
 	fn signed(&self, feed: FeedId) -> String {
 		let request = SignedAction::sign(Action::ReadFeed { feed }, &self.key, &self.genesis);
-		format!("0x{}", hex::encode(codec::Encode::encode(&request)))
+		hex_string(&codec::Encode::encode(&request))
 	}
 
 	/// The chain the reads (and the device's feed entries) are signed for.
@@ -145,7 +145,7 @@ struct AppendView {
 
 impl HeadView {
 	fn checkpoint(&self) -> Result<Checkpoint, ClientError> {
-		let bytes = hex::decode(self.hash.trim_start_matches("0x")).ok();
+		let bytes = from_hex(&self.hash, "feed head").ok();
 		let entry_hash =
 			bytes.and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).ok_or_else(|| {
 				ClientError::Decode { what: "feed head", reason: format!("hash {}", self.hash) }
@@ -170,7 +170,7 @@ pub async fn append(
 	feed: FeedId,
 	batch: &SignedBatch,
 ) -> Result<Checkpoint, ClientError> {
-	let hex_batch = format!("0x{}", hex::encode(codec::Encode::encode(batch)));
+	let hex_batch = hex_string(&codec::Encode::encode(batch));
 	let answer: AppendView = client.request("feed_append", rpc_params![feed, hex_batch]).await?;
 	answer.head.checkpoint()
 }

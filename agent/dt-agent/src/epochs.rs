@@ -22,8 +22,9 @@ use std::{
 	time::{Duration, Instant},
 };
 
+use crate::reconnect::{pause, Backoff};
 use codec::Encode;
-use dt_client::{readers::cleared_readers, Client, ClientError};
+use dt_client::{hex_string, readers::cleared_readers, Client, ClientError};
 use dt_offchain::{
 	content_id::Cid,
 	crypto::{EpochEncryptor, KeyId, ReaderPublicKey},
@@ -244,7 +245,10 @@ pub async fn start(
 		genesis,
 	);
 	let _receipt: serde_json::Value = client
-		.request("store_putEnvelope", rpc_params![hex0x(&bytes), hex0x(&publish.encode())])
+		.request(
+			"store_putEnvelope",
+			rpc_params![hex_string(&bytes), hex_string(&publish.encode())],
+		)
 		.await
 		.map_err(|e| no_network(e, feed))?;
 	log::info!(
@@ -271,7 +275,7 @@ async fn claim(
 ) -> Result<bool, EpochError> {
 	let item = feed_epoch_item(feed.feed, epoch);
 	let list: AclView = client
-		.request("store_acl", rpc_params![hex0x(&item.0)])
+		.request("store_acl", rpc_params![hex_string(&item.0)])
 		.await
 		.map_err(|e| no_network(e, feed))?;
 	if list.version != 0 {
@@ -287,7 +291,7 @@ async fn claim(
 	});
 	let signed = SignedAction::sign(change, device, genesis);
 	match client
-		.request::<serde_json::Value>("store_changeAcl", rpc_params![hex0x(&signed.encode())])
+		.request::<serde_json::Value>("store_changeAcl", rpc_params![hex_string(&signed.encode())])
 		.await
 	{
 		Ok(_) => Ok(true),
@@ -304,10 +308,6 @@ fn no_network(error: ClientError, feed: &EpochFeed) -> EpochError {
 	}
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
-}
-
 /// Whether a finalized event may change who is cleared to read a twin's data: anything the
 /// access control or the consortium did (grants, roles, members, organisations, keys).
 pub fn may_change_readers(event: &RuntimeEvent) -> bool {
@@ -322,7 +322,7 @@ pub async fn watch_access(
 	changes: watch::Sender<u64>,
 	mut shutdown: watch::Receiver<bool>,
 ) {
-	let mut backoff = Duration::from_secs(1);
+	let mut backoff = Backoff::default();
 	loop {
 		let followed = async {
 			let client = Client::connect(&node).await?;
@@ -345,13 +345,12 @@ pub async fn watch_access(
 			outcome = followed => outcome,
 			_ = shutdown.wait_for(|stop| *stop) => return,
 		};
+		let wait = backoff.next_wait();
 		if let Err(e) = outcome {
-			log::warn!("access changes: {e}; following again in {backoff:?}");
+			log::warn!("access changes: {e}; following again in {wait:?}");
 		}
-		tokio::select! {
-			_ = tokio::time::sleep(backoff) => {},
-			_ = shutdown.wait_for(|stop| *stop) => return,
+		if !pause(wait, &mut shutdown).await {
+			return;
 		}
-		backoff = (backoff * 2).min(Duration::from_secs(30));
 	}
 }

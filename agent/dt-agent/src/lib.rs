@@ -31,4 +31,5 @@ pub mod envelope;
 pub mod epochs;
 pub mod feeds;
 pub mod programs;
+pub mod reconnect;
 pub mod simulator;

@@ -7,17 +7,15 @@
 //! ([`crate::envelope`]), which no chain transaction can change. A call outside either is
 //! claimed and reported `Failed` with the reason; it never reaches the device.
 
-use crate::{chain::Submitter, declarations, device::Device, envelope::SafetyEnvelope};
+use crate::{
+	chain::Submitter, declarations, device::Device, envelope::SafetyEnvelope, reconnect::Backoff,
+};
 use dt_client::{Client, ClientError};
 use dt_primitives::access::TwinId;
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
 use pallet_dt_programs::{CallId, CallRecord, CallStatus, Outcome};
 use sp_core::sr25519;
-use std::time::Duration;
 
-/// First wait before reconnecting to the node; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Longest result the chain keeps (the runtime's `MaxResultLength`).
 const MAX_RESULT_LENGTH: usize = 1024;
 /// What the agent reports for a call it had claimed before it restarted: it cannot know
@@ -86,17 +84,17 @@ impl<D: Device> ProgramRunner<D> {
 	/// Runs forever: handles what is pending, then every call queued later, reconnecting
 	/// with backoff when the node goes away.
 	pub async fn run(&mut self) {
-		let mut backoff = FIRST_BACKOFF;
+		let mut backoff = Backoff::default();
 		loop {
 			match self.follow().await {
-				Ok(()) => backoff = FIRST_BACKOFF,
+				Ok(()) => backoff.reset(),
 				Err(error) => {
+					let wait = backoff.next_wait();
 					log::warn!(
-						"program calls of twin {}: {error}; retrying in {backoff:?}",
+						"program calls of twin {}: {error}; retrying in {wait:?}",
 						self.twin
 					);
-					tokio::time::sleep(backoff).await;
-					backoff = (backoff * 2).min(MAX_BACKOFF);
+					tokio::time::sleep(wait).await;
 				},
 			}
 		}

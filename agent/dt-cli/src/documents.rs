@@ -1349,7 +1349,7 @@ fn history_text(history: &History, annotations: &AnnotationTexts, names: &Names)
 	for version in &history.versions {
 		let content = Cid::from_bytes(&version.version.content_id)
 			.map(|c| c.to_string())
-			.unwrap_or_else(|_| format!("0x{}", hex::encode(&version.version.content_id)));
+			.unwrap_or_else(|_| dt_client::hex_string(&version.version.content_id));
 		text.push_str(&format!(
 			"  v{}  {}, by {} in block {}\n      content id {}\n",
 			version.number,
@@ -1381,7 +1381,7 @@ fn history_json(history: &History, annotations: &AnnotationTexts, names: &Names)
 	let cid_text = |bytes: &[u8]| {
 		Cid::from_bytes(bytes)
 			.map(|c| c.to_string())
-			.unwrap_or_else(|_| format!("0x{}", hex::encode(bytes)))
+			.unwrap_or_else(|_| dt_client::hex_string(&bytes))
 	};
 	document["history"] = history
 		.versions

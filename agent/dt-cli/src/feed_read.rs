@@ -184,7 +184,7 @@ impl FeedVerifier {
 /// the node's feed reads take as `signedRead` for a feed above Public. Each is used once.
 pub fn signed_read(feed: FeedId, reader: &sr25519::Pair, genesis: &GenesisHash) -> String {
 	let request = SignedAction::sign(Action::ReadFeed { feed }, reader, genesis);
-	format!("0x{}", hex::encode(request.encode()))
+	dt_client::hex_string(&request.encode())
 }
 
 /// Turns a node's refusal of a feed read into [`FeedReadError::NotCleared`].
@@ -246,10 +246,7 @@ impl<'a> EpochKeys<'a> {
 			SignedAction::sign(Action::ReadLatestEnvelope { item }, self.reader, &self.genesis);
 		let answer: Result<String, ClientError> = self
 			.client
-			.request(
-				"store_getEnvelope",
-				rpc_params![format!("0x{}", hex::encode(request.encode()))],
-			)
+			.request("store_getEnvelope", rpc_params![dt_client::hex_string(&request.encode())])
 			.await;
 		let bytes = match answer {
 			Ok(text) => hex::decode(text.trim_start_matches("0x")).map_err(|e| {
@@ -348,7 +345,7 @@ mod tests {
 		// The hash served made to fit the altered entry: the signature still does not.
 		let mut rehashed = altered.clone();
 		let entry = rehashed[4].to_stored().unwrap().entry;
-		rehashed[4].hash = format!("0x{}", hex::encode(entry.hash()));
+		rehashed[4].hash = dt_client::hex_string(&entry.hash());
 		assert!(matches!(
 			check_all(&rehashed),
 			Err(FeedReadError::NotSigned { sequence: 4, reason: ProofError::BadSignature, .. })

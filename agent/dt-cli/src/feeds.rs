@@ -20,6 +20,12 @@ use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
 use serde_json::{json, Value};
 use std::io::Write;
 
+/// What `dt feed register` adds for a feed above Public: who encrypts it, and what that
+/// needs from the writing device's node.
+const ENCRYPTED_FEED_NOTE: &str = "\nits readings are encrypted by the device agent for the \
+	accounts cleared to read them: the device's node must run the store network \
+	(--store-listen), and readers pass --as to read it";
+
 #[derive(Subcommand, Debug)]
 pub enum FeedCommand {
 	/// Registers a feed of decimal readings on an element of a twin.
@@ -200,14 +206,16 @@ pub async fn feed_command(
 					_ => None,
 				})
 				.ok_or_else(|| anyhow!("the chain did not report the new feed"))?;
+			let encrypted = confidentiality != Confidentiality::Public;
 			Ok(Output {
 				text: format!(
-					"registered feed {feed} on {element} of twin {twin}, written by {owner}{}",
+					"registered feed {feed} on {element} of twin {twin}, written by {owner}{}{}",
 					expected_range
 						.map(|range| format!(", expected {}", range_text(&range, &unit)))
-						.unwrap_or_default()
+						.unwrap_or_default(),
+					if encrypted { ENCRYPTED_FEED_NOTE } else { "" }
 				),
-				json: json!({ "feed": feed, "twin": twin, "element": element, "owner": owner.to_string(), "block": finalized.block }),
+				json: json!({ "feed": feed, "twin": twin, "element": element, "owner": owner.to_string(), "block": finalized.block, "encrypted": encrypted }),
 			})
 		},
 		FeedCommand::List { twin } => {
@@ -499,7 +507,7 @@ fn feed_json(feed: &Feed) -> Value {
 		"checkpoints": feed.checkpoint_count,
 		"latest_checkpoint": feed.latest_checkpoint.as_ref().map(|c| json!({
 			"sequence": c.checkpoint.sequence,
-			"entry_hash": format!("0x{}", hex::encode(c.checkpoint.entry_hash)),
+			"entry_hash": dt_client::hex_string(&c.checkpoint.entry_hash),
 			"timestamp": c.checkpoint.timestamp,
 			"anchored_at": c.anchored_at,
 		})),

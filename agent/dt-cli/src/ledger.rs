@@ -353,7 +353,7 @@ fn feeds(event: &pallet_dt_feeds::Event<dt_runtime::Runtime>, of: TwinId) -> Opt
 			),
 			json!({
 				"feed": feed, "index": index, "sequence": checkpoint.sequence,
-				"entry_hash": format!("0x{}", hex::encode(checkpoint.entry_hash)),
+				"entry_hash": dt_client::hex_string(&checkpoint.entry_hash),
 				"timestamp": checkpoint.timestamp,
 			}),
 		),

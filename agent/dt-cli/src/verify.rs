@@ -133,7 +133,7 @@ async fn fetch(client: &Client, cid: &Cid) -> Result<Vec<u8>, String> {
 
 /// Whether the store's node has the store network (it answers `7306` to list reads if not).
 async fn has_store_network(store: &Client) -> bool {
-	let any_item = format!("0x{}", hex::encode([0u8; 32]));
+	let any_item = dt_client::hex_string(&[0u8; 32]);
 	match store.request::<Value>("store_acl", rpc_params![any_item]).await {
 		Ok(_) => true,
 		Err(error) => !matches!(error.code(), Some(NO_STORE_NETWORK | METHOD_NOT_FOUND)),

@@ -468,6 +468,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 	assert!(error.contains("the node refused to register the feed"), "{error}");
 	let registered = dt.json(&strs(&register("alice", "240.00", "260.00")));
 	let feed = registered["feed"].as_u64().unwrap();
+	assert_eq!(registered["encrypted"], false, "{registered}");
 	let f = feed.to_string();
 	let feeds = dt.json(&["feed", "list", &t]);
 	assert_eq!(feeds["feeds"][0]["feed"], feed);
@@ -565,6 +566,7 @@ fn programs_feeds_verify_audit_and_watch_on_a_real_node() {
 		"alice",
 	]);
 	let internal_feed = internal["feed"].as_u64().unwrap();
+	assert_eq!(internal["encrypted"], true, "{internal}");
 	let i = internal_feed.to_string();
 	let error = dt.fails(&["feed", "latest", &i]);
 	assert!(error.contains(&format!("feed {i} is internal")) && error.contains("--as"), "{error}");

@@ -136,7 +136,7 @@ impl<'a> AccessList<'a> {
 		let action = "read the reader list";
 		let view: AclView = self
 			.rpc
-			.request("store_acl", rpc_params![hex0x(&item.0)])
+			.request("store_acl", rpc_params![dt_client::hex_string(&item.0)])
 			.await
 			.map_err(|e| self.error(action, e))?;
 		self.reader_list(action, view)
@@ -191,7 +191,8 @@ impl<'a> AccessList<'a> {
 		loop {
 			let change =
 				Action::ChangeAcl(AclChange { item, base_version: list.version, op: op.clone() });
-			let signed = hex0x(&SignedAction::sign(change, signer, &self.genesis).encode());
+			let signed =
+				dt_client::hex_string(&SignedAction::sign(change, signer, &self.genesis).encode());
 			let result: Result<AclView, RpcError> =
 				self.rpc.request("store_changeAcl", rpc_params![signed]).await;
 			match result {
@@ -221,7 +222,7 @@ impl<'a> AccessList<'a> {
 	) -> Result<EnvelopeReceipt, AccessListError> {
 		let cid = Cid::of(envelope);
 		let action = format!("publish key envelope {cid}");
-		let signed = hex0x(
+		let signed = dt_client::hex_string(
 			&SignedAction::sign(
 				Action::WriteEnvelope { item, envelope: cid },
 				signer,
@@ -230,7 +231,7 @@ impl<'a> AccessList<'a> {
 			.encode(),
 		);
 		self.rpc
-			.request("store_putEnvelope", rpc_params![hex0x(envelope), signed])
+			.request("store_putEnvelope", rpc_params![dt_client::hex_string(envelope), signed])
 			.await
 			.map_err(|e| self.error(&action, e))
 	}
@@ -243,7 +244,7 @@ impl<'a> AccessList<'a> {
 		cid: &Cid,
 	) -> Result<Vec<u8>, AccessListError> {
 		let action = format!("read key envelope {cid}");
-		let signed = hex0x(
+		let signed = dt_client::hex_string(
 			&SignedAction::sign(
 				Action::ReadEnvelope { item, envelope: *cid },
 				signer,
@@ -316,10 +317,6 @@ impl<'a> AccessList<'a> {
 /// The sr25519 key of a ledger account, as lists name readers.
 fn public(account: &AccountId) -> sr25519::Public {
 	sr25519::Public::from_raw(*AsRef::<[u8; 32]>::as_ref(account))
-}
-
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", hex::encode(bytes))
 }
 
 #[cfg(test)]

@@ -129,8 +129,8 @@ impl Store {
 			.request(
 				"store_putBlock",
 				rpc_params![
-					format!("0x{}", hex::encode(bytes)),
-					format!("0x{}", hex::encode(request.encode()))
+					dt_client::hex_string(&bytes),
+					dt_client::hex_string(&request.encode())
 				],
 			)
 			.await

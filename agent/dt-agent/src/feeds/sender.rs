@@ -1,47 +1,24 @@
-//! Sensor feeds: the device's readings go through the persistent [`SensorBuffer`]s into the
-//! node's off-chain store as signed, hash-chained entries; their heads are anchored on chain
-//! now and then; an exchanged sensor is replaced on chain in one transaction.
-//!
-//! Three tasks share the buffers:
-//!
-//! - the sampler reads the device's sensors every sample interval, appends each reading to
-//!   its sensor's buffer, fsyncs the buffers every flush interval, and turns a sensor
-//!   replacement the device reports into a retired buffer (the old sensor) and a new one
-//!   that remembers the replacement still to be sent;
-//! - the sender binds buffers to their feeds (the active feed the device account owns on the
-//!   sensor's element, registering one if allowed), brings them in line with the node's logs
-//!   (`feed_latest`, and the entries the node has beyond the acknowledged head, checked to
-//!   be the device's), sends what is durable and unacknowledged every batch interval
-//!   (encrypted under the feed's current key epoch for a feed above Public, see
-//!   [`crate::epochs`]), and sends pending replacements once the old sensor's readings are
-//!   all stored; entries built once are kept until acknowledged and re-sent unchanged, never
-//!   built again;
-//! - the anchorer anchors each active feed's acknowledged head every checkpoint interval;
-//! - the access watcher counts the finalized blocks that may change who may read the
-//!   twin's feeds, so the sender starts a new epoch when the readers changed.
-//!
-//! The sender and the anchorer reconnect with backoff when the node goes away; the sampler
-//! needs no node, so readings keep accumulating in the buffers meanwhile.
+//! The sender: binds buffers to their feeds, brings them in line with the node's logs,
+//! sends what is durable and unacknowledged every batch interval (sealed under the feed's
+//! current key epoch for a feed above Public), and sends pending sensor replacements once
+//! the old sensor's readings are all stored.
 
+use super::{element_id, lock, refused, sampler::sync_all, Buffers, FeedAgentError, FeedConfig};
 use crate::{
-	buffer::{BufferError, PendingReplacement, SensorBuffer},
+	buffer::{BufferError, PendingReplacement},
 	chain::{self, ChainFeed, FeedReads, LogEnd, Submitter},
-	device::{Device, SensorInfo, SensorReplacement},
-	epochs::{self, EpochError, EpochFeed, FeedEpochs},
+	device::SensorInfo,
+	epochs::{EpochError, EpochFeed, FeedEpochs},
+	reconnect::{pause, Backoff, MAX_BACKOFF},
 };
-use dt_client::{dispatch_error_name, reading::DECIMAL_READING_SCHEMA, Client, ClientError};
+use dt_client::{reading::DECIMAL_READING_SCHEMA, Client, ClientError};
 use dt_offchain::feed::{Entry, SignedBatch};
-use dt_primitives::{
-	access::{Confidentiality, ElementId, TwinId},
-	feed::{Checkpoint, FeedId},
-};
+use dt_primitives::{access::Confidentiality, feed::FeedId};
 use dt_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 use pallet_dt_feeds::{FeedRegistration, FeedRegistrationOf, FeedStatus};
 use std::{
-	collections::{BTreeMap, HashMap, HashSet},
-	io::Write,
-	path::PathBuf,
-	sync::{Arc, Mutex},
+	collections::{HashMap, HashSet},
+	sync::Arc,
 	time::Duration,
 };
 use tokio::{
@@ -49,309 +26,10 @@ use tokio::{
 	time::{Instant, MissedTickBehavior},
 };
 
-/// First wait before reconnecting to the node; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long the sender tries to deliver what is left when the agent stops.
 const FINAL_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How the agent streams its sensors.
-#[derive(Clone, Debug)]
-pub struct FeedConfig {
-	/// WebSocket RPC endpoint of the owner's dt-node.
-	pub node: String,
-	/// The twin the device belongs to.
-	pub twin: TwinId,
-	/// Where the buffers live.
-	pub data_dir: PathBuf,
-	/// How often each sensor is read.
-	pub sample_interval: Duration,
-	/// How often new readings are fsynced (and so become sendable).
-	pub flush_interval: Duration,
-	/// How often durable readings are sent.
-	pub batch_interval: Duration,
-	/// Most entries in one `feed_append`.
-	pub max_batch: usize,
-	/// How often each feed's head is anchored on chain.
-	pub checkpoint_interval: Duration,
-	/// Whether the agent registers a feed for a sensor that has none.
-	pub register_missing: bool,
-	/// The confidentiality of feeds the agent registers.
-	pub confidentiality: Confidentiality,
-	/// A file every reading is also appended to as a line `element timestamp value`, for
-	/// audits and tests.
-	pub readings_log: Option<PathBuf>,
-}
-
-/// Why the feed side of the agent cannot go on (for now).
-#[derive(Debug, thiserror::Error)]
-pub enum FeedAgentError {
-	#[error(transparent)]
-	Client(#[from] ClientError),
-	#[error(transparent)]
-	Buffer(#[from] BufferError),
-	#[error("the chain refused to {action}: {reason}")]
-	Refused { action: String, reason: String },
-	#[error(
-		"no active feed owned by this device account is registered on element {element}; \
-		 register one (or start the agent with --register-feeds)"
-	)]
-	NoFeed { element: String },
-	#[error("{0}")]
-	Inconsistent(String),
-	#[error("feed {feed}: the node serves entries the agent cannot take as its own: {reason}")]
-	NotOwnEntries { feed: FeedId, reason: String },
-	#[error(transparent)]
-	Epoch(#[from] EpochError),
-}
-
-type Buffers = Arc<Mutex<BTreeMap<String, SensorBuffer>>>;
-
-/// The sensor each station had when the agent last ran, as its buffers under `data_dir`
-/// record it: (station, element). A device that cannot tell its sensors' identities itself
-/// (the simulator) is set up from it, so a sensor replaced before a restart stays replaced.
-pub fn recorded_sensors(data_dir: &std::path::Path) -> Result<Vec<(String, String)>, BufferError> {
-	let mut sensors: BTreeMap<String, String> = BTreeMap::new();
-	for dir in SensorBuffer::existing(data_dir)? {
-		let buffer = SensorBuffer::open(&dir)?;
-		let state = buffer.state();
-		// A pending replacement or a bound feed marks the current sensor; a buffer made for
-		// a sensor the chain does not know yet counts only if there is nothing else.
-		let current = state.replaces.is_some() || state.feed.is_some();
-		if !state.retired && (current || !sensors.contains_key(&state.station)) {
-			sensors.insert(state.station.clone(), state.element.clone());
-		}
-	}
-	Ok(sensors.into_iter().collect())
-}
-
-/// Streams a device's sensors into feeds.
-pub struct FeedStreamer<D> {
-	config: FeedConfig,
-	submitter: Submitter,
-	device: D,
-	buffers: Buffers,
-	/// Wakes the sender when a replacement is waiting.
-	wake: Arc<Notify>,
-}
-
-impl<D: Device + Clone + 'static> FeedStreamer<D> {
-	/// Opens the buffers under the data directory (those left by an earlier run and one for
-	/// each sensor the device has).
-	pub fn open(
-		config: FeedConfig,
-		submitter: Submitter,
-		device: D,
-	) -> Result<FeedStreamer<D>, FeedAgentError> {
-		std::fs::create_dir_all(&config.data_dir).map_err(|source| BufferError::Io {
-			action: "cannot create",
-			path: config.data_dir.clone(),
-			source,
-		})?;
-		let mut buffers = BTreeMap::new();
-		for dir in SensorBuffer::existing(&config.data_dir)? {
-			let buffer = SensorBuffer::open(&dir)?;
-			buffers.insert(buffer.element().to_owned(), buffer);
-		}
-		for sensor in device.sensors() {
-			if !buffers.contains_key(&sensor.element) {
-				let buffer = SensorBuffer::create(&config.data_dir, &sensor, None)?;
-				buffers.insert(sensor.element.clone(), buffer);
-			}
-		}
-		Ok(FeedStreamer {
-			config,
-			submitter,
-			device,
-			buffers: Arc::new(Mutex::new(buffers)),
-			wake: Arc::new(Notify::new()),
-		})
-	}
-
-	/// Runs until `shutdown` turns true, then makes every reading durable and tries for a
-	/// short while to deliver what is left.
-	pub async fn run(self, shutdown: watch::Receiver<bool>) {
-		let sampler = tokio::spawn(sample(
-			self.config.clone(),
-			self.device.clone(),
-			self.buffers.clone(),
-			self.wake.clone(),
-			shutdown.clone(),
-		));
-		let anchorer = tokio::spawn(anchor_checkpoints(
-			self.config.clone(),
-			self.submitter.clone(),
-			self.buffers.clone(),
-			shutdown.clone(),
-		));
-		let (access_changes, access_seen) = watch::channel(0);
-		let access_watcher = tokio::spawn(epochs::watch_access(
-			self.config.node.clone(),
-			access_changes,
-			shutdown.clone(),
-		));
-		let sender = Sender {
-			config: self.config,
-			submitter: self.submitter,
-			buffers: self.buffers,
-			wake: self.wake,
-			retry_at: HashMap::new(),
-			stalled: HashSet::new(),
-			reads: None,
-			levels: HashMap::new(),
-			built: HashMap::new(),
-			epochs: FeedEpochs::new(access_seen),
-		};
-		sender.run(shutdown).await;
-		let _ = sampler.await;
-		let _ = anchorer.await;
-		let _ = access_watcher.await;
-	}
-}
-
-fn lock(buffers: &Buffers) -> std::sync::MutexGuard<'_, BTreeMap<String, SensorBuffer>> {
-	// A panic while holding the lock leaves the buffers as consistent as their files.
-	buffers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn element_id(element: &str) -> Result<ElementId, FeedAgentError> {
-	element.as_bytes().to_vec().try_into().map_err(|_| {
-		FeedAgentError::Inconsistent(format!(
-			"element id {element} is longer than the chain allows"
-		))
-	})
-}
-
-/// Sleeps for `duration`; `false` if the agent is stopping.
-async fn pause(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
-	let slept = tokio::select! {
-		_ = tokio::time::sleep(duration) => true,
-		_ = shutdown.wait_for(|stop| *stop) => false,
-	};
-	slept && !*shutdown.borrow()
-}
-
-// ---------------------------------------------------------------------------------------
-// Sampling
-
-async fn sample<D: Device>(
-	config: FeedConfig,
-	mut device: D,
-	buffers: Buffers,
-	wake: Arc<Notify>,
-	mut shutdown: watch::Receiver<bool>,
-) {
-	let mut readings_log = config.readings_log.as_ref().and_then(|path| {
-		std::fs::OpenOptions::new()
-			.create(true)
-			.append(true)
-			.open(path)
-			.map_err(|e| log::error!("cannot open the readings log {}: {e}", path.display()))
-			.ok()
-	});
-	let mut ticks = tokio::time::interval(config.sample_interval);
-	ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-	let mut last_sync = Instant::now();
-	loop {
-		tokio::select! {
-			_ = ticks.tick() => {},
-			_ = shutdown.wait_for(|stop| *stop) => break,
-		}
-		for replacement in device.take_replacements() {
-			match record_replacement(&config, &buffers, &replacement) {
-				Ok(()) => wake.notify_one(),
-				Err(e) => log::error!(
-					"sensor {} replaced by {}, but the agent cannot record it: {e}",
-					replacement.old_element,
-					replacement.new_sensor.element
-				),
-			}
-		}
-		for sensor in device.sensors() {
-			let Some(reading) = device.read_sensor(&sensor.element) else { continue };
-			let pushed = {
-				let mut buffers = lock(&buffers);
-				if !buffers.contains_key(&sensor.element) {
-					match SensorBuffer::create(&config.data_dir, &sensor, None) {
-						Ok(buffer) => {
-							buffers.insert(sensor.element.clone(), buffer);
-						},
-						Err(e) => log::error!("no buffer for sensor {}: {e}", sensor.element),
-					}
-				}
-				buffers.get_mut(&sensor.element).map(|buffer| {
-					buffer.push(reading.timestamp, reading.value.clone().into_bytes())
-				})
-			};
-			match pushed {
-				Some(Ok(_)) => {
-					if let Some(file) = readings_log.as_mut() {
-						let line = format!(
-							"{} {} {}\n",
-							reading.element, reading.timestamp, reading.value
-						);
-						if let Err(e) = file.write_all(line.as_bytes()) {
-							log::warn!("cannot write the readings log: {e}");
-						}
-					}
-				},
-				Some(Err(e)) => log::error!("reading of {} lost: {e}", sensor.element),
-				None => {},
-			}
-		}
-		if last_sync.elapsed() >= config.flush_interval {
-			sync_all(&buffers);
-			last_sync = Instant::now();
-		}
-	}
-	sync_all(&buffers);
-}
-
-fn sync_all(buffers: &Buffers) {
-	for buffer in lock(buffers).values_mut() {
-		if let Err(e) = buffer.sync() {
-			log::error!("readings of {} not durable: {e}", buffer.element());
-		}
-	}
-}
-
-/// Retires the old sensor's buffer and creates the new sensor's, which remembers the
-/// replacement until the chain has it.
-fn record_replacement(
-	config: &FeedConfig,
-	buffers: &Buffers,
-	replacement: &SensorReplacement,
-) -> Result<(), BufferError> {
-	let mut buffers = lock(buffers);
-	if let Some(old) = buffers.get_mut(&replacement.old_element) {
-		old.retire()?;
-	}
-	let pending = PendingReplacement {
-		old_element: replacement.old_element.clone(),
-		fragment: replacement.fragment.clone(),
-		serial: replacement.serial.clone(),
-	};
-	let mut new =
-		SensorBuffer::create(&config.data_dir, &replacement.new_sensor, Some(pending.clone()))?;
-	// The sampler may have met the new sensor before it learnt of the replacement.
-	if new.state().replaces.as_ref() != Some(&pending) {
-		new.expect_replacement(pending)?;
-	}
-	log::info!(
-		"sensor {} of {} replaced by {} (serial {}); sending the replacement to the chain",
-		replacement.old_element,
-		replacement.station,
-		replacement.new_sensor.element,
-		replacement.serial
-	);
-	buffers.insert(replacement.new_sensor.element.clone(), new);
-	Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Sending
-
-struct Sender {
+pub(super) struct Sender {
 	config: FeedConfig,
 	submitter: Submitter,
 	buffers: Buffers,
@@ -372,21 +50,36 @@ struct Sender {
 }
 
 impl Sender {
-	async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-		let mut backoff = FIRST_BACKOFF;
+	pub(super) fn new(
+		config: FeedConfig,
+		submitter: Submitter,
+		buffers: Buffers,
+		wake: Arc<Notify>,
+		epochs: FeedEpochs,
+	) -> Sender {
+		Sender {
+			config,
+			submitter,
+			buffers,
+			wake,
+			retry_at: HashMap::new(),
+			stalled: HashSet::new(),
+			reads: None,
+			levels: HashMap::new(),
+			built: HashMap::new(),
+			epochs,
+		}
+	}
+
+	/// Sends until `shutdown` turns true, reconnecting with backoff when the node goes away.
+	pub(super) async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+		let mut backoff = Backoff::default();
 		loop {
-			match self.follow(&mut shutdown).await {
-				Ok(()) => return,
-				Err(error) => {
-					log::warn!(
-						"feeds of twin {}: {error}; retrying in {backoff:?}",
-						self.config.twin
-					);
-					if !pause(backoff, &mut shutdown).await {
-						return;
-					}
-					backoff = (backoff * 2).min(MAX_BACKOFF);
-				},
+			let Err(error) = self.follow(&mut shutdown).await else { return };
+			let wait = backoff.next_wait();
+			log::warn!("feeds of twin {}: {error}; retrying in {wait:?}", self.config.twin);
+			if !pause(wait, &mut shutdown).await {
+				return;
 			}
 		}
 	}
@@ -867,125 +560,5 @@ impl Sender {
 				log::warn!("cannot delete the buffer of the replaced sensor {element}: {e}");
 			}
 		}
-	}
-}
-
-fn refused(
-	finalized: &dt_client::Finalized,
-	action: impl FnOnce() -> String,
-) -> Result<(), FeedAgentError> {
-	finalized.result().map_err(|reason| FeedAgentError::Refused {
-		action: action(),
-		reason: dispatch_error_name(&reason),
-	})
-}
-
-// ---------------------------------------------------------------------------------------
-// Checkpoints
-
-async fn anchor_checkpoints(
-	config: FeedConfig,
-	submitter: Submitter,
-	buffers: Buffers,
-	mut shutdown: watch::Receiver<bool>,
-) {
-	let mut client: Option<Client> = None;
-	while pause(config.checkpoint_interval, &mut shutdown).await {
-		if client.is_none() {
-			match Client::connect(&config.node).await {
-				Ok(connected) => client = Some(connected),
-				Err(e) => {
-					log::warn!(
-						"checkpoints: {e}; trying again in {:?}",
-						config.checkpoint_interval
-					);
-					continue;
-				},
-			}
-		}
-		let Some(connected) = client.as_ref() else { continue };
-		// A checkpoint cut short by the agent stopping is anchored next time.
-		let anchored = tokio::select! {
-			anchored = anchor_heads(connected, &submitter, &buffers) => anchored,
-			_ = shutdown.wait_for(|stop| *stop) => return,
-		};
-		if let Err(e) = anchored {
-			log::warn!("checkpoints: {e}");
-			if matches!(e, FeedAgentError::Client(_)) {
-				client = None;
-			}
-		}
-	}
-}
-
-/// Anchors the acknowledged head of every active feed that moved since its last checkpoint.
-async fn anchor_heads(
-	client: &Client,
-	submitter: &Submitter,
-	buffers: &Buffers,
-) -> Result<(), FeedAgentError> {
-	let heads: Vec<(FeedId, Checkpoint)> = lock(buffers)
-		.values()
-		.filter(|buffer| !buffer.state().retired)
-		.filter_map(|buffer| buffer.state().feed.zip(buffer.state().head))
-		.collect();
-	for (feed, head) in heads {
-		let turn = submitter.turn().await;
-		let Some(record) = chain::feed(client, feed).await? else { continue };
-		let anchored = record.latest_checkpoint.map(|anchored| anchored.checkpoint);
-		if !matches!(record.status, FeedStatus::Active)
-			|| anchored.is_some_and(|a| a.sequence >= head.sequence)
-		{
-			continue;
-		}
-		let call =
-			RuntimeCall::Feeds(pallet_dt_feeds::Call::anchor_checkpoint { feed, checkpoint: head });
-		let finalized = submitter.submit_in_turn(&turn, client, call).await?;
-		refused(&finalized, || format!("anchor entry {} of feed {feed}", head.sequence))?;
-		log::info!("feed {feed}: checkpoint at entry {} anchored", head.sequence);
-	}
-	Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	fn sensor(element: &str) -> SensorInfo {
-		SensorInfo {
-			station: "filler".into(),
-			element: element.into(),
-			unit: "mm".into(),
-			expected_range: None,
-		}
-	}
-
-	#[test]
-	fn a_sensor_replaced_before_a_restart_stays_replaced() {
-		let dir = tempfile::tempdir().unwrap();
-		assert!(recorded_sensors(dir.path()).unwrap().is_empty());
-		let mut old = SensorBuffer::create(dir.path(), &sensor("fill-sensor"), None).unwrap();
-		old.bind(0, None).unwrap();
-		assert_eq!(
-			recorded_sensors(dir.path()).unwrap(),
-			[("filler".to_owned(), "fill-sensor".to_owned())]
-		);
-		// Exchanged, and the replacement not on chain yet.
-		old.retire().unwrap();
-		let pending = PendingReplacement {
-			old_element: "fill-sensor".into(),
-			fragment: r#"<InternalElement ID="fill-sensor-2"/>"#.into(),
-			serial: "FLS-0002".into(),
-		};
-		SensorBuffer::create(dir.path(), &sensor("fill-sensor-2"), Some(pending.clone())).unwrap();
-		// A buffer the sampler made for a sensor nobody registered does not win over it.
-		SensorBuffer::create(dir.path(), &sensor("filler-fill-sensor"), None).unwrap();
-		assert_eq!(
-			recorded_sensors(dir.path()).unwrap(),
-			[("filler".to_owned(), "fill-sensor-2".to_owned())]
-		);
-		let reopened =
-			SensorBuffer::open(&SensorBuffer::dir_of(dir.path(), "fill-sensor-2")).unwrap();
-		assert_eq!(reopened.state().replaces, Some(pending));
 	}
 }
