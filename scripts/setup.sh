@@ -55,6 +55,9 @@ command -v node >/dev/null || missing+=("nodejs|Node.js, for the Polkadot.js cli
 command -v npm >/dev/null || missing+=("npm|npm, to install the Polkadot.js client check's packages")
 command -v curl >/dev/null || missing+=("curl|curl, which the scripts use to probe nodes")
 command -v python3 >/dev/null || missing+=("python3|python3, which the scripts use to pick free ports")
+# The broker is started by the tests as a plain program; Debian's package also enables a
+# system service, which the tests neither need nor use.
+{ package_installed mosquitto || command -v mosquitto >/dev/null; } || missing+=("mosquitto|mosquitto, the MQTT broker the device-connector tests start")
 
 packages=()
 for entry in "${missing[@]+"${missing[@]}"}"; do packages+=("${entry%%|*}"); done

@@ -7,12 +7,12 @@
 //! new feed while it keeps running program calls.
 //!
 //! The feeds here are public: a `--dev` node has no store network to keep the reader lists
-//! and key envelopes of encrypted feeds (tests/confidential_feeds.rs streams those on a
+//! and key envelopes of encrypted feeds (tests/bottling_plant_scenario.rs streams those on a
 //! consortium).
 
 mod common;
 
-use common::{plant::*, *};
+use common::{agent::*, plant::*, *};
 use dt_agent::{
 	chain::Submitter,
 	feeds::{FeedConfig, FeedStreamer},
@@ -20,105 +20,16 @@ use dt_agent::{
 	simulator::{BottlingPlant, FILL_LEVEL_RANGE},
 };
 use dt_client::{reading::DECIMAL_READING_SCHEMA, Client};
-use dt_offchain::feed::{Entry, GENESIS_PREVIOUS};
-use dt_primitives::{
-	access::{Confidentiality, TwinId},
-	feed::{FeedId, ValueRange},
-};
+use dt_primitives::access::{Confidentiality, TwinId};
 use jsonrpsee::rpc_params;
-use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
+use pallet_dt_feeds::FeedStatus;
 use pallet_dt_programs::{CallRecord, CallStatus};
-use serde::Deserialize;
 use std::{
-	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	path::Path,
+	process::{Command, Stdio},
 	sync::{Arc, Mutex},
-	time::{Duration, Instant},
+	time::Duration,
 };
-
-type ChainFeed = FeedRecord<dt_runtime::AccountId, u32>;
-
-/// An entry as `feed_range` returns it.
-#[derive(Debug, Deserialize)]
-struct EntryView {
-	feed: FeedId,
-	sequence: u64,
-	timestamp: u64,
-	hash: String,
-	previous: String,
-	epoch: Option<u32>,
-	payload: String,
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-	hex::decode(text.trim_start_matches("0x")).unwrap()
-}
-
-async fn feeds_of(client: &Client, twin: TwinId, element: &str) -> Vec<ChainFeed> {
-	client
-		.runtime_api(
-			"FeedsApi_feeds_of_element",
-			(twin, id(element), None::<dt_runtime::AccountId>),
-			None,
-		)
-		.await
-		.unwrap()
-}
-
-async fn chain_feed(client: &Client, feed: FeedId) -> ChainFeed {
-	client
-		.runtime_api::<Option<ChainFeed>>("FeedsApi_feed", feed, None)
-		.await
-		.unwrap()
-		.expect("the feed is on chain")
-}
-
-/// Every entry of the feed's log on the node.
-async fn entries(client: &Client, feed: FeedId) -> Vec<EntryView> {
-	client
-		.request("feed_range", rpc_params![feed, 0u64, u64::MAX, None::<u32>])
-		.await
-		.unwrap()
-}
-
-async fn stored_count(client: &Client, feed: FeedId) -> u64 {
-	let latest: Option<EntryView> = client.request("feed_latest", rpc_params![feed]).await.unwrap();
-	latest.map_or(0, |entry| entry.sequence + 1)
-}
-
-/// Polls `check` every half second until it gives a value.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-	F: FnMut() -> Fut,
-	Fut: std::future::Future<Output = Option<T>>,
-{
-	let deadline = Instant::now() + timeout;
-	loop {
-		if let Some(value) = check().await {
-			return value;
-		}
-		assert!(Instant::now() < deadline, "timed out waiting for {what}");
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
-}
-
-/// The active feed on `element` once there is one.
-async fn active_feed(client: &Client, twin: TwinId, element: &str) -> ChainFeed {
-	wait_for(&format!("an active feed on {element}"), Duration::from_secs(120), || async {
-		feeds_of(client, twin, element)
-			.await
-			.into_iter()
-			.find(|feed| feed.status == FeedStatus::Active)
-	})
-	.await
-}
-
-async fn wait_stored(client: &Client, feed: FeedId, at_least: u64) {
-	wait_for(&format!("{at_least} entries in feed {feed}"), Duration::from_secs(120), || async {
-		(stored_count(client, feed).await >= at_least).then_some(())
-	})
-	.await
-}
 
 /// The readings the agent logged for `element`: (timestamp, value), in order.
 fn logged_readings(log: &Path, element: &str) -> Vec<(u64, String)> {
@@ -131,67 +42,6 @@ fn logged_readings(log: &Path, element: &str) -> Vec<(u64, String)> {
 			(logged == element).then(|| (timestamp.parse().unwrap(), value.to_owned()))
 		})
 		.collect()
-}
-
-/// Asserts that the feed's log is one unbroken hash chain from entry 0, every entry signed
-/// into the right feed, and returns its readings: (timestamp, value), in order.
-fn verified_readings(feed: FeedId, log: &[EntryView]) -> Vec<(u64, String)> {
-	let mut previous = GENESIS_PREVIOUS;
-	log.iter()
-		.enumerate()
-		.map(|(index, view)| {
-			assert_eq!(view.sequence, index as u64, "sequence numbers run on from 0");
-			assert_eq!(view.feed, feed);
-			let entry = Entry {
-				feed,
-				sequence: view.sequence,
-				timestamp: view.timestamp,
-				previous: unhex(&view.previous).try_into().unwrap(),
-				epoch: view.epoch,
-				payload: unhex(&view.payload),
-			};
-			assert_eq!(entry.previous, previous, "entry {index} links to the one before");
-			assert_eq!(entry.hash().to_vec(), unhex(&view.hash), "entry {index}'s hash");
-			previous = entry.hash();
-			let value = dt_client::reading::decode_reading(&entry.payload).unwrap().to_owned();
-			(entry.timestamp, value)
-		})
-		.collect()
-}
-
-/// The `dt-agent` binary, built now so the test runs the current code.
-fn agent_binary() -> PathBuf {
-	workspace_binary("dt-agent")
-}
-
-/// A running `dt-agent` process; killed if still running when dropped.
-struct AgentProcess(Child);
-
-impl AgentProcess {
-	/// Stops it as an operator would (SIGTERM) and returns whether it exited cleanly.
-	fn terminate(&mut self) -> bool {
-		common::terminate(&mut self.0, Duration::from_secs(30)).success()
-	}
-}
-
-impl AgentProcess {
-	/// Sends it a signal (`-USR1`, ...).
-	fn signal(&self, signal: &str) {
-		let pid = self.0.id().to_string();
-		assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
-	}
-
-	/// Kills it at once, as a crash would.
-	fn kill(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
-}
-
-impl Drop for AgentProcess {
-	fn drop(&mut self) {
-		self.kill();
-	}
 }
 
 fn start_node(dir: &Path) -> Node {
@@ -350,25 +200,6 @@ async fn run_program(client: &Client, twin: TwinId, tenths_of_ml: i128) -> Strin
 		}
 	})
 	.await
-}
-
-/// The owner registers the fill-level sensor's feed for the device; its id.
-async fn register_fill_level_feed(client: &Client, twin: TwinId) -> FeedId {
-	let registration = FeedRegistration {
-		owner: DEVICE.to_account_id(),
-		schema: bounded(DECIMAL_READING_SCHEMA),
-		unit: bounded("mm"),
-		nominal_interval_ms: 100,
-		expected_range: Some(ValueRange { min: 2_400, max: 2_600, decimals: 1 }),
-		confidentiality: Confidentiality::Public,
-	};
-	let register = dt_runtime::RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
-		twin,
-		element: id(FILL_SENSOR),
-		registration,
-	});
-	submit_ok(client, OWNER, register).await;
-	active_feed(client, twin, FILL_SENSOR).await.id
 }
 
 /// The agent run from the library: feeds and programs in one process, on one plant.

@@ -48,9 +48,9 @@ pub enum EnvelopeError {
 
 /// A bound as written in the envelope: `digits / 10^decimals`, exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Bound {
-	digits: i128,
-	decimals: u8,
+pub(crate) struct Bound {
+	pub(crate) digits: i128,
+	pub(crate) decimals: u8,
 }
 
 impl Bound {
@@ -74,9 +74,10 @@ pub struct SafetyEnvelope {
 	programs: BTreeMap<String, BTreeMap<String, Limits>>,
 }
 
+/// An envelope as written: one table per program under `programs`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnvelopeFile {
+pub(crate) struct EnvelopeFile {
 	programs: BTreeMap<String, BTreeMap<String, Spanned<LimitsFile>>>,
 }
 
@@ -103,13 +104,26 @@ impl SafetyEnvelope {
 
 	/// Parses an envelope; `origin` names it in messages.
 	pub fn parse(text: &str, origin: &Path) -> Result<SafetyEnvelope, EnvelopeError> {
+		let file: EnvelopeFile = toml::from_str(text).map_err(|error| EnvelopeError::Invalid {
+			path: origin.to_owned(),
+			line: error.span().map_or(1, |span| line_of(text, span.start)),
+			message: error.message().to_owned(),
+		})?;
+		SafetyEnvelope::from_file(file, text, origin)
+	}
+
+	/// The envelope of a table deserialized from `text` (the envelope file, or a device
+	/// file with an `[envelope]` table), whose spans point into `text`.
+	pub(crate) fn from_file(
+		file: EnvelopeFile,
+		text: &str,
+		origin: &Path,
+	) -> Result<SafetyEnvelope, EnvelopeError> {
 		let invalid = |span: Option<Range<usize>>, message: String| EnvelopeError::Invalid {
 			path: origin.to_owned(),
 			line: span.map_or(1, |span| line_of(text, span.start)),
 			message,
 		};
-		let file: EnvelopeFile = toml::from_str(text)
-			.map_err(|error| invalid(error.span(), error.message().to_owned()))?;
 		let mut programs = BTreeMap::new();
 		for (program, parameters) in file.programs {
 			let mut table = BTreeMap::new();
@@ -232,7 +246,7 @@ impl SafetyEnvelope {
 }
 
 /// The line (from 1) of byte `offset` of `text`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 	text.as_bytes()[..offset.min(text.len())]
 		.iter()
 		.filter(|byte| **byte == b'\n')
@@ -241,7 +255,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// A plain decimal literal (`1200`, `-3.5`, `1_000.25`) as an exact fixed-point bound.
-fn parse_bound(literal: &str) -> Result<Bound, String> {
+pub(crate) fn parse_bound(literal: &str) -> Result<Bound, String> {
 	let plain: String = literal.chars().filter(|c| *c != '_').collect();
 	let (negative, unsigned) = match plain.strip_prefix('-') {
 		Some(rest) => (true, rest),

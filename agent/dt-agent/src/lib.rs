@@ -25,6 +25,8 @@
 
 pub mod buffer;
 pub mod chain;
+pub mod config;
+pub mod connectors;
 pub mod declarations;
 pub mod device;
 pub mod envelope;

@@ -4,10 +4,13 @@
 use clap::Parser;
 use dt_agent::{
 	chain::Submitter,
+	config::{parse_duration, Connector, DeviceConfig},
+	connectors::mqtt::MqttDevice,
+	device::Device,
 	envelope::SafetyEnvelope,
-	feeds::{FeedConfig, FeedStreamer},
+	feeds::{recorded_sensors, FeedConfig, FeedStreamer},
 	programs::ProgramRunner,
-	simulator::BottlingPlant,
+	simulator::{BottlingPlant, SharedPlant},
 };
 use dt_primitives::access::Confidentiality;
 use sp_core::{crypto::Pair as _, sr25519};
@@ -33,17 +36,23 @@ struct Options {
 	/// mnemonic. Prefer `DT_AGENT_KEY` in the environment to keep it out of process lists.
 	#[arg(long, env = "DT_AGENT_KEY", hide_env_values = true)]
 	key: String,
+	/// The device file: how the agent reaches the device (an MQTT broker) and how the
+	/// device's sensors and programs map onto the twin (see agent/README.md, "Device
+	/// connectors"). Without it, the agent drives the simulated bottling plant.
+	#[arg(long, env = "DT_AGENT_DEVICE", value_name = "FILE")]
+	device: Option<PathBuf>,
 	/// The device's safety envelope: a TOML file of the values it accepts per program and
 	/// parameter (see agent/README.md). Calls outside it are reported `Failed` and never run.
-	/// Without it, the simulated plant's own envelope (envelopes/bottling-plant.toml).
+	/// Without it, the device file's `[envelope]`, or for the simulated plant its own
+	/// envelope (envelopes/bottling-plant.toml).
 	#[arg(long, env = "DT_AGENT_ENVELOPE", value_name = "FILE")]
 	envelope: Option<PathBuf>,
-	/// The simulated plant's filling stations (element ids of the twin's specification).
-	#[arg(long = "station", default_value = "filler")]
+	/// Simulation: the plant's filling stations (element ids of the twin's specification).
+	#[arg(long = "station", default_value = "filler", conflicts_with = "device")]
 	stations: Vec<String>,
-	/// The element of a station's fill-level sensor, as `STATION=ELEMENT` (default
-	/// `STATION-fill-sensor`).
-	#[arg(long = "sensor", value_parser = parse_sensor)]
+	/// Simulation: the element of a station's fill-level sensor, as `STATION=ELEMENT`
+	/// (default `STATION-fill-sensor`).
+	#[arg(long = "sensor", value_parser = parse_sensor, conflicts_with = "device")]
 	sensors: Vec<(String, String)>,
 	/// Where the agent keeps its reading buffers; keep it across restarts.
 	#[arg(long, default_value = "dt-agent-data")]
@@ -73,29 +82,11 @@ struct Options {
 	feed_confidentiality: Confidentiality,
 	/// Simulation: exchange the first station's fill-level sensor after this long (also on
 	/// SIGUSR1, any time).
-	#[arg(long, value_parser = parse_duration)]
+	#[arg(long, value_parser = parse_duration, conflicts_with = "device")]
 	replace_sensor_after: Option<Duration>,
 	/// Also append every reading to this file, one `ELEMENT TIMESTAMP VALUE` line each.
 	#[arg(long)]
 	readings_log: Option<PathBuf>,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-	let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-	let (number, unit) = text.split_at(split);
-	let number: u64 = number
-		.parse()
-		.map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 5m"))?;
-	let duration = match unit {
-		"ms" => Duration::from_millis(number),
-		"s" | "" => Duration::from_secs(number),
-		"m" => Duration::from_secs(number * 60),
-		_ => return Err(format!("{text:?}: the unit must be ms, s or m")),
-	};
-	if duration.is_zero() {
-		return Err("a duration must not be zero".into());
-	}
-	Ok(duration)
 }
 
 fn parse_sensor(text: &str) -> Result<(String, String), String> {
@@ -150,25 +141,82 @@ async fn main() {
 
 	let key = sr25519::Pair::from_string(&options.key, None)
 		.unwrap_or_else(|error| fail(format!("--key is not a valid sr25519 secret ({error:?})")));
-	let envelope = match &options.envelope {
-		Some(path) => SafetyEnvelope::load(path).unwrap_or_else(|e| fail(e.to_string())),
-		None => SafetyEnvelope::bottling_plant(),
-	};
+	let given_envelope = options
+		.envelope
+		.as_ref()
+		.map(|path| SafetyEnvelope::load(path).unwrap_or_else(|e| fail(e.to_string())));
+	// The sensors as they were when the agent stopped (exchanged ones included).
+	let recorded = recorded_sensors(&options.data_dir)
+		.unwrap_or_else(|e| fail(format!("cannot read the reading buffers: {e}")));
+	let (stop, shutdown) = tokio::sync::watch::channel(false);
+
+	match &options.device {
+		Some(path) => {
+			let config = DeviceConfig::load(path).unwrap_or_else(|e| fail(e.to_string()));
+			let envelope =
+				given_envelope.or_else(|| config.envelope.clone()).unwrap_or_else(|| {
+					fail(format!(
+						"the device file {} has no [envelope] and no --envelope is given: a real \
+					 device runs only the calls inside its own safety envelope",
+						path.display()
+					))
+				});
+			match &config.connector {
+				Connector::Mqtt(mqtt) => {
+					let device = MqttDevice::start(&config, mqtt, &recorded, shutdown.clone())
+						.unwrap_or_else(|e| fail(e.to_string()));
+					log::info!(
+						"the device: {} over MQTT at {}:{}",
+						path.display(),
+						mqtt.host,
+						mqtt.port
+					);
+					drive(&options, key, device, envelope, stop, shutdown).await;
+				},
+			}
+		},
+		None => {
+			let envelope = given_envelope.unwrap_or_else(SafetyEnvelope::bottling_plant);
+			let plant = simulated_plant(&options, &recorded);
+			let first_station = options.stations.first().cloned();
+			let replacer = tokio::spawn(replace_sensors(
+				plant.clone(),
+				first_station,
+				options.replace_sensor_after,
+			));
+			drive(&options, key, plant, envelope, stop, shutdown).await;
+			replacer.abort();
+		},
+	}
+	log::info!("stopped");
+}
+
+/// The simulated plant of the command line, its sensors as the agent last `recorded` them.
+fn simulated_plant(options: &Options, recorded: &[(String, String)]) -> SharedPlant {
 	let mut plant = BottlingPlant::new(options.stations.iter().map(String::as_str));
 	for (station, element) in &options.sensors {
 		plant.set_sensor_element(station, element).unwrap_or_else(|e| {
 			fail(format!("--sensor {station}={element}: {e} (add --station {station})"))
 		});
 	}
-	// The plant's sensors as they were when the agent stopped (exchanged ones included).
-	let recorded = dt_agent::feeds::recorded_sensors(&options.data_dir)
-		.unwrap_or_else(|e| fail(format!("cannot read the reading buffers: {e}")));
 	for (station, element) in recorded {
-		if plant.stations.contains_key(&station) {
-			let _ = plant.set_sensor_element(&station, &element);
+		if plant.stations.contains_key(station) {
+			let _ = plant.set_sensor_element(station, element);
 		}
 	}
-	let plant = Arc::new(Mutex::new(plant));
+	Arc::new(Mutex::new(plant))
+}
+
+/// Runs the program-call loop and the feeds on `device` until Ctrl-C or SIGTERM, then
+/// delivers what it can.
+async fn drive<D: Device>(
+	options: &Options,
+	key: sr25519::Pair,
+	device: D,
+	envelope: SafetyEnvelope,
+	stop: tokio::sync::watch::Sender<bool>,
+	shutdown: tokio::sync::watch::Receiver<bool>,
+) {
 	let submitter = Submitter::new(key.clone());
 	let config = FeedConfig {
 		node: options.node.clone(),
@@ -183,7 +231,7 @@ async fn main() {
 		confidentiality: options.feed_confidentiality,
 		readings_log: options.readings_log.clone(),
 	};
-	let streamer = FeedStreamer::open(config, submitter.clone(), plant.clone())
+	let streamer = FeedStreamer::open(config, submitter.clone(), device.clone())
 		.unwrap_or_else(|e| fail(format!("cannot open the reading buffers: {e}")));
 	log::info!(
 		"driving twin {} through {} (buffers in {}, safety envelope {})",
@@ -192,31 +240,19 @@ async fn main() {
 		options.data_dir.display(),
 		envelope.origin().display()
 	);
-
-	let (stop, shutdown) = tokio::sync::watch::channel(false);
-	let mut runner = ProgramRunner::new(&options.node, key, options.twin, plant.clone(), envelope)
+	let mut runner = ProgramRunner::new(&options.node, key, options.twin, device, envelope)
 		.with_submitter(submitter);
 	let programs = tokio::spawn(async move { runner.run().await });
 	let feeds = tokio::spawn(streamer.run(shutdown));
-	let first_station = options.stations.first().cloned();
-	let replacer =
-		tokio::spawn(replace_sensors(plant, first_station, options.replace_sensor_after));
-
 	wait_for_stop().await;
 	log::info!("stopping: delivering buffered readings");
 	let _ = stop.send(true);
 	programs.abort();
-	replacer.abort();
 	let _ = feeds.await;
-	log::info!("stopped");
 }
 
 /// Exchanges the first station's sensor after `after` and on every SIGUSR1.
-async fn replace_sensors(
-	plant: Arc<Mutex<BottlingPlant>>,
-	station: Option<String>,
-	after: Option<Duration>,
-) {
+async fn replace_sensors(plant: SharedPlant, station: Option<String>, after: Option<Duration>) {
 	let Some(station) = station else { return };
 	let replace = || {
 		let mut plant = plant.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -274,17 +310,6 @@ async fn wait_for_stop() {
 #[cfg(test)]
 mod tests {
 	use super::*;
-
-	#[test]
-	fn durations_take_milliseconds_to_minutes() {
-		assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-		assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-		assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-		assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-		for bad in ["", "ms", "1h", "0s", "-1s", "1.5s", "2 s"] {
-			assert!(parse_duration(bad).is_err(), "{bad:?}");
-		}
-	}
 
 	#[test]
 	fn sensors_and_confidentiality_levels_are_checked() {

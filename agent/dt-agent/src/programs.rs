@@ -8,10 +8,14 @@
 //! claimed and reported `Failed` with the reason; it never reaches the device.
 
 use crate::{
-	chain::Submitter, declarations, device::Device, envelope::SafetyEnvelope, reconnect::Backoff,
+	chain::Submitter,
+	declarations,
+	device::{Device, ProgramCall},
+	envelope::SafetyEnvelope,
+	reconnect::Backoff,
 };
 use dt_client::{Client, ClientError};
-use dt_primitives::access::TwinId;
+use dt_primitives::{access::TwinId, program::ParameterDeclaration};
 use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
 use pallet_dt_programs::{CallId, CallRecord, CallStatus, Outcome};
 use sp_core::sr25519;
@@ -152,9 +156,15 @@ impl<D: Device> ProgramRunner<D> {
 			self.submit(client, "claim", call, pallet_dt_programs::Call::claim_call { call })
 				.await?;
 			match verdict {
-				Ok(()) => {
+				Ok(declared) => {
 					log::info!("running {program} on {element} (call {call})");
-					match self.device.run_program(&element, &program, &record.call.arguments) {
+					let to_run = ProgramCall {
+						element,
+						program,
+						arguments: record.call.arguments.to_vec(),
+						declared,
+					};
+					match self.device.run_program(&to_run).await {
 						Ok(answer) => (Outcome::Completed, answer),
 						Err(reason) => (Outcome::Failed, reason),
 					}
@@ -179,13 +189,14 @@ impl<D: Device> ProgramRunner<D> {
 	}
 
 	/// Whether the device may run `record`'s call: inside the declaration it was checked
-	/// against when queued, and inside the device's envelope. `Ok(Err(reason))` if not.
+	/// against when queued (whose parameters it returns), and inside the device's envelope.
+	/// `Ok(Err(reason))` if not.
 	async fn judge(
 		&self,
 		client: &Client,
 		record: &CallRecord<AccountId, BlockNumber>,
 		program: &str,
-	) -> Result<Result<(), String>, AgentError> {
+	) -> Result<Result<Vec<ParameterDeclaration>, String>, AgentError> {
 		let declared = match declarations::at_queue_time(client, record).await? {
 			Ok(declared) => declared,
 			Err(reason) => return Ok(Err(reason)),
@@ -193,7 +204,8 @@ impl<D: Device> ProgramRunner<D> {
 		let arguments = &record.call.arguments;
 		Ok(declarations::check(&declared, arguments)
 			.map_err(|reason| format!("outside the program's declaration: {reason}"))
-			.and_then(|()| self.envelope.check(program, &declared, arguments)))
+			.and_then(|()| self.envelope.check(program, &declared, arguments))
+			.map(|()| declared.to_vec()))
 	}
 
 	async fn submit(

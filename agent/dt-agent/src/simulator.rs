@@ -3,11 +3,14 @@
 //! fill levels, and can have a sensor exchanged ([`BottlingPlant::replace_sensor`]), so the
 //! agent can be tested and demonstrated without hardware.
 
-use crate::device::{argument, Device, Reading, SensorInfo, SensorReplacement};
+use crate::device::{
+	argument, Device, DeviceEvent, ProgramCall, Reading, SensorInfo, SensorReplacement,
+};
 use dt_primitives::{
 	feed::ValueRange,
 	program::{Argument, ParameterValue},
 };
+use std::sync::{Arc, Mutex};
 use std::{collections::BTreeMap, time::SystemTime};
 
 /// Fill volume a station starts with, in tenths of a millilitre.
@@ -102,7 +105,7 @@ impl BottlingPlant {
 
 	/// Exchanges the fill-level sensor of `station`: the new one has a new serial number and
 	/// a new element id (`<original element>-<generation>`), and the agent learns of it
-	/// through [`Device::take_replacements`].
+	/// through [`Device::take_events`].
 	pub fn replace_sensor(&mut self, station_id: &str) -> Result<SensorReplacement, String> {
 		self.serials += 1;
 		let serial_number = serial(self.serials);
@@ -144,8 +147,9 @@ impl BottlingPlant {
 	}
 }
 
-impl Device for BottlingPlant {
-	fn run_program(
+impl BottlingPlant {
+	/// Runs `program` on `element`: what the plant's controller would answer.
+	pub fn run_program(
 		&mut self,
 		element: &str,
 		program: &str,
@@ -177,14 +181,16 @@ impl Device for BottlingPlant {
 		}
 	}
 
-	fn sensors(&self) -> Vec<SensorInfo> {
+	/// The fill-level sensor of every station.
+	pub fn sensors(&self) -> Vec<SensorInfo> {
 		self.stations
 			.iter()
 			.map(|(id, station)| fill_level_sensor(id, &station.sensor_element))
 			.collect()
 	}
 
-	fn read_sensor(&mut self, element: &str) -> Option<Reading> {
+	/// A reading of the sensor `element` now, `None` if the plant has no such sensor.
+	pub fn read_sensor(&mut self, element: &str) -> Option<Reading> {
 		let scatter = self.next_noise() % (2 * FILL_LEVEL_SCATTER + 1);
 		let station = self.stations.values_mut().find(|s| s.sensor_element == element)?;
 		let now = SystemTime::now()
@@ -200,8 +206,40 @@ impl Device for BottlingPlant {
 		})
 	}
 
-	fn take_replacements(&mut self) -> Vec<SensorReplacement> {
+	/// The sensors exchanged since the last call, oldest first.
+	pub fn take_replacements(&mut self) -> Vec<SensorReplacement> {
 		std::mem::take(&mut self.replacements)
+	}
+}
+
+/// The simulated plant as the agent's device, shared with whoever watches or changes it (the
+/// agent's sensor-exchange timer, a test): the agent polls its sensors.
+pub type SharedPlant = Arc<Mutex<BottlingPlant>>;
+
+fn locked(plant: &SharedPlant) -> std::sync::MutexGuard<'_, BottlingPlant> {
+	// The plant's state is plain data, consistent after any panic.
+	plant.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait::async_trait]
+impl Device for SharedPlant {
+	async fn run_program(&self, call: &ProgramCall) -> Result<String, String> {
+		locked(self).run_program(&call.element, &call.program, &call.arguments)
+	}
+
+	fn sensors(&self) -> Vec<SensorInfo> {
+		locked(self).sensors()
+	}
+
+	/// The exchanges since the last call, then a reading of every sensor now.
+	fn take_events(&self) -> Vec<DeviceEvent> {
+		let mut plant = locked(self);
+		let mut events: Vec<DeviceEvent> =
+			plant.take_replacements().into_iter().map(DeviceEvent::Exchanged).collect();
+		for sensor in plant.sensors() {
+			events.extend(plant.read_sensor(&sensor.element).map(DeviceEvent::Reading));
+		}
+		events
 	}
 }
 

@@ -29,6 +29,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
+pub mod agent;
 pub mod plant;
 
 /// Makes the tests of one binary that start nodes take turns: each starts several

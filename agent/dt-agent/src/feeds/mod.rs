@@ -127,7 +127,7 @@ pub struct FeedStreamer<D> {
 	wake: Arc<Notify>,
 }
 
-impl<D: Device + Clone + 'static> FeedStreamer<D> {
+impl<D: Device> FeedStreamer<D> {
 	/// Opens the buffers under the data directory (those left by an earlier run and one for
 	/// each sensor the device has).
 	pub fn open(

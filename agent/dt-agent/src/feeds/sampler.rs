@@ -7,9 +7,9 @@
 use super::{lock, Buffers, FeedConfig};
 use crate::{
 	buffer::{BufferError, PendingReplacement, SensorBuffer},
-	device::{Device, SensorReplacement},
+	device::{Device, DeviceEvent, Reading, SensorInfo, SensorReplacement},
 };
-use std::{io::Write, sync::Arc};
+use std::{collections::btree_map::Entry, io::Write, sync::Arc};
 use tokio::{
 	sync::{watch, Notify},
 	time::{Instant, MissedTickBehavior},
@@ -17,7 +17,7 @@ use tokio::{
 
 pub(super) async fn sample<D: Device>(
 	config: FeedConfig,
-	mut device: D,
+	device: D,
 	buffers: Buffers,
 	wake: Arc<Notify>,
 	mut shutdown: watch::Receiver<bool>,
@@ -38,46 +38,42 @@ pub(super) async fn sample<D: Device>(
 			_ = ticks.tick() => {},
 			_ = shutdown.wait_for(|stop| *stop) => break,
 		}
-		for replacement in device.take_replacements() {
-			match record_replacement(&config, &buffers, &replacement) {
-				Ok(()) => wake.notify_one(),
-				Err(e) => log::error!(
-					"sensor {} replaced by {}, but the agent cannot record it: {e}",
-					replacement.old_element,
-					replacement.new_sensor.element
-				),
-			}
-		}
-		for sensor in device.sensors() {
-			let Some(reading) = device.read_sensor(&sensor.element) else { continue };
-			let pushed = {
-				let mut buffers = lock(&buffers);
-				if !buffers.contains_key(&sensor.element) {
-					match SensorBuffer::create(&config.data_dir, &sensor, None) {
-						Ok(buffer) => {
-							buffers.insert(sensor.element.clone(), buffer);
-						},
-						Err(e) => log::error!("no buffer for sensor {}: {e}", sensor.element),
+		let events = device.take_events();
+		let sensors = device.sensors();
+		for event in events {
+			let reading = match event {
+				DeviceEvent::Exchanged(replacement) => {
+					match record_replacement(&config, &buffers, &replacement) {
+						Ok(()) => wake.notify_one(),
+						Err(e) => log::error!(
+							"sensor {} replaced by {}, but the agent cannot record it: {e}",
+							replacement.old_element,
+							replacement.new_sensor.element
+						),
 					}
-				}
-				buffers.get_mut(&sensor.element).map(|buffer| {
-					buffer.push(reading.timestamp, reading.value.clone().into_bytes())
-				})
-			};
-			match pushed {
-				Some(Ok(_)) => {
-					if let Some(file) = readings_log.as_mut() {
-						let line = format!(
-							"{} {} {}\n",
-							reading.element, reading.timestamp, reading.value
-						);
-						if let Err(e) = file.write_all(line.as_bytes()) {
-							log::warn!("cannot write the readings log: {e}");
-						}
-					}
+					continue;
 				},
-				Some(Err(e)) => log::error!("reading of {} lost: {e}", sensor.element),
-				None => {},
+				DeviceEvent::Reading(reading) => reading,
+			};
+			match take_reading(&config, &buffers, &sensors, &reading) {
+				Ok(true) => {},
+				Ok(false) => {
+					log::error!(
+						"a reading of {}, which the device does not list as a sensor, is dropped",
+						reading.element
+					);
+					continue;
+				},
+				Err(e) => {
+					log::error!("reading of {} lost: {e}", reading.element);
+					continue;
+				},
+			}
+			if let Some(file) = readings_log.as_mut() {
+				let line = format!("{} {} {}\n", reading.element, reading.timestamp, reading.value);
+				if let Err(e) = file.write_all(line.as_bytes()) {
+					log::warn!("cannot write the readings log: {e}");
+				}
 			}
 		}
 		if last_sync.elapsed() >= config.flush_interval {
@@ -86,6 +82,29 @@ pub(super) async fn sample<D: Device>(
 		}
 	}
 	sync_all(&buffers);
+}
+
+/// Appends `reading` to its sensor's buffer, which is made if the device lists the sensor
+/// and it has none yet; `false` if the device does not list it.
+fn take_reading(
+	config: &FeedConfig,
+	buffers: &Buffers,
+	sensors: &[SensorInfo],
+	reading: &Reading,
+) -> Result<bool, BufferError> {
+	let mut buffers = lock(buffers);
+	let buffer = match buffers.entry(reading.element.clone()) {
+		Entry::Occupied(buffer) => buffer.into_mut(),
+		Entry::Vacant(place) => {
+			let Some(sensor) = sensors.iter().find(|sensor| sensor.element == reading.element)
+			else {
+				return Ok(false);
+			};
+			place.insert(SensorBuffer::create(&config.data_dir, sensor, None)?)
+		},
+	};
+	buffer.push(reading.timestamp, reading.value.clone().into_bytes())?;
+	Ok(true)
 }
 
 pub(super) fn sync_all(buffers: &Buffers) {

@@ -1,0 +1,635 @@
+//! The device file: how the agent reaches its device and how the device maps onto the twin,
+//! in one TOML file (`dt-agent --device FILE`; a full example for the bottling plant is
+//! `devices/bottling-plant-mqtt.toml`):
+//!
+//! - one connector section: `[mqtt]` (a broker: address, client id, credentials, TLS);
+//! - `[[sensor]]`: each sensor the twin knows, by station and element, with its serial
+//!   number, unit and expected range, and where the device publishes its readings (`topic`, and in a JSON
+//!   payload the `value` and optional `timestamp` as JSON pointers);
+//! - `[[program]]`: each program the device runs, by element and name, and where the agent
+//!   sends a call (`topic`) and waits for its answer (`reply_topic`, `timeout`);
+//! - `[[exchange]]`: where the device tells a station's sensor identity (a retained
+//!   `topic` with the serial number), and how a new sensor's element id and its AML element
+//!   are made from it (`element` and `fragment`, with `{station}`, `{serial}` and
+//!   `{element}` filled in);
+//! - `[envelope]`: the device's safety envelope, as in an envelope file
+//!   ([`crate::envelope`]), under `[envelope.programs.NAME]`.
+//!
+//! Secrets never live in the file: a password is named by `password = { file = "..." }`
+//! (relative to the device file) or `password = { env = "NAME" }`. Every error names the
+//! file, the line and the entry at fault.
+
+use crate::{
+	device::SensorInfo,
+	envelope::{line_of, parse_bound, EnvelopeFile, SafetyEnvelope},
+};
+use dt_primitives::{feed::ValueRange, program::MAX_DECIMALS};
+use serde::Deserialize;
+use std::{
+	collections::BTreeSet,
+	ops::Range,
+	path::{Path, PathBuf},
+	time::Duration,
+};
+use toml::Spanned;
+
+/// Why a device file was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+	#[error("cannot read the device file {}: {source}", path.display())]
+	Read { path: PathBuf, source: std::io::Error },
+	#[error("the device file {}, line {line}: {message}", path.display())]
+	Invalid { path: PathBuf, line: usize, message: String },
+	#[error("the device file {}: {message}", path.display())]
+	Secret { path: PathBuf, message: String },
+	#[error(transparent)]
+	Envelope(#[from] crate::envelope::EnvelopeError),
+}
+
+/// A secret named by the device file: read from a file or the environment when needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+	/// A file holding the secret (a trailing newline is not part of it).
+	File(PathBuf),
+	/// An environment variable holding it.
+	Env(String),
+}
+
+impl SecretSource {
+	/// The secret; `Err` names where it should have been.
+	pub fn read(&self) -> Result<String, String> {
+		match self {
+			SecretSource::File(path) => std::fs::read_to_string(path)
+				.map(|text| text.trim_end_matches(['\r', '\n']).to_owned())
+				.map_err(|e| format!("cannot read the secret file {}: {e}", path.display())),
+			SecretSource::Env(name) => std::env::var(name)
+				.map_err(|_| format!("the environment variable {name} is not set")),
+		}
+	}
+}
+
+/// How the agent reaches an MQTT broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttConfig {
+	pub host: String,
+	pub port: u16,
+	pub client_id: String,
+	pub username: Option<String>,
+	pub password: Option<SecretSource>,
+	/// The CA certificate (PEM) the broker's certificate must chain to: TLS when given.
+	pub ca_file: Option<PathBuf>,
+	pub keep_alive: Duration,
+	/// How long a sensor's topic may stay silent after subscribing before the agent warns
+	/// that it may be the wrong topic.
+	pub silence_warning: Duration,
+}
+
+/// The device's side of the agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connector {
+	Mqtt(MqttConfig),
+}
+
+/// Where a sensor's readings come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensorMapping {
+	/// The sensor as the twin knows it (its element is the one the device file starts with;
+	/// an exchange moves the station to a new element).
+	pub sensor: SensorInfo,
+	/// The serial number of the sensor the element describes: an exchange is a different
+	/// one on the station's identity topic.
+	pub serial: Option<String>,
+	/// The MQTT topic the device publishes the readings on.
+	pub topic: String,
+	/// Where the reading sits in a JSON payload (a JSON pointer such as `/level`); without
+	/// it the payload is the decimal number itself.
+	pub value: Option<String>,
+	/// Where the reading's time sits in a JSON payload (milliseconds since the Unix epoch);
+	/// without it, the time the agent received it.
+	pub timestamp: Option<String>,
+}
+
+/// Where a program's calls go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramMapping {
+	pub element: String,
+	pub program: String,
+	/// The topic a call is published on.
+	pub topic: String,
+	/// The topic the device answers on.
+	pub reply_topic: String,
+	/// How long the agent waits for the answer before it reports the call `Failed`.
+	pub timeout: Duration,
+}
+
+/// How the device tells that a station's sensor was exchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeMapping {
+	pub station: String,
+	/// The retained topic carrying the station's sensor identity: its serial number, as
+	/// the payload itself or under `"serial"` in a JSON object.
+	pub topic: String,
+	/// The element id of the sensor with a serial number: `{station}` and `{serial}` are
+	/// filled in.
+	pub element: String,
+	/// The new sensor's AML `InternalElement`: `{station}`, `{serial}` and `{element}` are
+	/// filled in; its root must carry `ID="{element}"`.
+	pub fragment: String,
+}
+
+impl ExchangeMapping {
+	/// The element id of the sensor with `serial`.
+	pub fn element_of(&self, serial: &str) -> String {
+		self.element.replace("{station}", &self.station).replace("{serial}", serial)
+	}
+
+	/// The AML element of the sensor with `serial`.
+	pub fn fragment_of(&self, serial: &str) -> String {
+		self.fragment
+			.replace("{element}", &self.element_of(serial))
+			.replace("{station}", &self.station)
+			.replace("{serial}", serial)
+	}
+}
+
+/// A device file, checked.
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+	/// Where it was read from.
+	pub path: PathBuf,
+	pub connector: Connector,
+	pub sensors: Vec<SensorMapping>,
+	pub programs: Vec<ProgramMapping>,
+	pub exchanges: Vec<ExchangeMapping>,
+	/// The safety envelope of its `[envelope]` table, if it has one.
+	pub envelope: Option<SafetyEnvelope>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceFile {
+	mqtt: Option<Spanned<MqttSection>>,
+	#[serde(default)]
+	sensor: Vec<Spanned<SensorSection>>,
+	#[serde(default)]
+	program: Vec<Spanned<ProgramSection>>,
+	#[serde(default)]
+	exchange: Vec<Spanned<ExchangeSection>>,
+	envelope: Option<EnvelopeFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MqttSection {
+	broker: String,
+	client_id: String,
+	username: Option<String>,
+	password: Option<Spanned<toml::Value>>,
+	ca_file: Option<PathBuf>,
+	keep_alive: Option<String>,
+	silence_warning: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SensorSection {
+	station: String,
+	element: String,
+	serial: Option<String>,
+	unit: String,
+	min: Option<Spanned<toml::Value>>,
+	max: Option<Spanned<toml::Value>>,
+	topic: String,
+	value: Option<String>,
+	timestamp: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgramSection {
+	element: String,
+	name: String,
+	topic: String,
+	reply_topic: String,
+	timeout: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeSection {
+	station: String,
+	topic: String,
+	element: String,
+	fragment: String,
+}
+
+/// How long the agent waits for a program's answer unless the device file says otherwise.
+pub const DEFAULT_PROGRAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// The MQTT keep-alive unless the device file says otherwise.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a sensor's topic may be silent before the agent warns, unless the device file
+/// says otherwise.
+pub const DEFAULT_SILENCE_WARNING: Duration = Duration::from_secs(30);
+
+impl DeviceConfig {
+	/// Reads and checks the device file at `path`.
+	pub fn load(path: &Path) -> Result<DeviceConfig, ConfigError> {
+		let text = std::fs::read_to_string(path)
+			.map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+		DeviceConfig::parse(&text, path)
+	}
+
+	/// Checks a device file's `text`; `path` names it in messages and anchors its relative
+	/// paths.
+	pub fn parse(text: &str, path: &Path) -> Result<DeviceConfig, ConfigError> {
+		let invalid = |span: Option<Range<usize>>, message: String| ConfigError::Invalid {
+			path: path.to_owned(),
+			line: span.map_or(1, |span| line_of(text, span.start)),
+			message,
+		};
+		let base = path.parent().unwrap_or(Path::new("."));
+		let relative = |file: PathBuf| if file.is_absolute() { file } else { base.join(file) };
+		let file: DeviceFile = toml::from_str(text)
+			.map_err(|error| invalid(error.span(), error.message().to_owned()))?;
+
+		let Some(mqtt) = file.mqtt else {
+			return Err(invalid(None, "no connector: add an [mqtt] section".into()));
+		};
+		let mqtt_span = mqtt.span();
+		let mqtt = mqtt.into_inner();
+		let (host, port) = broker_address(&mqtt.broker)
+			.map_err(|message| invalid(Some(mqtt_span.clone()), message))?;
+		let password = mqtt
+			.password
+			.map(|password| {
+				secret_source(password.get_ref())
+					.map(|source| match source {
+						SecretSource::File(file) => SecretSource::File(relative(file)),
+						env => env,
+					})
+					.map_err(|message| invalid(Some(password.span()), message))
+			})
+			.transpose()?;
+		if password.is_some() && mqtt.username.is_none() {
+			return Err(invalid(Some(mqtt_span), "[mqtt]: a password needs a username".into()));
+		}
+		let duration = |text: &Option<String>, key: &str, default: Duration| {
+			text.as_deref()
+				.map(|text| {
+					parse_duration(text).map_err(|message| {
+						invalid(Some(mqtt_span.clone()), format!("[mqtt] {key}: {message}"))
+					})
+				})
+				.transpose()
+				.map(|duration| duration.unwrap_or(default))
+		};
+		let keep_alive = duration(&mqtt.keep_alive, "keep_alive", DEFAULT_KEEP_ALIVE)?;
+		let silence_warning =
+			duration(&mqtt.silence_warning, "silence_warning", DEFAULT_SILENCE_WARNING)?;
+		let connector = Connector::Mqtt(MqttConfig {
+			host,
+			port,
+			client_id: mqtt.client_id,
+			username: mqtt.username,
+			password,
+			ca_file: mqtt.ca_file.map(relative),
+			keep_alive,
+			silence_warning,
+		});
+
+		let mut sensors = Vec::new();
+		let mut elements = BTreeSet::new();
+		let mut stations = BTreeSet::new();
+		for section in file.sensor {
+			let span = section.span();
+			let section = section.into_inner();
+			let name = format!("[[sensor]] {}", section.element);
+			if !elements.insert(section.element.clone()) {
+				return Err(invalid(Some(span), format!("{name} is listed twice")));
+			}
+			if !stations.insert(section.station.clone()) {
+				return Err(invalid(
+					Some(span),
+					format!("{name}: station {} has another sensor already", section.station),
+				));
+			}
+			let expected_range = expected_range(text, section.min, section.max)
+				.map_err(|(span, message)| invalid(Some(span), format!("{name}: {message}")))?;
+			for pointer in [&section.value, &section.timestamp].into_iter().flatten() {
+				if !pointer.is_empty() && !pointer.starts_with('/') {
+					return Err(invalid(
+						Some(span),
+						format!("{name}: {pointer:?} is not a JSON pointer such as /level"),
+					));
+				}
+			}
+			if section.timestamp.is_some() && section.value.is_none() {
+				return Err(invalid(
+					Some(span),
+					format!("{name}: a timestamp pointer needs a value pointer (a JSON payload)"),
+				));
+			}
+			sensors.push(SensorMapping {
+				sensor: SensorInfo {
+					station: section.station,
+					element: section.element,
+					unit: section.unit,
+					expected_range,
+				},
+				serial: section.serial,
+				topic: section.topic,
+				value: section.value,
+				timestamp: section.timestamp,
+			});
+		}
+
+		let mut programs: Vec<ProgramMapping> = Vec::new();
+		for section in file.program {
+			let span = section.span();
+			let section = section.into_inner();
+			let name = format!("[[program]] {} of {}", section.name, section.element);
+			if programs
+				.iter()
+				.any(|p| p.element == section.element && p.program == section.name)
+			{
+				return Err(invalid(Some(span), format!("{name} is listed twice")));
+			}
+			let timeout = section
+				.timeout
+				.as_deref()
+				.map(parse_duration)
+				.transpose()
+				.map_err(|message| invalid(Some(span), format!("{name}: timeout: {message}")))?
+				.unwrap_or(DEFAULT_PROGRAM_TIMEOUT);
+			programs.push(ProgramMapping {
+				element: section.element,
+				program: section.name,
+				topic: section.topic,
+				reply_topic: section.reply_topic,
+				timeout,
+			});
+		}
+
+		let mut exchanges: Vec<ExchangeMapping> = Vec::new();
+		for section in file.exchange {
+			let span = section.span();
+			let section = section.into_inner();
+			let name = format!("[[exchange]] of {}", section.station);
+			let Some(sensor) = sensors.iter().find(|s| s.sensor.station == section.station) else {
+				return Err(invalid(
+					Some(span),
+					format!("{name}: no [[sensor]] has station {}", section.station),
+				));
+			};
+			if sensor.serial.is_none() {
+				return Err(invalid(
+					Some(span),
+					format!(
+						"{name}: [[sensor]] {} needs the serial number of the sensor it \
+						 describes (serial = \"...\"), so an exchange can be told apart",
+						sensor.sensor.element
+					),
+				));
+			}
+			if exchanges.iter().any(|e| e.station == section.station) {
+				return Err(invalid(Some(span), format!("{name} is listed twice")));
+			}
+			if !section.element.contains("{serial}") {
+				return Err(invalid(
+					Some(span),
+					format!("{name}: element must contain {{serial}}, so each sensor has its own"),
+				));
+			}
+			if !section.fragment.contains("ID=\"{element}\"") {
+				return Err(invalid(
+					Some(span),
+					format!("{name}: the fragment's root must carry ID=\"{{element}}\""),
+				));
+			}
+			exchanges.push(ExchangeMapping {
+				station: section.station,
+				topic: section.topic,
+				element: section.element,
+				fragment: section.fragment,
+			});
+		}
+
+		let envelope = file
+			.envelope
+			.map(|envelope| SafetyEnvelope::from_file(envelope, text, path))
+			.transpose()?;
+		Ok(DeviceConfig {
+			path: path.to_owned(),
+			connector,
+			sensors,
+			programs,
+			exchanges,
+			envelope,
+		})
+	}
+}
+
+/// `host:port` of a broker.
+fn broker_address(broker: &str) -> Result<(String, u16), String> {
+	let bad = || format!("broker {broker:?} is not HOST:PORT, such as 127.0.0.1:1883");
+	let (host, port) = broker.rsplit_once(':').ok_or_else(bad)?;
+	let port: u16 = port.parse().ok().filter(|port| *port > 0).ok_or_else(bad)?;
+	if host.is_empty() {
+		return Err(bad());
+	}
+	Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port))
+}
+
+/// `{ file = "..." }` or `{ env = "..." }`; a literal secret is refused.
+fn secret_source(value: &toml::Value) -> Result<SecretSource, String> {
+	let refuse = || {
+		"password: name where the secret is, { file = \"PATH\" } or { env = \"NAME\" }; \
+		 it never goes in the device file itself"
+			.to_owned()
+	};
+	let table = value.as_table().ok_or_else(refuse)?;
+	match (table.get("file"), table.get("env"), table.len()) {
+		(Some(toml::Value::String(file)), None, 1) => Ok(SecretSource::File(file.into())),
+		(None, Some(toml::Value::String(name)), 1) => Ok(SecretSource::Env(name.clone())),
+		_ => Err(refuse()),
+	}
+}
+
+/// The expected range of `min` and `max` (plain decimal numbers), at the finer of their
+/// decimal places.
+fn expected_range(
+	text: &str,
+	min: Option<Spanned<toml::Value>>,
+	max: Option<Spanned<toml::Value>>,
+) -> Result<Option<ValueRange>, (Range<usize>, String)> {
+	let (min, max) = match (min, max) {
+		(None, None) => return Ok(None),
+		(Some(min), Some(max)) => (min, max),
+		(Some(one), None) | (None, Some(one)) => {
+			return Err((one.span(), "give both min and max, or neither".into()))
+		},
+	};
+	let bound = |value: &Spanned<toml::Value>| {
+		parse_bound(&text[value.span()]).map_err(|message| (value.span(), message))
+	};
+	let (low, high) = (bound(&min)?, bound(&max)?);
+	let decimals = low.decimals.max(high.decimals);
+	if decimals > MAX_DECIMALS {
+		return Err((min.span(), format!("more than {MAX_DECIMALS} decimal places")));
+	}
+	let scale = |digits: i128, from: u8, span: Range<usize>| {
+		10i128
+			.checked_pow(u32::from(decimals - from))
+			.and_then(|factor| digits.checked_mul(factor))
+			.ok_or((span, "too large".to_owned()))
+	};
+	let range = ValueRange {
+		min: scale(low.digits, low.decimals, min.span())?,
+		max: scale(high.digits, high.decimals, max.span())?,
+		decimals,
+	};
+	if range.min > range.max {
+		return Err((min.span(), "min is above max".into()));
+	}
+	Ok(Some(range))
+}
+
+/// A duration as the agent's options and device files write it: `250ms`, `2s`, `5m` (a bare
+/// number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+	let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+	let (number, unit) = text.split_at(split);
+	let number: u64 = number
+		.parse()
+		.map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 5m"))?;
+	let duration = match unit {
+		"ms" => Duration::from_millis(number),
+		"s" | "" => Duration::from_secs(number),
+		"m" => Duration::from_secs(number.saturating_mul(60)),
+		_ => return Err(format!("{text:?}: the unit must be ms, s or m")),
+	};
+	if duration.is_zero() {
+		return Err("a duration must not be zero".into());
+	}
+	Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const EXAMPLE: &str = include_str!("../devices/bottling-plant-mqtt.toml");
+
+	fn parse(text: &str) -> Result<DeviceConfig, ConfigError> {
+		DeviceConfig::parse(text, Path::new("/etc/dt-agent/device.toml"))
+	}
+
+	fn error_of(text: &str) -> (usize, String) {
+		match parse(text) {
+			Err(ConfigError::Invalid { line, message, .. }) => (line, message),
+			other => panic!("expected an invalid file, got {other:?}"),
+		}
+	}
+
+	#[test]
+	fn the_bottling_plants_example_reads_whole() {
+		let config = parse(EXAMPLE).unwrap();
+		let Connector::Mqtt(mqtt) = &config.connector;
+		assert_eq!((mqtt.host.as_str(), mqtt.port), ("127.0.0.1", 1883));
+		assert_eq!(mqtt.password, Some(SecretSource::Env("DT_AGENT_MQTT_PASSWORD".into())));
+		assert_eq!(config.sensors.len(), 1);
+		let sensor = &config.sensors[0];
+		assert_eq!(sensor.sensor.element, "filler-fill-sensor");
+		assert_eq!(
+			sensor.sensor.expected_range,
+			Some(ValueRange { min: 2400, max: 2600, decimals: 1 })
+		);
+		assert_eq!(sensor.value.as_deref(), Some("/level"));
+		assert_eq!(config.programs.len(), 4);
+		assert!(config.programs.iter().all(|p| p.timeout == Duration::from_secs(5)));
+		let exchange = &config.exchanges[0];
+		assert_eq!(exchange.element_of("FLS-0002"), "filler-fill-sensor-FLS-0002");
+		assert!(exchange.fragment_of("FLS-0002").contains("ID=\"filler-fill-sensor-FLS-0002\""));
+		assert!(config.envelope.is_some());
+	}
+
+	#[test]
+	fn secrets_are_named_never_written() {
+		let with_password = |password: &str| {
+			format!(
+				"[mqtt]\nbroker = \"127.0.0.1:1883\"\nclient_id = \"a\"\nusername = \"u\"\n\
+				 password = {password}\n"
+			)
+		};
+		let (line, message) = error_of(&with_password("\"hunter2\""));
+		assert_eq!(line, 5);
+		assert!(message.contains("never goes in the device file"), "{message}");
+		let config = parse(&with_password("{ file = \"secrets/mqtt\" }")).unwrap();
+		let Connector::Mqtt(mqtt) = config.connector;
+		assert_eq!(
+			mqtt.password,
+			Some(SecretSource::File("/etc/dt-agent/secrets/mqtt".into())),
+			"relative to the device file"
+		);
+		assert!(error_of(&with_password("{ file = \"a\", env = \"B\" }")).1.contains("never"));
+		let missing = SecretSource::Env("DT_AGENT_NO_SUCH_VARIABLE".into()).read().unwrap_err();
+		assert!(missing.contains("DT_AGENT_NO_SUCH_VARIABLE"), "{missing}");
+	}
+
+	#[test]
+	fn mistakes_are_named_with_their_line() {
+		let head = "[mqtt]\nbroker = \"127.0.0.1:1883\"\nclient_id = \"a\"\n";
+		let (line, message) = error_of("[mqtt]\nbroker = \"localhost\"\nclient_id = \"a\"\n");
+		assert_eq!(line, 1);
+		assert!(message.contains("\"localhost\" is not HOST:PORT"), "{message}");
+		let (line, message) = error_of(&format!("{head}[[sensor]]\nstation = \"f\"\n"));
+		assert_eq!(line, 4);
+		assert!(message.contains("missing field"), "{message}");
+		let sensor = |extra: &str| {
+			format!(
+				"{head}[[sensor]]\nstation = \"filler\"\nelement = \"s\"\nunit = \"mm\"\n\
+				 topic = \"t\"\n{extra}"
+			)
+		};
+		assert!(error_of(&sensor("min = 260\nmax = 240\n")).1.contains("min is above max"));
+		assert!(error_of(&sensor("min = 260\n")).1.contains("both min and max"));
+		assert!(error_of(&sensor("value = \"level\"\n")).1.contains("not a JSON pointer"));
+		assert!(error_of(&sensor("colour = \"red\"\n")).1.contains("unknown field"));
+		let twice = format!(
+			"{}[[sensor]]\nstation = \"filler\"\nelement = \"t\"\nunit = \"mm\"\ntopic = \"u\"\n",
+			sensor("")
+		);
+		assert!(error_of(&twice).1.contains("station filler has another sensor"));
+		let exchange = |element: &str, fragment: &str| {
+			format!(
+				"{}[[exchange]]\nstation = \"filler\"\ntopic = \"id\"\nelement = \"{element}\"\n\
+				 fragment = '{fragment}'\n",
+				sensor("serial = \"FLS-1\"\n")
+			)
+		};
+		let unknown_serial = exchange("s-{serial}", "<InternalElement ID=\"{element}\"/>")
+			.replace("serial = \"FLS-1\"\n", "");
+		assert!(error_of(&unknown_serial).1.contains("needs the serial number"));
+		assert!(error_of(&exchange("s-2", "<InternalElement ID=\"{element}\"/>"))
+			.1
+			.contains("{serial}"));
+		assert!(error_of(&exchange("s-{serial}", "<InternalElement/>")).1.contains("ID="));
+		let (_, message) = error_of(&format!(
+			"{head}[[program]]\nelement = \"filler\"\nname = \"OpenValve\"\ntopic = \"c\"\n\
+			 reply_topic = \"r\"\ntimeout = \"soon\"\n"
+		));
+		assert!(message.contains("timeout") && message.contains("\"soon\""), "{message}");
+		assert!(error_of("").1.contains("no connector"));
+	}
+
+	#[test]
+	fn durations_take_milliseconds_to_minutes() {
+		assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+		assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+		assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+		assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+		for bad in ["", "ms", "1h", "0s", "-1s", "1.5s", "2 s"] {
+			assert!(parse_duration(bad).is_err(), "{bad:?}");
+		}
+	}
+}

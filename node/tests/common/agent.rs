@@ -1,0 +1,210 @@
+//! What the device agent's tests share: the `dt-agent` binary as a process, the feeds it
+//! writes read back from the chain and the node (each entry's hash chain checked), and the
+//! fill-level feed of [`super::plant::set_up_with_sensor`]'s sensor.
+
+use super::{
+	plant::{bounded, id, submit_ok, DEVICE, FILL_SENSOR, OWNER},
+	workspace_binary,
+};
+use dt_client::{reading::DECIMAL_READING_SCHEMA, Client};
+use dt_offchain::feed::{Entry, GENESIS_PREVIOUS};
+use dt_primitives::{
+	access::{Confidentiality, TwinId},
+	feed::{FeedId, ValueRange},
+};
+use jsonrpsee::rpc_params;
+use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
+use pallet_dt_programs::{CallId, CallRecord, CallStatus};
+use serde::Deserialize;
+use std::{
+	path::PathBuf,
+	process::{Child, Command},
+	time::{Duration, Instant},
+};
+
+pub type ChainFeed = FeedRecord<dt_runtime::AccountId, u32>;
+
+/// An entry as `feed_range` returns it.
+#[derive(Debug, Deserialize)]
+pub struct EntryView {
+	pub feed: FeedId,
+	pub sequence: u64,
+	pub timestamp: u64,
+	pub hash: String,
+	pub previous: String,
+	pub epoch: Option<u32>,
+	pub payload: String,
+}
+
+pub fn unhex(text: &str) -> Vec<u8> {
+	hex::decode(text.trim_start_matches("0x")).unwrap()
+}
+
+pub async fn feeds_of(client: &Client, twin: TwinId, element: &str) -> Vec<ChainFeed> {
+	client
+		.runtime_api(
+			"FeedsApi_feeds_of_element",
+			(twin, id(element), None::<dt_runtime::AccountId>),
+			None,
+		)
+		.await
+		.unwrap()
+}
+
+pub async fn chain_feed(client: &Client, feed: FeedId) -> ChainFeed {
+	client
+		.runtime_api::<Option<ChainFeed>>("FeedsApi_feed", feed, None)
+		.await
+		.unwrap()
+		.expect("the feed is on chain")
+}
+
+/// Every entry of the feed's log on the node.
+pub async fn entries(client: &Client, feed: FeedId) -> Vec<EntryView> {
+	client
+		.request("feed_range", rpc_params![feed, 0u64, u64::MAX, None::<u32>])
+		.await
+		.unwrap()
+}
+
+pub async fn stored_count(client: &Client, feed: FeedId) -> u64 {
+	let latest: Option<EntryView> = client.request("feed_latest", rpc_params![feed]).await.unwrap();
+	latest.map_or(0, |entry| entry.sequence + 1)
+}
+
+/// Polls `check` every half second until it gives a value.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(value) = check().await {
+			return value;
+		}
+		assert!(Instant::now() < deadline, "timed out waiting for {what}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// The active feed on `element` once there is one.
+pub async fn active_feed(client: &Client, twin: TwinId, element: &str) -> ChainFeed {
+	wait_for(&format!("an active feed on {element}"), Duration::from_secs(120), || async {
+		feeds_of(client, twin, element)
+			.await
+			.into_iter()
+			.find(|feed| feed.status == FeedStatus::Active)
+	})
+	.await
+}
+
+pub async fn wait_stored(client: &Client, feed: FeedId, at_least: u64) {
+	wait_for(&format!("{at_least} entries in feed {feed}"), Duration::from_secs(120), || async {
+		(stored_count(client, feed).await >= at_least).then_some(())
+	})
+	.await
+}
+
+/// Asserts that the feed's log is one unbroken hash chain from entry 0, every entry signed
+/// into the right feed, and returns its readings: (timestamp, value), in order.
+pub fn verified_readings(feed: FeedId, log: &[EntryView]) -> Vec<(u64, String)> {
+	let mut previous = GENESIS_PREVIOUS;
+	log.iter()
+		.enumerate()
+		.map(|(index, view)| {
+			assert_eq!(view.sequence, index as u64, "sequence numbers run on from 0");
+			assert_eq!(view.feed, feed);
+			let entry = Entry {
+				feed,
+				sequence: view.sequence,
+				timestamp: view.timestamp,
+				previous: unhex(&view.previous).try_into().unwrap(),
+				epoch: view.epoch,
+				payload: unhex(&view.payload),
+			};
+			assert_eq!(entry.previous, previous, "entry {index} links to the one before");
+			assert_eq!(entry.hash().to_vec(), unhex(&view.hash), "entry {index}'s hash");
+			previous = entry.hash();
+			let value = dt_client::reading::decode_reading(&entry.payload).unwrap().to_owned();
+			(entry.timestamp, value)
+		})
+		.collect()
+}
+
+/// The `dt-agent` binary, built now so the test runs the current code.
+pub fn agent_binary() -> PathBuf {
+	workspace_binary("dt-agent")
+}
+
+/// A running `dt-agent` process; killed if still running when dropped.
+pub struct AgentProcess(pub Child);
+
+impl AgentProcess {
+	/// Stops it as an operator would (SIGTERM) and returns whether it exited cleanly.
+	pub fn terminate(&mut self) -> bool {
+		super::terminate(&mut self.0, Duration::from_secs(30)).success()
+	}
+}
+
+impl AgentProcess {
+	/// Sends it a signal (`-USR1`, ...).
+	pub fn signal(&self, signal: &str) {
+		let pid = self.0.id().to_string();
+		assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+	}
+
+	/// Kills it at once, as a crash would.
+	pub fn kill(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+impl Drop for AgentProcess {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// The owner registers the fill-level sensor's feed for the device; its id.
+pub async fn register_fill_level_feed(client: &Client, twin: TwinId) -> FeedId {
+	let registration = FeedRegistration {
+		owner: DEVICE.to_account_id(),
+		schema: bounded(DECIMAL_READING_SCHEMA),
+		unit: bounded("mm"),
+		nominal_interval_ms: 100,
+		expected_range: Some(ValueRange { min: 2_400, max: 2_600, decimals: 1 }),
+		confidentiality: Confidentiality::Public,
+	};
+	let register = dt_runtime::RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
+		twin,
+		element: id(FILL_SENSOR),
+		registration,
+	});
+	submit_ok(client, OWNER, register).await;
+	active_feed(client, twin, FILL_SENSOR).await.id
+}
+
+/// How `call` ended, once it has: `Ok` with the device's answer if it completed, `Err` with
+/// the reason if it failed.
+pub async fn call_ended(client: &Client, call: CallId) -> Result<String, String> {
+	wait_for(&format!("the outcome of call {call}"), Duration::from_secs(120), || async {
+		let record: CallRecord<dt_runtime::AccountId, u32> = client
+			.runtime_api::<Option<CallRecord<dt_runtime::AccountId, u32>>>(
+				"ProgramsApi_call",
+				call,
+				None,
+			)
+			.await
+			.unwrap()?;
+		let text = |result: &[u8]| String::from_utf8_lossy(result).into_owned();
+		match record.call.status {
+			CallStatus::Pending | CallStatus::Claimed { .. } => None,
+			CallStatus::Completed { result, .. } => Some(Ok(text(&result))),
+			CallStatus::Failed { result, .. } => Some(Err(text(&result))),
+			other => panic!("call {call} ended {other:?}"),
+		}
+	})
+	.await
+}
