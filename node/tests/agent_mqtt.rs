@@ -11,6 +11,8 @@
 //!   acknowledged to the controller reaches the feed, none twice.
 //! - A new serial number on the sensor's identity topic: the agent replaces the sensor on
 //!   chain, and the readings go on into the new sensor's feed.
+//! - Over TLS, the broker's certificate is checked against the device file's CA: the right
+//!   CA connects, another one does not.
 //! - Wrong credentials, a misspelt topic: the agent says so in its log.
 
 mod common;
@@ -37,11 +39,13 @@ const CALLS: &str = "plant/filler/calls";
 const ANSWERS: &str = "plant/filler/answers";
 const IDENTITY: &str = "plant/filler/sensor";
 
-/// Debian's mosquitto, on `port`, with a password file and persistence under `dir`.
+/// Debian's mosquitto, on `port` and with TLS on `tls_port` (its CA certificate in
+/// `dir/ca.pem`), with a password file and persistence under `dir`.
 struct Broker {
 	child: Option<Child>,
 	dir: PathBuf,
 	port: u16,
+	tls_port: u16,
 }
 
 impl Broker {
@@ -57,14 +61,19 @@ impl Broker {
 			.expect("mosquitto_passwd runs (scripts/setup.sh installs mosquitto)");
 		assert!(added.success());
 		let port = free_port();
+		let tls_port = free_port();
+		write_certificates(dir);
 		// Started by root, mosquitto would run as the user `mosquitto`, who may not write its
 		// persistence here: it stays the user who runs the test.
 		let user = Command::new("id").arg("-un").output().expect("id runs").stdout;
+		let certificates = dir.display();
 		std::fs::write(
 			dir.join("mosquitto.conf"),
 			format!(
 				"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\n\
-				 persistence true\npersistence_location {}/\nlog_dest file {}\nuser {}\n",
+				 persistence true\npersistence_location {}/\nlog_dest file {}\nuser {}\n\
+				 listener {tls_port} 127.0.0.1\ncafile {certificates}/ca.pem\n\
+				 certfile {certificates}/broker.pem\nkeyfile {certificates}/broker.key\n",
 				passwords.display(),
 				dir.join("data").display(),
 				dir.join("mosquitto.log").display(),
@@ -72,7 +81,7 @@ impl Broker {
 			),
 		)
 		.unwrap();
-		let mut broker = Broker { child: None, dir: dir.to_owned(), port };
+		let mut broker = Broker { child: None, dir: dir.to_owned(), port, tls_port };
 		broker.run();
 		broker
 	}
@@ -91,7 +100,9 @@ impl Broker {
 			.expect("mosquitto starts (scripts/setup.sh installs it)");
 		self.child = Some(child);
 		let deadline = std::time::Instant::now() + Duration::from_secs(20);
-		while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+		while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
+			|| std::net::TcpStream::connect(("127.0.0.1", self.tls_port)).is_err()
+		{
 			assert!(std::time::Instant::now() < deadline, "mosquitto never listened");
 			std::thread::sleep(Duration::from_millis(100));
 		}
@@ -112,6 +123,29 @@ impl Drop for Broker {
 			let _ = child.wait();
 		}
 	}
+}
+
+/// A CA (`ca.pem`) and the broker's certificate for 127.0.0.1 signed by it (`broker.pem`,
+/// `broker.key`) in `dir`; and another CA (`other-ca.pem`) that signed nothing.
+fn write_certificates(dir: &Path) {
+	let ca = |name: &str| {
+		let mut params = rcgen::CertificateParams::new(Vec::<String>::new());
+		params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+		params.distinguished_name.push(rcgen::DnType::CommonName, name);
+		rcgen::Certificate::from_params(params).unwrap()
+	};
+	let authority = ca("plant CA");
+	let broker =
+		rcgen::Certificate::from_params(rcgen::CertificateParams::new(
+			vec!["127.0.0.1".to_owned()],
+		))
+		.unwrap();
+	std::fs::write(dir.join("ca.pem"), authority.serialize_pem().unwrap()).unwrap();
+	std::fs::write(dir.join("broker.pem"), broker.serialize_pem_with_signer(&authority).unwrap())
+		.unwrap();
+	std::fs::write(dir.join("broker.key"), broker.serialize_private_key_pem()).unwrap();
+	std::fs::write(dir.join("other-ca.pem"), ca("someone else's CA").serialize_pem().unwrap())
+		.unwrap();
 }
 
 /// One of the controller's connections, with its events on a channel.
@@ -213,8 +247,9 @@ async fn answer_calls(port: u16, calls: Arc<Mutex<Vec<Value>>>) -> AsyncClient {
 					calls.lock().unwrap().push(call.clone());
 					let volume = call["arguments"]["volume"].as_str().unwrap_or("").to_owned();
 					let answer = match volume.as_str() {
-						// The filler does not answer at all.
-						"777.0" => continue,
+						// The filler does not answer; someone else on the broker answers with a
+						// guessed id, which takes nothing.
+						"777.0" => json!({ "id": "0-0", "ok": "done, trust me" }),
 						"1000.0" => json!({ "id": call["id"], "error": "the pump jammed" }),
 						_ => {
 							json!({ "id": call["id"], "ok": format!("fill volume set to {volume} ml") })
@@ -238,9 +273,17 @@ fn now_ms() -> u64 {
 		.as_millis() as u64
 }
 
-/// A device file for the broker on `port`: the filler's sensor on `topic`, its programs, its
-/// exchange and its envelope.
-fn device_file(dir: &Path, name: &str, port: u16, client_id: &str, topic: &str) -> PathBuf {
+/// A device file for the broker on `port` (over TLS if `ca` names the CA to trust): the
+/// filler's sensor on `topic`, its programs, its exchange and its envelope.
+fn device_file(
+	dir: &Path,
+	name: &str,
+	port: u16,
+	ca: Option<&Path>,
+	client_id: &str,
+	topic: &str,
+) -> PathBuf {
+	let tls = ca.map(|ca| format!("ca_file = \"{}\"", ca.display())).unwrap_or_default();
 	let path = dir.join(format!("{name}.toml"));
 	std::fs::write(
 		&path,
@@ -253,6 +296,7 @@ username = "{USER}"
 password = {{ env = "PLANT_MQTT_PASSWORD" }}
 keep_alive = "5s"
 silence_warning = "2s"
+{tls}
 
 [[sensor]]
 station = "{FILLER}"
@@ -359,7 +403,7 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 		.publish(IDENTITY, QoS::AtLeastOnce, true, json!({ "serial": "FLS-0001" }).to_string())
 		.await
 		.unwrap();
-	let device = device_file(dir, "device", broker.port, "dt-agent-filler", READINGS);
+	let device = device_file(dir, "device", broker.port, None, "dt-agent-filler", READINGS);
 	let mut agent = start_agent(&node, twin, dir, &device, PASSWORD, "agent");
 	wait_logged(dir, "agent", &format!("subscribed to 3 of 3 topics at 127.0.0.1:{}", broker.port))
 		.await;
@@ -468,13 +512,46 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	assert!(stored.iter().all(|(_, value)| value.parse::<f64>().is_ok()));
 	assert!(agent.terminate(), "{}", log_of(dir, "agent"));
 
+	// Over TLS to the broker, whose certificate chains to the CA the device file names; a
+	// broker whose certificate does not is not talked to.
+	let ca = broker.dir.join("ca.pem");
+	let tls = device_file(dir, "tls", broker.tls_port, Some(&ca), "dt-agent-tls", READINGS);
+	let mut over_tls = start_agent(&node, twin, dir, &tls, PASSWORD, "tls");
+	wait_logged(
+		dir,
+		"tls",
+		&format!("subscribed to 3 of 3 topics at 127.0.0.1:{}", broker.tls_port),
+	)
+	.await;
+	over_tls.kill();
+	let other_ca = broker.dir.join("other-ca.pem");
+	let untrusted = device_file(
+		dir,
+		"untrusted",
+		broker.tls_port,
+		Some(&other_ca),
+		"dt-agent-untrusted",
+		READINGS,
+	);
+	let mut distrusting = start_agent(&node, twin, dir, &untrusted, PASSWORD, "untrusted");
+	wait_logged(dir, "untrusted", "cannot reach the MQTT broker").await;
+	distrusting.kill();
+	let log = log_of(dir, "untrusted");
+	assert!(log.contains("certificate") && !log.contains("subscribed"), "{log}");
+
 	// Wrong credentials, and a topic nobody publishes on: the agent says so.
-	let wrong = device_file(dir, "wrong-password", broker.port, "dt-agent-wrong", READINGS);
+	let wrong = device_file(dir, "wrong-password", broker.port, None, "dt-agent-wrong", READINGS);
 	let mut refused = start_agent(&node, twin, dir, &wrong, "not-the-password", "refused");
 	wait_logged(dir, "refused", "refused the agent's credentials").await;
 	refused.kill();
-	let misspelt =
-		device_file(dir, "misspelt", broker.port, "dt-agent-misspelt", "plant/filler/fill-levle");
+	let misspelt = device_file(
+		dir,
+		"misspelt",
+		broker.port,
+		None,
+		"dt-agent-misspelt",
+		"plant/filler/fill-levle",
+	);
 	let mut quiet = start_agent(&node, twin, dir, &misspelt, PASSWORD, "quiet");
 	wait_logged(dir, "quiet", "nothing on plant/filler/fill-levle since the agent subscribed")
 		.await;

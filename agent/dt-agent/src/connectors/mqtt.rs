@@ -70,8 +70,9 @@ struct Shared {
 	/// Calls published and waiting for their answer, by id.
 	waiting: Mutex<HashMap<String, oneshot::Sender<Result<String, String>>>>,
 	next_call: AtomicU64,
-	/// A prefix no earlier run of the agent used for call ids.
-	run: u64,
+	/// A random prefix of this run's call ids: an answer can be matched only by whoever saw
+	/// the call, and no earlier run's answer matches.
+	run: String,
 }
 
 struct State {
@@ -152,7 +153,7 @@ impl MqttDevice {
 			}),
 			waiting: Mutex::new(HashMap::new()),
 			next_call: AtomicU64::new(0),
-			run: now_ms(),
+			run: random_prefix(),
 		});
 		tokio::spawn(connect(shared.clone(), events, mqtt.silence_warning, shutdown));
 		Ok(MqttDevice { shared })
@@ -293,6 +294,15 @@ impl Shared {
 		);
 		*current = CurrentSensor { info: new_sensor, serial: Some(serial) };
 		state.intake.exchanged(replacement);
+	}
+}
+
+/// 16 random bytes in hex; the clock if the system has no random source.
+fn random_prefix() -> String {
+	let mut bytes = [0u8; 16];
+	match getrandom::fill(&mut bytes) {
+		Ok(()) => hex::encode(bytes),
+		Err(_) => format!("{:x}", now_ms()),
 	}
 }
 
