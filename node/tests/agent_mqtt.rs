@@ -125,27 +125,14 @@ impl Drop for Broker {
 	}
 }
 
-/// A CA (`ca.pem`) and the broker's certificate for 127.0.0.1 signed by it (`broker.pem`,
-/// `broker.key`) in `dir`; and another CA (`other-ca.pem`) that signed nothing.
+/// The CA (`ca.pem`), the broker's certificate for 127.0.0.1 signed by it (`broker.pem`,
+/// `broker.key`) and another CA (`other-ca.pem`), from the repository's test data, copied
+/// into `dir`.
 fn write_certificates(dir: &Path) {
-	let ca = |name: &str| {
-		let mut params = rcgen::CertificateParams::new(Vec::<String>::new());
-		params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-		params.distinguished_name.push(rcgen::DnType::CommonName, name);
-		rcgen::Certificate::from_params(params).unwrap()
-	};
-	let authority = ca("plant CA");
-	let broker =
-		rcgen::Certificate::from_params(rcgen::CertificateParams::new(
-			vec!["127.0.0.1".to_owned()],
-		))
-		.unwrap();
-	std::fs::write(dir.join("ca.pem"), authority.serialize_pem().unwrap()).unwrap();
-	std::fs::write(dir.join("broker.pem"), broker.serialize_pem_with_signer(&authority).unwrap())
-		.unwrap();
-	std::fs::write(dir.join("broker.key"), broker.serialize_private_key_pem()).unwrap();
-	std::fs::write(dir.join("other-ca.pem"), ca("someone else's CA").serialize_pem().unwrap())
-		.unwrap();
+	let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mqtt-tls");
+	for file in ["ca.pem", "broker.pem", "broker.key", "other-ca.pem"] {
+		std::fs::copy(data.join(file), dir.join(file)).unwrap();
+	}
 }
 
 /// One of the controller's connections, with its events on a channel.
