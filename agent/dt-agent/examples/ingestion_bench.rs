@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use dt_client::{reading::encode_reading, twin_import, Client};
+use dt_client::{reading::encode_reading, Client};
 use dt_offchain::{
 	crypto::{EpochEncryptor, ReaderPublicKey},
 	feed::{FeedWriter, SignedBatch},
@@ -28,17 +28,16 @@ use dt_primitives::{
 	access::{Confidentiality, Grantee, Role},
 	feed::FeedId,
 };
-use dt_runtime::{RuntimeCall, RuntimeEvent};
+use dt_runtime::RuntimeCall;
 use jsonrpsee::rpc_params;
 use sp_core::{sr25519, Pair as _};
 
-/// The plant's specification the twin is made from, and the element the feeds belong to.
-const PLANT_AML: &str = include_str!("../../../scripts/demo/bottling-plant.aml");
-const ELEMENT: &str = "filling-station-1";
 /// The reader the epoch key is sealed for (Alice's development key).
 const READER_KEY: &[u8] = include_bytes!("../../../runtime/res/dev-keys/alice.der");
 
-type Error = Box<dyn std::error::Error>;
+#[path = "bench_plant/mod.rs"]
+mod bench_plant;
+use bench_plant::{create_twin, register_feed, succeeded, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -106,72 +105,8 @@ async fn main() -> Result<(), Error> {
 	Ok(())
 }
 
-async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
-	let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT_AML)?)?;
-	let created = client.submit(owner, import.create_call()).await?;
-	succeeded(&created, "create the twin")?;
-	let twin = created
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::TwinSpec(pallet_dt_twin_spec::Event::TwinCreated { twin, .. }) => {
-				Some(*twin)
-			},
-			_ => None,
-		})
-		.ok_or("no TwinCreated event")?;
-	for call in import.import_calls(twin) {
-		succeeded(&client.submit(owner, call).await?, "import the twin's elements")?;
-	}
-	Ok(twin)
-}
-
-async fn register_feed(
-	client: &Client,
-	owner: &sr25519::Pair,
-	device: &sr25519::Pair,
-	twin: u32,
-	confidentiality: Confidentiality,
-) -> Result<FeedId, Error> {
-	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
-		twin,
-		element: bounded(ELEMENT)?,
-		registration: pallet_dt_feeds::FeedRegistration {
-			owner: device.public().into(),
-			schema: bounded(dt_client::reading::DECIMAL_READING_SCHEMA)?,
-			unit: bounded("mm")?,
-			nominal_interval_ms: 1,
-			expected_range: None,
-			confidentiality,
-		},
-	});
-	let registered = client.submit(owner, register).await?;
-	succeeded(&registered, "register a feed")?;
-	registered
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered { feed, .. }) => Some(*feed),
-			_ => None,
-		})
-		.ok_or_else(|| "no FeedRegistered event".into())
-}
-
-fn bounded<B: TryFrom<Vec<u8>>>(text: &str) -> Result<B, Error> {
-	text.as_bytes()
-		.to_vec()
-		.try_into()
-		.map_err(|_| format!("{text:?} is too long").into())
-}
-
 async fn append(client: &Client, feed: FeedId, batch: SignedBatch) -> Result<(), Error> {
 	let hex = format!("0x{}", hex::encode(codec::Encode::encode(&batch)));
 	let _answer: serde_json::Value = client.request("feed_append", rpc_params![feed, hex]).await?;
 	Ok(())
-}
-
-fn succeeded(finalized: &dt_client::Finalized, what: &str) -> Result<(), Error> {
-	finalized
-		.result()
-		.map_err(|e| format!("cannot {what}: {}", dt_client::dispatch_error_name(&e)).into())
 }

@@ -1,0 +1,77 @@
+//! What the benchmarks share: the bottling plant's twin on a `--dev` chain (made by Alice)
+//! and its feeds, written by Bob's device.
+
+use dt_client::{twin_import, Client};
+use dt_primitives::{access::Confidentiality, feed::FeedId};
+use dt_runtime::{RuntimeCall, RuntimeEvent};
+use sp_core::{sr25519, Pair as _};
+
+/// The plant's specification the twin is made from, and the element the feeds belong to.
+pub const PLANT_AML: &str = include_str!("../../../../scripts/demo/bottling-plant.aml");
+pub const ELEMENT: &str = "filling-station-1";
+
+pub type Error = Box<dyn std::error::Error>;
+
+pub async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
+	let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT_AML)?)?;
+	let created = client.submit(owner, import.create_call()).await?;
+	succeeded(&created, "create the twin")?;
+	let twin = created
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::TwinSpec(pallet_dt_twin_spec::Event::TwinCreated { twin, .. }) => {
+				Some(*twin)
+			},
+			_ => None,
+		})
+		.ok_or("no TwinCreated event")?;
+	for call in import.import_calls(twin) {
+		succeeded(&client.submit(owner, call).await?, "import the twin's elements")?;
+	}
+	Ok(twin)
+}
+
+pub async fn register_feed(
+	client: &Client,
+	owner: &sr25519::Pair,
+	device: &sr25519::Pair,
+	twin: u32,
+	confidentiality: Confidentiality,
+) -> Result<FeedId, Error> {
+	let register = RuntimeCall::Feeds(pallet_dt_feeds::Call::register_feed {
+		twin,
+		element: bounded(ELEMENT)?,
+		registration: pallet_dt_feeds::FeedRegistration {
+			owner: device.public().into(),
+			schema: bounded(dt_client::reading::DECIMAL_READING_SCHEMA)?,
+			unit: bounded("mm")?,
+			nominal_interval_ms: 1,
+			expected_range: None,
+			confidentiality,
+		},
+	});
+	let registered = client.submit(owner, register).await?;
+	succeeded(&registered, "register a feed")?;
+	registered
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Feeds(pallet_dt_feeds::Event::FeedRegistered { feed, .. }) => Some(*feed),
+			_ => None,
+		})
+		.ok_or_else(|| "no FeedRegistered event".into())
+}
+
+pub fn bounded<B: TryFrom<Vec<u8>>>(text: &str) -> Result<B, Error> {
+	text.as_bytes()
+		.to_vec()
+		.try_into()
+		.map_err(|_| format!("{text:?} is too long").into())
+}
+
+pub fn succeeded(finalized: &dt_client::Finalized, what: &str) -> Result<(), Error> {
+	finalized
+		.result()
+		.map_err(|e| format!("cannot {what}: {}", dt_client::dispatch_error_name(&e)).into())
+}

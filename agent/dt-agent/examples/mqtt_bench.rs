@@ -1,0 +1,154 @@
+//! Readings per second the device agent forwards from an MQTT broker into signed feed
+//! batches on a dt-node.
+//!
+//! The agent's own path, in this process: the MQTT connector (a persistent QoS 1 session)
+//! takes each reading from the broker and checks it, the sampler appends it to the sensor's
+//! buffer and fsyncs, the sender builds the hash-linked entries, signs each batch and sends
+//! it with `feed_append`. A publisher, playing the device, publishes the readings (JSON with
+//! the device's time) as fast as the broker takes them. The figure is readings over the
+//! time from the first publish to the node's acknowledgement of the last reading.
+//!
+//! ```text
+//! mosquitto -c bench.conf &          # a listener on 127.0.0.1:1883, allow_anonymous true
+//! dt-node --dev --tmp --rpc-port 9944 &
+//! cargo run --release -p dt-agent --example mqtt_bench -- ws://127.0.0.1:9944 127.0.0.1:1883 [READINGS]
+//! ```
+
+use dt_agent::{
+	chain::Submitter,
+	config::{Connector, DeviceConfig},
+	connectors::mqtt::MqttDevice,
+	feeds::{FeedConfig, FeedStreamer},
+};
+use dt_client::Client;
+use dt_primitives::access::{Confidentiality, Grantee, Role};
+use dt_runtime::RuntimeCall;
+use jsonrpsee::rpc_params;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sp_core::{sr25519, Pair as _};
+use std::time::{Duration, Instant};
+
+#[path = "bench_plant/mod.rs"]
+mod bench_plant;
+use bench_plant::{create_twin, register_feed, succeeded, Error, ELEMENT};
+
+const TOPIC: &str = "bench/fill-level";
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+	let mut args = std::env::args().skip(1);
+	let node = args.next().unwrap_or_else(|| "ws://127.0.0.1:9944".into());
+	let broker = args.next().unwrap_or_else(|| "127.0.0.1:1883".into());
+	let readings: u64 = args.next().map_or(Ok(50_000), |n| n.parse())?;
+	if readings == 0 {
+		return Err("READINGS must be at least 1".into());
+	}
+	let client = Client::connect(&node).await?;
+	let owner = sr25519::Pair::from_string("//Alice", None)?;
+	let device = sr25519::Pair::from_string("//Bob", None)?;
+	let twin = create_twin(&client, &owner).await?;
+	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
+		twin,
+		grantee: Grantee::Account(device.public().into()),
+		role: Role::Device,
+	});
+	succeeded(&client.submit(&owner, grant).await?, "grant the device role")?;
+	let feed = register_feed(&client, &owner, &device, twin, Confidentiality::Public).await?;
+
+	// The agent: the MQTT connector and the feeds, with a fresh session and buffer.
+	let run = std::process::id();
+	let device_file = format!(
+		"[mqtt]\nbroker = \"{broker}\"\nclient_id = \"dt-agent-bench-{run}\"\n\
+		 [[sensor]]\nstation = \"{ELEMENT}\"\nelement = \"{ELEMENT}\"\nunit = \"mm\"\n\
+		 topic = \"{TOPIC}\"\nvalue = \"/level\"\ntimestamp = \"/time\"\n"
+	);
+	let config = DeviceConfig::parse(&device_file, std::path::Path::new("bench.toml"))?;
+	let Connector::Mqtt(mqtt) = &config.connector;
+	let (stop, shutdown) = tokio::sync::watch::channel(false);
+	let connector = MqttDevice::start(&config, mqtt, &[], shutdown.clone())?;
+	let data = tempfile::tempdir()?;
+	let feeds = FeedConfig {
+		node: node.clone(),
+		twin,
+		data_dir: data.path().to_owned(),
+		sample_interval: Duration::from_millis(50),
+		flush_interval: Duration::from_millis(50),
+		batch_interval: Duration::from_millis(100),
+		max_batch: 8192,
+		checkpoint_interval: Duration::from_secs(3600),
+		register_missing: false,
+		confidentiality: Confidentiality::Public,
+		readings_log: None,
+	};
+	let streamer = FeedStreamer::open(feeds, Submitter::new(device), connector)?;
+	let agent = tokio::spawn(streamer.run(shutdown));
+	// The agent's subscription is in place before the first reading.
+	tokio::time::sleep(Duration::from_secs(2)).await;
+
+	println!("{readings} readings over MQTT ({broker}) into feed {feed}, through {node}");
+	let started = Instant::now();
+	let published = tokio::spawn(publish(broker, readings));
+	let mut last_report = Instant::now();
+	loop {
+		let latest: Option<serde_json::Value> =
+			client.request("feed_latest", rpc_params![feed]).await?;
+		let stored = latest.and_then(|entry| entry["sequence"].as_u64()).map_or(0, |s| s + 1);
+		if stored >= readings {
+			break;
+		}
+		if last_report.elapsed() > Duration::from_secs(10) {
+			println!("  {stored} stored after {:.0} s", started.elapsed().as_secs_f64());
+			last_report = Instant::now();
+		}
+		if started.elapsed() > Duration::from_secs(600) {
+			return Err(format!("only {stored} of {readings} readings stored after 600 s").into());
+		}
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+	let forwarded = started.elapsed();
+	let publishing = published.await??;
+	let _ = stop.send(true);
+	let _ = agent.await;
+	println!(
+		"published (broker acknowledged):  {:>10.0} readings/s ({:.2} s)",
+		readings as f64 / publishing.as_secs_f64(),
+		publishing.as_secs_f64()
+	);
+	println!(
+		"forwarded into the feed:          {:>10.0} readings/s ({:.2} s to the last acknowledgement)",
+		readings as f64 / forwarded.as_secs_f64(),
+		forwarded.as_secs_f64()
+	);
+	Ok(())
+}
+
+/// Publishes `readings` fill levels with QoS 1 as fast as the broker acknowledges them;
+/// how long that took.
+async fn publish(broker: String, readings: u64) -> Result<Duration, String> {
+	let (host, port) = broker.rsplit_once(':').ok_or("BROKER is HOST:PORT")?;
+	let port: u16 = port.parse().map_err(|_| "BROKER is HOST:PORT")?;
+	let mut options = MqttOptions::new(format!("bench-device-{}", std::process::id()), host, port);
+	options.set_inflight(1000);
+	let (client, mut events) = AsyncClient::new(options, 1000);
+	let started = Instant::now();
+	let base = 1_800_000_000_000u64;
+	let sender = tokio::spawn(async move {
+		for i in 0..readings {
+			let payload =
+				format!(r#"{{"level": {}.{}, "time": {}}}"#, 240 + i % 20, i % 10, base + i);
+			if client.publish(TOPIC, QoS::AtLeastOnce, false, payload).await.is_err() {
+				return;
+			}
+		}
+	});
+	let mut acknowledged = 0;
+	while acknowledged < readings {
+		match events.poll().await {
+			Ok(Event::Incoming(Packet::PubAck(_))) => acknowledged += 1,
+			Ok(_) => {},
+			Err(e) => return Err(format!("the publisher lost the broker: {e}")),
+		}
+	}
+	let _ = sender.await;
+	Ok(started.elapsed())
+}
