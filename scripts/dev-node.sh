@@ -1,7 +1,8 @@
 # Sourced by the scripts that need a throw-away `dt-node --dev` (scripts/polkadotjs-check.sh,
-# scripts/tests/ingestion-bench-smoke.sh): `start_dev_node BINARY NAME` starts it on free
-# ports of 127.0.0.1 with a temporary base path, waits until its RPC answers (or fails with
-# the node's log), and stops it and deletes its log when the script exits. It sets
+# scripts/tests/ingestion-bench-smoke.sh, scripts/tests/mqtt-bench-smoke.sh):
+# `start_dev_node BINARY NAME` starts it on free ports of 127.0.0.1 with a temporary base
+# path, waits until its RPC answers (or fails with the node's log), and stops it and
+# deletes its log when the script exits. It sets
 # `rpc_port`, `node_pid` and `node_log`.
 
 free_port() {
