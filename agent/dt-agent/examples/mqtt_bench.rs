@@ -5,11 +5,17 @@
 //! takes each reading from the broker and checks it, the sampler appends it to the sensor's
 //! buffer and fsyncs, the sender builds the hash-linked entries, signs each batch and sends
 //! it with `feed_append`. A publisher, playing the device, publishes the readings (JSON with
-//! the device's time) as fast as the broker takes them. The figure is readings over the
-//! time from the first publish to the node's acknowledgement of the last reading.
+//! the device's time) as fast as the broker takes them. Two figures:
+//!
+//! - live: readings over the time from the first publish to the node's acknowledgement of
+//!   the last reading, the agent forwarding while the device publishes (the slower of the
+//!   two sets the pace);
+//! - backlog: the device publishes while the agent is away (the broker keeps it for the
+//!   agent's session), then the agent starts: readings over the time from its start to the
+//!   node's acknowledgement of the last one, the agent's own pace.
 //!
 //! ```text
-//! mosquitto -c bench.conf &          # a listener on 127.0.0.1:1883, allow_anonymous true
+//! mosquitto -c bench.conf &   # listener 1883 127.0.0.1, allow_anonymous true, max_queued_messages 0
 //! dt-node --dev --tmp --rpc-port 9944 &
 //! cargo run --release -p dt-agent --example mqtt_bench -- ws://127.0.0.1:9944 127.0.0.1:1883 [READINGS]
 //! ```
@@ -63,75 +69,130 @@ async fn main() -> Result<(), Error> {
 		 topic = \"{TOPIC}\"\nvalue = \"/level\"\ntimestamp = \"/time\"\n"
 	);
 	let config = DeviceConfig::parse(&device_file, std::path::Path::new("bench.toml"))?;
-	let Connector::Mqtt(mqtt) = &config.connector;
-	let (stop, shutdown) = tokio::sync::watch::channel(false);
-	let connector = MqttDevice::start(&config, mqtt, &[], shutdown.clone())?;
 	let data = tempfile::tempdir()?;
-	let feeds = FeedConfig {
-		node: node.clone(),
-		twin,
-		data_dir: data.path().to_owned(),
-		sample_interval: Duration::from_millis(50),
-		flush_interval: Duration::from_millis(50),
-		batch_interval: Duration::from_millis(100),
-		max_batch: 8192,
-		checkpoint_interval: Duration::from_secs(3600),
-		register_missing: false,
-		confidentiality: Confidentiality::Public,
-		readings_log: None,
-	};
-	let streamer = FeedStreamer::open(feeds, Submitter::new(device), connector)?;
-	let agent = tokio::spawn(streamer.run(shutdown));
+	let agent = Agent { config, node: node.clone(), twin, data: data.path().to_owned(), device };
+	println!("{readings} readings over MQTT ({broker}) into feed {feed}, through {node}");
+
+	// Live: the agent forwards while the device publishes.
+	let running = agent.start();
 	// The agent's subscription is in place before the first reading.
 	tokio::time::sleep(Duration::from_secs(2)).await;
-
-	println!("{readings} readings over MQTT ({broker}) into feed {feed}, through {node}");
 	let started = Instant::now();
-	let published = tokio::spawn(publish(broker, readings));
+	let published = tokio::spawn(publish(broker.clone(), readings, 0));
+	wait_stored(&client, feed, readings, started).await?;
+	let forwarded = started.elapsed();
+	let publishing = published.await??;
+	running.stop().await;
+	println!(
+		"live, published (broker acknowledged): {:>8.0} readings/s ({:.2} s)",
+		readings as f64 / publishing.as_secs_f64(),
+		publishing.as_secs_f64()
+	);
+	println!(
+		"live, forwarded into the feed:         {:>8.0} readings/s ({:.2} s to the last acknowledgement)",
+		readings as f64 / forwarded.as_secs_f64(),
+		forwarded.as_secs_f64()
+	);
+
+	// Backlog: the device published while the agent was away; the broker kept it all for
+	// the agent's session, and the agent forwards it as fast as it can.
+	publish(broker, readings, readings).await?;
+	let started = Instant::now();
+	let running = agent.start();
+	wait_stored(&client, feed, 2 * readings, started).await?;
+	let drained = started.elapsed();
+	running.stop().await;
+	println!(
+		"backlog, forwarded into the feed:      {:>8.0} readings/s ({:.2} s from the agent's start)",
+		readings as f64 / drained.as_secs_f64(),
+		drained.as_secs_f64()
+	);
+	Ok(())
+}
+
+/// How the benchmark starts the agent: its device file, node, twin, buffers and key.
+struct Agent {
+	config: DeviceConfig,
+	node: String,
+	twin: u32,
+	data: std::path::PathBuf,
+	device: sr25519::Pair,
+}
+
+/// The agent's feeds running, until [`Running::stop`].
+struct Running {
+	stop: tokio::sync::watch::Sender<bool>,
+	task: tokio::task::JoinHandle<()>,
+}
+
+impl Agent {
+	fn start(&self) -> Running {
+		let Connector::Mqtt(mqtt) = &self.config.connector;
+		let (stop, shutdown) = tokio::sync::watch::channel(false);
+		let connector = MqttDevice::start(&self.config, mqtt, &[], shutdown.clone())
+			.expect("the benchmark's device file names no secrets");
+		let feeds = FeedConfig {
+			node: self.node.clone(),
+			twin: self.twin,
+			data_dir: self.data.clone(),
+			sample_interval: Duration::from_millis(50),
+			flush_interval: Duration::from_millis(50),
+			batch_interval: Duration::from_millis(100),
+			max_batch: 8192,
+			checkpoint_interval: Duration::from_secs(3600),
+			register_missing: false,
+			confidentiality: Confidentiality::Public,
+			readings_log: None,
+		};
+		let streamer = FeedStreamer::open(feeds, Submitter::new(self.device.clone()), connector)
+			.expect("the buffers open");
+		Running { stop, task: tokio::spawn(streamer.run(shutdown)) }
+	}
+}
+
+impl Running {
+	async fn stop(self) {
+		let _ = self.stop.send(true);
+		let _ = self.task.await;
+	}
+}
+
+/// Waits until the node holds `count` entries of `feed`.
+async fn wait_stored(
+	client: &Client,
+	feed: u64,
+	count: u64,
+	started: Instant,
+) -> Result<(), Error> {
 	let mut last_report = Instant::now();
 	loop {
 		let latest: Option<serde_json::Value> =
 			client.request("feed_latest", rpc_params![feed]).await?;
 		let stored = latest.and_then(|entry| entry["sequence"].as_u64()).map_or(0, |s| s + 1);
-		if stored >= readings {
-			break;
+		if stored >= count {
+			return Ok(());
 		}
 		if last_report.elapsed() > Duration::from_secs(10) {
 			println!("  {stored} stored after {:.0} s", started.elapsed().as_secs_f64());
 			last_report = Instant::now();
 		}
 		if started.elapsed() > Duration::from_secs(600) {
-			return Err(format!("only {stored} of {readings} readings stored after 600 s").into());
+			return Err(format!("only {stored} of {count} entries stored after 600 s").into());
 		}
 		tokio::time::sleep(Duration::from_millis(20)).await;
 	}
-	let forwarded = started.elapsed();
-	let publishing = published.await??;
-	let _ = stop.send(true);
-	let _ = agent.await;
-	println!(
-		"published (broker acknowledged):  {:>10.0} readings/s ({:.2} s)",
-		readings as f64 / publishing.as_secs_f64(),
-		publishing.as_secs_f64()
-	);
-	println!(
-		"forwarded into the feed:          {:>10.0} readings/s ({:.2} s to the last acknowledgement)",
-		readings as f64 / forwarded.as_secs_f64(),
-		forwarded.as_secs_f64()
-	);
-	Ok(())
 }
 
-/// Publishes `readings` fill levels with QoS 1 as fast as the broker acknowledges them;
-/// how long that took.
-async fn publish(broker: String, readings: u64) -> Result<Duration, String> {
+/// Publishes `readings` fill levels (the first timed `first` ms after the base time) with
+/// QoS 1 as fast as the broker acknowledges them; how long that took.
+async fn publish(broker: String, readings: u64, first: u64) -> Result<Duration, String> {
 	let (host, port) = broker.rsplit_once(':').ok_or("BROKER is HOST:PORT")?;
 	let port: u16 = port.parse().map_err(|_| "BROKER is HOST:PORT")?;
 	let mut options = MqttOptions::new(format!("bench-device-{}", std::process::id()), host, port);
 	options.set_inflight(1000);
 	let (client, mut events) = AsyncClient::new(options, 1000);
 	let started = Instant::now();
-	let base = 1_800_000_000_000u64;
+	let base = 1_800_000_000_000u64 + first;
 	let sender = tokio::spawn(async move {
 		for i in 0..readings {
 			let payload =
