@@ -23,7 +23,6 @@ use dt_client::{reading::DECIMAL_READING_SCHEMA, Client};
 use dt_primitives::access::{Confidentiality, TwinId};
 use jsonrpsee::rpc_params;
 use pallet_dt_feeds::FeedStatus;
-use pallet_dt_programs::{CallRecord, CallStatus};
 use std::{
 	path::Path,
 	process::{Command, Stdio},
@@ -171,35 +170,12 @@ fn now_ms() -> u64 {
 		.as_millis() as u64
 }
 
-type Call = CallRecord<dt_runtime::AccountId, u32>;
-
+/// Runs `SetFillVolume` with `tenths_of_ml`; what the device answered.
 async fn run_program(client: &Client, twin: TwinId, tenths_of_ml: i128) -> String {
-	let finalized = submit_ok(client, OWNER, set_fill_volume(twin, tenths_of_ml)).await;
-	let call = finalized
-		.events
-		.iter()
-		.find_map(|event| match event {
-			dt_runtime::RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
-				call,
-				..
-			}) => Some(*call),
-			_ => None,
-		})
-		.expect("queued");
-	wait_for("the program call's outcome", Duration::from_secs(120), || async {
-		let record: Call = client
-			.runtime_api::<Option<Call>>("ProgramsApi_call", call, None)
-			.await
-			.unwrap()?;
-		match record.call.status {
-			CallStatus::Completed { result, .. } => {
-				Some(String::from_utf8(result.to_vec()).unwrap())
-			},
-			CallStatus::Pending | CallStatus::Claimed { .. } => None,
-			other => panic!("call {call} ended {other:?}"),
-		}
-	})
-	.await
+	let call = queue(client, twin, tenths_of_ml).await;
+	call_ended(client, call)
+		.await
+		.unwrap_or_else(|reason| panic!("call {call} failed: {reason}"))
 }
 
 /// The agent run from the library: feeds and programs in one process, on one plant.

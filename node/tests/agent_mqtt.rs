@@ -20,7 +20,6 @@ mod common;
 use common::{agent::*, plant::*, *};
 use dt_client::Client;
 use dt_primitives::access::TwinId;
-use pallet_dt_programs::CallId;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::{json, Value};
 use std::{
@@ -354,21 +353,6 @@ async fn wait_logged(dir: &Path, name: &str, text: &str) {
 		log_of(dir, name).contains(text).then_some(())
 	})
 	.await;
-}
-
-async fn queue(client: &Client, twin: TwinId, tenths_of_ml: i128) -> CallId {
-	let finalized = submit_ok(client, OWNER, set_fill_volume(twin, tenths_of_ml)).await;
-	finalized
-		.events
-		.iter()
-		.find_map(|event| match event {
-			dt_runtime::RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
-				call,
-				..
-			}) => Some(*call),
-			_ => None,
-		})
-		.expect("the call was queued")
 }
 
 #[tokio::test(flavor = "multi_thread")]

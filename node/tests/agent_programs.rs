@@ -9,17 +9,18 @@
 
 mod common;
 
-use common::{plant::*, *};
+use common::{
+	agent::{queue, queue_call},
+	plant::*,
+	*,
+};
 use dt_agent::{
 	envelope::SafetyEnvelope,
 	programs::{ProgramRunner, REFUSED},
 	simulator::BottlingPlant,
 };
 use dt_client::Client;
-use dt_primitives::{
-	access::TwinId,
-	program::{Argument, ParameterDeclaration, ParameterType, ParameterValue},
-};
+use dt_primitives::program::{Argument, ParameterDeclaration, ParameterType, ParameterValue};
 use dt_runtime::RuntimeCall;
 use pallet_dt_programs::{CallId, CallRecord, CallStatus};
 use std::{
@@ -35,27 +36,6 @@ async fn call_record(client: &Client, call: CallId) -> Record {
 		.await
 		.unwrap()
 		.expect("the call exists")
-}
-
-/// Queues `SetFillVolume` as the owner and returns the call's id.
-async fn queue(client: &Client, twin: TwinId, tenths_of_ml: i128) -> CallId {
-	queue_call(client, set_fill_volume(twin, tenths_of_ml)).await
-}
-
-/// Queues `call` (a `callProgram`) as the owner and returns the call's id.
-async fn queue_call(client: &Client, call: RuntimeCall) -> CallId {
-	let finalized = submit_ok(client, OWNER, call).await;
-	finalized
-		.events
-		.iter()
-		.find_map(|event| match event {
-			dt_runtime::RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
-				call,
-				..
-			}) => Some(*call),
-			_ => None,
-		})
-		.expect("the call was queued")
 }
 
 async fn wait_finished(client: &Client, call: CallId) -> Record {

@@ -24,20 +24,15 @@ use dt_offchain::{
 	crypto::{EpochEncryptor, ReaderPublicKey},
 	feed::{FeedWriter, SignedBatch},
 };
-use dt_primitives::{
-	access::{Confidentiality, Grantee, Role},
-	feed::FeedId,
-};
-use dt_runtime::RuntimeCall;
+use dt_primitives::{access::Confidentiality, feed::FeedId};
 use jsonrpsee::rpc_params;
-use sp_core::{sr25519, Pair as _};
 
 /// The reader the epoch key is sealed for (Alice's development key).
 const READER_KEY: &[u8] = include_bytes!("../../../runtime/res/dev-keys/alice.der");
 
 #[path = "bench_plant/mod.rs"]
 mod bench_plant;
-use bench_plant::{create_twin, register_feed, succeeded, Error};
+use bench_plant::{register_feed, Error, Plant};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -49,17 +44,9 @@ async fn main() -> Result<(), Error> {
 		return Err("SAMPLES must be at least BATCH, and BATCH at least 1".into());
 	}
 	let client = Client::connect(&node).await?;
-	let owner = sr25519::Pair::from_string("//Alice", None)?;
-	let device = sr25519::Pair::from_string("//Bob", None)?;
 	let genesis: [u8; 32] = client.block_hash(0).await?.ok_or("no genesis block")?.into();
 
-	let twin = create_twin(&client, &owner).await?;
-	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
-		twin,
-		grantee: Grantee::Account(device.public().into()),
-		role: Role::Device,
-	});
-	succeeded(&client.submit(&owner, grant).await?, "grant the device role")?;
+	let Plant { owner, device, twin } = Plant::set_up(&client).await?;
 	let plain = register_feed(&client, &owner, &device, twin, Confidentiality::Public).await?;
 	let sealed =
 		register_feed(&client, &owner, &device, twin, Confidentiality::Confidential).await?;

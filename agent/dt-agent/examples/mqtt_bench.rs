@@ -27,16 +27,15 @@ use dt_agent::{
 	feeds::{FeedConfig, FeedStreamer},
 };
 use dt_client::Client;
-use dt_primitives::access::{Confidentiality, Grantee, Role};
-use dt_runtime::RuntimeCall;
+use dt_primitives::access::Confidentiality;
 use jsonrpsee::rpc_params;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use sp_core::{sr25519, Pair as _};
+use sp_core::sr25519;
 use std::time::{Duration, Instant};
 
 #[path = "bench_plant/mod.rs"]
 mod bench_plant;
-use bench_plant::{create_twin, register_feed, succeeded, Error, ELEMENT};
+use bench_plant::{register_feed, Error, Plant, ELEMENT};
 
 const TOPIC: &str = "bench/fill-level";
 
@@ -50,15 +49,7 @@ async fn main() -> Result<(), Error> {
 		return Err("READINGS must be at least 1".into());
 	}
 	let client = Client::connect(&node).await?;
-	let owner = sr25519::Pair::from_string("//Alice", None)?;
-	let device = sr25519::Pair::from_string("//Bob", None)?;
-	let twin = create_twin(&client, &owner).await?;
-	let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
-		twin,
-		grantee: Grantee::Account(device.public().into()),
-		role: Role::Device,
-	});
-	succeeded(&client.submit(&owner, grant).await?, "grant the device role")?;
+	let Plant { owner, device, twin } = Plant::set_up(&client).await?;
 	let feed = register_feed(&client, &owner, &device, twin, Confidentiality::Public).await?;
 
 	// The agent: the MQTT connector and the feeds, with a fresh session and buffer.

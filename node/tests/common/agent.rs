@@ -3,7 +3,7 @@
 //! fill-level feed of [`super::plant::set_up_with_sensor`]'s sensor.
 
 use super::{
-	plant::{bounded, id, submit_ok, DEVICE, FILL_SENSOR, OWNER},
+	plant::{bounded, id, set_fill_volume, submit_ok, DEVICE, FILL_SENSOR, OWNER},
 	workspace_binary,
 };
 use dt_client::{reading::DECIMAL_READING_SCHEMA, Client};
@@ -12,6 +12,7 @@ use dt_primitives::{
 	access::{Confidentiality, TwinId},
 	feed::{FeedId, ValueRange},
 };
+use dt_runtime::RuntimeCall;
 use jsonrpsee::rpc_params;
 use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
 use pallet_dt_programs::{CallId, CallRecord, CallStatus};
@@ -184,6 +185,27 @@ pub async fn register_fill_level_feed(client: &Client, twin: TwinId) -> FeedId {
 	});
 	submit_ok(client, OWNER, register).await;
 	active_feed(client, twin, FILL_SENSOR).await.id
+}
+
+/// Queues `SetFillVolume` as the owner and returns the call's id.
+pub async fn queue(client: &Client, twin: TwinId, tenths_of_ml: i128) -> CallId {
+	queue_call(client, set_fill_volume(twin, tenths_of_ml)).await
+}
+
+/// Queues `call` (a `callProgram`) as the owner and returns the call's id.
+pub async fn queue_call(client: &Client, call: RuntimeCall) -> CallId {
+	let finalized = submit_ok(client, OWNER, call).await;
+	finalized
+		.events
+		.iter()
+		.find_map(|event| match event {
+			dt_runtime::RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
+				call,
+				..
+			}) => Some(*call),
+			_ => None,
+		})
+		.expect("the call was queued")
 }
 
 /// How `call` ended, once it has: `Ok` with the device's answer if it completed, `Err` with

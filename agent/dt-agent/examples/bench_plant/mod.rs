@@ -2,7 +2,10 @@
 //! and its feeds, written by Bob's device.
 
 use dt_client::{twin_import, Client};
-use dt_primitives::{access::Confidentiality, feed::FeedId};
+use dt_primitives::{
+	access::{Confidentiality, Grantee, Role},
+	feed::FeedId,
+};
 use dt_runtime::{RuntimeCall, RuntimeEvent};
 use sp_core::{sr25519, Pair as _};
 
@@ -12,7 +15,29 @@ pub const ELEMENT: &str = "filling-station-1";
 
 pub type Error = Box<dyn std::error::Error>;
 
-pub async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
+/// The plant's twin, made by its owner (Alice), with Bob as its device.
+pub struct Plant {
+	pub owner: sr25519::Pair,
+	pub device: sr25519::Pair,
+	pub twin: u32,
+}
+
+impl Plant {
+	pub async fn set_up(client: &Client) -> Result<Plant, Error> {
+		let owner = sr25519::Pair::from_string("//Alice", None)?;
+		let device = sr25519::Pair::from_string("//Bob", None)?;
+		let twin = create_twin(client, &owner).await?;
+		let grant = RuntimeCall::Access(pallet_dt_access::Call::grant_role {
+			twin,
+			grantee: Grantee::Account(device.public().into()),
+			role: Role::Device,
+		});
+		succeeded(&client.submit(&owner, grant).await?, "grant the device role")?;
+		Ok(Plant { owner, device, twin })
+	}
+}
+
+async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
 	let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT_AML)?)?;
 	let created = client.submit(owner, import.create_call()).await?;
 	succeeded(&created, "create the twin")?;
