@@ -13,7 +13,8 @@
 //!   chain, and the readings go on into the new sensor's feed.
 //! - Over TLS, the broker's certificate is checked against the device file's CA: the right
 //!   CA connects, another one does not.
-//! - Wrong credentials, a misspelt topic: the agent says so in its log.
+//! - Wrong credentials, a misspelt topic: the agent says so in its log; its status file
+//!   shows the broker's absence while it lasts and counts the unreadable payloads.
 
 mod common;
 
@@ -348,6 +349,16 @@ fn log_of(dir: &Path, name: &str) -> String {
 	std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
 }
 
+/// Waits until the main agent's status file satisfies `holds`.
+async fn wait_status(dir: &Path, what: &str, holds: impl Fn(&Value) -> bool) {
+	let path = dir.join("agent-data").join(dt_agent::status::STATUS_FILE);
+	wait_for(&format!("the status file to show {what}"), Duration::from_secs(60), || async {
+		let status: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+		holds(&status).then_some(())
+	})
+	.await;
+}
+
 async fn wait_logged(dir: &Path, name: &str, text: &str) {
 	wait_for(&format!("{name}'s log to say {text:?}"), Duration::from_secs(60), || async {
 		log_of(dir, name).contains(text).then_some(())
@@ -426,11 +437,20 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	wait_logged(dir, "agent", "is not a decimal number").await;
 	wait_logged(dir, "agent", "not JSON").await;
 	wait_logged(dir, "agent", "nothing at /time").await;
+	wait_status(dir, "the three unreadable payloads counted", |status| {
+		status["device"]["unreadable"] == 3
+	})
+	.await;
 
 	// The broker goes away mid-stream and comes back.
 	let before_restart = acked.lock().unwrap().len();
 	broker.stop();
-	tokio::time::sleep(Duration::from_secs(3)).await;
+	wait_status(dir, "the broker's absence", |status| {
+		status["device"]["problem"]
+			.as_str()
+			.is_some_and(|p| p.contains("cannot reach the MQTT broker"))
+	})
+	.await;
 	broker.run();
 	wait_for(
 		"readings acknowledged after the broker's restart",
@@ -439,6 +459,7 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	)
 	.await;
 	assert!(log_of(dir, "agent").contains("cannot reach the MQTT broker"));
+	wait_status(dir, "the broker back", |status| status["device"]["problem"].is_null()).await;
 
 	// The sensor is exchanged: the controller tells its new serial number.
 	programs

@@ -1,5 +1,6 @@
 //! What the agent needs from a device.
 
+use crate::status::DeviceHealth;
 use dt_primitives::{
 	feed::ValueRange,
 	program::{Argument, ParameterDeclaration, ParameterType, ParameterValue},
@@ -66,6 +67,11 @@ pub trait Device: Clone + Send + Sync + 'static {
 	/// agent polls is read now, one that pushes its readings hands over what arrived
 	/// meanwhile) and sensor exchanges, so each reading goes to the sensor that took it.
 	fn take_events(&self) -> Vec<DeviceEvent>;
+
+	/// How the connection to the device is doing (for the status file).
+	fn health(&self) -> DeviceHealth {
+		DeviceHealth::default()
+	}
 }
 
 /// Something the device reported.

@@ -35,3 +35,4 @@ pub mod feeds;
 pub mod programs;
 pub mod reconnect;
 pub mod simulator;
+pub mod status;

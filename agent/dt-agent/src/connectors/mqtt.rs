@@ -22,6 +22,7 @@ use crate::{
 	config::{DeviceConfig, ExchangeMapping, MqttConfig, ProgramMapping, SensorMapping},
 	device::{Device, DeviceEvent, ProgramCall, SensorInfo, SensorReplacement},
 	reconnect::{pause, Backoff},
+	status::DeviceHealth,
 };
 use rumqttc::{
 	AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS,
@@ -515,6 +516,11 @@ impl Device for MqttDevice {
 
 	fn take_events(&self) -> Vec<DeviceEvent> {
 		self.shared.state().intake.take()
+	}
+
+	fn health(&self) -> DeviceHealth {
+		let state = self.shared.state();
+		DeviceHealth { problem: state.trouble.clone(), unreadable: state.intake.unreadable }
 	}
 }
 

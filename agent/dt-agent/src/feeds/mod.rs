@@ -32,6 +32,8 @@ use crate::{
 	chain::Submitter,
 	device::Device,
 	epochs::{self, EpochError, FeedEpochs},
+	reconnect::pause,
+	status,
 };
 use dt_client::{dispatch_error_name, ClientError};
 use dt_primitives::{
@@ -176,6 +178,12 @@ impl<D: Device> FeedStreamer<D> {
 			self.buffers.clone(),
 			shutdown.clone(),
 		));
+		let reporter = tokio::spawn(report_status(
+			self.config.data_dir.clone(),
+			self.device.clone(),
+			self.buffers.clone(),
+			shutdown.clone(),
+		));
 		let (access_changes, access_seen) = watch::channel(0);
 		let access_watcher = tokio::spawn(epochs::watch_access(
 			self.config.node.clone(),
@@ -193,6 +201,42 @@ impl<D: Device> FeedStreamer<D> {
 		let _ = sampler.await;
 		let _ = anchorer.await;
 		let _ = access_watcher.await;
+		let _ = reporter.await;
+	}
+}
+
+/// Rewrites the status file every [`status::STATUS_INTERVAL`], and once more when the agent
+/// stops.
+async fn report_status<D: Device>(
+	dir: PathBuf,
+	device: D,
+	buffers: Buffers,
+	mut shutdown: watch::Receiver<bool>,
+) {
+	loop {
+		let stopping = !pause(status::STATUS_INTERVAL, &mut shutdown).await;
+		let sensors = lock(&buffers)
+			.values()
+			.map(|buffer| {
+				let state = buffer.state();
+				status::SensorStatus {
+					element: state.element.clone(),
+					station: state.station.clone(),
+					feed: state.feed,
+					retired: state.retired,
+					waiting: buffer.unacknowledged(),
+					acknowledged_up_to: state.head.map(|head| head.sequence),
+				}
+			})
+			.collect();
+		let now = crate::connectors::now_ms();
+		let report = status::Status { updated_ms: now, device: device.health(), sensors };
+		if let Err(e) = status::write(&dir, &report) {
+			log::warn!("cannot write the status file in {}: {e}", dir.display());
+		}
+		if stopping {
+			return;
+		}
 	}
 }
 
