@@ -242,178 +242,16 @@ impl DeviceConfig {
 	/// Checks a device file's `text`; `path` names it in messages and anchors its relative
 	/// paths.
 	pub fn parse(text: &str, path: &Path) -> Result<DeviceConfig, ConfigError> {
-		let invalid = |span: Option<Range<usize>>, message: String| ConfigError::Invalid {
-			path: path.to_owned(),
-			line: span.map_or(1, |span| line_of(text, span.start)),
-			message,
-		};
-		let base = path.parent().unwrap_or(Path::new("."));
-		let relative = |file: PathBuf| if file.is_absolute() { file } else { base.join(file) };
+		let source = Source { text, path };
 		let file: DeviceFile = toml::from_str(text)
-			.map_err(|error| invalid(error.span(), error.message().to_owned()))?;
-
+			.map_err(|error| source.invalid(error.span(), error.message().to_owned()))?;
 		let Some(mqtt) = file.mqtt else {
-			return Err(invalid(None, "no connector: add an [mqtt] section".into()));
+			return Err(source.invalid(None, "no connector: add an [mqtt] section".into()));
 		};
-		let mqtt_span = mqtt.span();
-		let mqtt = mqtt.into_inner();
-		let (host, port) = broker_address(&mqtt.broker)
-			.map_err(|message| invalid(Some(mqtt_span.clone()), message))?;
-		let password = mqtt
-			.password
-			.map(|password| {
-				secret_source(password.get_ref())
-					.map(|source| match source {
-						SecretSource::File(file) => SecretSource::File(relative(file)),
-						env => env,
-					})
-					.map_err(|message| invalid(Some(password.span()), message))
-			})
-			.transpose()?;
-		if password.is_some() && mqtt.username.is_none() {
-			return Err(invalid(Some(mqtt_span), "[mqtt]: a password needs a username".into()));
-		}
-		let duration = |text: &Option<String>, key: &str, default: Duration| {
-			text.as_deref()
-				.map(|text| {
-					parse_duration(text).map_err(|message| {
-						invalid(Some(mqtt_span.clone()), format!("[mqtt] {key}: {message}"))
-					})
-				})
-				.transpose()
-				.map(|duration| duration.unwrap_or(default))
-		};
-		let keep_alive = duration(&mqtt.keep_alive, "keep_alive", DEFAULT_KEEP_ALIVE)?;
-		let silence_warning =
-			duration(&mqtt.silence_warning, "silence_warning", DEFAULT_SILENCE_WARNING)?;
-		let connector = Connector::Mqtt(MqttConfig {
-			host,
-			port,
-			client_id: mqtt.client_id,
-			username: mqtt.username,
-			password,
-			ca_file: mqtt.ca_file.map(relative),
-			keep_alive,
-			silence_warning,
-		});
-
-		let mut sensors = Vec::new();
-		let mut elements = BTreeSet::new();
-		let mut stations = BTreeSet::new();
-		for section in file.sensor {
-			let span = section.span();
-			let section = section.into_inner();
-			let name = format!("[[sensor]] {}", section.element);
-			if !elements.insert(section.element.clone()) {
-				return Err(invalid(Some(span), format!("{name} is listed twice")));
-			}
-			if !stations.insert(section.station.clone()) {
-				return Err(invalid(
-					Some(span),
-					format!("{name}: station {} has another sensor already", section.station),
-				));
-			}
-			let expected_range = expected_range(text, section.min, section.max)
-				.map_err(|(span, message)| invalid(Some(span), format!("{name}: {message}")))?;
-			for pointer in [&section.value, &section.timestamp].into_iter().flatten() {
-				if !pointer.is_empty() && !pointer.starts_with('/') {
-					return Err(invalid(
-						Some(span),
-						format!("{name}: {pointer:?} is not a JSON pointer such as /level"),
-					));
-				}
-			}
-			if section.timestamp.is_some() && section.value.is_none() {
-				return Err(invalid(
-					Some(span),
-					format!("{name}: a timestamp pointer needs a value pointer (a JSON payload)"),
-				));
-			}
-			sensors.push(SensorMapping {
-				sensor: SensorInfo {
-					station: section.station,
-					element: section.element,
-					unit: section.unit,
-					expected_range,
-				},
-				serial: section.serial,
-				topic: section.topic,
-				value: section.value,
-				timestamp: section.timestamp,
-			});
-		}
-
-		let mut programs: Vec<ProgramMapping> = Vec::new();
-		for section in file.program {
-			let span = section.span();
-			let section = section.into_inner();
-			let name = format!("[[program]] {} of {}", section.name, section.element);
-			if programs
-				.iter()
-				.any(|p| p.element == section.element && p.program == section.name)
-			{
-				return Err(invalid(Some(span), format!("{name} is listed twice")));
-			}
-			let timeout = section
-				.timeout
-				.as_deref()
-				.map(parse_duration)
-				.transpose()
-				.map_err(|message| invalid(Some(span), format!("{name}: timeout: {message}")))?
-				.unwrap_or(DEFAULT_PROGRAM_TIMEOUT);
-			programs.push(ProgramMapping {
-				element: section.element,
-				program: section.name,
-				topic: section.topic,
-				reply_topic: section.reply_topic,
-				timeout,
-			});
-		}
-
-		let mut exchanges: Vec<ExchangeMapping> = Vec::new();
-		for section in file.exchange {
-			let span = section.span();
-			let section = section.into_inner();
-			let name = format!("[[exchange]] of {}", section.station);
-			let Some(sensor) = sensors.iter().find(|s| s.sensor.station == section.station) else {
-				return Err(invalid(
-					Some(span),
-					format!("{name}: no [[sensor]] has station {}", section.station),
-				));
-			};
-			if sensor.serial.is_none() {
-				return Err(invalid(
-					Some(span),
-					format!(
-						"{name}: [[sensor]] {} needs the serial number of the sensor it \
-						 describes (serial = \"...\"), so an exchange can be told apart",
-						sensor.sensor.element
-					),
-				));
-			}
-			if exchanges.iter().any(|e| e.station == section.station) {
-				return Err(invalid(Some(span), format!("{name} is listed twice")));
-			}
-			if !section.element.contains("{serial}") {
-				return Err(invalid(
-					Some(span),
-					format!("{name}: element must contain {{serial}}, so each sensor has its own"),
-				));
-			}
-			if !section.fragment.contains("ID=\"{element}\"") {
-				return Err(invalid(
-					Some(span),
-					format!("{name}: the fragment's root must carry ID=\"{{element}}\""),
-				));
-			}
-			exchanges.push(ExchangeMapping {
-				station: section.station,
-				topic: section.topic,
-				element: section.element,
-				fragment: section.fragment,
-			});
-		}
-
+		let connector = Connector::Mqtt(mqtt_config(&source, mqtt)?);
+		let sensors = sensor_mappings(&source, file.sensor)?;
+		let programs = program_mappings(&source, file.program)?;
+		let exchanges = exchange_mappings(&source, file.exchange, &sensors)?;
 		let envelope = file
 			.envelope
 			.map(|envelope| SafetyEnvelope::from_file(envelope, text, path))
@@ -427,6 +265,217 @@ impl DeviceConfig {
 			envelope,
 		})
 	}
+}
+
+/// The device file's text and path, for errors that name a line and for relative paths.
+struct Source<'a> {
+	text: &'a str,
+	path: &'a Path,
+}
+
+impl Source<'_> {
+	/// The error at `span` (the file's first line without one).
+	fn invalid(&self, span: Option<Range<usize>>, message: String) -> ConfigError {
+		ConfigError::Invalid {
+			path: self.path.to_owned(),
+			line: span.map_or(1, |span| line_of(self.text, span.start)),
+			message,
+		}
+	}
+
+	/// `file` as the device file names it: relative to the device file's directory.
+	fn relative(&self, file: PathBuf) -> PathBuf {
+		if file.is_absolute() {
+			file
+		} else {
+			self.path.parent().unwrap_or(Path::new(".")).join(file)
+		}
+	}
+}
+
+/// The `[mqtt]` section, checked.
+fn mqtt_config(source: &Source, mqtt: Spanned<MqttSection>) -> Result<MqttConfig, ConfigError> {
+	let mqtt_span = mqtt.span();
+	let mqtt = mqtt.into_inner();
+	let (host, port) = broker_address(&mqtt.broker)
+		.map_err(|message| source.invalid(Some(mqtt_span.clone()), message))?;
+	let password = mqtt
+		.password
+		.map(|password| {
+			secret_source(password.get_ref())
+				.map(|secret| match secret {
+					SecretSource::File(file) => SecretSource::File(source.relative(file)),
+					env => env,
+				})
+				.map_err(|message| source.invalid(Some(password.span()), message))
+		})
+		.transpose()?;
+	if password.is_some() && mqtt.username.is_none() {
+		return Err(source.invalid(Some(mqtt_span), "[mqtt]: a password needs a username".into()));
+	}
+	let duration = |text: &Option<String>, key: &str, default: Duration| {
+		text.as_deref()
+			.map(|text| {
+				parse_duration(text).map_err(|message| {
+					source.invalid(Some(mqtt_span.clone()), format!("[mqtt] {key}: {message}"))
+				})
+			})
+			.transpose()
+			.map(|duration| duration.unwrap_or(default))
+	};
+	let keep_alive = duration(&mqtt.keep_alive, "keep_alive", DEFAULT_KEEP_ALIVE)?;
+	let silence_warning =
+		duration(&mqtt.silence_warning, "silence_warning", DEFAULT_SILENCE_WARNING)?;
+	Ok(MqttConfig {
+		host,
+		port,
+		client_id: mqtt.client_id,
+		username: mqtt.username,
+		password,
+		ca_file: mqtt.ca_file.map(|file| source.relative(file)),
+		keep_alive,
+		silence_warning,
+	})
+}
+
+/// The `[[sensor]]` sections, checked: one sensor per element and per station.
+fn sensor_mappings(
+	source: &Source,
+	sections: Vec<Spanned<SensorSection>>,
+) -> Result<Vec<SensorMapping>, ConfigError> {
+	let mut sensors = Vec::new();
+	let mut elements = BTreeSet::new();
+	let mut stations = BTreeSet::new();
+	for section in sections {
+		let span = section.span();
+		let section = section.into_inner();
+		let name = format!("[[sensor]] {}", section.element);
+		if !elements.insert(section.element.clone()) {
+			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+		}
+		if !stations.insert(section.station.clone()) {
+			return Err(source.invalid(
+				Some(span),
+				format!("{name}: station {} has another sensor already", section.station),
+			));
+		}
+		let expected_range = expected_range(source.text, section.min, section.max)
+			.map_err(|(span, message)| source.invalid(Some(span), format!("{name}: {message}")))?;
+		for pointer in [&section.value, &section.timestamp].into_iter().flatten() {
+			if !pointer.is_empty() && !pointer.starts_with('/') {
+				return Err(source.invalid(
+					Some(span),
+					format!("{name}: {pointer:?} is not a JSON pointer such as /level"),
+				));
+			}
+		}
+		if section.timestamp.is_some() && section.value.is_none() {
+			return Err(source.invalid(
+				Some(span),
+				format!("{name}: a timestamp pointer needs a value pointer (a JSON payload)"),
+			));
+		}
+		sensors.push(SensorMapping {
+			sensor: SensorInfo {
+				station: section.station,
+				element: section.element,
+				unit: section.unit,
+				expected_range,
+			},
+			serial: section.serial,
+			topic: section.topic,
+			value: section.value,
+			timestamp: section.timestamp,
+		});
+	}
+	Ok(sensors)
+}
+
+/// The `[[program]]` sections, checked: each program of an element once.
+fn program_mappings(
+	source: &Source,
+	sections: Vec<Spanned<ProgramSection>>,
+) -> Result<Vec<ProgramMapping>, ConfigError> {
+	let mut programs: Vec<ProgramMapping> = Vec::new();
+	for section in sections {
+		let span = section.span();
+		let section = section.into_inner();
+		let name = format!("[[program]] {} of {}", section.name, section.element);
+		if programs
+			.iter()
+			.any(|p| p.element == section.element && p.program == section.name)
+		{
+			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+		}
+		let timeout = section
+			.timeout
+			.as_deref()
+			.map(parse_duration)
+			.transpose()
+			.map_err(|message| source.invalid(Some(span), format!("{name}: timeout: {message}")))?
+			.unwrap_or(DEFAULT_PROGRAM_TIMEOUT);
+		programs.push(ProgramMapping {
+			element: section.element,
+			program: section.name,
+			topic: section.topic,
+			reply_topic: section.reply_topic,
+			timeout,
+		});
+	}
+	Ok(programs)
+}
+
+/// The `[[exchange]]` sections, checked against the `sensors`: each of a station with a
+/// sensor whose serial number is known, once.
+fn exchange_mappings(
+	source: &Source,
+	sections: Vec<Spanned<ExchangeSection>>,
+	sensors: &[SensorMapping],
+) -> Result<Vec<ExchangeMapping>, ConfigError> {
+	let mut exchanges: Vec<ExchangeMapping> = Vec::new();
+	for section in sections {
+		let span = section.span();
+		let section = section.into_inner();
+		let name = format!("[[exchange]] of {}", section.station);
+		let Some(sensor) = sensors.iter().find(|s| s.sensor.station == section.station) else {
+			return Err(source.invalid(
+				Some(span),
+				format!("{name}: no [[sensor]] has station {}", section.station),
+			));
+		};
+		if sensor.serial.is_none() {
+			return Err(source.invalid(
+				Some(span),
+				format!(
+					"{name}: [[sensor]] {} needs the serial number of the sensor it \
+					 describes (serial = \"...\"), so an exchange can be told apart",
+					sensor.sensor.element
+				),
+			));
+		}
+		if exchanges.iter().any(|e| e.station == section.station) {
+			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+		}
+		if !section.element.contains("{serial}") {
+			return Err(source.invalid(
+				Some(span),
+				format!("{name}: element must contain {{serial}}, so each sensor has its own"),
+			));
+		}
+		if !section.fragment.contains("ID=\"{element}\"") {
+			return Err(source.invalid(
+				Some(span),
+				format!("{name}: the fragment's root must carry ID=\"{{element}}\""),
+			));
+		}
+		exchanges.push(ExchangeMapping {
+			station: section.station,
+			topic: section.topic,
+			element: section.element,
+			fragment: section.fragment,
+		});
+	}
+	Ok(exchanges)
 }
 
 /// `host:port` of a broker.
