@@ -56,8 +56,9 @@ pub struct SensorReplacement {
 #[async_trait::async_trait]
 pub trait Device: Clone + Send + Sync + 'static {
 	/// Runs `call`'s program, whose arguments the chain and the agent have checked against
-	/// their declared types and bounds and the agent against the device's safety envelope. `Ok` carries what the device reports back (e.g. a
-	/// measurement), `Err` why the program failed on the device or could not reach it.
+	/// their declared types and bounds and the agent against the device's safety envelope.
+	/// `Ok` carries what the device reports back (e.g. a measurement), `Err` why the
+	/// program failed on the device or could not reach it.
 	async fn run_program(&self, call: &ProgramCall) -> Result<String, String>;
 
 	/// The sensors the device has now.

@@ -10,8 +10,8 @@ use dt_primitives::{
 	feed::ValueRange,
 	program::{Argument, ParameterValue},
 };
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::{collections::BTreeMap, time::SystemTime};
 
 /// Fill volume a station starts with, in tenths of a millilitre.
 const DEFAULT_FILL_VOLUME: i128 = 5_000;
@@ -193,9 +193,7 @@ impl BottlingPlant {
 	pub fn read_sensor(&mut self, element: &str) -> Option<Reading> {
 		let scatter = self.next_noise() % (2 * FILL_LEVEL_SCATTER + 1);
 		let station = self.stations.values_mut().find(|s| s.sensor_element == element)?;
-		let now = SystemTime::now()
-			.duration_since(SystemTime::UNIX_EPOCH)
-			.map_or(0, |since| since.as_millis() as u64);
+		let now = crate::connectors::now_ms();
 		// A clock stepping back must not make the feed refuse every later reading.
 		station.last_timestamp = station.last_timestamp.max(now);
 		let tenths = NOMINAL_FILL_LEVEL - FILL_LEVEL_SCATTER + scatter;

@@ -57,6 +57,13 @@ impl Intake {
 			self.unreadable += 1;
 			return Err(Unreadable(error.to_string()));
 		}
+		if self.waiting.len() >= MAX_WAITING_READINGS {
+			self.dropped += 1;
+			return Err(Unreadable(format!(
+				"{MAX_WAITING_READINGS} readings are waiting for the agent already"
+			)));
+		}
+		// Only readings taken are remembered: a dropped one delivered again is taken then.
 		if let Some(time) = device_time {
 			let recent = self.recent.entry(element.to_owned()).or_default();
 			if recent.iter().any(|(seen, seen_value)| *seen == time && seen_value == value) {
@@ -69,12 +76,6 @@ impl Intake {
 			recent.push_back((time, value.to_owned()));
 		}
 		let timestamp = device_time.unwrap_or_else(now_ms);
-		if self.waiting.len() >= MAX_WAITING_READINGS {
-			self.dropped += 1;
-			return Err(Unreadable(format!(
-				"{MAX_WAITING_READINGS} readings are waiting for the agent already"
-			)));
-		}
 		let last = self.last_timestamp.entry(element.to_owned()).or_default();
 		*last = (*last).max(timestamp);
 		self.waiting.push_back(DeviceEvent::Reading(Reading {

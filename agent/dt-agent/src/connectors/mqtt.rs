@@ -30,7 +30,7 @@ use rumqttc::{
 };
 use serde_json::Value;
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, BTreeSet, HashMap},
 	sync::{
 		atomic::{AtomicU64, Ordering},
 		Arc, Mutex, MutexGuard,
@@ -83,7 +83,7 @@ struct State {
 	/// `None` while connected, else why not.
 	trouble: Option<String>,
 	/// Stations that delivered a reading since the last connection.
-	heard: BTreeMap<String, bool>,
+	heard: BTreeSet<String>,
 }
 
 struct CurrentSensor {
@@ -150,7 +150,7 @@ impl MqttDevice {
 				current,
 				intake: Intake::default(),
 				trouble: Some("not connected yet".into()),
-				heard: BTreeMap::new(),
+				heard: BTreeSet::new(),
 			}),
 			waiting: Mutex::new(HashMap::new()),
 			next_call: AtomicU64::new(0),
@@ -158,11 +158,6 @@ impl MqttDevice {
 		});
 		tokio::spawn(connect(shared.clone(), events, mqtt.silence_warning, shutdown));
 		Ok(MqttDevice { shared })
-	}
-
-	/// Payloads that were no reading so far.
-	pub fn unreadable(&self) -> u64 {
-		self.shared.state().intake.unreadable
 	}
 }
 
@@ -204,7 +199,7 @@ impl Shared {
 	fn on_reading(&self, mapping: &SensorMapping, payload: &[u8]) {
 		let station = &mapping.sensor.station;
 		let mut state = self.state();
-		state.heard.insert(station.clone(), true);
+		state.heard.insert(station.clone());
 		let Some(element) = state.current.get(station).map(|c| c.info.element.clone()) else {
 			return;
 		};
@@ -355,14 +350,16 @@ async fn connect(
 ) {
 	let mut backoff = Backoff::default();
 	let mut subscribed = Vec::new();
-	let silence = tokio::time::sleep(Duration::MAX);
-	tokio::pin!(silence);
+	// When to look for sensors that stayed silent since the last subscription, if still due.
+	let mut silence_check: Option<tokio::time::Instant> = None;
 	loop {
 		let event = tokio::select! {
 			event = events.poll() => event,
-			_ = &mut silence => {
+			_ = tokio::time::sleep_until(silence_check.unwrap_or_else(tokio::time::Instant::now)),
+				if silence_check.is_some() =>
+			{
+				silence_check = None;
 				warn_of_silence(&shared);
-				silence.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
 				continue;
 			},
 			_ = shutdown.wait_for(|stop| *stop) => {
@@ -386,7 +383,7 @@ async fn connect(
 				if let Err(e) = shared.client.try_subscribe_many(filters) {
 					log::error!("cannot subscribe at the broker {}: {e}", shared.broker);
 				}
-				silence.as_mut().reset(tokio::time::Instant::now() + silence_warning);
+				silence_check = Some(tokio::time::Instant::now() + silence_warning);
 			},
 			Ok(Event::Incoming(Packet::Publish(publish))) => {
 				shared.on_publish(&publish.topic, &publish.payload)
@@ -443,7 +440,7 @@ async fn connect(
 fn warn_of_silence(shared: &Shared) {
 	let state = shared.state();
 	for mapping in &shared.sensors {
-		if !state.heard.get(&mapping.sensor.station).copied().unwrap_or(false) {
+		if !state.heard.contains(&mapping.sensor.station) {
 			log::warn!(
 				"sensor {}: nothing on {} since the agent subscribed: is it the topic the \
 				 device publishes on?",

@@ -2,12 +2,12 @@
 //! node's off-chain store as signed, hash-chained entries; their heads are anchored on chain
 //! now and then; an exchanged sensor is replaced on chain in one transaction.
 //!
-//! Three tasks share the buffers:
+//! Tasks sharing the buffers:
 //!
-//! - the sampler reads the device's sensors every sample interval, appends each reading to
-//!   its sensor's buffer, fsyncs the buffers every flush interval, and turns a sensor
-//!   replacement the device reports into a retired buffer (the old sensor) and a new one
-//!   that remembers the replacement still to be sent;
+//! - the sampler takes what the device reported every sample interval, in order: appends
+//!   each reading to its sensor's buffer, and turns a sensor replacement into a retired
+//!   buffer (the old sensor) and a new one that remembers the replacement still to be sent;
+//!   it fsyncs the buffers every flush interval;
 //! - the sender binds buffers to their feeds (the active feed the device account owns on the
 //!   sensor's element, registering one if allowed), brings them in line with the node's logs
 //!   (`feed_latest`, and the entries the node has beyond the acknowledged head, checked to
@@ -18,7 +18,8 @@
 //!   built again;
 //! - the anchorer anchors each active feed's acknowledged head every checkpoint interval;
 //! - the access watcher counts the finalized blocks that may change who may read the
-//!   twin's feeds, so the sender starts a new epoch when the readers changed.
+//!   twin's feeds, so the sender starts a new epoch when the readers changed;
+//! - the reporter rewrites the status file ([`crate::status`]) every few seconds.
 //!
 //! The sender and the anchorer reconnect with backoff when the node goes away; the sampler
 //! needs no node, so readings keep accumulating in the buffers meanwhile.
