@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The bottling-plant scenario, step by step, on the four-partner local consortium: the
 # owner creates the plant's twin from the manufacturer's AML file and shares it; the device
-# agent streams the fill-level sensor; the sensor breaks and is exchanged, and the agent
+# agent, connected to the plant's PLC over OPC UA (dt-plc, signed and encrypted), streams
+# the fill-level sensor; the sensor breaks and is exchanged at the PLC, and the agent
 # replaces it on chain by itself; the maintainer files the maintenance report; each party
 # then looks at the twin with `dt`, seeing what its role allows and nothing more.
 #
 #   scripts/demo.sh            build, run the scenario, stop everything
-#   scripts/demo.sh --keep     leave the consortium and the agent running at the end
+#   scripts/demo.sh --keep     leave the consortium, the PLC and the agent running at the end
 #   scripts/demo.sh --release  run it on release builds (what a real partner runs; slower to
 #                              build the first time, far faster to run)
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target), DT_DEMO_DIR (default
-# a new temporary directory), DT_BASE_PORT (default 31333), DT_RPC_PORT (default 9944).
+# a new temporary directory), DT_BASE_PORT (default 31333; the PLC listens on it + 200),
+# DT_RPC_PORT (default 9944).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ for option in "$@"; do
 done
 
 scripts/setup.sh
-echo "building dt-node, dt and dt-agent (the first build takes about half an hour)"
+echo "building dt-node, dt, dt-agent and dt-plc (the first build takes about half an hour)"
 bin=$(scripts/build.sh "${build_args[@]+"${build_args[@]}"}" | tail -n 1)
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
@@ -56,11 +58,12 @@ field_of() {
 
 network_pid=""
 agent_pid=""
+plc_pid=""
 watch_pid=""
 stop_all() {
 	trap - INT TERM EXIT
 	if ! $keep; then
-		for pid in $watch_pid $agent_pid; do kill "$pid" 2>/dev/null || true; done
+		for pid in $watch_pid $agent_pid $plc_pid; do kill "$pid" 2>/dev/null || true; done
 		[ -n "$network_pid" ] && kill "$network_pid" 2>/dev/null || true
 		wait 2>/dev/null || true
 		echo "stopped; everything the demo wrote is in $demo_dir"
@@ -110,12 +113,58 @@ DT_KEYSTORE="$demo_dir/owner-keys" "$bin/dt" --node "ws://127.0.0.1:$((rpc_base 
 	watch "$twin" >"$demo_dir/owner-watch.log" 2>/dev/null &
 watch_pid=$!
 
-bold "== 2. The device agent streams the fill-level sensor, encrypted for the parties cleared"
-bold "   for confidential data; the sensor breaks after 20 s"
+bold "== 2. The plant's PLC serves the line over OPC UA; the device agent streams the"
+bold "   fill-level sensor, encrypted for the parties cleared for confidential data"
+plc_port=$((${DT_BASE_PORT:-31333} + 200))
+printf 'plc-demo-password\n' >"$demo_dir/plc-password"
+# The PLC's console: the sensor breaks after 20 s and the maintainer exchanges it there.
+(sleep 20 && echo "exchange filling-station-1") |
+	"$bin/dt-plc" --port "$plc_port" --pki "$demo_dir/plc-pki" --station filling-station-1 \
+		--user dt-agent --password-file "$demo_dir/plc-password" >"$demo_dir/plc.log" 2>&1 &
+plc_pid=$!
+for _ in $(seq 1 100); do [ -f "$demo_dir/plc-pki/own/cert.der" ] && break; sleep 0.1; done
+cat >"$demo_dir/plant-opcua.toml" <<EOF
+# The plant's PLC as the agent reaches it (see agent/dt-agent/devices/bottling-plant-opcua.toml).
+[opcua]
+endpoint = "opc.tcp://127.0.0.1:$plc_port/"
+security_policy = "Basic256Sha256"
+security_mode = "SignAndEncrypt"
+pki_dir = "agent-pki"
+server_certificate = "plc-pki/own/cert.der"
+username = "dt-agent"
+password = { file = "plc-password" }
+publishing_interval = "250ms"
+
+[[sensor]]
+station = "filling-station-1"
+element = "fill-level-sensor-1"
+serial = "FLS-0001"
+unit = "mm"
+min = 240.0
+max = 260.0
+node = "ns=2;s=filling-station-1.FillLevel"
+sampling = "250ms"
+
+[[program]]
+element = "filling-station-1"
+name = "SetFillVolume"
+object = "ns=2;s=filling-station-1"
+method = "ns=2;s=filling-station-1.SetFillVolume"
+arguments = ["volume:Double"]
+timeout = "5s"
+
+[[exchange]]
+station = "filling-station-1"
+node = "ns=2;s=filling-station-1.SensorSerial"
+element = "fill-level-sensor-1-{serial}"
+fragment = '<InternalElement Name="FillLevelSensor" ID="{element}"><Attribute Name="SerialNumber"><Value>{serial}</Value></Attribute><Attribute Name="FillLevel" Unit="mm"/></InternalElement>'
+
+[envelope.programs.SetFillVolume]
+volume = { min = 250.0, max = 950.0 }
+EOF
 DT_AGENT_KEY=//Ferdie "$bin/dt-agent" --node "ws://127.0.0.1:$((rpc_base + 1))" --twin "$twin" \
-	--station filling-station-1 --sensor filling-station-1=fill-level-sensor-1 --register-feeds \
-	--feed-confidentiality confidential \
-	--sample-interval 250ms --checkpoint-interval 5s --replace-sensor-after 20s \
+	--device "$demo_dir/plant-opcua.toml" --register-feeds --feed-confidentiality confidential \
+	--sample-interval 250ms --checkpoint-interval 5s \
 	--data-dir "$demo_dir/agent-data" 2>"$demo_dir/agent.log" &
 agent_pid=$!
 sleep 10
@@ -125,14 +174,14 @@ echo "waiting for the exchanged sensor to be replaced on chain by the agent..."
 new_element=""
 for _ in $(seq 1 180); do
 	new_element=$(DT_KEYSTORE="$demo_dir/maintainer-keys" "$bin/dt" --node "ws://127.0.0.1:$((rpc_base + 2))" \
-		--json feed list "$twin" | grep -o '"element": "fill-level-sensor-1-[0-9]*"' | head -1 |
+		--json feed list "$twin" | grep -o '"element": "fill-level-sensor-1-[^"]*"' | head -1 |
 		sed 's/.*: "\(.*\)"/\1/' || true)
 	[ -n "$new_element" ] && break
 	sleep 1
 done
 [ -n "$new_element" ] || { echo "the agent did not replace the sensor; see $demo_dir/agent.log" >&2; exit 1; }
 sleep 4
-grep "replaced" "$demo_dir/agent.log" || true
+grep "exchanged\|replaced" "$demo_dir/agent.log" || true
 as_party maintainer feed list "$twin"
 
 bold "== 3. The maintainer uploads the maintenance report, attached to the new sensor"
@@ -174,6 +223,7 @@ as_party auditor doc download "$twin" "$blueprint" -o "$demo_dir/blueprint-read-
 bold "== Done"
 echo "Everything the demo wrote (keys, logs, downloads) is in $demo_dir"
 if $keep; then
-	echo "The consortium (ws://127.0.0.1:$rpc_base..$((rpc_base + 3))) and the agent keep running;"
-	echo "stop them with: kill $network_pid $agent_pid $watch_pid"
+	echo "The consortium (ws://127.0.0.1:$rpc_base..$((rpc_base + 3))), the PLC"
+	echo "(opc.tcp://127.0.0.1:$plc_port/) and the agent keep running;"
+	echo "stop them with: kill $network_pid $agent_pid $plc_pid $watch_pid"
 fi

@@ -43,7 +43,7 @@ scripts/setup.sh
 step "the binaries and the tests resolve the same features"
 scripts/check-features.sh
 
-step "build dt-node (with its wasm runtime), dt and dt-agent"
+step "build dt-node (with its wasm runtime), dt, dt-agent and dt-plc"
 scripts/build.sh >/dev/null
 
 step "build the tests"
@@ -75,6 +75,9 @@ tests scripts/tests/ingestion-bench-smoke.sh
 
 step "a short run of the MQTT forwarding benchmark against mosquitto and a dt-node --dev"
 tests scripts/tests/mqtt-bench-smoke.sh
+
+step "a short run of the OPC UA forwarding benchmark against a dt-node --dev"
+tests scripts/tests/opcua-bench-smoke.sh
 
 if [ -n "${CI:-}" ]; then
 	step "prune the build cache"

@@ -24,7 +24,7 @@ use dt_primitives::access::TwinId;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::{json, Value};
 use std::{
-	collections::{BTreeSet, HashMap},
+	collections::HashMap,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
 	sync::{Arc, Mutex},
@@ -307,7 +307,7 @@ timeout = "2s"
 station = "{FILLER}"
 topic = "{IDENTITY}"
 element = "fill-sensor-{{serial}}"
-fragment = '<InternalElement Name="FillLevelSensor" ID="{{element}}"><Attribute Name="SerialNumber"><Value>{{serial}}</Value></Attribute></InternalElement>'
+fragment = '{EXCHANGED_SENSOR_FRAGMENT}'
 
 [envelope.programs.{SET_FILL_VOLUME}]
 volume = {{ min = 250.0, max = 1200.0 }}
@@ -326,44 +326,7 @@ fn start_agent(
 	password: &str,
 	name: &str,
 ) -> AgentProcess {
-	let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-	AgentProcess(
-		Command::new(agent_binary())
-			.env("DT_AGENT_KEY", "//Bob")
-			.env("PLANT_MQTT_PASSWORD", password)
-			.args(["--node", &node.ws_url(), "--twin", &twin.to_string()])
-			.arg("--device")
-			.arg(device)
-			.arg("--data-dir")
-			.arg(dir.join(format!("{name}-data")))
-			.args(["--sample-interval", "100ms", "--flush-interval", "100ms"])
-			.args(["--batch-interval", "300ms", "--checkpoint-interval", "5s"])
-			.stdout(Stdio::null())
-			.stderr(log)
-			.spawn()
-			.expect("dt-agent starts"),
-	)
-}
-
-fn log_of(dir: &Path, name: &str) -> String {
-	std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
-}
-
-/// Waits until the main agent's status file satisfies `holds`.
-async fn wait_status(dir: &Path, what: &str, holds: impl Fn(&Value) -> bool) {
-	let path = dir.join("agent-data").join(dt_agent::status::STATUS_FILE);
-	wait_for(&format!("the status file to show {what}"), Duration::from_secs(60), || async {
-		let status: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-		holds(&status).then_some(())
-	})
-	.await;
-}
-
-async fn wait_logged(dir: &Path, name: &str, text: &str) {
-	wait_for(&format!("{name}'s log to say {text:?}"), Duration::from_secs(60), || async {
-		log_of(dir, name).contains(text).then_some(())
-	})
-	.await;
+	start_device_agent(node, twin, dir, device, &[("PLANT_MQTT_PASSWORD", password)], name)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -437,7 +400,7 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	wait_logged(dir, "agent", "is not a decimal number").await;
 	wait_logged(dir, "agent", "not JSON").await;
 	wait_logged(dir, "agent", "nothing at /time").await;
-	wait_status(dir, "the three unreadable payloads counted", |status| {
+	wait_status(dir, "agent", "the three unreadable payloads counted", |status| {
 		status["device"]["unreadable"] == 3
 	})
 	.await;
@@ -445,7 +408,7 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	// The broker goes away mid-stream and comes back.
 	let before_restart = acked.lock().unwrap().len();
 	broker.stop();
-	wait_status(dir, "the broker's absence", |status| {
+	wait_status(dir, "agent", "the broker's absence", |status| {
 		status["device"]["problem"]
 			.as_str()
 			.is_some_and(|p| p.contains("cannot reach the MQTT broker"))
@@ -459,7 +422,8 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	)
 	.await;
 	assert!(log_of(dir, "agent").contains("cannot reach the MQTT broker"));
-	wait_status(dir, "the broker back", |status| status["device"]["problem"].is_null()).await;
+	wait_status(dir, "agent", "the broker back", |status| status["device"]["problem"].is_null())
+		.await;
 
 	// The sensor is exchanged: the controller tells its new serial number.
 	programs
@@ -477,30 +441,11 @@ async fn the_agent_drives_the_plant_through_a_real_mqtt_broker() {
 	let _ = stop_readings.send(true);
 	let _ = readings.await;
 	let acknowledged: Vec<(u64, String)> = acked.lock().unwrap().clone();
-	let deadline = std::time::Instant::now() + Duration::from_secs(60);
-	let stored = loop {
-		let mut stored = verified_readings(old_feed, &entries(&client, old_feed).await);
-		stored.extend(verified_readings(new_feed, &entries(&client, new_feed).await));
-		let have: BTreeSet<&(u64, String)> = stored.iter().collect();
-		let missing: Vec<&(u64, String)> =
-			acknowledged.iter().filter(|reading| !have.contains(reading)).collect();
-		if missing.is_empty() {
-			break stored;
-		}
-		assert!(
-			std::time::Instant::now() < deadline,
-			"{} of {} acknowledged readings are not in the feeds ({} stored), e.g. {:?}; \
-			 the broker restarted after {before_restart}:\n{}",
-			missing.len(),
-			acknowledged.len(),
-			stored.len(),
-			&missing[..missing.len().min(5)],
-			log_of(dir, "agent")
-		);
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	};
-	let distinct: BTreeSet<&(u64, String)> = stored.iter().collect();
-	assert_eq!(distinct.len(), stored.len(), "no reading stored twice");
+	let stored =
+		wait_readings_stored(&client, &[old_feed, new_feed], &acknowledged, str::to_owned, || {
+			format!("the broker restarted after {before_restart}:\n{}", log_of(dir, "agent"))
+		})
+		.await;
 	assert!(stored.iter().all(|(_, value)| value.parse::<f64>().is_ok()));
 	assert!(agent.terminate(), "{}", log_of(dir, "agent"));
 

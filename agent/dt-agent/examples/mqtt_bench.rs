@@ -24,7 +24,7 @@ use dt_agent::{
 	chain::Submitter,
 	config::{Connector, DeviceConfig},
 	connectors::mqtt::MqttDevice,
-	feeds::{FeedConfig, FeedStreamer},
+	feeds::FeedStreamer,
 };
 use dt_client::Client;
 use dt_primitives::access::Confidentiality;
@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 #[path = "bench_plant/mod.rs"]
 mod bench_plant;
-use bench_plant::{register_feed, Error, Plant, ELEMENT};
+use bench_plant::{agent_feeds, register_feed, Error, Plant, ELEMENT};
 
 const TOPIC: &str = "bench/fill-level";
 
@@ -118,23 +118,13 @@ struct Running {
 
 impl Agent {
 	fn start(&self) -> Running {
-		let Connector::Mqtt(mqtt) = &self.config.connector;
+		let Connector::Mqtt(mqtt) = &self.config.connector else {
+			unreachable!("an MQTT device file")
+		};
 		let (stop, shutdown) = tokio::sync::watch::channel(false);
 		let connector = MqttDevice::start(&self.config, mqtt, &[], shutdown.clone())
 			.expect("the benchmark's device file names no secrets");
-		let feeds = FeedConfig {
-			node: self.node.clone(),
-			twin: self.twin,
-			data_dir: self.data.clone(),
-			sample_interval: Duration::from_millis(50),
-			flush_interval: Duration::from_millis(50),
-			batch_interval: Duration::from_millis(100),
-			max_batch: 8192,
-			checkpoint_interval: Duration::from_secs(3600),
-			register_missing: false,
-			confidentiality: Confidentiality::Public,
-			readings_log: None,
-		};
+		let feeds = agent_feeds(&self.node, self.twin, self.data.clone());
 		let streamer = FeedStreamer::open(feeds, Submitter::new(self.device.clone()), connector)
 			.expect("the buffers open");
 		Running { stop, task: tokio::spawn(streamer.run(shutdown)) }

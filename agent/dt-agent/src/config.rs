@@ -2,16 +2,21 @@
 //! in one TOML file (`dt-agent --device FILE`; a full example for the bottling plant is
 //! `devices/bottling-plant-mqtt.toml`):
 //!
-//! - one connector section: `[mqtt]` (a broker: address, client id, credentials, TLS);
+//! - one connector section: `[mqtt]` (a broker: address, client id, credentials, TLS) or
+//!   `[opcua]` (a server: endpoint, security policy and mode, the agent's certificate store,
+//!   the server certificate it trusts, credentials);
 //! - `[[sensor]]`: each sensor the twin knows, by station and element, with its serial
-//!   number, unit and expected range, and where the device publishes its readings (`topic`, and in a JSON
-//!   payload the `value` and optional `timestamp` as JSON pointers);
-//! - `[[program]]`: each program the device runs, by element and name, and where the agent
-//!   sends a call (`topic`) and waits for its answer (`reply_topic`, `timeout`);
-//! - `[[exchange]]`: where the device tells a station's sensor identity (a retained
-//!   `topic` with the serial number), and how a new sensor's element id and its AML element
-//!   are made from it (`element` and `fragment`, with `{station}`, `{serial}` and
-//!   `{element}` filled in);
+//!   number, unit and expected range, and where its readings come from: over MQTT a `topic`
+//!   (and in a JSON payload the `value` and optional `timestamp` as JSON pointers), over OPC
+//!   UA a variable's `node` id and the `sampling` interval;
+//! - `[[program]]`: each program the device runs, by element and name, and where a call
+//!   goes: over MQTT a `topic` and the `reply_topic` of the answer, over OPC UA the
+//!   `object` and `method` node ids and the order (and OPC UA types) of its `arguments`;
+//!   and how long the agent waits for the outcome (`timeout`);
+//! - `[[exchange]]`: where the device tells a station's sensor identity, its serial number
+//!   (a retained MQTT `topic`, or an OPC UA variable's `node`), and how a new sensor's element
+//!   id and its AML element are made from it (`element` and `fragment`, with `{station}`,
+//!   `{serial}` and `{element}` filled in);
 //! - `[envelope]`: the device's safety envelope, as in an envelope file
 //!   ([`crate::envelope`]), under `[envelope.programs.NAME]`.
 //!
@@ -84,10 +89,33 @@ pub struct MqttConfig {
 	pub silence_warning: Duration,
 }
 
+/// How the agent reaches an OPC UA server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpcUaConfig {
+	/// The server's endpoint URL, `opc.tcp://HOST:PORT/PATH`.
+	pub endpoint: String,
+	/// The security policy's name: `None`, `Basic256Sha256`, `Aes128Sha256RsaOaep` or
+	/// `Aes256Sha256RsaPss`.
+	pub security_policy: String,
+	/// `None`, `Sign` or `SignAndEncrypt` (`None` exactly with the policy `None`).
+	pub security_mode: String,
+	/// The agent's certificate store: its own application certificate and key (made at the
+	/// first start), the servers it trusts (`trusted/`) and those it refused (`rejected/`).
+	pub pki_dir: PathBuf,
+	/// A server certificate (DER) the agent trusts from the start, put into `trusted/`.
+	pub server_certificate: Option<PathBuf>,
+	/// A user name and its password; without them the session is anonymous.
+	pub username: Option<String>,
+	pub password: Option<SecretSource>,
+	/// How often the server sends what its monitored items sampled.
+	pub publishing_interval: Duration,
+}
+
 /// The device's side of the agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Connector {
 	Mqtt(MqttConfig),
+	OpcUa(OpcUaConfig),
 }
 
 /// Where a sensor's readings come from.
@@ -97,8 +125,21 @@ pub struct SensorMapping {
 	/// an exchange moves the station to a new element).
 	pub sensor: SensorInfo,
 	/// The serial number of the sensor the element describes: an exchange is a different
-	/// one on the station's identity topic.
+	/// one on the station's identity topic or variable.
 	pub serial: Option<String>,
+	pub source: ReadingSource,
+}
+
+/// Where a sensor's readings come from, by connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadingSource {
+	Topic(TopicReadings),
+	Node(NodeReadings),
+}
+
+/// Readings published on an MQTT topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicReadings {
 	/// The MQTT topic the device publishes the readings on.
 	pub topic: String,
 	/// Where the reading sits in a JSON payload (a JSON pointer such as `/level`); without
@@ -109,26 +150,111 @@ pub struct SensorMapping {
 	pub timestamp: Option<String>,
 }
 
+/// Readings of an OPC UA variable, monitored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeReadings {
+	/// The variable's node id, e.g. `ns=2;s=filler.FillLevel`.
+	pub node: String,
+	/// How often the server samples it; zero for every value it takes. A value the server
+	/// gets sooner after the last one than this is held and reported at the next sampling
+	/// time (OPC UA's sampling), so a device that updates the variable itself is sampled at
+	/// its own update interval or faster, and no reading is lost or retimed.
+	pub sampling: Duration,
+}
+
 /// Where a program's calls go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgramMapping {
 	pub element: String,
 	pub program: String,
-	/// The topic a call is published on.
-	pub topic: String,
-	/// The topic the device answers on.
-	pub reply_topic: String,
-	/// How long the agent waits for the answer before it reports the call `Failed`.
+	pub target: ProgramTarget,
+	/// How long the agent waits for the outcome before it reports the call `Failed`.
 	pub timeout: Duration,
+}
+
+/// Where a program's calls go, by connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramTarget {
+	/// Published on `topic`, answered on `reply_topic`.
+	Topic { topic: String, reply_topic: String },
+	/// An OPC UA method call.
+	Method(MethodTarget),
+}
+
+/// An OPC UA method and how a call's arguments become its inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodTarget {
+	/// The object the method is called on, e.g. `ns=2;s=filler`.
+	pub object: String,
+	/// The method's node id, e.g. `ns=2;s=filler.SetFillVolume`.
+	pub method: String,
+	/// The method's input arguments in order: the program's argument of each name.
+	pub arguments: Vec<MethodArgument>,
+}
+
+/// One input of an OPC UA method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MethodArgument {
+	/// The program argument it takes its value from.
+	pub name: String,
+	/// The OPC UA type it is sent as; without it, from the declared type (boolean as
+	/// Boolean, integer as Int64, decimal as Double, text as String).
+	pub kind: Option<OpcUaType>,
+}
+
+/// The OPC UA scalar types a method argument can be sent as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpcUaType {
+	Boolean,
+	SByte,
+	Byte,
+	Int16,
+	UInt16,
+	Int32,
+	UInt32,
+	Int64,
+	UInt64,
+	Float,
+	Double,
+	String,
+}
+
+impl OpcUaType {
+	const ALL: [(&'static str, OpcUaType); 12] = [
+		("Boolean", OpcUaType::Boolean),
+		("SByte", OpcUaType::SByte),
+		("Byte", OpcUaType::Byte),
+		("Int16", OpcUaType::Int16),
+		("UInt16", OpcUaType::UInt16),
+		("Int32", OpcUaType::Int32),
+		("UInt32", OpcUaType::UInt32),
+		("Int64", OpcUaType::Int64),
+		("UInt64", OpcUaType::UInt64),
+		("Float", OpcUaType::Float),
+		("Double", OpcUaType::Double),
+		("String", OpcUaType::String),
+	];
+
+	fn named(name: &str) -> Option<OpcUaType> {
+		OpcUaType::ALL.iter().find(|(known, _)| *known == name).map(|(_, kind)| *kind)
+	}
+}
+
+/// Where the device tells a station's sensor identity, by connector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdentitySource {
+	/// A retained MQTT topic: the serial number as the payload itself or under `"serial"`
+	/// in a JSON object.
+	Topic(String),
+	/// An OPC UA variable holding the serial number (a String), monitored.
+	Node(String),
 }
 
 /// How the device tells that a station's sensor was exchanged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExchangeMapping {
 	pub station: String,
-	/// The retained topic carrying the station's sensor identity: its serial number, as
-	/// the payload itself or under `"serial"` in a JSON object.
-	pub topic: String,
+	pub source: IdentitySource,
 	/// The element id of the sensor with a serial number: `{station}` and `{serial}` are
 	/// filled in.
 	pub element: String,
@@ -169,6 +295,7 @@ pub struct DeviceConfig {
 #[serde(deny_unknown_fields)]
 struct DeviceFile {
 	mqtt: Option<Spanned<MqttSection>>,
+	opcua: Option<Spanned<OpcUaSection>>,
 	#[serde(default)]
 	sensor: Vec<Spanned<SensorSection>>,
 	#[serde(default)]
@@ -192,6 +319,19 @@ struct MqttSection {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct OpcUaSection {
+	endpoint: String,
+	security_policy: String,
+	security_mode: String,
+	pki_dir: PathBuf,
+	server_certificate: Option<PathBuf>,
+	username: Option<String>,
+	password: Option<Spanned<toml::Value>>,
+	publishing_interval: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SensorSection {
 	station: String,
 	element: String,
@@ -199,9 +339,13 @@ struct SensorSection {
 	unit: String,
 	min: Option<Spanned<toml::Value>>,
 	max: Option<Spanned<toml::Value>>,
-	topic: String,
+	// MQTT
+	topic: Option<String>,
 	value: Option<String>,
 	timestamp: Option<String>,
+	// OPC UA
+	node: Option<String>,
+	sampling: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -209,22 +353,66 @@ struct SensorSection {
 struct ProgramSection {
 	element: String,
 	name: String,
-	topic: String,
-	reply_topic: String,
 	timeout: Option<String>,
+	// MQTT
+	topic: Option<String>,
+	reply_topic: Option<String>,
+	// OPC UA
+	object: Option<String>,
+	method: Option<String>,
+	arguments: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExchangeSection {
 	station: String,
-	topic: String,
 	element: String,
 	fragment: String,
+	// MQTT
+	topic: Option<String>,
+	// OPC UA
+	node: Option<String>,
+}
+
+/// Which connector the file's sections are read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+	Mqtt,
+	OpcUa,
+}
+
+impl Kind {
+	fn section(self) -> &'static str {
+		match self {
+			Kind::Mqtt => "[mqtt]",
+			Kind::OpcUa => "[opcua]",
+		}
+	}
+}
+
+/// Refuses the keys of `section` that belong to the other connector.
+fn only_keys_of(kind: Kind, name: &str, other: &[(&str, bool)]) -> Result<(), String> {
+	match other.iter().find(|(_, given)| *given) {
+		Some((key, _)) => {
+			Err(format!("{name}: {key} is not for a device reached through {}", kind.section()))
+		},
+		None => Ok(()),
+	}
+}
+
+/// `value` of `key`, which the connector needs.
+fn required<T>(kind: Kind, name: &str, key: &str, value: Option<T>) -> Result<T, String> {
+	value.ok_or_else(|| format!("{name}: a device reached through {} needs {key}", kind.section()))
 }
 
 /// How long the agent waits for a program's answer unless the device file says otherwise.
 pub const DEFAULT_PROGRAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an OPC UA server samples a sensor unless the device file says otherwise.
+pub const DEFAULT_SAMPLING: Duration = Duration::from_secs(1);
+/// How often an OPC UA server publishes what it sampled unless the device file says
+/// otherwise.
+pub const DEFAULT_PUBLISHING_INTERVAL: Duration = Duration::from_millis(500);
 /// The MQTT keep-alive unless the device file says otherwise.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long a sensor's topic may be silent before the agent warns, unless the device file
@@ -245,13 +433,23 @@ impl DeviceConfig {
 		let source = Source { text, path };
 		let file: DeviceFile = toml::from_str(text)
 			.map_err(|error| source.invalid(error.span(), error.message().to_owned()))?;
-		let Some(mqtt) = file.mqtt else {
-			return Err(source.invalid(None, "no connector: add an [mqtt] section".into()));
+		let (connector, kind) = match (file.mqtt, file.opcua) {
+			(Some(mqtt), None) => (Connector::Mqtt(mqtt_config(&source, mqtt)?), Kind::Mqtt),
+			(None, Some(opcua)) => (Connector::OpcUa(opcua_config(&source, opcua)?), Kind::OpcUa),
+			(None, None) => {
+				return Err(source
+					.invalid(None, "no connector: add an [mqtt] or an [opcua] section".into()))
+			},
+			(Some(_), Some(opcua)) => {
+				return Err(source.invalid(
+					Some(opcua.span()),
+					"one connector per device file: [mqtt] or [opcua], not both".into(),
+				))
+			},
 		};
-		let connector = Connector::Mqtt(mqtt_config(&source, mqtt)?);
-		let sensors = sensor_mappings(&source, file.sensor)?;
-		let programs = program_mappings(&source, file.program)?;
-		let exchanges = exchange_mappings(&source, file.exchange, &sensors)?;
+		let sensors = sensor_mappings(&source, kind, file.sensor)?;
+		let programs = program_mappings(&source, kind, file.program)?;
+		let exchanges = exchange_mappings(&source, kind, file.exchange, &sensors)?;
 		let envelope = file
 			.envelope
 			.map(|envelope| SafetyEnvelope::from_file(envelope, text, path))
@@ -283,6 +481,48 @@ impl Source<'_> {
 		}
 	}
 
+	/// The password a section names (`{ file }` or `{ env }`), which needs a username.
+	fn password(
+		&self,
+		section: &str,
+		span: &Range<usize>,
+		password: Option<Spanned<toml::Value>>,
+		username: &Option<String>,
+	) -> Result<Option<SecretSource>, ConfigError> {
+		let password = password
+			.map(|password| {
+				secret_source(password.get_ref())
+					.map(|secret| match secret {
+						SecretSource::File(file) => SecretSource::File(self.relative(file)),
+						env => env,
+					})
+					.map_err(|message| self.invalid(Some(password.span()), message))
+			})
+			.transpose()?;
+		if password.is_some() && username.is_none() {
+			return Err(
+				self.invalid(Some(span.clone()), format!("{section}: a password needs a username"))
+			);
+		}
+		Ok(password)
+	}
+
+	/// The duration `text` of `key` in the entry at `span`, `default` without it.
+	fn duration(
+		&self,
+		span: &Range<usize>,
+		key: &str,
+		text: Option<&str>,
+		default: Duration,
+	) -> Result<Duration, ConfigError> {
+		text.map(|text| {
+			parse_duration(text)
+				.map_err(|message| self.invalid(Some(span.clone()), format!("{key}: {message}")))
+		})
+		.transpose()
+		.map(|duration| duration.unwrap_or(default))
+	}
+
 	/// `file` as the device file names it: relative to the device file's directory.
 	fn relative(&self, file: PathBuf) -> PathBuf {
 		if file.is_absolute() {
@@ -299,29 +539,9 @@ fn mqtt_config(source: &Source, mqtt: Spanned<MqttSection>) -> Result<MqttConfig
 	let mqtt = mqtt.into_inner();
 	let (host, port) = broker_address(&mqtt.broker)
 		.map_err(|message| source.invalid(Some(mqtt_span.clone()), message))?;
-	let password = mqtt
-		.password
-		.map(|password| {
-			secret_source(password.get_ref())
-				.map(|secret| match secret {
-					SecretSource::File(file) => SecretSource::File(source.relative(file)),
-					env => env,
-				})
-				.map_err(|message| source.invalid(Some(password.span()), message))
-		})
-		.transpose()?;
-	if password.is_some() && mqtt.username.is_none() {
-		return Err(source.invalid(Some(mqtt_span), "[mqtt]: a password needs a username".into()));
-	}
+	let password = source.password("[mqtt]", &mqtt_span, mqtt.password, &mqtt.username)?;
 	let duration = |text: &Option<String>, key: &str, default: Duration| {
-		text.as_deref()
-			.map(|text| {
-				parse_duration(text).map_err(|message| {
-					source.invalid(Some(mqtt_span.clone()), format!("[mqtt] {key}: {message}"))
-				})
-			})
-			.transpose()
-			.map(|duration| duration.unwrap_or(default))
+		source.duration(&mqtt_span, &format!("[mqtt] {key}"), text.as_deref(), default)
 	};
 	let keep_alive = duration(&mqtt.keep_alive, "keep_alive", DEFAULT_KEEP_ALIVE)?;
 	let silence_warning =
@@ -338,9 +558,70 @@ fn mqtt_config(source: &Source, mqtt: Spanned<MqttSection>) -> Result<MqttConfig
 	})
 }
 
+/// The `[opcua]` section, checked.
+fn opcua_config(source: &Source, opcua: Spanned<OpcUaSection>) -> Result<OpcUaConfig, ConfigError> {
+	let span = opcua.span();
+	let opcua = opcua.into_inner();
+	let invalid = |message: String| source.invalid(Some(span.clone()), message);
+	if !opcua.endpoint.starts_with("opc.tcp://") || opcua.endpoint.len() <= "opc.tcp://".len() {
+		return Err(invalid(format!(
+			"[opcua] endpoint {:?} is not opc.tcp://HOST:PORT/, such as opc.tcp://127.0.0.1:4840/",
+			opcua.endpoint
+		)));
+	}
+	const POLICIES: [&str; 4] =
+		["None", "Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss"];
+	if !POLICIES.contains(&opcua.security_policy.as_str()) {
+		return Err(invalid(format!(
+			"[opcua] security_policy {:?} is not one of {}",
+			opcua.security_policy,
+			POLICIES.join(", ")
+		)));
+	}
+	const MODES: [&str; 3] = ["None", "Sign", "SignAndEncrypt"];
+	if !MODES.contains(&opcua.security_mode.as_str()) {
+		return Err(invalid(format!(
+			"[opcua] security_mode {:?} is not one of {}",
+			opcua.security_mode,
+			MODES.join(", ")
+		)));
+	}
+	if (opcua.security_policy == "None") != (opcua.security_mode == "None") {
+		return Err(invalid(
+			"[opcua]: security_mode None goes with security_policy None, and only with it".into(),
+		));
+	}
+	let password = source.password("[opcua]", &span, opcua.password, &opcua.username)?;
+	let publishing_interval = source.duration(
+		&span,
+		"[opcua] publishing_interval",
+		opcua.publishing_interval.as_deref(),
+		DEFAULT_PUBLISHING_INTERVAL,
+	)?;
+	Ok(OpcUaConfig {
+		endpoint: opcua.endpoint,
+		security_policy: opcua.security_policy,
+		security_mode: opcua.security_mode,
+		pki_dir: source.relative(opcua.pki_dir),
+		server_certificate: opcua.server_certificate.map(|file| source.relative(file)),
+		username: opcua.username,
+		password,
+		publishing_interval,
+	})
+}
+
+/// An OPC UA node id as the device file writes it (`ns=2;s=filler.FillLevel`, `i=2258`),
+/// checked by the OPC UA stack's own parser.
+fn node_id(name: &str, key: &str, text: &str) -> Result<String, String> {
+	text.parse::<opcua::types::NodeId>().map(|_| text.to_owned()).map_err(|_| {
+		format!("{name}: {key} {text:?} is not an OPC UA node id such as ns=2;s=filler.FillLevel")
+	})
+}
+
 /// The `[[sensor]]` sections, checked: one sensor per element and per station.
 fn sensor_mappings(
 	source: &Source,
+	kind: Kind,
 	sections: Vec<Spanned<SensorSection>>,
 ) -> Result<Vec<SensorMapping>, ConfigError> {
 	let mut sensors = Vec::new();
@@ -350,31 +631,71 @@ fn sensor_mappings(
 		let span = section.span();
 		let section = section.into_inner();
 		let name = format!("[[sensor]] {}", section.element);
+		let invalid = |message: String| source.invalid(Some(span.clone()), message);
 		if !elements.insert(section.element.clone()) {
-			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+			return Err(invalid(format!("{name} is listed twice")));
 		}
 		if !stations.insert(section.station.clone()) {
-			return Err(source.invalid(
-				Some(span),
-				format!("{name}: station {} has another sensor already", section.station),
-			));
+			return Err(invalid(format!(
+				"{name}: station {} has another sensor already",
+				section.station
+			)));
 		}
 		let expected_range = expected_range(source.text, section.min, section.max)
 			.map_err(|(span, message)| source.invalid(Some(span), format!("{name}: {message}")))?;
-		for pointer in [&section.value, &section.timestamp].into_iter().flatten() {
-			if !pointer.is_empty() && !pointer.starts_with('/') {
-				return Err(source.invalid(
-					Some(span),
-					format!("{name}: {pointer:?} is not a JSON pointer such as /level"),
-				));
-			}
-		}
-		if section.timestamp.is_some() && section.value.is_none() {
-			return Err(source.invalid(
-				Some(span),
-				format!("{name}: a timestamp pointer needs a value pointer (a JSON payload)"),
-			));
-		}
+		let reading_source = match kind {
+			Kind::Mqtt => {
+				only_keys_of(
+					kind,
+					&name,
+					&[("node", section.node.is_some()), ("sampling", section.sampling.is_some())],
+				)
+				.map_err(invalid)?;
+				let topic = required(kind, &name, "topic", section.topic).map_err(invalid)?;
+				for pointer in [&section.value, &section.timestamp].into_iter().flatten() {
+					if !pointer.is_empty() && !pointer.starts_with('/') {
+						return Err(invalid(format!(
+							"{name}: {pointer:?} is not a JSON pointer such as /level"
+						)));
+					}
+				}
+				if section.timestamp.is_some() && section.value.is_none() {
+					return Err(invalid(format!(
+						"{name}: a timestamp pointer needs a value pointer (a JSON payload)"
+					)));
+				}
+				ReadingSource::Topic(TopicReadings {
+					topic,
+					value: section.value,
+					timestamp: section.timestamp,
+				})
+			},
+			Kind::OpcUa => {
+				only_keys_of(
+					kind,
+					&name,
+					&[
+						("topic", section.topic.is_some()),
+						("value", section.value.is_some()),
+						("timestamp", section.timestamp.is_some()),
+					],
+				)
+				.map_err(invalid)?;
+				let node = required(kind, &name, "node", section.node).map_err(invalid)?;
+				let node = node_id(&name, "node", &node).map_err(invalid)?;
+				// 0 asks the server for every value the variable takes, unsampled.
+				let sampling = match section.sampling.as_deref() {
+					Some("0" | "0ms" | "0s") => Duration::ZERO,
+					text => source.duration(
+						&span,
+						&format!("{name} sampling"),
+						text,
+						DEFAULT_SAMPLING,
+					)?,
+				};
+				ReadingSource::Node(NodeReadings { node, sampling })
+			},
+		};
 		sensors.push(SensorMapping {
 			sensor: SensorInfo {
 				station: section.station,
@@ -383,9 +704,7 @@ fn sensor_mappings(
 				expected_range,
 			},
 			serial: section.serial,
-			topic: section.topic,
-			value: section.value,
-			timestamp: section.timestamp,
+			source: reading_source,
 		});
 	}
 	Ok(sensors)
@@ -394,6 +713,7 @@ fn sensor_mappings(
 /// The `[[program]]` sections, checked: each program of an element once.
 fn program_mappings(
 	source: &Source,
+	kind: Kind,
 	sections: Vec<Spanned<ProgramSection>>,
 ) -> Result<Vec<ProgramMapping>, ConfigError> {
 	let mut programs: Vec<ProgramMapping> = Vec::new();
@@ -401,34 +721,99 @@ fn program_mappings(
 		let span = section.span();
 		let section = section.into_inner();
 		let name = format!("[[program]] {} of {}", section.name, section.element);
+		let invalid = |message: String| source.invalid(Some(span.clone()), message);
 		if programs
 			.iter()
 			.any(|p| p.element == section.element && p.program == section.name)
 		{
-			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+			return Err(invalid(format!("{name} is listed twice")));
 		}
-		let timeout = section
-			.timeout
-			.as_deref()
-			.map(parse_duration)
-			.transpose()
-			.map_err(|message| source.invalid(Some(span), format!("{name}: timeout: {message}")))?
-			.unwrap_or(DEFAULT_PROGRAM_TIMEOUT);
+		let timeout = source.duration(
+			&span,
+			&format!("{name}: timeout"),
+			section.timeout.as_deref(),
+			DEFAULT_PROGRAM_TIMEOUT,
+		)?;
+		let target = match kind {
+			Kind::Mqtt => {
+				only_keys_of(
+					kind,
+					&name,
+					&[
+						("object", section.object.is_some()),
+						("method", section.method.is_some()),
+						("arguments", section.arguments.is_some()),
+					],
+				)
+				.map_err(invalid)?;
+				ProgramTarget::Topic {
+					topic: required(kind, &name, "topic", section.topic).map_err(invalid)?,
+					reply_topic: required(kind, &name, "reply_topic", section.reply_topic)
+						.map_err(invalid)?,
+				}
+			},
+			Kind::OpcUa => {
+				only_keys_of(
+					kind,
+					&name,
+					&[
+						("topic", section.topic.is_some()),
+						("reply_topic", section.reply_topic.is_some()),
+					],
+				)
+				.map_err(invalid)?;
+				let object = required(kind, &name, "object", section.object).map_err(invalid)?;
+				let method = required(kind, &name, "method", section.method).map_err(invalid)?;
+				let arguments = section
+					.arguments
+					.unwrap_or_default()
+					.iter()
+					.map(|argument| method_argument(&name, argument))
+					.collect::<Result<Vec<_>, _>>()
+					.map_err(invalid)?;
+				ProgramTarget::Method(MethodTarget {
+					object: node_id(&name, "object", &object).map_err(invalid)?,
+					method: node_id(&name, "method", &method).map_err(invalid)?,
+					arguments,
+				})
+			},
+		};
 		programs.push(ProgramMapping {
 			element: section.element,
 			program: section.name,
-			topic: section.topic,
-			reply_topic: section.reply_topic,
+			target,
 			timeout,
 		});
 	}
 	Ok(programs)
 }
 
+/// `NAME` or `NAME:TYPE` of a method's input.
+fn method_argument(program: &str, text: &str) -> Result<MethodArgument, String> {
+	let (name, kind) = match text.split_once(':') {
+		None => (text, None),
+		Some((name, kind)) => match OpcUaType::named(kind) {
+			Some(kind) => (name, Some(kind)),
+			None => {
+				let known: Vec<&str> = OpcUaType::ALL.iter().map(|(name, _)| *name).collect();
+				return Err(format!(
+					"{program}: argument {text:?}: {kind:?} is not one of the OPC UA types {}",
+					known.join(", ")
+				));
+			},
+		},
+	};
+	if name.is_empty() {
+		return Err(format!("{program}: argument {text:?} has no name"));
+	}
+	Ok(MethodArgument { name: name.to_owned(), kind })
+}
+
 /// The `[[exchange]]` sections, checked against the `sensors`: each of a station with a
 /// sensor whose serial number is known, once.
 fn exchange_mappings(
 	source: &Source,
+	kind: Kind,
 	sections: Vec<Spanned<ExchangeSection>>,
 	sensors: &[SensorMapping],
 ) -> Result<Vec<ExchangeMapping>, ConfigError> {
@@ -437,40 +822,47 @@ fn exchange_mappings(
 		let span = section.span();
 		let section = section.into_inner();
 		let name = format!("[[exchange]] of {}", section.station);
+		let invalid = |message: String| source.invalid(Some(span.clone()), message);
 		let Some(sensor) = sensors.iter().find(|s| s.sensor.station == section.station) else {
-			return Err(source.invalid(
-				Some(span),
-				format!("{name}: no [[sensor]] has station {}", section.station),
-			));
+			return Err(invalid(format!("{name}: no [[sensor]] has station {}", section.station)));
 		};
 		if sensor.serial.is_none() {
-			return Err(source.invalid(
-				Some(span),
-				format!(
-					"{name}: [[sensor]] {} needs the serial number of the sensor it \
-					 describes (serial = \"...\"), so an exchange can be told apart",
-					sensor.sensor.element
-				),
-			));
+			return Err(invalid(format!(
+				"{name}: [[sensor]] {} needs the serial number of the sensor it describes \
+				 (serial = \"...\"), so an exchange can be told apart",
+				sensor.sensor.element
+			)));
 		}
 		if exchanges.iter().any(|e| e.station == section.station) {
-			return Err(source.invalid(Some(span), format!("{name} is listed twice")));
+			return Err(invalid(format!("{name} is listed twice")));
 		}
 		if !section.element.contains("{serial}") {
-			return Err(source.invalid(
-				Some(span),
-				format!("{name}: element must contain {{serial}}, so each sensor has its own"),
-			));
+			return Err(invalid(format!(
+				"{name}: element must contain {{serial}}, so each sensor has its own"
+			)));
 		}
 		if !section.fragment.contains("ID=\"{element}\"") {
-			return Err(source.invalid(
-				Some(span),
-				format!("{name}: the fragment's root must carry ID=\"{{element}}\""),
-			));
+			return Err(invalid(format!(
+				"{name}: the fragment's root must carry ID=\"{{element}}\""
+			)));
 		}
+		let identity = match kind {
+			Kind::Mqtt => {
+				only_keys_of(kind, &name, &[("node", section.node.is_some())]).map_err(invalid)?;
+				IdentitySource::Topic(
+					required(kind, &name, "topic", section.topic).map_err(invalid)?,
+				)
+			},
+			Kind::OpcUa => {
+				only_keys_of(kind, &name, &[("topic", section.topic.is_some())])
+					.map_err(invalid)?;
+				let node = required(kind, &name, "node", section.node).map_err(invalid)?;
+				IdentitySource::Node(node_id(&name, "node", &node).map_err(invalid)?)
+			},
+		};
 		exchanges.push(ExchangeMapping {
 			station: section.station,
-			topic: section.topic,
+			source: identity,
 			element: section.element,
 			fragment: section.fragment,
 		});
@@ -568,6 +960,7 @@ mod tests {
 	use super::*;
 
 	const EXAMPLE: &str = include_str!("../devices/bottling-plant-mqtt.toml");
+	const OPCUA_EXAMPLE: &str = include_str!("../devices/bottling-plant-opcua.toml");
 
 	fn parse(text: &str) -> Result<DeviceConfig, ConfigError> {
 		DeviceConfig::parse(text, Path::new("/etc/dt-agent/device.toml"))
@@ -583,7 +976,7 @@ mod tests {
 	#[test]
 	fn the_bottling_plants_example_reads_whole() {
 		let config = parse(EXAMPLE).unwrap();
-		let Connector::Mqtt(mqtt) = &config.connector;
+		let Connector::Mqtt(mqtt) = &config.connector else { panic!("an MQTT device") };
 		assert_eq!((mqtt.host.as_str(), mqtt.port), ("127.0.0.1", 1883));
 		assert_eq!(mqtt.password, Some(SecretSource::Env("DT_AGENT_MQTT_PASSWORD".into())));
 		assert_eq!(config.sensors.len(), 1);
@@ -593,13 +986,95 @@ mod tests {
 			sensor.sensor.expected_range,
 			Some(ValueRange { min: 2400, max: 2600, decimals: 1 })
 		);
-		assert_eq!(sensor.value.as_deref(), Some("/level"));
+		let ReadingSource::Topic(readings) = &sensor.source else { panic!("{sensor:?}") };
+		assert_eq!(readings.value.as_deref(), Some("/level"));
 		assert_eq!(config.programs.len(), 4);
 		assert!(config.programs.iter().all(|p| p.timeout == Duration::from_secs(5)));
 		let exchange = &config.exchanges[0];
 		assert_eq!(exchange.element_of("FLS-0002"), "filler-fill-sensor-FLS-0002");
 		assert!(exchange.fragment_of("FLS-0002").contains("ID=\"filler-fill-sensor-FLS-0002\""));
 		assert!(config.envelope.is_some());
+	}
+
+	#[test]
+	fn the_bottling_plants_opcua_example_reads_whole() {
+		let config = parse(OPCUA_EXAMPLE).unwrap();
+		let Connector::OpcUa(opcua) = &config.connector else { panic!("an OPC UA device") };
+		assert_eq!(opcua.endpoint, "opc.tcp://127.0.0.1:4840/");
+		assert_eq!(
+			(opcua.security_policy.as_str(), opcua.security_mode.as_str()),
+			("Basic256Sha256", "SignAndEncrypt")
+		);
+		assert_eq!(opcua.pki_dir, PathBuf::from("/etc/dt-agent/opcua-pki"));
+		assert_eq!(opcua.password, Some(SecretSource::Env("DT_AGENT_OPCUA_PASSWORD".into())));
+		assert_eq!(opcua.publishing_interval, Duration::from_millis(200));
+		assert_eq!(
+			config.sensors[0].source,
+			ReadingSource::Node(NodeReadings {
+				node: "ns=2;s=filler.FillLevel".into(),
+				sampling: Duration::from_millis(50)
+			})
+		);
+		let ProgramTarget::Method(method) = &config.programs[0].target else { panic!() };
+		assert_eq!(method.method, "ns=2;s=filler.SetFillVolume");
+		assert_eq!(
+			method.arguments,
+			[MethodArgument { name: "volume".into(), kind: Some(OpcUaType::Double) }]
+		);
+		assert_eq!(
+			config.exchanges[0].source,
+			IdentitySource::Node("ns=2;s=filler.SensorSerial".into())
+		);
+		assert_eq!(config.programs.len(), 4);
+	}
+
+	#[test]
+	fn opcua_mistakes_are_named_with_their_line() {
+		let head = |policy: &str, mode: &str| {
+			format!(
+				"[opcua]\nendpoint = \"opc.tcp://127.0.0.1:4840/\"\nsecurity_policy = \"{policy}\"\n\
+				 security_mode = \"{mode}\"\npki_dir = \"pki\"\n"
+			)
+		};
+		let ok = head("None", "None");
+		assert!(parse(&ok).is_ok());
+		assert!(error_of(&head("Basic128", "Sign"))
+			.1
+			.contains("\"Basic128\" is not one of None"));
+		assert!(error_of(&head("None", "Sign")).1.contains("security_mode None goes with"));
+		assert!(error_of(&head("Basic256Sha256", "None"))
+			.1
+			.contains("security_mode None goes with"));
+		let (line, message) = error_of(&ok.replace("opc.tcp://127.0.0.1:4840/", "http://plc"));
+		assert_eq!(line, 1);
+		assert!(message.contains("is not opc.tcp://"), "{message}");
+		let sensor = |extra: &str| {
+			format!("{ok}[[sensor]]\nstation = \"filler\"\nelement = \"s\"\nunit = \"mm\"\n{extra}")
+		};
+		assert!(parse(&sensor("node = \"ns=2;s=filler.FillLevel\"\n")).is_ok());
+		let (line, message) = error_of(&sensor("node = \"filler.FillLevel;;\"\n"));
+		assert_eq!(line, 6);
+		assert!(message.contains("is not an OPC UA node id"), "{message}");
+		assert!(error_of(&sensor("")).1.contains("needs node"));
+		assert!(error_of(&sensor("node = \"i=5\"\ntopic = \"t\"\n"))
+			.1
+			.contains("topic is not for a device reached through [opcua]"));
+		assert!(error_of(&sensor("node = \"i=5\"\nsampling = \"often\"\n"))
+			.1
+			.contains("sampling"));
+		let program = |arguments: &str| {
+			format!(
+				"{ok}[[program]]\nelement = \"filler\"\nname = \"SetFillVolume\"\n\
+				 object = \"ns=2;s=filler\"\nmethod = \"ns=2;s=filler.SetFillVolume\"\n\
+				 arguments = {arguments}\n"
+			)
+		};
+		assert!(parse(&program("[\"volume:Float\"]")).is_ok());
+		let message = error_of(&program("[\"volume:Decimal\"]")).1;
+		assert!(message.contains("\"Decimal\" is not one of the OPC UA types"), "{message}");
+		assert!(error_of(&program("[\":Double\"]")).1.contains("has no name"));
+		let both = format!("{ok}[mqtt]\nbroker = \"127.0.0.1:1883\"\nclient_id = \"a\"\n");
+		assert!(error_of(&both).1.contains("not both"));
 	}
 
 	#[test]
@@ -614,7 +1089,7 @@ mod tests {
 		assert_eq!(line, 5);
 		assert!(message.contains("never goes in the device file"), "{message}");
 		let config = parse(&with_password("{ file = \"secrets/mqtt\" }")).unwrap();
-		let Connector::Mqtt(mqtt) = config.connector;
+		let Connector::Mqtt(mqtt) = config.connector else { panic!("an MQTT device") };
 		assert_eq!(
 			mqtt.password,
 			Some(SecretSource::File("/etc/dt-agent/secrets/mqtt".into())),
@@ -669,6 +1144,8 @@ mod tests {
 		));
 		assert!(message.contains("timeout") && message.contains("\"soon\""), "{message}");
 		assert!(error_of("").1.contains("no connector"));
+		let (_, message) = error_of(&format!("{head}[[sensor]]\nstation = \"f\"\nelement = \"s\"\nunit = \"mm\"\nnode = \"ns=2;s=f\"\n"));
+		assert!(message.contains("node is not for a device reached through [mqtt]"), "{message}");
 	}
 
 	#[test]

@@ -5,7 +5,7 @@ use clap::Parser;
 use dt_agent::{
 	chain::Submitter,
 	config::{parse_duration, Connector, DeviceConfig},
-	connectors::mqtt::MqttDevice,
+	connectors::{mqtt::MqttDevice, opcua::OpcUaDevice},
 	device::Device,
 	envelope::SafetyEnvelope,
 	feeds::{recorded_sensors, FeedConfig, FeedStreamer},
@@ -36,7 +36,8 @@ struct Options {
 	/// mnemonic. Prefer `DT_AGENT_KEY` in the environment to keep it out of process lists.
 	#[arg(long, env = "DT_AGENT_KEY", hide_env_values = true)]
 	key: String,
-	/// The device file: how the agent reaches the device (an MQTT broker) and how the
+	/// The device file: how the agent reaches the device (an MQTT broker or an OPC UA
+	/// server) and how the
 	/// device's sensors and programs map onto the twin (see agent/README.md, "Device
 	/// connectors"). Without it, the agent drives the simulated bottling plant.
 	#[arg(long, env = "DT_AGENT_DEVICE", value_name = "FILE")]
@@ -170,6 +171,18 @@ async fn main() {
 						path.display(),
 						mqtt.host,
 						mqtt.port
+					);
+					drive(&options, key, device, envelope, stop, shutdown).await;
+				},
+				Connector::OpcUa(opcua) => {
+					let device = OpcUaDevice::start(&config, opcua, &recorded, shutdown.clone())
+						.unwrap_or_else(|e| fail(e.to_string()));
+					log::info!(
+						"the device: {} over OPC UA at {} ({}, {})",
+						path.display(),
+						opcua.endpoint,
+						opcua.security_policy,
+						opcua.security_mode
 					);
 					drive(&options, key, device, envelope, stop, shutdown).await;
 				},

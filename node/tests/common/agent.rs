@@ -18,8 +18,8 @@ use pallet_dt_feeds::{FeedRecord, FeedRegistration, FeedStatus};
 use pallet_dt_programs::{CallId, CallRecord, CallStatus};
 use serde::Deserialize;
 use std::{
-	path::PathBuf,
-	process::{Child, Command},
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
 
@@ -166,6 +166,107 @@ impl Drop for AgentProcess {
 	fn drop(&mut self) {
 		self.kill();
 	}
+}
+
+/// Starts `dt-agent` as the device (`//Bob`) on `twin` with the device file `device` and
+/// the environment `env` (the passwords the file names), its log in `dir/NAME.log` and its
+/// data in `dir/NAME-data`; samples, flushes and sends within a few hundred ms.
+pub fn start_device_agent(
+	node: &super::Node,
+	twin: TwinId,
+	dir: &Path,
+	device: &Path,
+	env: &[(&str, &str)],
+	name: &str,
+) -> AgentProcess {
+	let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+	AgentProcess(
+		Command::new(agent_binary())
+			.env("DT_AGENT_KEY", "//Bob")
+			.envs(env.iter().copied())
+			.args(["--node", &node.ws_url(), "--twin", &twin.to_string()])
+			.arg("--device")
+			.arg(device)
+			.arg("--data-dir")
+			.arg(dir.join(format!("{name}-data")))
+			.args(["--sample-interval", "100ms", "--flush-interval", "100ms"])
+			.args(["--batch-interval", "300ms", "--checkpoint-interval", "5s"])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("dt-agent starts"),
+	)
+}
+
+/// The log of the agent `name` of [`start_device_agent`].
+pub fn log_of(dir: &Path, name: &str) -> String {
+	std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+}
+
+/// Waits until the log of the agent `name` says `text`.
+pub async fn wait_logged(dir: &Path, name: &str, text: &str) {
+	wait_for(&format!("{name}'s log to say {text:?}"), Duration::from_secs(60), || async {
+		log_of(dir, name).contains(text).then_some(())
+	})
+	.await;
+}
+
+/// Waits until the status file of the agent `name` satisfies `holds`.
+pub async fn wait_status(
+	dir: &Path,
+	name: &str,
+	what: &str,
+	holds: impl Fn(&serde_json::Value) -> bool,
+) {
+	let path = dir.join(format!("{name}-data")).join(dt_agent::status::STATUS_FILE);
+	wait_for(&format!("the status file to show {what}"), Duration::from_secs(60), || async {
+		let status: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+		holds(&status).then_some(())
+	})
+	.await;
+}
+
+/// The `[[exchange]]` fragment of the tests' device files: the AML element of an
+/// exchanged fill-level sensor, `{element}` and `{serial}` filled in by the agent.
+pub const EXCHANGED_SENSOR_FRAGMENT: &str = r#"<InternalElement Name="FillLevelSensor" ID="{element}"><Attribute Name="SerialNumber"><Value>{serial}</Value></Attribute></InternalElement>"#;
+
+/// Waits until every reading of `expected` is in `feeds` (every entry verified, values as
+/// `normal` makes them), then checks that none is stored twice; every stored reading.
+/// `context` says what to show if they never all arrive.
+pub async fn wait_readings_stored(
+	client: &Client,
+	feeds: &[FeedId],
+	expected: &[(u64, String)],
+	normal: impl Fn(&str) -> String,
+	context: impl Fn() -> String,
+) -> Vec<(u64, String)> {
+	let deadline = Instant::now() + Duration::from_secs(60);
+	let stored = loop {
+		let mut stored = Vec::new();
+		for feed in feeds {
+			let readings = verified_readings(*feed, &entries(client, *feed).await);
+			stored.extend(readings.into_iter().map(|(time, value)| (time, normal(&value))));
+		}
+		let have: std::collections::BTreeSet<&(u64, String)> = stored.iter().collect();
+		let missing: Vec<&(u64, String)> =
+			expected.iter().filter(|reading| !have.contains(reading)).collect();
+		if missing.is_empty() {
+			break stored;
+		}
+		assert!(
+			Instant::now() < deadline,
+			"{} of {} readings are not in the feeds ({} stored), e.g. {:?}; {}",
+			missing.len(),
+			expected.len(),
+			stored.len(),
+			&missing[..missing.len().min(5)],
+			context()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	};
+	let distinct: std::collections::BTreeSet<&(u64, String)> = stored.iter().collect();
+	assert_eq!(distinct.len(), stored.len(), "no reading stored twice");
+	stored
 }
 
 /// The owner registers the fill-level sensor's feed for the device; its id.

@@ -15,6 +15,29 @@ pub const ELEMENT: &str = "filling-station-1";
 
 pub type Error = Box<dyn std::error::Error>;
 
+/// The agent's feeds as the forwarding benchmarks run them: buffers in `data_dir`, flushed
+/// every 50 ms, batches of up to 8,192 entries every 100 ms, no checkpoints to speak of.
+#[allow(dead_code)] // not every benchmark runs the agent's feeds
+pub fn agent_feeds(
+	node: &str,
+	twin: u32,
+	data_dir: std::path::PathBuf,
+) -> dt_agent::feeds::FeedConfig {
+	dt_agent::feeds::FeedConfig {
+		node: node.to_owned(),
+		twin,
+		data_dir,
+		sample_interval: std::time::Duration::from_millis(50),
+		flush_interval: std::time::Duration::from_millis(50),
+		batch_interval: std::time::Duration::from_millis(100),
+		max_batch: 8192,
+		checkpoint_interval: std::time::Duration::from_secs(3600),
+		register_missing: false,
+		confidentiality: Confidentiality::Public,
+		readings_log: None,
+	}
+}
+
 /// The plant's twin, made by its owner (Alice), with Bob as its device.
 pub struct Plant {
 	pub owner: sr25519::Pair,

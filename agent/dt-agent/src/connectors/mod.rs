@@ -2,6 +2,8 @@
 //!
 //! - [`mqtt`]: a controller that publishes its readings to an MQTT broker, takes program
 //!   calls on a topic and answers on another, and keeps its sensors' identities retained;
+//! - [`opcua`]: a PLC that serves its sensors as OPC UA variables (monitored), its programs
+//!   as methods and its sensors' serial numbers as variables;
 //! - the simulator ([`crate::simulator::SharedPlant`]) is the connector of tests and demos.
 //!
 //! Devices that push their readings hand them to an [`Intake`], which checks each payload
@@ -11,16 +13,22 @@
 //! holds the readings until the sampler takes them.
 
 pub mod mqtt;
+pub mod opcua;
 
-use crate::device::{DeviceEvent, Reading, SensorReplacement};
+use crate::{
+	config::{DeviceConfig, ExchangeMapping},
+	device::{DeviceEvent, Reading, SensorInfo, SensorReplacement},
+};
 use dt_client::reading::decode_reading;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Readings held for the sampler at most; beyond, new ones are dropped and counted (the
 /// sampler takes them every sample interval, so only a stuck agent gets here).
 pub const MAX_WAITING_READINGS: usize = 100_000;
 /// How many of each sensor's latest readings a redelivery is recognised among.
 const RECENT_READINGS: usize = 256;
+/// How many unreadable payloads are logged one by one; after them, one in this many.
+const UNREADABLE_LOGGED: u64 = 10;
 
 /// Readings and sensor exchanges a device pushed, in order, until the sampler takes them.
 #[derive(Debug, Default)]
@@ -91,9 +99,126 @@ impl Intake {
 		self.waiting.push_back(DeviceEvent::Exchanged(replacement));
 	}
 
+	/// Takes a sensor exchange the device timed at `time` (ms since the Unix epoch): readings
+	/// of the old sensor still waiting and timed at or after it were taken by the new one
+	/// (a device that reports readings and identity separately may deliver some of the new
+	/// sensor's readings first), so they follow the exchange under the new element.
+	pub fn exchanged_at(&mut self, replacement: SensorReplacement, time: u64) {
+		let old = replacement.old_element.clone();
+		let new = replacement.new_sensor.element.clone();
+		let (later, earlier): (Vec<DeviceEvent>, Vec<DeviceEvent>) =
+			self.waiting.drain(..).partition(
+				|event| matches!(event, DeviceEvent::Reading(r) if r.element == old && r.timestamp >= time),
+			);
+		self.waiting.extend(earlier);
+		self.waiting.push_back(DeviceEvent::Exchanged(replacement));
+		let mut last = None;
+		for event in later {
+			if let DeviceEvent::Reading(mut reading) = event {
+				reading.element = new.clone();
+				last = Some(reading.timestamp);
+				self.waiting.push_back(DeviceEvent::Reading(reading));
+			}
+		}
+		if let Some(last) = last {
+			let known = self.last_timestamp.entry(new).or_default();
+			*known = (*known).max(last);
+		}
+	}
+
+	/// Logs a payload of sensor `element` from `source` that was no reading, for `reason`:
+	/// the first few one by one, then one in many, so a broken sensor does not flood the log.
+	pub fn log_unreadable(&self, element: &str, source: &str, reason: &str) {
+		let count = self.unreadable + self.dropped;
+		if count <= UNREADABLE_LOGGED || count % (UNREADABLE_LOGGED * 10) == 0 {
+			log::warn!(
+				"sensor {element}: a payload on {source} is no reading ({reason}); {count} so far, \
+				 none sent"
+			);
+		}
+	}
+
 	/// Everything waiting, oldest first.
 	pub fn take(&mut self) -> Vec<DeviceEvent> {
 		self.waiting.drain(..).collect()
+	}
+}
+
+/// A station's sensor as a connector knows it now.
+#[derive(Clone, Debug)]
+pub(crate) struct CurrentSensor {
+	pub info: SensorInfo,
+	/// Its serial number, once known.
+	pub serial: Option<String>,
+}
+
+/// Each station's sensor at the start: the device file's, except a station whose sensor the
+/// agent recorded as exchanged, `recorded` (station, element), as
+/// [`crate::feeds::recorded_sensors`] reads it.
+pub(crate) fn current_sensors(
+	config: &DeviceConfig,
+	recorded: &[(String, String)],
+) -> BTreeMap<String, CurrentSensor> {
+	config
+		.sensors
+		.iter()
+		.map(|mapping| {
+			let mut info = mapping.sensor.clone();
+			let mut serial = mapping.serial.clone();
+			if let Some((_, element)) =
+				recorded.iter().find(|(station, _)| *station == info.station)
+			{
+				if *element != info.element {
+					info.element = element.clone();
+					serial = None;
+				}
+			}
+			(info.station.clone(), CurrentSensor { info, serial })
+		})
+		.collect()
+}
+
+/// The device reported `serial` as the identity of `exchange`'s station, whose sensor is
+/// `current`: the replacement if that is another sensor (and `current` becomes it).
+pub(crate) fn identity_reported(
+	current: &mut CurrentSensor,
+	exchange: &ExchangeMapping,
+	serial: String,
+) -> Option<SensorReplacement> {
+	let same = match &current.serial {
+		Some(known) => *known == serial,
+		// The sensor of an element the agent made itself: its serial is in the element.
+		None => exchange.element_of(&serial) == current.info.element,
+	};
+	if same {
+		current.serial = Some(serial);
+		return None;
+	}
+	let new_sensor = SensorInfo { element: exchange.element_of(&serial), ..current.info.clone() };
+	let replacement = SensorReplacement {
+		station: exchange.station.clone(),
+		old_element: current.info.element.clone(),
+		new_sensor: new_sensor.clone(),
+		serial: serial.clone(),
+		fragment: exchange.fragment_of(&serial),
+	};
+	log::info!(
+		"station {}: sensor {} (serial {}) exchanged for serial {serial}, element {}",
+		exchange.station,
+		current.info.element,
+		current.serial.as_deref().unwrap_or("unknown"),
+		new_sensor.element
+	);
+	*current = CurrentSensor { info: new_sensor, serial: Some(serial) };
+	Some(replacement)
+}
+
+/// 16 random bytes in hex; the clock if the system has no random source.
+pub(crate) fn random_prefix() -> String {
+	let mut bytes = [0u8; 16];
+	match getrandom::fill(&mut bytes) {
+		Ok(()) => hex::encode(bytes),
+		Err(_) => format!("{:x}", now_ms()),
 	}
 }
 

@@ -17,10 +17,13 @@
 //! retries with backoff while the broker is away, and names a refusal of the credentials
 //! as such.
 
-use super::{now_ms, Intake};
+use super::{current_sensors, identity_reported, random_prefix, CurrentSensor, Intake};
 use crate::{
-	config::{DeviceConfig, ExchangeMapping, MqttConfig, ProgramMapping, SensorMapping},
-	device::{Device, DeviceEvent, ProgramCall, SensorInfo, SensorReplacement},
+	config::{
+		DeviceConfig, ExchangeMapping, IdentitySource, MqttConfig, ProgramMapping, ProgramTarget,
+		ReadingSource, SensorMapping, TopicReadings,
+	},
+	device::{Device, DeviceEvent, ProgramCall, SensorInfo},
 	reconnect::{pause, Backoff},
 	status::DeviceHealth,
 };
@@ -43,8 +46,6 @@ use tokio::sync::{oneshot, watch};
 const MAX_PACKET: usize = 256 << 10;
 /// Requests the client queues while the connection task is busy.
 const REQUEST_CAPACITY: usize = 256;
-/// How many unreadable payloads are logged one by one; after them, one in this many.
-const UNREADABLE_LOGGED: u64 = 10;
 
 /// Why the connector cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -86,12 +87,6 @@ struct State {
 	heard: BTreeSet<String>,
 }
 
-struct CurrentSensor {
-	info: SensorInfo,
-	/// Its serial number, once known.
-	serial: Option<String>,
-}
-
 impl MqttDevice {
 	/// Starts the connection to the broker of `config` (it keeps trying until `shutdown`):
 	/// the sensors are the device file's, except a station whose sensor the agent recorded
@@ -123,23 +118,7 @@ impl MqttDevice {
 			options.set_transport(Transport::tls(ca, None, None));
 		}
 		let (client, events) = AsyncClient::new(options, REQUEST_CAPACITY);
-		let current = config
-			.sensors
-			.iter()
-			.map(|mapping| {
-				let mut info = mapping.sensor.clone();
-				let mut serial = mapping.serial.clone();
-				if let Some((_, element)) =
-					recorded.iter().find(|(station, _)| *station == info.station)
-				{
-					if *element != info.element {
-						info.element = element.clone();
-						serial = None;
-					}
-				}
-				(info.station.clone(), CurrentSensor { info, serial })
-			})
-			.collect();
+		let current = current_sensors(config, recorded);
 		let shared = Arc::new(Shared {
 			client,
 			broker: format!("{}:{}", mqtt.host, mqtt.port),
@@ -175,9 +154,13 @@ impl Shared {
 		let mut topics: Vec<String> = self
 			.sensors
 			.iter()
-			.map(|s| s.topic.clone())
-			.chain(self.programs.iter().map(|p| p.reply_topic.clone()))
-			.chain(self.exchanges.iter().map(|e| e.topic.clone()))
+			.filter_map(|s| readings_topic(s).map(|readings| readings.topic.clone()))
+			.chain(
+				self.programs
+					.iter()
+					.filter_map(|p| call_topics(p).map(|(_, reply)| reply.to_owned())),
+			)
+			.chain(self.exchanges.iter().filter_map(|e| identity_topic(e).map(str::to_owned)))
 			.collect();
 		topics.sort();
 		topics.dedup();
@@ -185,25 +168,31 @@ impl Shared {
 	}
 
 	fn on_publish(&self, topic: &str, payload: &[u8]) {
-		for mapping in self.sensors.iter().filter(|s| s.topic == topic) {
-			self.on_reading(mapping, payload);
+		for mapping in &self.sensors {
+			if let Some(readings) = readings_topic(mapping).filter(|r| r.topic == topic) {
+				self.on_reading(mapping, readings, payload);
+			}
 		}
-		if self.programs.iter().any(|p| p.reply_topic == topic) {
+		if self
+			.programs
+			.iter()
+			.any(|p| call_topics(p).is_some_and(|(_, reply)| reply == topic))
+		{
 			self.on_answer(topic, payload);
 		}
-		for exchange in self.exchanges.iter().filter(|e| e.topic == topic) {
-			self.on_identity(exchange, payload);
+		for exchange in self.exchanges.iter().filter(|e| identity_topic(e) == Some(topic)) {
+			self.on_identity(exchange, topic, payload);
 		}
 	}
 
-	fn on_reading(&self, mapping: &SensorMapping, payload: &[u8]) {
+	fn on_reading(&self, mapping: &SensorMapping, readings: &TopicReadings, payload: &[u8]) {
 		let station = &mapping.sensor.station;
 		let mut state = self.state();
 		state.heard.insert(station.clone());
 		let Some(element) = state.current.get(station).map(|c| c.info.element.clone()) else {
 			return;
 		};
-		let pushed = match reading_of(mapping, payload) {
+		let pushed = match reading_of(readings, payload) {
 			Ok((timestamp, value)) => state
 				.intake
 				.push(&element, timestamp, &value)
@@ -214,14 +203,7 @@ impl Shared {
 			},
 		};
 		if let Err(reason) = pushed {
-			let count = state.intake.unreadable + state.intake.dropped;
-			if count <= UNREADABLE_LOGGED || count % (UNREADABLE_LOGGED * 10) == 0 {
-				log::warn!(
-					"sensor {element}: a payload on {} is no reading ({reason}); {count} so far, \
-					 none sent",
-					mapping.topic
-				);
-			}
+			state.intake.log_unreadable(&element, &readings.topic, &reason);
 		}
 	}
 
@@ -253,57 +235,48 @@ impl Shared {
 		}
 	}
 
-	fn on_identity(&self, exchange: &ExchangeMapping, payload: &[u8]) {
+	fn on_identity(&self, exchange: &ExchangeMapping, topic: &str, payload: &[u8]) {
 		let Some(serial) = serial_of(payload) else {
 			log::warn!(
-				"station {}: the identity on {} carries no serial number",
+				"station {}: the identity on {topic} carries no serial number",
 				exchange.station,
-				exchange.topic
 			);
 			return;
 		};
 		let mut state = self.state();
 		let Some(current) = state.current.get_mut(&exchange.station) else { return };
-		let same = match &current.serial {
-			Some(known) => *known == serial,
-			None => exchange.element_of(&serial) == current.info.element,
-		};
-		if same {
-			current.serial = Some(serial);
-			return;
+		if let Some(replacement) = identity_reported(current, exchange, serial) {
+			state.intake.exchanged(replacement);
 		}
-		let new_sensor =
-			SensorInfo { element: exchange.element_of(&serial), ..current.info.clone() };
-		let replacement = SensorReplacement {
-			station: exchange.station.clone(),
-			old_element: current.info.element.clone(),
-			new_sensor: new_sensor.clone(),
-			serial: serial.clone(),
-			fragment: exchange.fragment_of(&serial),
-		};
-		log::info!(
-			"station {}: sensor {} (serial {}) exchanged for serial {serial}, element {}",
-			exchange.station,
-			current.info.element,
-			current.serial.as_deref().unwrap_or("unknown"),
-			new_sensor.element
-		);
-		*current = CurrentSensor { info: new_sensor, serial: Some(serial) };
-		state.intake.exchanged(replacement);
 	}
 }
 
-/// 16 random bytes in hex; the clock if the system has no random source.
-fn random_prefix() -> String {
-	let mut bytes = [0u8; 16];
-	match getrandom::fill(&mut bytes) {
-		Ok(()) => hex::encode(bytes),
-		Err(_) => format!("{:x}", now_ms()),
+/// Where an MQTT device publishes a sensor's readings.
+fn readings_topic(mapping: &SensorMapping) -> Option<&TopicReadings> {
+	match &mapping.source {
+		ReadingSource::Topic(readings) => Some(readings),
+		ReadingSource::Node(_) => None,
+	}
+}
+
+/// The topics of a program's calls and answers.
+fn call_topics(mapping: &ProgramMapping) -> Option<(&str, &str)> {
+	match &mapping.target {
+		ProgramTarget::Topic { topic, reply_topic } => Some((topic, reply_topic)),
+		ProgramTarget::Method(_) => None,
+	}
+}
+
+/// The retained topic of a station's sensor identity.
+fn identity_topic(exchange: &ExchangeMapping) -> Option<&str> {
+	match &exchange.source {
+		IdentitySource::Topic(topic) => Some(topic),
+		IdentitySource::Node(_) => None,
 	}
 }
 
 /// The device's time (if the payload has it) and the decimal text of a reading's payload.
-fn reading_of(mapping: &SensorMapping, payload: &[u8]) -> Result<(Option<u64>, String), String> {
+fn reading_of(mapping: &TopicReadings, payload: &[u8]) -> Result<(Option<u64>, String), String> {
 	let text = std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_owned())?;
 	let Some(pointer) = &mapping.value else { return Ok((None, text.trim().to_owned())) };
 	let json: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -440,12 +413,13 @@ async fn connect(
 fn warn_of_silence(shared: &Shared) {
 	let state = shared.state();
 	for mapping in &shared.sensors {
+		let Some(readings) = readings_topic(mapping) else { continue };
 		if !state.heard.contains(&mapping.sensor.station) {
 			log::warn!(
 				"sensor {}: nothing on {} since the agent subscribed: is it the topic the \
 				 device publishes on?",
 				mapping.sensor.element,
-				mapping.topic
+				readings.topic
 			);
 		}
 	}
@@ -455,10 +429,11 @@ fn warn_of_silence(shared: &Shared) {
 impl Device for MqttDevice {
 	async fn run_program(&self, call: &ProgramCall) -> Result<String, String> {
 		let shared = &self.shared;
-		let Some(mapping) = shared
+		let Some((mapping, (topic, reply_topic))) = shared
 			.programs
 			.iter()
-			.find(|p| p.element == call.element && p.program == call.program)
+			.filter(|p| p.element == call.element && p.program == call.program)
+			.find_map(|p| Some((p, call_topics(p)?)))
 		else {
 			return Err(format!(
 				"the device file maps no program {} of {} to the device",
@@ -476,24 +451,22 @@ impl Device for MqttDevice {
 		});
 		let (answer, answered) = oneshot::channel();
 		shared.waiting().insert(id.clone(), answer);
-		let published = shared
-			.client
-			.publish(&mapping.topic, QoS::AtLeastOnce, false, request.to_string())
-			.await;
+		let published =
+			shared.client.publish(topic, QoS::AtLeastOnce, false, request.to_string()).await;
 		let outcome = match published {
-			Err(e) => Err(format!("cannot publish the call on {}: {e}", mapping.topic)),
+			Err(e) => Err(format!("cannot publish the call on {topic}: {e}")),
 			Ok(()) => match tokio::time::timeout(mapping.timeout, answered).await {
 				Ok(Ok(outcome)) => outcome,
 				Ok(Err(_)) => Err("the connector stopped before the device answered".into()),
 				Err(_) => Err(match shared.state().trouble.clone() {
 					Some(trouble) => format!(
-						"no answer on {} within {:?}: {trouble}",
-						mapping.reply_topic, mapping.timeout
+						"no answer on {reply_topic} within {:?}: {trouble}",
+						mapping.timeout
 					),
 					None => format!(
-						"no answer on {} within {:?}; the broker at {} is reachable, the device \
-						 did not answer",
-						mapping.reply_topic, mapping.timeout, shared.broker
+						"no answer on {reply_topic} within {:?}; the broker at {} is reachable, \
+						 the device did not answer",
+						mapping.timeout, shared.broker
 					),
 				}),
 			},
@@ -525,15 +498,8 @@ impl Device for MqttDevice {
 mod tests {
 	use super::*;
 
-	fn mapping(value: Option<&str>, timestamp: Option<&str>) -> SensorMapping {
-		SensorMapping {
-			sensor: SensorInfo {
-				station: "filler".into(),
-				element: "fill-sensor".into(),
-				unit: "mm".into(),
-				expected_range: None,
-			},
-			serial: None,
+	fn mapping(value: Option<&str>, timestamp: Option<&str>) -> TopicReadings {
+		TopicReadings {
 			topic: "plant/filler/fill-level".into(),
 			value: value.map(Into::into),
 			timestamp: timestamp.map(Into::into),
