@@ -17,10 +17,10 @@
 //! ```
 
 use dt_agent::{
-	device::Device,
 	chain::Submitter,
 	config::{Connector, DeviceConfig},
 	connectors::opcua::OpcUaDevice,
+	device::Device,
 	feeds::FeedStreamer,
 };
 use dt_client::Client;
@@ -136,6 +136,10 @@ async fn main() -> Result<(), Error> {
 		forwarded.as_secs_f64()
 	);
 	println!("dropped by the server's queues: {}", readings - stored);
+	println!(
+		"values marked as following a drop (the agent's dropped_by_device): {}",
+		connector.health().dropped_by_device
+	);
 	Ok(())
 }
 

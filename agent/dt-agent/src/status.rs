@@ -6,7 +6,8 @@
 //!
 //! ```json
 //! { "updated_ms": 1765000000000,
-//!   "device": { "problem": "cannot reach the MQTT broker at 127.0.0.1:1883: ...", "unreadable": 3 },
+//!   "device": { "problem": "cannot reach the MQTT broker at 127.0.0.1:1883: ...", "unreadable": 3,
+//!               "dropped_by_device": 0 },
 //!   "sensors": [ { "element": "filler-fill-sensor", "station": "filler", "feed": 0,
 //!                  "retired": false, "waiting": 12, "acknowledged_up_to": 4711 } ] }
 //! ```
@@ -26,6 +27,10 @@ pub struct DeviceHealth {
 	pub problem: Option<String>,
 	/// Payloads that were no reading since the agent started (never sent).
 	pub unreadable: u64,
+	/// Readings the device says it dropped before the agent took them (an OPC UA server
+	/// marks the value after each one its full queue dropped): the agent takes readings
+	/// slower than the device makes them.
+	pub dropped_by_device: u64,
 }
 
 /// One sensor's buffer.
@@ -71,7 +76,11 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let mut status = Status {
 			updated_ms: 1,
-			device: DeviceHealth { problem: Some("the broker is away".into()), unreadable: 3 },
+			device: DeviceHealth {
+				problem: Some("the broker is away".into()),
+				unreadable: 3,
+				..Default::default()
+			},
 			sensors: vec![SensorStatus {
 				element: "fill-sensor".into(),
 				station: "filler".into(),

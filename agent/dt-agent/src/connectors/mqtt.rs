@@ -490,7 +490,11 @@ impl Device for MqttDevice {
 
 	fn health(&self) -> DeviceHealth {
 		let state = self.shared.state();
-		DeviceHealth { problem: state.trouble.clone(), unreadable: state.intake.unreadable }
+		DeviceHealth {
+			problem: state.trouble.clone(),
+			unreadable: state.intake.unreadable,
+			..Default::default()
+		}
 	}
 }
 

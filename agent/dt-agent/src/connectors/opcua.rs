@@ -118,6 +118,8 @@ struct State {
 	trouble: Option<String>,
 	/// Nodes of the device file the server does not serve, with what was said of each.
 	missing_nodes: BTreeMap<String, String>,
+	/// Values that came marked as following a value the server's full queue dropped.
+	overflows: u64,
 }
 
 impl OpcUaDevice {
@@ -180,6 +182,7 @@ impl OpcUaDevice {
 				intake: Intake::default(),
 				trouble: Some("not connected yet".into()),
 				missing_nodes: BTreeMap::new(),
+				overflows: 0,
 			}),
 			started_ms: now_ms(),
 		});
@@ -311,6 +314,17 @@ impl Shared {
 		if is_missing(status) {
 			self.missing_node(state, node, &format!("sensor {element}"), status);
 			return;
+		}
+		if status.overflow() {
+			state.overflows += 1;
+			if state.overflows.is_power_of_two() {
+				log::warn!(
+					"sensor {element}: the OPC UA server dropped readings of {node} before the \
+					 agent took them, its queue full ({} times so far): the agent takes them \
+					 slower than the device makes them",
+					state.overflows
+				);
+			}
 		}
 		let device_time = value.source_timestamp.map(|time| unix_ms(&time));
 		if device_time.is_some_and(|time| time < self.started_ms) {
@@ -765,7 +779,11 @@ impl Device for OpcUaDevice {
 			(!state.missing_nodes.is_empty())
 				.then(|| state.missing_nodes.values().cloned().collect::<Vec<_>>().join("; "))
 		});
-		DeviceHealth { problem, unreadable: state.intake.unreadable }
+		DeviceHealth {
+			problem,
+			unreadable: state.intake.unreadable,
+			dropped_by_device: state.overflows,
+		}
 	}
 }
 
