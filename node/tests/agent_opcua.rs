@@ -3,7 +3,8 @@
 //! dt-node.
 //!
 //! - The session is Basic256Sha256 with SignAndEncrypt, the PLC's certificate trusted through
-//!   the device file, a user with a password.
+//!   the device file, a user with a password (or, for one more agent, a user certificate the
+//!   PLC's operator issued).
 //! - Readings the PLC serves stream into the fill-level feed, each once, with the PLC's value
 //!   and source time; a value that is no number is logged and never sent.
 //! - Program calls become method calls: the PLC's result completes the call, its status code
@@ -12,8 +13,9 @@
 //!   kill and after the restart reaches the feed, none twice.
 //! - The PLC exchanges the sensor (a new serial number in its variable): the agent replaces
 //!   the sensor on chain, and the readings go on into the new sensor's feed.
-//! - Wrong credentials, a server certificate not trusted, a node the server does not have: the
-//!   agent says so in its log (and its status file).
+//! - Wrong credentials (a wrong password, a user certificate the PLC does not know), a server
+//!   certificate not trusted, a node the server does not have: the agent says so in its log
+//!   (and its status file).
 
 mod common;
 
@@ -44,6 +46,15 @@ impl Plc {
 	fn start(dir: &Path) -> Plc {
 		std::fs::create_dir_all(dir).unwrap();
 		std::fs::write(dir.join("password"), PASSWORD).unwrap();
+		// The operator issues the agent's user certificate; a stranger makes its own.
+		for holder in ["user", "stranger"] {
+			let issued = Command::new(workspace_binary("dt-plc"))
+				.arg("--issue-user-certificate")
+				.arg(dir.join(holder))
+				.status()
+				.unwrap();
+			assert!(issued.success(), "dt-plc issues a user certificate");
+		}
 		let mut plc =
 			Plc { child: None, dir: dir.to_owned(), port: free_port(), printed: Arc::default() };
 		plc.run();
@@ -60,6 +71,8 @@ impl Plc {
 			.arg(self.dir.join("pki"))
 			.arg("--readings-log")
 			.arg(self.readings_log())
+			.arg("--user-certificate")
+			.arg(self.dir.join("user/user.der"))
 			.args(["--sample-interval-ms", "100"])
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())
@@ -149,6 +162,7 @@ fn device_file(
 	trusted: Option<&Path>,
 	level_node: &str,
 	(element, serial): (&str, &str),
+	user: &str,
 ) -> PathBuf {
 	let trust = trusted
 		.map(|path| format!("server_certificate = \"{}\"", path.display()))
@@ -164,8 +178,7 @@ security_policy = "Basic256Sha256"
 security_mode = "SignAndEncrypt"
 pki_dir = "{name}-pki"
 {trust}
-username = "{USER}"
-password = {{ env = "PLANT_OPCUA_PASSWORD" }}
+{user}
 publishing_interval = "100ms"
 
 [[sensor]]
@@ -199,6 +212,20 @@ volume = {{ min = 250.0, max = 1200.0 }}
 	)
 	.unwrap();
 	path
+}
+
+/// The device file's user: the name and the password from the environment.
+fn password_user() -> String {
+	format!("username = \"{USER}\"\npassword = {{ env = \"PLANT_OPCUA_PASSWORD\" }}")
+}
+
+/// The device file's user: the certificate and key `dt-plc --issue-user-certificate` wrote.
+fn certificate_user(dir: &Path) -> String {
+	format!(
+		"user_certificate = \"{}\"\nuser_private_key = \"{}\"",
+		dir.join("user.der").display(),
+		dir.join("user.pem").display()
+	)
 }
 
 fn start_agent(
@@ -235,8 +262,15 @@ async fn the_agent_drives_the_plc_over_opc_ua() {
 	let certificate = plc.certificate();
 	let filler_level = format!("ns=2;s={FILLER}.FillLevel");
 	let first_sensor = (FILL_SENSOR, "FLS-0001");
-	let device =
-		device_file(dir, "device", plc.port, Some(&certificate), &filler_level, first_sensor);
+	let device = device_file(
+		dir,
+		"device",
+		plc.port,
+		Some(&certificate),
+		&filler_level,
+		first_sensor,
+		&password_user(),
+	);
 	let mut agent = start_agent(&node, twin, dir, &device, PASSWORD, "agent");
 	wait_logged(
 		dir,
@@ -321,10 +355,18 @@ async fn the_agent_drives_the_plc_over_opc_ua() {
 	// Wrong credentials, a server certificate the agent does not trust, a node the PLC does
 	// not have: each agent says what is wrong.
 	let sensor = (new_element, "FLS-0002");
-	let wrong =
-		device_file(dir, "wrong-password", plc.port, Some(&certificate), &filler_level, sensor);
+	let user = password_user();
+	let wrong = device_file(
+		dir,
+		"wrong-password",
+		plc.port,
+		Some(&certificate),
+		&filler_level,
+		sensor,
+		&user,
+	);
 	let mut refused = start_agent(&node, twin, dir, &wrong, "not-the-password", "refused");
-	let untrusted = device_file(dir, "untrusted", plc.port, None, &filler_level, sensor);
+	let untrusted = device_file(dir, "untrusted", plc.port, None, &filler_level, sensor, &user);
 	let mut distrusting = start_agent(&node, twin, dir, &untrusted, PASSWORD, "untrusted");
 	let misspelt = device_file(
 		dir,
@@ -333,22 +375,34 @@ async fn the_agent_drives_the_plc_over_opc_ua() {
 		Some(&certificate),
 		"ns=2;s=filler.FillLevle",
 		sensor,
+		&user,
 	);
 	let mut lost = start_agent(&node, twin, dir, &misspelt, PASSWORD, "misspelt");
+	let issued = certificate_user(&plc.dir.join("user"));
+	let holder =
+		device_file(dir, "holder", plc.port, Some(&certificate), &filler_level, sensor, &issued);
+	let mut by_certificate = start_agent(&node, twin, dir, &holder, "", "holder");
+	let made_up = certificate_user(&plc.dir.join("stranger"));
+	let stranger =
+		device_file(dir, "stranger", plc.port, Some(&certificate), &filler_level, sensor, &made_up);
+	let mut strange = start_agent(&node, twin, dir, &stranger, "", "stranger");
 	wait_logged(dir, "refused", "refused the agent's credentials").await;
 	wait_logged(dir, "untrusted", "do not trust each other's certificates").await;
 	wait_logged(dir, "misspelt", "has no node ns=2;s=filler.FillLevle").await;
+	wait_logged(dir, "holder", "monitoring 2 of 2 nodes").await;
+	wait_logged(dir, "stranger", "refused the agent's credentials").await;
 	wait_status(dir, "misspelt", "the missing node", |status| {
 		status["device"]["problem"]
 			.as_str()
 			.is_some_and(|p| p.contains("filler.FillLevle"))
 	})
 	.await;
-	for agent in [&mut refused, &mut distrusting, &mut lost] {
+	for agent in [&mut refused, &mut distrusting, &mut lost, &mut by_certificate, &mut strange] {
 		agent.kill();
 	}
 	assert!(!log_of(dir, "refused").contains("monitoring 2 of 2"));
 	assert!(!log_of(dir, "untrusted").contains("monitoring 2 of 2"));
+	assert!(!log_of(dir, "stranger").contains("monitoring 2 of 2"));
 	assert!(!log_of(dir, "misspelt").contains("exchanged"), "the sensor as the device file says");
 	assert!(
 		std::fs::read_dir(dir.join("untrusted-pki/rejected")).unwrap().count() == 1,

@@ -4,7 +4,8 @@
 //!
 //! - one connector section: `[mqtt]` (a broker: address, client id, credentials, TLS) or
 //!   `[opcua]` (a server: endpoint, security policy and mode, the agent's certificate store,
-//!   the server certificate it trusts, credentials);
+//!   the server certificate it trusts, and the user: a name and password, or a user
+//!   certificate and its private key);
 //! - `[[sensor]]`: each sensor the twin knows, by station and element, with its serial
 //!   number, unit and expected range, and where its readings come from: over MQTT a `topic`
 //!   (and in a JSON payload the `value` and optional `timestamp` as JSON pointers), over OPC
@@ -104,11 +105,22 @@ pub struct OpcUaConfig {
 	pub pki_dir: PathBuf,
 	/// A server certificate (DER) the agent trusts from the start, put into `trusted/`.
 	pub server_certificate: Option<PathBuf>,
-	/// A user name and its password; without them the session is anonymous.
+	/// A user name and its password; without them (and without a user certificate) the
+	/// session is anonymous.
 	pub username: Option<String>,
 	pub password: Option<SecretSource>,
+	/// A user certificate (DER or PEM) and its private key (PEM): the user the agent's
+	/// session acts as, instead of a name and password.
+	pub user_certificate: Option<UserCertificate>,
 	/// How often the server sends what its monitored items sampled.
 	pub publishing_interval: Duration,
+}
+
+/// An X.509 user identity: the certificate the server knows and the key that proves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserCertificate {
+	pub certificate: PathBuf,
+	pub private_key: PathBuf,
 }
 
 /// The device's side of the agent.
@@ -327,6 +339,8 @@ struct OpcUaSection {
 	server_certificate: Option<PathBuf>,
 	username: Option<String>,
 	password: Option<Spanned<toml::Value>>,
+	user_certificate: Option<PathBuf>,
+	user_private_key: Option<PathBuf>,
 	publishing_interval: Option<String>,
 }
 
@@ -592,6 +606,24 @@ fn opcua_config(source: &Source, opcua: Spanned<OpcUaSection>) -> Result<OpcUaCo
 		));
 	}
 	let password = source.password("[opcua]", &span, opcua.password, &opcua.username)?;
+	let user_certificate =
+		match (opcua.user_certificate, opcua.user_private_key) {
+			(None, None) => None,
+			(Some(_), Some(_)) if opcua.username.is_some() => return Err(invalid(
+				"[opcua]: the user is a username (and password) or a user_certificate, not both"
+					.into(),
+			)),
+			(Some(certificate), Some(private_key)) => Some(UserCertificate {
+				certificate: source.relative(certificate),
+				private_key: source.relative(private_key),
+			}),
+			_ => {
+				return Err(invalid(
+					"[opcua]: a user_certificate goes with its user_private_key, and only with it"
+						.into(),
+				))
+			},
+		};
 	let publishing_interval = source.duration(
 		&span,
 		"[opcua] publishing_interval",
@@ -606,6 +638,7 @@ fn opcua_config(source: &Source, opcua: Spanned<OpcUaSection>) -> Result<OpcUaCo
 		server_certificate: opcua.server_certificate.map(|file| source.relative(file)),
 		username: opcua.username,
 		password,
+		user_certificate,
 		publishing_interval,
 	})
 }
@@ -1073,6 +1106,21 @@ mod tests {
 		let message = error_of(&program("[\"volume:Decimal\"]")).1;
 		assert!(message.contains("\"Decimal\" is not one of the OPC UA types"), "{message}");
 		assert!(error_of(&program("[\":Double\"]")).1.contains("has no name"));
+		let x509 =
+			format!("{ok}user_certificate = \"user.der\"\nuser_private_key = \"user.pem\"\n");
+		let Connector::OpcUa(opcua) = parse(&x509).unwrap().connector else { panic!() };
+		assert_eq!(
+			opcua.user_certificate,
+			Some(UserCertificate {
+				certificate: "/etc/dt-agent/user.der".into(),
+				private_key: "/etc/dt-agent/user.pem".into()
+			})
+		);
+		let (line, message) = error_of(&format!("{ok}user_certificate = \"user.der\"\n"));
+		assert_eq!(line, 1);
+		assert!(message.contains("goes with its user_private_key"), "{message}");
+		let both = format!("{x509}username = \"u\"\n");
+		assert!(error_of(&both).1.contains("not both"));
 		let both = format!("{ok}[mqtt]\nbroker = \"127.0.0.1:1883\"\nclient_id = \"a\"\n");
 		assert!(error_of(&both).1.contains("not both"));
 	}

@@ -15,7 +15,9 @@
 //! `BadTypeMismatch`.
 //!
 //! Endpoints: no security, and Basic256Sha256 with Sign or SignAndEncrypt; with `--user` and
-//! `--password-file` only that user may open a session, without them anyone. The server's
+//! `--password-file`, or `--user-certificate`, only those users may open a session, without
+//! them anyone. `dt-plc --issue-user-certificate DIR` makes a user certificate (`DIR/user.der`)
+//! and its key (`DIR/user.pem`), as the PLC's operator would for the agent. The server's
 //! certificate is made in `--pki` at the first start and kept there (`own/cert.der`), so a
 //! restarted PLC is the same server to its clients; it trusts every client's certificate (a
 //! test fixture: a real PLC's operator decides whom it trusts).
@@ -30,7 +32,7 @@ use clap::Parser;
 use dt_agent::simulator::BottlingPlant;
 use dt_primitives::program::{Argument, ParameterValue};
 use opcua::{
-	crypto::SecurityPolicy,
+	crypto::{CertificateStore, SecurityPolicy, X509Data},
 	server::{
 		address_space::{MethodBuilder, ObjectBuilder, VariableBuilder},
 		diagnostics::NamespaceMetadata,
@@ -56,6 +58,8 @@ pub const NAMESPACE: &str = "urn:dt-ledger:bottling-plant";
 pub const MAX_FILL_VOLUME_ML: f64 = 950.0;
 /// The id of the user token `--user` configures.
 const USER_TOKEN: &str = "plant-user";
+/// The id of the user token `--user-certificate` configures.
+const CERTIFICATE_TOKEN: &str = "plant-x509";
 /// Ticks (100 ns) from 1601-01-01, OPC UA's epoch, to 1970-01-01.
 const UNIX_EPOCH_TICKS: i64 = 116_444_736_000_000_000;
 
@@ -64,12 +68,18 @@ const UNIX_EPOCH_TICKS: i64 = 116_444_736_000_000_000;
 #[command(version, about)]
 struct Options {
 	/// The port to listen on (127.0.0.1).
-	#[arg(long)]
-	port: u16,
+	#[arg(long, required_unless_present = "issue_user_certificate")]
+	port: Option<u16>,
 	/// The PLC's certificate store: its own certificate and key (made at the first start)
 	/// and the clients it met.
+	#[arg(long, required_unless_present = "issue_user_certificate")]
+	pki: Option<PathBuf>,
+	/// A user certificate (DER) whose holder may open a session.
 	#[arg(long)]
-	pki: PathBuf,
+	user_certificate: Option<PathBuf>,
+	/// Only write a new user certificate and its key into this directory, and exit.
+	#[arg(long, value_name = "DIR")]
+	issue_user_certificate: Option<PathBuf>,
 	/// The one user allowed to open a session (with `--password-file`); without it,
 	/// anonymous sessions.
 	#[arg(long, requires = "password_file")]
@@ -324,6 +334,27 @@ fn date_time(unix_ms: u64) -> DateTime {
 	DateTime::from(UNIX_EPOCH_TICKS + (unix_ms as i64).saturating_mul(10_000))
 }
 
+/// Writes a new user certificate (`dir/user.der`) and its private key (`dir/user.pem`).
+fn issue_user_certificate(dir: &std::path::Path) {
+	let identity = X509Data {
+		key_size: 2048,
+		common_name: "dt-agent user".into(),
+		organization: "dt-ledger".into(),
+		organizational_unit: "bottling plant".into(),
+		country: "DE".into(),
+		state: "".into(),
+		alt_host_names: vec!["urn:dt-ledger:dt-agent-user".to_owned()].into(),
+		certificate_duration_days: 365,
+	};
+	let (certificate, key) = (dir.join("user.der"), dir.join("user.pem"));
+	match CertificateStore::create_certificate_and_key(&identity, false, &certificate, &key) {
+		Ok(_) => println!("issued {} and {}", certificate.display(), key.display()),
+		Err(error) => {
+			fail(format!("cannot issue a user certificate in {}: {error}", dir.display()))
+		},
+	}
+}
+
 fn fail(message: String) -> ! {
 	eprintln!("dt-plc: {message}");
 	std::process::exit(2);
@@ -332,18 +363,31 @@ fn fail(message: String) -> ! {
 #[tokio::main]
 async fn main() {
 	let options = Options::parse();
-	let tokens: Vec<String> = match &options.user {
-		Some(_) => vec![USER_TOKEN.to_owned()],
-		None => vec![ANONYMOUS_USER_TOKEN_ID.to_owned()],
+	if let Some(dir) = &options.issue_user_certificate {
+		issue_user_certificate(dir);
+		return;
+	}
+	let (Some(port), Some(pki)) = (options.port, options.pki.clone()) else {
+		fail("--port and --pki are needed".into())
 	};
+	let mut tokens: Vec<String> = Vec::new();
+	if options.user.is_some() {
+		tokens.push(USER_TOKEN.to_owned());
+	}
+	if options.user_certificate.is_some() {
+		tokens.push(CERTIFICATE_TOKEN.to_owned());
+	}
+	if tokens.is_empty() {
+		tokens.push(ANONYMOUS_USER_TOKEN_ID.to_owned());
+	}
 	let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
 	let mut builder = ServerBuilder::new()
 		.application_name("dt-ledger bottling plant PLC")
 		.application_uri("urn:dt-ledger:bottling-plant-plc")
 		.product_uri("urn:dt-ledger:bottling-plant-plc")
 		.host("127.0.0.1")
-		.port(options.port)
-		.pki_dir(&options.pki)
+		.port(port)
+		.pki_dir(&pki)
 		.create_sample_keypair(true)
 		.trust_client_certs(true)
 		.diagnostics_enabled(false)
@@ -370,6 +414,10 @@ async fn main() {
 			USER_TOKEN,
 			ServerUserToken::user_pass(user.clone(), password.trim_end().to_owned()),
 		);
+	}
+	if let Some(certificate) = &options.user_certificate {
+		builder = builder
+			.add_user_token(CERTIFICATE_TOKEN, ServerUserToken::x509("plant-x509", certificate));
 	}
 	// Every reading a client subscribes to is kept until it is published, however fast; a
 	// client may ask for every value (sampling interval 0) or sample at any rate.
@@ -431,10 +479,7 @@ async fn main() {
 		}
 		stopper.cancel();
 	});
-	println!(
-		"listening on opc.tcp://127.0.0.1:{}/ (namespace {NAMESPACE} is ns={namespace})",
-		options.port
-	);
+	println!("listening on opc.tcp://127.0.0.1:{port}/ (namespace {NAMESPACE} is ns={namespace})");
 	if let Err(error) = server.run().await {
 		fail(format!("the server stopped: {error}"));
 	}

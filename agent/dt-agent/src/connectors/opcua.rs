@@ -17,9 +17,10 @@
 //!   [`Intake::exchanged_at`]).
 //!
 //! The session is opened with the device file's security policy and mode, the agent's own
-//! application certificate (made in `pki_dir` at the first start) and the user's name and
-//! password (or anonymously). The server's certificate must be trusted: named in the device
-//! file, or moved from `pki_dir/rejected` to `pki_dir/trusted` by the operator. The stack
+//! application certificate (made in `pki_dir` at the first start) and the user: a name and
+//! password, a user certificate whose key signs the session, or none (anonymous). The
+//! server's certificate must be trusted: named in the device file, or moved from
+//! `pki_dir/rejected` to `pki_dir/trusted` by the operator. The stack
 //! reconnects by itself, with backoff, and moves or re-creates the subscription; this
 //! connector retries the first contact (the endpoint query) the same way, and tells in its
 //! health what is wrong: the server unreachable, credentials or certificates refused, a
@@ -73,6 +74,8 @@ const KEEP_ALIVE_COUNT: u32 = 20;
 pub enum OpcUaError {
 	#[error("the device file's OPC UA password: {0}")]
 	Secret(String),
+	#[error("the device file's OPC UA user certificate: {0}")]
+	UserCertificate(String),
 	#[error("the server certificate {}: {reason}", path.display())]
 	ServerCertificate { path: PathBuf, reason: String },
 	#[error("the OPC UA client: {0}")]
@@ -132,12 +135,16 @@ impl OpcUaDevice {
 		recorded: &[(String, String)],
 		shutdown: watch::Receiver<bool>,
 	) -> Result<OpcUaDevice, OpcUaError> {
-		let identity = match (&opcua.username, &opcua.password) {
-			(Some(user), Some(password)) => IdentityToken::UserName(
+		let identity = match (&opcua.username, &opcua.password, &opcua.user_certificate) {
+			(_, _, Some(user)) => {
+				IdentityToken::new_x509_path(&user.certificate, &user.private_key)
+					.map_err(|e| OpcUaError::UserCertificate(e.to_string()))?
+			},
+			(Some(user), Some(password), None) => IdentityToken::UserName(
 				user.clone(),
 				Password::new(password.read().map_err(OpcUaError::Secret)?),
 			),
-			(Some(user), None) => IdentityToken::UserName(user.clone(), Password::new("")),
+			(Some(user), None, None) => IdentityToken::UserName(user.clone(), Password::new("")),
 			_ => IdentityToken::Anonymous,
 		};
 		let client = ClientBuilder::new()
