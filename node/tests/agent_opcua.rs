@@ -9,8 +9,9 @@
 //!   and source time; a value that is no number is logged and never sent.
 //! - Program calls become method calls: the PLC's result completes the call, its status code
 //!   (`BadOutOfRange`) fails it; a call outside the device file's envelope never reaches it.
-//! - The PLC is killed and started again mid-stream: every reading it served well before the
-//!   kill and after the restart reaches the feed, none twice.
+//! - The PLC is killed and started again mid-stream: a call meanwhile fails after its timeout
+//!   saying the server is unreachable; every reading the PLC served well before the kill and
+//!   after the restart reaches the feed, none twice.
 //! - The PLC exchanges the sensor (a new serial number in its variable): the agent replaces
 //!   the sensor on chain, and the readings go on into the new sensor's feed.
 //! - Wrong credentials (a wrong password, a user certificate the PLC does not know), a server
@@ -313,6 +314,13 @@ async fn the_agent_drives_the_plc_over_opc_ua() {
 			.is_some_and(|problem| problem.contains("OPC UA server"))
 	})
 	.await;
+	// A call while the PLC is away fails after the device file's timeout, saying why.
+	let unreachable = queue(&client, twin, 4_000).await;
+	let failed = call_ended(&client, unreachable).await.unwrap_err();
+	assert!(
+		failed.contains("ns=2;s=filler.SetFillVolume") && failed.contains("OPC UA server"),
+		"{failed}"
+	);
 	plc.run();
 	wait_status(dir, "agent", "the PLC back", |status| status["device"]["problem"].is_null()).await;
 	let back_at = now_ms();

@@ -722,31 +722,27 @@ impl Device for OpcUaDevice {
 			));
 		};
 		let inputs = method_inputs(call, target)?;
-		let not_connected = || {
-			let trouble = shared.state().trouble.clone();
-			format!(
-				"not connected to the OPC UA server at {}{}",
-				shared.endpoint,
-				trouble.map(|t| format!(": {t}")).unwrap_or_default()
-			)
+		// How the connection is, for a call that got no outcome.
+		let connection = || match shared.state().trouble.clone() {
+			Some(trouble) => trouble,
+			None => format!("the OPC UA server at {} is reachable", shared.endpoint),
 		};
-		let Some(session) = shared.session() else { return Err(not_connected()) };
+		let Some(session) = shared.session() else {
+			return Err(format!("cannot call {}: {}", target.method, connection()));
+		};
 		let request = (parse_node(&target.object), parse_node(&target.method), Some(inputs));
 		match tokio::time::timeout(mapping.timeout, session.call_one(request)).await {
-			Err(_) => Err(match shared.state().trouble.clone() {
-				Some(_) => format!(
-					"no outcome of {} within {:?}: {}",
-					target.method,
-					mapping.timeout,
-					not_connected()
-				),
-				None => format!(
-					"no outcome of {} within {:?}; the server at {} is reachable, the method did \
-					 not end",
-					target.method, mapping.timeout, shared.endpoint
-				),
-			}),
-			Ok(Err(error)) => Err(format!("cannot call {}: {error}", target.method)),
+			Err(_) => Err(format!(
+				"no outcome of {} within {:?}: {}",
+				target.method,
+				mapping.timeout,
+				connection()
+			)),
+			// The stack's own words for a lost connection are misleading ("the client shutting
+			// down"): its status code and the connection's state say it better.
+			Ok(Err(error)) => {
+				Err(format!("cannot call {} ({}): {}", target.method, error.status(), connection()))
+			},
 			Ok(Ok(result)) if result.status_code.is_bad() => {
 				let inputs: Vec<String> = result
 					.input_argument_results
