@@ -256,20 +256,27 @@ impl Shared {
 
 	/// What the server's refusal `status` means for the operator.
 	fn describe(&self, status: StatusCode) -> String {
-		let is = |code: StatusCode| status.sub_code() == code.sub_code();
-		if is(StatusCode::BadIdentityTokenRejected)
-			|| is(StatusCode::BadIdentityTokenInvalid)
-			|| is(StatusCode::BadUserAccessDenied)
-		{
+		if is_one_of(
+			status,
+			&[
+				StatusCode::BadIdentityTokenRejected,
+				StatusCode::BadIdentityTokenInvalid,
+				StatusCode::BadUserAccessDenied,
+			],
+		) {
 			format!(
 				"the OPC UA server at {} refused the agent's credentials ({status}): check the \
-				 username and password the device file names",
+				 user the device file names (name and password, or certificate and key)",
 				self.endpoint
 			)
-		} else if is(StatusCode::BadCertificateUntrusted)
-			|| is(StatusCode::BadSecurityChecksFailed)
-			|| is(StatusCode::BadCertificateInvalid)
-		{
+		} else if is_one_of(
+			status,
+			&[
+				StatusCode::BadCertificateUntrusted,
+				StatusCode::BadSecurityChecksFailed,
+				StatusCode::BadCertificateInvalid,
+			],
+		) {
 			format!(
 				"the OPC UA server at {} and the agent do not trust each other's certificates \
 				 ({status}): a server certificate the agent does not know is put into {}; if it \
@@ -391,10 +398,14 @@ impl Shared {
 	}
 }
 
+/// Whether `status` is one of `codes`, whatever its info bits (such as overflow).
+fn is_one_of(status: StatusCode, codes: &[StatusCode]) -> bool {
+	codes.iter().any(|code| status.sub_code() == code.sub_code())
+}
+
 /// Whether `status` says the node does not exist.
 fn is_missing(status: StatusCode) -> bool {
-	let is = |code: StatusCode| status.sub_code() == code.sub_code();
-	is(StatusCode::BadNodeIdUnknown) || is(StatusCode::BadNodeIdInvalid)
+	is_one_of(status, &[StatusCode::BadNodeIdUnknown, StatusCode::BadNodeIdInvalid])
 }
 
 /// Milliseconds since the Unix epoch of an OPC UA time (0 before 1970).
@@ -542,15 +553,14 @@ async fn run(
 			Err(error) => {
 				let status = error.status();
 				// The stack's word for "none of the server's endpoints matches".
-				let trouble =
-					if status.sub_code() == StatusCode::BadTcpEndpointUrlInvalid.sub_code() {
-						format!(
-							"the OPC UA server at {url} offers no endpoint with security policy \
+				let trouble = if is_one_of(status, &[StatusCode::BadTcpEndpointUrlInvalid]) {
+					format!(
+						"the OPC UA server at {url} offers no endpoint with security policy \
 						 {policy} and mode {mode:?}: {error}"
-						)
-					} else {
-						format!("{}: {error}", shared.describe(status))
-					};
+					)
+				} else {
+					format!("{}: {error}", shared.describe(status))
+				};
 				shared.trouble(Some(trouble));
 				if !pause(backoff.next_wait(), &mut shutdown).await {
 					return;
