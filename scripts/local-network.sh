@@ -19,7 +19,8 @@
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target),
 # DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333),
 # DT_RPC_PORT (default 9944), DT_NODE_BIN (a dt-node binary to use instead of building one),
-# DT_RPC_CORS (the browser origins to allow instead of dt-node's defaults).
+# DT_RPC_CORS (the browser origins to allow instead of dt-node's defaults), DT_PROMETHEUS_PORT
+# (default 9615), DT_NODE_ARGS (more arguments for every node, e.g. "-ltxpool=debug").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ base_port="${DT_BASE_PORT:-30333}"
 rpc_base="${DT_RPC_PORT:-9944}"
 node_bin="${DT_NODE_BIN:-}"
 rpc_cors="${DT_RPC_CORS:-}"
+prometheus_base="${DT_PROMETHEUS_PORT:-9615}"
+read -r -a extra_args <<<"${DT_NODE_ARGS:-}"
 if [ "$rpc_cors" = all ] || [ "$rpc_cors" = "*" ]; then
 	echo "local-network.sh: DT_RPC_CORS=$rpc_cors would let any web page call the nodes' unsafe methods; name the origins" >&2
 	exit 2
@@ -84,7 +87,7 @@ for index in "${!partners[@]}"; do
 	p2p=$((base_port + index))
 	rpc=$((rpc_base + index))
 	store=$((base_port + 100 + index))
-	prometheus=$((9615 + index))
+	prometheus=$((prometheus_base + index))
 	node_key=$(printf '%064x' $((index + 1)))
 	args=(--chain local --"$account" --name "$name"
 		--base-path "$network_dir/$name"
@@ -105,6 +108,7 @@ for index in "${!partners[@]}"; do
 	if [ -n "$rpc_cors" ]; then
 		args+=(--rpc-cors "$rpc_cors")
 	fi
+	args+=("${extra_args[@]+"${extra_args[@]}"}")
 	"$node_bin" "${args[@]}" >"$network_dir/$name.log" 2>&1 &
 	pids+=($!)
 	printf '%-13s %-8s %-24s %-24s %-32s %s\n' "$name" "$account" "127.0.0.1:$p2p" "127.0.0.1:$store" "ws://127.0.0.1:$rpc" "$network_dir/$name.log"
@@ -112,7 +116,7 @@ done
 
 echo
 echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$rpc_base"
-echo "Prometheus metrics: http://127.0.0.1:9615/metrics (9616, 9617, 9618 for the others)"
+echo "Prometheus metrics: http://127.0.0.1:$prometheus_base/metrics ($((prometheus_base + 1)), $((prometheus_base + 2)), $((prometheus_base + 3)) for the others)"
 echo "waiting for the first finalized block..."
 for _ in $(seq 1 120); do
 	if finalized=$(curl -s -H 'Content-Type: application/json' \

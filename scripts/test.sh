@@ -73,6 +73,9 @@ tests scripts/polkadotjs-check.sh
 step "a short run of the feed-ingestion benchmark against a dt-node --dev"
 tests scripts/tests/ingestion-bench-smoke.sh
 
+step "a short run of the chain benchmark against a dt-node --dev"
+tests scripts/tests/chain-bench-smoke.sh
+
 step "a short run of the MQTT forwarding benchmark against mosquitto and a dt-node --dev"
 tests scripts/tests/mqtt-bench-smoke.sh
 

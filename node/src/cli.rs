@@ -7,7 +7,10 @@ use crate::consortium_spec::ConsortiumSpecCmd;
 	about = "A partner's node of a dt-ledger consortium chain",
 	after_help = "Start a single development node: dt-node --dev\n\
 	              Start one of the four partners of the local consortium: see scripts/local-network.sh\n\
-	              Generate the chain specification of a real consortium: dt-node consortium-spec --help"
+	              Generate the chain specification of a real consortium: dt-node consortium-spec --help\n\
+	              The node runs the single-state transaction pool unless --pool-type names another:\n\
+	              the fork-aware pool loses transactions of large bursts on a chain that several\n\
+	              partners author (docs/performance.md)"
 )]
 pub struct Cli {
 	#[command(subcommand)]
@@ -61,4 +64,46 @@ pub enum Subcommand {
 
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+impl Cli {
+	/// Applies what a consortium node needs where Substrate's defaults differ, unless the
+	/// command line `args` chose otherwise: the single-state transaction pool. Substrate's
+	/// default, the fork-aware pool, loses accepted transactions of a burst when several
+	/// partners author the blocks (measured, with the mechanism, in docs/performance.md).
+	pub fn with_consortium_defaults(mut self, args: &[String]) -> Self {
+		let given =
+			|flag: &str| args.iter().any(|arg| arg == flag || arg.starts_with(&format!("{flag}=")));
+		if !given("--pool-type") {
+			self.run.pool_config.pool_type = sc_cli::TransactionPoolType::SingleState;
+		}
+		self
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	fn parsed(args: &[&str]) -> Cli {
+		let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+		Cli::parse_from(&args).with_consortium_defaults(&args)
+	}
+
+	fn is_single_state(cli: &Cli) -> bool {
+		matches!(cli.run.pool_config.pool_type, sc_cli::TransactionPoolType::SingleState)
+	}
+
+	#[test]
+	fn a_node_runs_the_single_state_pool_by_default() {
+		assert!(is_single_state(&parsed(&["dt-node", "--dev"])));
+	}
+
+	#[test]
+	fn a_pool_type_on_the_command_line_wins() {
+		assert!(!is_single_state(&parsed(&["dt-node", "--dev", "--pool-type", "fork-aware"])));
+		assert!(!is_single_state(&parsed(&["dt-node", "--pool-type=fork-aware"])));
+		assert!(is_single_state(&parsed(&["dt-node", "--pool-type", "single-state"])));
+	}
 }

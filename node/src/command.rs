@@ -48,7 +48,9 @@ impl SubstrateCli for Cli {
 
 /// Parses the command line and runs the chosen subcommand, or the node.
 pub fn run() -> sc_cli::Result<()> {
-	let cli = Cli::from_args();
+	let args: Vec<String> =
+		std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect();
+	let cli = Cli::from_args().with_consortium_defaults(&args);
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),

@@ -1,16 +1,22 @@
 //! The four-partner `local` chain on real processes: common finality, member transactions
-//! across nodes, the pool refusing outsiders, an outsider node kept out, and a validator
-//! that crashes and catches up.
+//! across nodes, the pool refusing outsiders, a burst far beyond a block finalized whole, an
+//! outsider node kept out, and a validator that crashes and catches up.
 
 mod common;
 
+use codec::Encode;
 use common::*;
 use dt_runtime::{
 	genesis_config_presets::dev_encryption_keys, ConsortiumCall, Runtime, RuntimeCall,
 };
+use jsonrpsee::rpc_params;
 use pallet_dt_consortium::Membership;
+use sp_core::{crypto::Pair as _, H256};
 use sp_keyring::Sr25519Keyring;
-use std::time::Duration;
+use std::{
+	collections::HashSet,
+	time::{Duration, Instant},
+};
 
 const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -59,6 +65,10 @@ async fn local_consortium_shares_one_chain_and_keeps_outsiders_out() {
 		.expect("the pool refuses an outsider");
 	assert!(error.contains("Invalid signing address"), "unexpected refusal: {error}");
 
+	// 2,000 remarks, several blocks' worth, from all four partners' accounts into one node:
+	// every one the pool accepted is finalized, on another partner's node too.
+	burst_is_finalized(&consortium, &rpcs[2], 500).await;
+
 	// A fifth node that is not a registered partner never imports a block.
 	let outsider = Node::start(NodeConfig {
 		name: "outsider",
@@ -99,4 +109,68 @@ async fn local_consortium_shares_one_chain_and_keeps_outsiders_out() {
 	let target = rpcs[0].finalized_number().await;
 	restarted.wait_finalized(target, FINALITY_TIMEOUT).await;
 	assert_eq!(restarted.block_hash(target).await, rpcs[0].block_hash(target).await);
+}
+
+/// Submits `per_account` remarks of each partner's account to the manufacturer's node, each
+/// account's in nonce order and the accounts side by side, and waits until every remark the
+/// pool accepted is in a finalized block of `watcher`'s node. A refusal must be an error
+/// the submitter saw; a remark accepted and never finalized fails the test.
+async fn burst_is_finalized(consortium: &LocalConsortium, watcher: &Rpc, per_account: u32) {
+	let submitter = dt_client::Client::connect(&consortium.nodes[0].ws_url()).await.unwrap();
+	let context = submitter.signing_context().await.unwrap();
+	let from_block = watcher.finalized_number().await + 1;
+	let accounts =
+		[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave];
+	let submissions = accounts.iter().map(|account| {
+		let (submitter, signer) = (&submitter, dev_pair(*account));
+		async move {
+			let first = submitter.next_nonce(&signer.public().into()).await.unwrap();
+			let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+			for nonce in first..first + per_account {
+				let remark = format!("burst {account:?} {nonce}").into_bytes();
+				let call = RuntimeCall::System(frame_system::Call::remark { remark });
+				let extrinsic = context.sign(&signer, call, nonce).encode();
+				match submitter.submit_only(&extrinsic).await {
+					Ok(hash) => accepted.push(hash),
+					Err(error) => refused.push(error.to_string()),
+				}
+			}
+			(accepted, refused)
+		}
+	});
+	let mut pending: HashSet<H256> = HashSet::new();
+	let mut refusals = Vec::new();
+	for (accepted, refused) in futures::future::join_all(submissions).await {
+		pending.extend(accepted);
+		refusals.extend(refused);
+	}
+	let accepted = pending.len();
+	assert!(accepted >= 1000, "the pool took only {accepted} of 2,000 remarks: {refusals:?}");
+
+	// Follow the watcher's finalized blocks until every accepted remark is in one; give up
+	// once none more has been finalized for two minutes.
+	let (mut next_block, mut progress) = (from_block, Instant::now());
+	while !pending.is_empty() && progress.elapsed() < Duration::from_secs(120) {
+		let finalized = watcher.finalized_number().await;
+		while next_block <= finalized {
+			let hash = watcher.block_hash(next_block).await.expect("a finalized block");
+			let block: serde_json::Value =
+				watcher.request("chain_getBlock", rpc_params![hash]).await;
+			for extrinsic in block["block"]["extrinsics"].as_array().unwrap() {
+				let bytes =
+					hex::decode(extrinsic.as_str().unwrap().trim_start_matches("0x")).unwrap();
+				if pending.remove(&H256::from(sp_io::hashing::blake2_256(&bytes))) {
+					progress = Instant::now();
+				}
+			}
+			next_block += 1;
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	assert!(
+		pending.is_empty(),
+		"{} of the {accepted} accepted remarks were never finalized (refused at submission: {})",
+		pending.len(),
+		refusals.len()
+	);
 }

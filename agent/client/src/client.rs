@@ -25,12 +25,44 @@ pub type Header = GenericHeader<u32, BlakeTwo256>;
 
 /// How long a request may take before the client gives up on it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a transaction may take to be finalized.
-const FINALITY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A connection to one dt-node.
 pub struct Client {
 	rpc: WsClient,
+}
+
+/// What a transaction commits to besides its call and nonce: the chain (its genesis) and the
+/// runtime version it was built for, so no other chain or runtime executes it.
+#[derive(Clone, Copy, Debug)]
+pub struct SigningContext {
+	/// The chain's genesis hash (also the immortal era's block).
+	pub genesis: H256,
+	/// The runtime's spec version.
+	pub spec_version: u32,
+	/// The runtime's transaction version.
+	pub transaction_version: u32,
+}
+
+impl SigningContext {
+	/// `call` signed by `signer` as its transaction number `nonce`, valid for ever.
+	pub fn sign(
+		&self,
+		signer: &sr25519::Pair,
+		call: RuntimeCall,
+		nonce: Nonce,
+	) -> UncheckedExtrinsic {
+		let extension = dt_runtime::tx_extension(nonce);
+		let implicit =
+			dt_runtime::tx_implicit(self.spec_version, self.transaction_version, self.genesis);
+		let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+		UncheckedExtrinsic::new_signed(
+			call,
+			AccountId::from(signer.public()).into(),
+			MultiSignature::Sr25519(signature),
+			extension,
+		)
+	}
 }
 
 /// A transaction in a finalized block.
@@ -157,8 +189,13 @@ impl Client {
 		signer: &sr25519::Pair,
 		call: RuntimeCall,
 	) -> Result<UncheckedExtrinsic, ClientError> {
-		let who: AccountId = signer.public().into();
-		let nonce = self.next_nonce(&who).await?;
+		let nonce = self.next_nonce(&signer.public().into()).await?;
+		Ok(self.signing_context().await?.sign(signer, call, nonce))
+	}
+
+	/// What the node's chain makes every transaction commit to besides its call and nonce.
+	/// Asked once, it signs any number of transactions without further requests.
+	pub async fn signing_context(&self) -> Result<SigningContext, ClientError> {
 		let genesis = self.block_hash(0).await?.ok_or(ClientError::Rpc {
 			method: "chain_getBlockHash",
 			reason: "no genesis".into(),
@@ -170,66 +207,55 @@ impl Client {
 				.and_then(|value| u32::try_from(value).ok())
 				.ok_or_else(|| ClientError::decode("runtime version", format!("no {field}")))
 		};
-		let (spec_version, transaction_version) =
-			(number("specVersion")?, number("transactionVersion")?);
-		let extension = dt_runtime::tx_extension(nonce);
-		let implicit = dt_runtime::tx_implicit(spec_version, transaction_version, genesis);
-		let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
-		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-		Ok(UncheckedExtrinsic::new_signed(
-			call,
-			who.into(),
-			MultiSignature::Sr25519(signature),
-			extension,
-		))
+		Ok(SigningContext {
+			genesis,
+			spec_version: number("specVersion")?,
+			transaction_version: number("transactionVersion")?,
+		})
 	}
 
-	/// Signs and submits `call` as `signer` and waits until its block is finalized.
+	/// Hands a signed extrinsic to the node's pool without waiting for it: the answer is
+	/// its hash once the pool has accepted it, or the pool's refusal.
+	pub async fn submit_only(&self, extrinsic: &[u8]) -> Result<H256, ClientError> {
+		self.rpc
+			.request("author_submitExtrinsic", rpc_params![hex_string(extrinsic)])
+			.await
+			.map_err(|e| match e {
+				jsonrpsee::core::ClientError::Call(refusal) => ClientError::Refused(format!(
+					"{} (error {})",
+					refusal.message(),
+					refusal.code()
+				)),
+				other => {
+					ClientError::Rpc { method: "author_submitExtrinsic", reason: other.to_string() }
+				},
+			})
+	}
+
+	/// Signs and submits `call` as `signer` and waits until its block is finalized (see
+	/// [`Client::submit_signed`] for what it does when the pool lets the transaction go).
 	pub async fn submit(
 		&self,
 		signer: &sr25519::Pair,
 		call: RuntimeCall,
 	) -> Result<Finalized, ClientError> {
 		let extrinsic = self.sign(signer, call).await?.encode();
-		let mut status = self
-			.rpc
-			.subscribe::<Value, _>(
-				"author_submitAndWatchExtrinsic",
-				rpc_params![hex_string(&extrinsic)],
-				"author_unwatchExtrinsic",
-			)
-			.await
-			.map_err(|e| ClientError::Refused(e.to_string()))?;
-		let deadline = tokio::time::Instant::now() + FINALITY_TIMEOUT;
-		loop {
-			let update = tokio::time::timeout_at(deadline, status.next())
-				.await
-				.map_err(|_| ClientError::Timeout {
-					seconds: FINALITY_TIMEOUT.as_secs(),
-					waiting_for: "the transaction to be finalized",
-				})?
-				.ok_or(ClientError::Dropped("forgotten by the node".into()))?
-				.map_err(|e| ClientError::Rpc {
-					method: "author_submitAndWatchExtrinsic",
-					reason: e.to_string(),
-				})?;
-			if let Some(block) = update.get("finalized") {
-				let block: H256 = serde_json::from_value(block.clone())
-					.map_err(|e| ClientError::decode("finalized block hash", e))?;
-				return self.outcome(block, blake2_256(&extrinsic).into()).await;
-			}
-			for ending in ["invalid", "dropped", "usurped", "retracted", "finalityTimeout"] {
-				if update.get(ending).is_some() || update == Value::String(ending.into()) {
-					return Err(ClientError::Dropped(ending.into()));
-				}
-			}
-		}
+		self.submit_signed(&extrinsic).await
 	}
 
-	/// What the extrinsic with this hash did in `block`.
-	async fn outcome(&self, block: H256, extrinsic: H256) -> Result<Finalized, ClientError> {
+	/// The connection itself, for the modules that speak to it directly.
+	pub(crate) fn rpc(&self) -> &WsClient {
+		&self.rpc
+	}
+
+	/// Where in `block` the extrinsic with this hash is, if it is there.
+	pub(crate) async fn extrinsic_index(
+		&self,
+		block: H256,
+		extrinsic: H256,
+	) -> Result<Option<usize>, ClientError> {
 		let body: Value = self.request("chain_getBlock", rpc_params![block]).await?;
-		let index = body["block"]["extrinsics"]
+		Ok(body["block"]["extrinsics"]
 			.as_array()
 			.into_iter()
 			.flatten()
@@ -238,7 +264,18 @@ impl Client {
 					.as_str()
 					.and_then(|hex| from_hex(hex, "extrinsic").ok())
 					.is_some_and(|bytes| H256::from(blake2_256(&bytes)) == extrinsic)
-			})
+			}))
+	}
+
+	/// What the extrinsic with this hash did in `block`.
+	pub(crate) async fn outcome(
+		&self,
+		block: H256,
+		extrinsic: H256,
+	) -> Result<Finalized, ClientError> {
+		let index = self
+			.extrinsic_index(block, extrinsic)
+			.await?
 			.ok_or_else(|| ClientError::decode("block", "the extrinsic is not in its block"))?;
 		let events: Vec<RuntimeEvent> = self
 			.event_records(block)

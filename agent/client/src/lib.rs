@@ -5,6 +5,10 @@
 //!
 //! - [`Client::submit`] signs a call with an sr25519 key, submits it and waits until its
 //!   block is finalized, returning the block's events and the call's dispatch error, if any;
+//!   [`Client::submit_signed`] does the same for a transaction signed in advance, and sends
+//!   it again while the node's pool lets it go without its being invalid;
+//! - [`Client::signing_context`] and [`SigningContext::sign`] sign many transactions with
+//!   their nonces in advance, [`Client::submit_only`] hands one to the pool without waiting;
 //! - [`Client::finalized_events`] follows finalized blocks, every one of them in order,
 //!   with their events (what the agent and `dt watch` subscribe to);
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
@@ -21,9 +25,10 @@ mod error;
 mod events;
 pub mod readers;
 pub mod reading;
+mod submission;
 mod twin_import;
 
-pub use client::{from_hex, hex_string, Client, Finalized};
+pub use client::{from_hex, hex_string, Client, Finalized, SigningContext};
 pub use dispatch_error::dispatch_error_name;
 pub use error::ClientError;
 pub use events::{FinalizedBlock, FinalizedEvents};

@@ -40,10 +40,12 @@ pub async fn submit(
 	what: &str,
 ) -> Result<Finalized> {
 	let finalized = client.submit(signer, call).await.map_err(|e| match e {
-		ClientError::Refused(reason) => anyhow!(
+		// The pool refuses a signer outside the consortium as a bad signer.
+		ClientError::Refused(reason) if reason.contains("Invalid signing address") => anyhow!(
 			"the node refused to {what}: {reason}\n(an account that is not a member of the \
 			 consortium cannot send transactions: ask the consortium to add it)"
 		),
+		ClientError::Refused(reason) => anyhow!("the node refused to {what}: {reason}"),
 		other => anyhow!("cannot {what}: {other}"),
 	})?;
 	if let Some(error) = finalized.dispatch_error {

@@ -60,7 +60,8 @@ impl Plant {
 	}
 }
 
-async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
+/// A twin of the plant made by `owner`; its id.
+pub async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, Error> {
 	let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT_AML)?)?;
 	let created = client.submit(owner, import.create_call()).await?;
 	succeeded(&created, "create the twin")?;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Measures the chain as the parties feel it (agent/dt-agent/examples/chain_bench.rs): on the
+# four-partner `local` consortium (scripts/local-network.sh, on loopback, fresh chain data),
+# remarks are submitted to the manufacturer's node and watched on the maintainer's:
+#
+#   1. sharing latency: one remark, then one element insertion, every 500 ms, 300 samples
+#      each; submission -> in a best block and -> finalized, p50/p95/p99;
+#   2. bursts well beyond a block: 5,000 remarks from four accounts, 2,000 from one, 4,000
+#      element insertions from four; accepted, refused, finalized, lost, failed, finalized
+#      per second, finality lag.
+#
+#   scripts/bench-chain.sh            release build (the figures of docs/performance.md)
+#   scripts/bench-chain.sh --debug    debug build
+#
+# Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target), DT_NODE_ARGS (more
+# arguments for every node, e.g. "--pool-type single-state" or "-ltxpool=debug"),
+# DT_BENCH_KEEP=1 keeps the consortium's chain data and logs.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dt-ledger/target}"
+mode=release
+case "${1:-}" in
+	"") ;;
+	--debug) mode=debug ;;
+	*)
+		echo "bench-chain.sh: unknown option '$1' (use --debug, or nothing for a release build)" >&2
+		exit 2
+		;;
+esac
+
+profile_args=()
+[ "$mode" = release ] && profile_args=(--release)
+bin="$(scripts/build.sh "${profile_args[@]+"${profile_args[@]}"}" | tail -n 1)"
+bench="$bin/examples/chain_bench"
+if [ "$mode" = release ] || [ ! -x "$bench" ]; then
+	# The workspace's features, as for the binaries and the tests: nothing compiles twice.
+	cargo build --locked --workspace --bins --example chain_bench \
+		"${profile_args[@]+"${profile_args[@]}"}" >&2
+fi
+
+. scripts/dev-node.sh # free_port
+network_dir=$(mktemp -d -t dt-ledger-bench-chain.XXXXXX)
+base_port=$(free_port)
+rpc_port=$(free_port)
+prometheus_port=$(free_port)
+echo "four partners: chain data and logs in $network_dir; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) before the start"
+# Each node takes the port given and the three above it (the store: base + 100 and above).
+DT_NODE_BIN="$bin/dt-node" DT_NETWORK_DIR="$network_dir" DT_BASE_PORT=$base_port \
+	DT_RPC_PORT=$rpc_port DT_PROMETHEUS_PORT=$prometheus_port scripts/local-network.sh >"$network_dir/network.out" 2>&1 &
+network=$!
+stop() {
+	kill "$network" 2>/dev/null || true
+	wait "$network" 2>/dev/null || true
+	if [ "${DT_BENCH_KEEP:-}" = 1 ]; then
+		echo "kept $network_dir"
+	else
+		rm -rf "$network_dir"
+	fi
+}
+trap stop EXIT
+for _ in $(seq 1 180); do
+	grep -q "the consortium finalizes blocks" "$network_dir/network.out" && break
+	kill -0 "$network" 2>/dev/null || { cat "$network_dir/network.out"; exit 1; }
+	sleep 1
+done
+grep -q "the consortium finalizes blocks" "$network_dir/network.out" ||
+	{ echo "the consortium finalized nothing within 180 s"; cat "$network_dir/network.out"; exit 1; }
+manufacturer="ws://127.0.0.1:$rpc_port"
+maintainer="ws://127.0.0.1:$((rpc_port + 2))"
+
+status=0
+# Runs one measurement: its title, then the benchmark's arguments after the two nodes.
+measure() {
+	local title=$1
+	shift
+	echo
+	echo "== $title ($mode build): $bench $1 $manufacturer $maintainer ${*:2}"
+	"$bench" "$1" "$manufacturer" "$maintainer" "${@:2}" || status=1
+	echo "   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+measure "sharing latency of a remark" latency 300 500 remark
+measure "sharing latency of an element insertion" latency 300 500 insert
+measure "burst of 5,000 remarks from four accounts" burst 4 1250 remark
+measure "burst of 2,000 remarks from one account" burst 1 2000 remark
+measure "burst of 4,000 element insertions from four accounts" burst 4 1000 insert
+exit $status
