@@ -3,11 +3,11 @@
 # four-partner `local` consortium (scripts/local-network.sh, on loopback, fresh chain data),
 # remarks are submitted to the manufacturer's node and watched on the maintainer's:
 #
-#   1. sharing latency: one remark, then one element insertion, every 500 ms, 300 samples
-#      each; submission -> in a best block and -> finalized, p50/p95/p99;
+#   1. sharing latency: a remark, an element insertion, a document registration, one every
+#      500 ms, 300 samples each; submission -> in a best block and -> finalized, p50/p95/p99;
 #   2. bursts well beyond a block: 5,000 remarks from four accounts, 2,000 from one, 4,000
-#      element insertions from four; accepted, refused, finalized, lost, failed, finalized
-#      per second, finality lag.
+#      element insertions and 4,000 document registrations from four; accepted, refused,
+#      finalized, lost, failed, finalized per second, finality lag.
 #
 #   scripts/bench-chain.sh            release build (the figures of docs/performance.md)
 #   scripts/bench-chain.sh --debug    debug build
@@ -81,7 +81,9 @@ measure() {
 }
 measure "sharing latency of a remark" latency 300 500 remark
 measure "sharing latency of an element insertion" latency 300 500 insert
+measure "sharing latency of a document registration" latency 300 500 document
 measure "burst of 5,000 remarks from four accounts" burst 4 1250 remark
 measure "burst of 2,000 remarks from one account" burst 1 2000 remark
 measure "burst of 4,000 element insertions from four accounts" burst 4 1000 insert
+measure "burst of 4,000 document registrations from four accounts" burst 4 1000 document
 exit $status

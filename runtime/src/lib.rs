@@ -38,6 +38,7 @@ use sp_version::{runtime_version, RuntimeVersion};
 pub use frame_system::Call as SystemCall;
 pub use pallet_dt_access::Call as AccessCall;
 pub use pallet_dt_consortium::Call as ConsortiumCall;
+pub use pallet_dt_documents::Call as DocumentsCall;
 pub use pallet_dt_twin_spec::Call as TwinSpecCall;
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short run of the chain benchmark (agent/dt-agent/examples/chain_bench.rs) against a
 # throw-away `dt-node --dev`, so the harness behind docs/performance.md keeps working: a few
-# latency samples, and bursts of remarks and of element insertions that must lose nothing.
+# latency samples, and bursts of remarks, element insertions and document registrations that must lose nothing.
 # Its figures come from scripts/bench-chain.sh on release builds, never from here. Uses the
 # debug example that the suite's test build compiled (`cargo test --workspace --no-run`).
 set -euo pipefail
@@ -30,6 +30,8 @@ run() {
 }
 run "submitted → finalized: p50" latency "$url" "$url" 5 200
 run "lost: 0 " burst "$url" "$url" 2 300 remark
-run "failed: 0 " burst "$url" "$url" 2 100 insert
-grep -q "^lost: 0 " <<<"$output" || { echo "insertions were lost"; exit 1; }
-echo "ok   the chain benchmark runs (latency, 600 remarks and 200 insertions on --dev, none lost)"
+for workload in insert document; do
+	run "failed: 0 " burst "$url" "$url" 2 100 "$workload"
+	grep -q "^lost: 0 " <<<"$output" || { echo "$workload transactions were lost"; exit 1; }
+done
+echo "ok   the chain benchmark runs (latency; 600 remarks, 200 insertions, 200 documents on --dev, none lost)"

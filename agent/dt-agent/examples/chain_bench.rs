@@ -15,7 +15,9 @@
 //! - `remark` (the default): `system.remark`, the chain's cheapest transaction, the baseline;
 //! - `insert`: `twinSpec.insertElement`, a new element under the filling station of a
 //!   bottling-plant twin that each account creates first (a specification write, checked
-//!   against the writer's roles along the element's path).
+//!   against the writer's roles along the element's path);
+//! - `document`: `documents.registerDocument`, a public document of that twin (the
+//!   registration only: its content ids name no stored bytes).
 //!
 //! - `latency` submits one remark every INTERVAL_MS (default 500) until SAMPLES (default
 //!   200) are finalized, and prints p50/p95/p99 of submission → in a best block and
@@ -28,9 +30,11 @@
 //!   fullest block, and the finality lag (best - finalized) while the burst ran. Exits
 //!   with status 1 if any accepted transaction was lost.
 
+use codec::Compact;
 use codec::Encode;
 use dt_client::{from_hex, Client, ClientError, SigningContext};
-use dt_runtime::{RuntimeCall, SystemCall};
+use dt_primitives::access::Confidentiality;
+use dt_runtime::{DocumentsCall, RuntimeCall, SystemCall, TwinSpecCall};
 use futures::{stream::FuturesUnordered, StreamExt};
 use jsonrpsee::rpc_params;
 use serde_json::Value;
@@ -67,7 +71,7 @@ async fn main() {
 		Some("burst") if args.len() >= 3 => burst(&args[1..]).await,
 		_ => Err("usage: chain_bench latency SUBMIT_WS WATCH_WS [SAMPLES] [INTERVAL_MS] [WORKLOAD]\n       \
 		          chain_bench burst SUBMIT_WS WATCH_WS [ACCOUNTS] [PER_ACCOUNT] [WORKLOAD]\n\
-		          WORKLOAD: remark (the default) or insert"
+		          WORKLOAD: remark (the default), insert or document"
 			.into()),
 	};
 	match result {
@@ -97,70 +101,122 @@ fn account(name: &str) -> sr25519::Pair {
 /// What a run submits.
 enum Workload {
 	Remark,
-	/// Elements inserted into the twins, by account.
-	Insert {
+	/// Writes into a bottling-plant twin of each account (its own, so it holds every role).
+	Twin {
+		write: TwinWrite,
 		twins: Vec<u32>,
 	},
+}
+
+#[derive(Clone, Copy)]
+enum TwinWrite {
+	/// A new element under the filling station.
+	Insert,
+	/// A new public document of the twin.
+	Document,
 }
 
 impl Workload {
 	/// The workload named `name`, set up for the first `accounts` development accounts.
 	async fn set_up(name: &str, client: &Client, accounts: usize) -> Result<Workload, Error> {
-		match name {
-			"remark" => Ok(Workload::Remark),
-			"insert" => {
-				println!("setting up: a bottling-plant twin for each of {accounts} accounts");
-				let creations = ACCOUNTS[..accounts]
-					.iter()
-					.map(|name| async move { create_twin(client, &account(name)).await });
-				let twins = futures::future::join_all(creations)
-					.await
-					.into_iter()
-					.collect::<Result<Vec<u32>, _>>()
-					.map_err(|e| format!("cannot create a twin to insert into: {e}"))?;
-				Ok(Workload::Insert { twins })
+		let write = match name {
+			"remark" => return Ok(Workload::Remark),
+			"insert" => TwinWrite::Insert,
+			"document" => TwinWrite::Document,
+			other => {
+				return Err(
+					format!("WORKLOAD must be remark, insert or document, not '{other}'").into()
+				)
 			},
-			other => Err(format!("WORKLOAD must be remark or insert, not '{other}'").into()),
-		}
+		};
+		println!("setting up: a bottling-plant twin for each of {accounts} accounts");
+		let creations = ACCOUNTS[..accounts]
+			.iter()
+			.map(|name| async move { create_twin(client, &account(name)).await });
+		let twins = futures::future::join_all(creations)
+			.await
+			.into_iter()
+			.collect::<Result<Vec<u32>, _>>()
+			.map_err(|e| format!("cannot create a twin to write into: {e}"))?;
+		Ok(Workload::Twin { write, twins })
 	}
 
 	/// How many transactions of each account have changed the finalized state so far (for
 	/// remarks, which cannot fail: none is counted).
 	async fn applied(&self, client: &Client) -> Result<Option<Vec<u32>>, Error> {
-		let Workload::Insert { twins } = self else { return Ok(None) };
+		let Workload::Twin { write, twins } = self else { return Ok(None) };
 		let at = client.finalized_head().await?;
-		let listed: Vec<Value> = client.request("twin_listTwins", rpc_params![at]).await?;
-		let count = |twin: &u32| {
-			listed
-				.iter()
-				.find(|listed| listed["id"] == *twin)
-				.and_then(|listed| listed["elementCount"].as_u64())
-				.map(|count| count as u32)
-				.ok_or_else(|| format!("twin {twin} is not listed"))
-		};
-		Ok(Some(twins.iter().map(count).collect::<Result<_, _>>()?))
+		let mut counts = Vec::new();
+		match write {
+			TwinWrite::Insert => {
+				let listed: Vec<Value> = client.request("twin_listTwins", rpc_params![at]).await?;
+				for twin in twins {
+					let count = listed
+						.iter()
+						.find(|listed| listed["id"] == *twin)
+						.and_then(|listed| listed["elementCount"].as_u64())
+						.ok_or_else(|| format!("twin {twin} is not listed"))?;
+					counts.push(count as u32);
+				}
+			},
+			TwinWrite::Document => {
+				for twin in twins {
+					// The answer is a SCALE vector of documents: its length comes first, and
+					// the length is all that is counted here.
+					let count: Compact<u32> = client
+						.runtime_api(
+							"DocumentsApi_documents_of_twin",
+							(twin, None::<dt_runtime::AccountId>),
+							Some(at),
+						)
+						.await?;
+					counts.push(count.0);
+				}
+			},
+		}
+		Ok(Some(counts))
 	}
 
 	/// The call of `account`'s transaction number `index` in run `run`: unlike any an
 	/// earlier run signed, so the pool never takes it for one it has seen.
 	fn call(&self, run: u128, account: usize, index: usize) -> RuntimeCall {
+		let unique = format!("chain-bench-{run}-{account}-{index}");
 		match self {
-			Workload::Remark => RuntimeCall::System(SystemCall::remark {
-				remark: format!("chain_bench {run} {account} {index}").into_bytes(),
-			}),
-			Workload::Insert { twins } => {
-				let id = format!("chain-bench-{run}-{account}-{index}");
-				let fragment = format!(r#"<InternalElement Name="Bench{index}" ID="{id}" />"#);
-				RuntimeCall::TwinSpec(pallet_dt_twin_spec::Call::insert_element {
+			Workload::Remark => {
+				RuntimeCall::System(SystemCall::remark { remark: unique.into_bytes() })
+			},
+			Workload::Twin { write: TwinWrite::Insert, twins } => {
+				let fragment = format!(r#"<InternalElement Name="Bench{index}" ID="{unique}" />"#);
+				RuntimeCall::TwinSpec(TwinSpecCall::insert_element {
 					twin: twins[account],
-					element: bounded(&id).expect("a short id"),
+					element: bounded(&unique).expect("a short id"),
 					parent: bounded(ELEMENT).expect("a short id"),
 					previous_sibling: None,
 					fragment: bounded(&fragment).expect("a short fragment"),
 				})
 			},
+			Workload::Twin { write: TwinWrite::Document, twins } => {
+				RuntimeCall::Documents(DocumentsCall::register_document {
+					twin: twins[account],
+					title: bounded(&format!("Inspection report {index}")).expect("a short title"),
+					media_type: bounded("application/pdf").expect("a short media type"),
+					size: 1024,
+					content_id: content_id(&unique, "document"),
+					key_envelope: content_id(&unique, "envelope"),
+					confidentiality: Confidentiality::Public,
+					element: None,
+				})
+			},
 		}
 	}
+}
+
+/// A well-formed content id (CIDv1, raw, SHA-256 multihash) of no stored bytes: the chain
+/// checks only its form, and registering is what is measured.
+fn content_id(unique: &str, part: &str) -> dt_primitives::content_id::ContentId {
+	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+	cid.extend(sp_crypto_hashing::sha2_256(format!("{unique} {part}").as_bytes()));
+	cid.try_into().expect("36 bytes")
 }
 
 /// When each tracked transaction reached a best block and finality on the watched node.
