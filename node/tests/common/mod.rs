@@ -4,9 +4,7 @@
 #![allow(dead_code)]
 
 use codec::{Decode, Encode};
-use dt_runtime::{
-	AccountId, Hash, Nonce, RuntimeCall, RuntimeEvent, SignedPayload, UncheckedExtrinsic,
-};
+use dt_runtime::{AccountId, Hash, Nonce, RuntimeCall, RuntimeEvent, UncheckedExtrinsic};
 use frame_system::EventRecord;
 use jsonrpsee::{
 	core::{
@@ -20,7 +18,7 @@ use serde_json::Value;
 use sp_core::{crypto::Pair as _, sr25519, H256};
 use sp_io::hashing::twox_128;
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{generic::Header as GenericHeader, traits::BlakeTwo256, MultiSignature};
+use sp_runtime::{generic::Header as GenericHeader, traits::BlakeTwo256};
 use std::{
 	net::TcpListener,
 	path::{Path, PathBuf},
@@ -371,21 +369,14 @@ impl Rpc {
 		call: RuntimeCall,
 		nonce: Nonce,
 	) -> UncheckedExtrinsic {
-		let who: AccountId = signer.public().into();
 		let genesis = self.block_hash(0).await.expect("genesis exists");
 		let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await;
-		let spec_version = version["specVersion"].as_u64().unwrap() as u32;
-		let transaction_version = version["transactionVersion"].as_u64().unwrap() as u32;
-		let tx_extension = dt_runtime::tx_extension(nonce);
-		let implicit = dt_runtime::tx_implicit(spec_version, transaction_version, genesis);
-		let payload = SignedPayload::from_raw(call.clone(), tx_extension.clone(), implicit);
-		let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-		UncheckedExtrinsic::new_signed(
-			call,
-			who.into(),
-			MultiSignature::Sr25519(signature),
-			tx_extension,
-		)
+		let context = dt_client::SigningContext {
+			genesis,
+			spec_version: version["specVersion"].as_u64().unwrap() as u32,
+			transaction_version: version["transactionVersion"].as_u64().unwrap() as u32,
+		};
+		context.sign(signer, call, nonce)
 	}
 
 	/// Submits an extrinsic; the error string is what the node answered if it refused it.
