@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the chain as the parties feel it (agent/dt-agent/examples/chain_bench.rs): on the
 # four-partner `local` consortium (scripts/local-network.sh, on loopback, fresh chain data),
-# remarks are submitted to the manufacturer's node and watched on the maintainer's:
+# transactions are submitted to the manufacturer's node and watched on the maintainer's:
 #
 #   1. sharing latency: a remark, an element insertion, a document registration, one every
 #      500 ms, 300 samples each; submission -> in a best block and -> finalized, p50/p95/p99;
@@ -13,7 +13,7 @@
 #   scripts/bench-chain.sh --debug    debug build
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/dt-ledger/target), DT_NODE_ARGS (more
-# arguments for every node, e.g. "--pool-type single-state" or "-ltxpool=debug"),
+# arguments for every node, e.g. "--pool-type fork-aware" or "-ltxpool=debug"),
 # DT_BENCH_KEEP=1 keeps the consortium's chain data and logs.
 set -euo pipefail
 
@@ -31,13 +31,11 @@ esac
 
 profile_args=()
 [ "$mode" = release ] && profile_args=(--release)
-bin="$(scripts/build.sh "${profile_args[@]+"${profile_args[@]}"}" | tail -n 1)"
+# What scripts/build.sh builds, with the workspace's features, plus the benchmark: one
+# invocation, so nothing compiles twice and nothing stale runs.
+cargo build --locked --workspace --bins --example chain_bench "${profile_args[@]+"${profile_args[@]}"}" >&2
+bin="$CARGO_TARGET_DIR/$mode"
 bench="$bin/examples/chain_bench"
-if [ "$mode" = release ] || [ ! -x "$bench" ]; then
-	# The workspace's features, as for the binaries and the tests: nothing compiles twice.
-	cargo build --locked --workspace --bins --example chain_bench \
-		"${profile_args[@]+"${profile_args[@]}"}" >&2
-fi
 
 . scripts/dev-node.sh # free_port
 network_dir=$(mktemp -d -t dt-ledger-bench-chain.XXXXXX)

@@ -1,6 +1,10 @@
 //! The connection to a node: requests, signed extrinsics, events and runtime API reads.
 
-use crate::{error::ClientError, events::FinalizedEvents};
+use crate::{
+	error::ClientError,
+	events::FinalizedEvents,
+	submission::{refusal_parts, refusal_reason},
+};
 use codec::{Decode, Encode};
 use dt_runtime::{AccountId, Nonce, RuntimeCall, RuntimeEvent, SignedPayload, UncheckedExtrinsic};
 use frame_system::{EventRecord, Phase};
@@ -131,6 +135,11 @@ impl Client {
 		self.request("chain_getFinalizedHead", rpc_params![]).await
 	}
 
+	/// The number of the latest finalized block.
+	pub async fn finalized_number(&self) -> Result<u32, ClientError> {
+		Ok(self.header(Some(self.finalized_head().await?)).await?.number)
+	}
+
 	/// The events of a block, with the phase each was emitted in.
 	pub async fn event_records(
 		&self,
@@ -221,11 +230,10 @@ impl Client {
 			.request("author_submitExtrinsic", rpc_params![hex_string(extrinsic)])
 			.await
 			.map_err(|e| match e {
-				jsonrpsee::core::ClientError::Call(refusal) => ClientError::Refused(format!(
-					"{} (error {})",
-					refusal.message(),
-					refusal.code()
-				)),
+				jsonrpsee::core::ClientError::Call(refusal) => {
+					let (code, message, data) = refusal_parts(&refusal);
+					ClientError::Refused(refusal_reason(code, message, data.as_deref()))
+				},
 				other => {
 					ClientError::Rpc { method: "author_submitExtrinsic", reason: other.to_string() }
 				},

@@ -37,8 +37,7 @@ impl<'a> FinalizedEvents<'a> {
 				"chain_unsubscribeFinalizedHeads",
 			)
 			.await?;
-		let head = client.finalized_head().await?;
-		let last = client.header(Some(head)).await?.number;
+		let last = client.finalized_number().await?;
 		Ok(FinalizedEvents { client, heads, last, ready: Default::default() })
 	}
 

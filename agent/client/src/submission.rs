@@ -11,7 +11,7 @@
 //! pool takes its transactions back.
 
 use crate::{client::hex_string, error::ClientError, Client, Finalized};
-use jsonrpsee::{core::client::SubscriptionClientT, rpc_params};
+use jsonrpsee::{core::client::SubscriptionClientT, rpc_params, types::ErrorObjectOwned};
 use serde_json::Value;
 use sp_core::H256;
 use sp_io::hashing::blake2_256;
@@ -69,12 +69,26 @@ pub(crate) fn ending_of_status(update: &Value) -> Option<Ending> {
 	}
 }
 
-/// What a refusal of `author_submitAndWatchExtrinsic` means.
-pub(crate) fn ending_of_refusal(code: i32, message: &str, data: Option<&str>) -> Ending {
-	let reason = match data {
+/// A pool's refusal as its code, message and (the pool's detail) data.
+pub(crate) fn refusal_parts(refusal: &ErrorObjectOwned) -> (i32, &str, Option<String>) {
+	let data = refusal.data().map(|data| {
+		serde_json::from_str::<String>(data.get()).unwrap_or_else(|_| data.get().to_owned())
+	});
+	(refusal.code(), refusal.message(), data)
+}
+
+/// A pool's refusal as a person reads it: `Invalid Transaction: Transaction is outdated
+/// (error 1010)`.
+pub(crate) fn refusal_reason(code: i32, message: &str, data: Option<&str>) -> String {
+	match data {
 		Some(data) => format!("{message}: {data} (error {code})"),
 		None => format!("{message} (error {code})"),
-	};
+	}
+}
+
+/// What a refusal of `author_submitAndWatchExtrinsic` means.
+pub(crate) fn ending_of_refusal(code: i32, message: &str, data: Option<&str>) -> Ending {
+	let reason = refusal_reason(code, message, data);
 	match code {
 		INVALID_TRANSACTION if data.is_some_and(|data| data.contains("outdated")) => {
 			Ending::NonceUsed
@@ -94,7 +108,7 @@ impl Client {
 		let hash = H256::from(blake2_256(extrinsic));
 		let deadline = Instant::now() + FINALITY_TIMEOUT;
 		// The blocks to search start after the last one finalized before the submission.
-		let mut searched = self.header(Some(self.finalized_head().await?)).await?.number;
+		let mut searched = self.finalized_number().await?;
 		let mut delay = FIRST_RETRY_DELAY;
 		// The best block when the pool first said the nonce is used: once it is finalized
 		// without the transaction, another one took the nonce.
@@ -110,7 +124,7 @@ impl Client {
 					"its nonce is used".to_owned()
 				},
 			};
-			let finalized = self.header(Some(self.finalized_head().await?)).await?.number;
+			let finalized = self.finalized_number().await?;
 			if let Some(block) = self.find_in_blocks(hash, searched + 1..=finalized).await? {
 				return self.outcome(block, hash).await;
 			}
@@ -149,11 +163,8 @@ impl Client {
 		{
 			Ok(status) => status,
 			Err(jsonrpsee::core::ClientError::Call(refusal)) => {
-				let data = refusal.data().map(|data| {
-					serde_json::from_str::<String>(data.get())
-						.unwrap_or_else(|_| data.get().to_owned())
-				});
-				return Ok(ending_of_refusal(refusal.code(), refusal.message(), data.as_deref()));
+				let (code, message, data) = refusal_parts(&refusal);
+				return Ok(ending_of_refusal(code, message, data.as_deref()));
 			},
 			Err(other) => {
 				return Err(ClientError::Rpc { method: METHOD, reason: other.to_string() })

@@ -249,7 +249,7 @@ async fn watch(client: Client, sightings: Shared) -> Result<(), Error> {
 		.await?;
 	// Blocks from before the run hold none of its transactions: the walk back stops there.
 	let mut seen_best: HashSet<H256> = HashSet::from([client.header(None).await?.hash()]);
-	let mut last_finalized = client.header(Some(client.finalized_head().await?)).await?.number;
+	let mut last_finalized = client.finalized_number().await?;
 	let mut best_number = last_finalized;
 	loop {
 		tokio::select! {
