@@ -6,9 +6,9 @@
 #
 #   scripts/bench-spec-scaling.sh            (DT_NODE_BIN=path to skip the build)
 #
-# The benchmarks' component `e` is the number of elements in the twin; `b` (fragment
-# padding) and `n` (removed subtree size) are held at their lowest and, in a second series,
-# at their highest value. The chain's state holds 10,000 elements in both cases (another twin
+# The benchmarks' component `e` is the number of elements in the twin; `d` (the element's
+# depth) is held at its deepest, `b` (fragment padding) and `n` (removed subtree size) at
+# their lowest and, in a second series, at their highest value. The chain's state holds 10,000 elements in both cases (another twin
 # holds the rest), as a real chain with many twins would.
 set -euo pipefail
 
@@ -26,12 +26,14 @@ fi
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-# Each run: the extrinsic, its components' lowest and highest values (e is first), a name.
+# Each run: the extrinsic, its components' lowest and highest values (e first, then the
+# depth d, held at the deepest level the runtime allows: 64 for an insertion, 63 for the
+# removal of an element with children), a name.
 runs=(
-	"insert_element 10,0 10000,0 insert_element"
-	"insert_element 10,60000 10000,60000 insert_element_60k_fragment"
-	"remove_element 10,1 10000,1 remove_element"
-	"remove_element 10,500 10000,500 remove_element_500_subtree"
+	"insert_element 10,64,0 10000,64,0 insert_element"
+	"insert_element 10,64,60000 10000,64,60000 insert_element_60k_fragment"
+	"remove_element 10,63,1 10000,63,1 remove_element"
+	"remove_element 10,63,500 10000,63,500 remove_element_500_subtree"
 )
 for run in "${runs[@]}"; do
 	read -r extrinsic low high name <<<"$run"

@@ -2,11 +2,15 @@
 # Measures the weights of the project's pallets against the wasm runtime and writes each
 # pallet's weights.rs from scripts/weight-template.hbs.
 #
-#   scripts/benchmark-weights.sh                  every project pallet
-#   scripts/benchmark-weights.sh pallet_dt_consortium
+#   scripts/benchmark-weights.sh                        every project pallet, release build
+#   scripts/benchmark-weights.sh pallet_dt_consortium   one pallet
+#   scripts/benchmark-weights.sh --debug ...            a debug build of dt-node (quicker to
+#                                                       build; its host functions are slower,
+#                                                       so the weights are too high)
 #
 # Builds dt-node with the `runtime-benchmarks` feature (a larger build: the benchmarking
-# CLI brings its own dependencies). Run it on the reference machine after changing a call.
+# CLI brings its own dependencies). Run it on the reference machine after changing a call;
+# each weights.rs names the machine and the build it was measured with.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,25 +27,38 @@ declare -A weight_files=(
 	[pallet_dt_programs]=pallets/programs/src/weights.rs
 	[pallet_dt_availability]=pallets/availability/src/weights.rs
 )
+mode=release
+if [ "${1:-}" = --debug ]; then
+	mode=debug
+	shift
+fi
 pallets=("$@")
 ((${#pallets[@]})) || pallets=("${!weight_files[@]}")
+for pallet in "${pallets[@]}"; do
+	if [ -z "${weight_files[$pallet]:-}" ]; then
+		echo "unknown pallet '$pallet'; known: ${!weight_files[*]} (and the option --debug)" >&2
+		exit 2
+	fi
+done
 
 scripts/setup.sh
 # The benchmarking CLI carries a test runtime for `benchmark storage`, which dt-node does
 # not offer; its wasm build cannot find that crate in this workspace, so skip it.
 export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
-echo "building dt-node with runtime-benchmarks"
-cargo build --locked -p dt-node --features runtime-benchmarks
-node_bin="$CARGO_TARGET_DIR/debug/dt-node"
+echo "building dt-node ($mode) with runtime-benchmarks"
+profile_args=()
+[ "$mode" = release ] && profile_args=(--release)
+cargo build --locked -p dt-node --features runtime-benchmarks "${profile_args[@]+"${profile_args[@]}"}"
+node_bin="$CARGO_TARGET_DIR/$mode/dt-node"
 
+# The template's {{header}}: what the figures were measured with.
+header=$(mktemp)
+trap 'rm -f "$header"' EXIT
+echo "//! Host: a $mode build of dt-node, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start." >"$header"
 for pallet in "${pallets[@]}"; do
-	output="${weight_files[$pallet]:-}"
-	if [ -z "$output" ]; then
-		echo "unknown pallet $pallet; known: ${!weight_files[*]}" >&2
-		exit 1
-	fi
-	echo "benchmarking $pallet ($steps steps, $repeat repeats) -> $output"
+	output="${weight_files[$pallet]}"
+	echo "benchmarking $pallet ($steps steps, $repeat repeats, $mode dt-node) -> $output"
 	"$node_bin" benchmark pallet --chain dev --pallet "$pallet" --extrinsic '*' \
 		--steps "$steps" --repeat "$repeat" --wasm-execution compiled \
-		--template scripts/weight-template.hbs --output "$output"
+		--template scripts/weight-template.hbs --header "$header" --output "$output"
 done

@@ -7,11 +7,13 @@
 //! these benchmarks keep the chain's state at the same size: another twin holds the
 //! elements the measured twin does not have.
 //!
-//! Every change of an element is measured at its worst: the element lies at the deepest
-//! level the tree allows (authorizing it walks up `MaxTreeDepth` ancestors once), and the
-//! caller is the costliest writer the access control can have (the most roles, each with
-//! the most permissions, specification writes scoped elsewhere but for the role checked
-//! last), so every permission is checked against every ancestor.
+//! Every change of an element is measured at its worst: the caller is the costliest writer
+//! the access control can have (the most roles, each with the most permissions,
+//! specification writes scoped elsewhere but for the role checked last), so every permission
+//! is checked against every ancestor. Authorizing a change walks up the element's ancestors
+//! once; `insert_element`, `remove_element` and `replace_fragment` are measured over the
+//! depth `d` of the element (the calls are charged for `MaxTreeDepth` before dispatch and
+//! for the depth they found after it), the other calls at the deepest level the tree allows.
 
 use super::*;
 use crate::pallet::{Elements, Fragments, NextTwinId, Twins};
@@ -130,11 +132,15 @@ fn chain_id(level: u32) -> ElementId {
 	element_id(&format!("deep-{level}"))
 }
 
-/// Hangs a chain of elements below `top` (a child of the root) down to the deepest level
-/// the tree allows (`MaxTreeDepth`), each the only child of the one above; returns the
-/// deepest one.
-fn deep_chain<T: Config>(owner: &T::AccountId, twin: TwinId, top: &ElementId) -> ElementId {
-	let deepest = T::MaxTreeDepth::get();
+/// Hangs a chain of elements below `top` (a child of the root, at depth 1) down to depth
+/// `deepest`, each the only child of the one above; returns the deepest one (`top` itself
+/// for a depth of 1).
+fn deep_chain<T: Config>(
+	owner: &T::AccountId,
+	twin: TwinId,
+	top: &ElementId,
+	deepest: u32,
+) -> ElementId {
 	let mut parent = top.clone();
 	for depth in 2..=deepest {
 		let id = chain_id(depth);
@@ -226,13 +232,13 @@ fn id_text(id: &ElementId) -> String {
 	String::from_utf8(id.to_vec()).expect("benchmark ids are UTF-8")
 }
 
-/// A small twin of the whitelisted caller with a chain of elements down to the deepest level
-/// below its first child: the twin, the chain's top and its deepest element.
-fn deep_twin<T: Config>() -> (TwinId, ElementId, ElementId) {
+/// A small twin of the whitelisted caller with a chain of elements down to `depth` below its
+/// first child: the twin, the chain's top and its deepest element.
+fn deep_twin<T: Config>(depth: u32) -> (TwinId, ElementId, ElementId) {
 	let owner: T::AccountId = whitelisted_caller();
 	let twin = seed_twin::<T>(&owner, SMALL_TWIN);
 	let top = child_id(0);
-	let deepest = deep_chain::<T>(&owner, twin, &top);
+	let deepest = deep_chain::<T>(&owner, twin, &top, depth);
 	(twin, top, deepest)
 }
 
@@ -298,18 +304,21 @@ mod benchmarks {
 		assert_eq!(Twins::<T>::get(twin).map(|info| info.element_count), Some(n));
 	}
 
-	/// Inserting at the deepest level there is room for, between two siblings (both get
-	/// relinked), as the costliest writer.
+	/// Inserting at depth `d` (authorizing it walks up `d - 1` ancestors of the parent),
+	/// between two siblings (both get relinked), as the costliest writer.
 	#[benchmark]
-	fn insert_element(e: Linear<SMALL_TWIN, LARGE_TWIN>, b: Linear<0, MAX_PADDING>) {
+	fn insert_element(
+		e: Linear<SMALL_TWIN, LARGE_TWIN>,
+		d: Linear<2, { T::MaxTreeDepth::get() }>,
+		b: Linear<0, MAX_PADDING>,
+	) {
 		let owner: T::AccountId = whitelisted_caller();
-		let depth = T::MaxTreeDepth::get();
-		let twin = seed_twin::<T>(&owner, e.saturating_sub(depth).max(1));
+		let twin = seed_twin::<T>(&owner, e.saturating_sub(d).max(1));
 		seed_twin::<T>(&owner, LARGE_TWIN - e);
 		let top = child_id(0);
-		let parent = deep_chain::<T>(&owner, twin, &top);
-		// The deepest element's parent gets a second child; the new one goes between them.
-		let previous = parent;
+		let previous = deep_chain::<T>(&owner, twin, &top, d);
+		// The chain's deepest element's parent gets a second child; the new one goes between
+		// them.
 		let parent = Elements::<T>::get((twin, &previous))
 			.and_then(|node| node.parent)
 			.expect("the chain has two levels at least");
@@ -349,19 +358,19 @@ mod benchmarks {
 		});
 	}
 
-	/// Removing an element one level above the deepest with `n - 1` children, as the
-	/// costliest writer.
+	/// Removing an element at depth `d` (authorizing it walks up its `d` ancestors) with
+	/// `n - 1` children, as the costliest writer.
 	#[benchmark]
 	fn remove_element(
 		e: Linear<SMALL_TWIN, LARGE_TWIN>,
+		d: Linear<1, { T::MaxTreeDepth::get() - 1 }>,
 		n: Linear<1, { T::MaxRemovedElements::get() }>,
 	) {
 		let owner: T::AccountId = whitelisted_caller();
-		let depth = T::MaxTreeDepth::get();
-		let twin = seed_twin::<T>(&owner, e.saturating_sub(depth).max(1));
+		let twin = seed_twin::<T>(&owner, e.saturating_sub(d + 1).max(1));
 		seed_twin::<T>(&owner, LARGE_TWIN - e);
 		let top = child_id(0);
-		let deepest = deep_chain::<T>(&owner, twin, &top);
+		let deepest = deep_chain::<T>(&owner, twin, &top, d + 1);
 		// The deepest element's parent, with `n - 1` children, so the subtree has `n`.
 		let target = Elements::<T>::get((twin, &deepest))
 			.and_then(|node| node.parent)
@@ -440,11 +449,11 @@ mod benchmarks {
 		assert!(Elements::<T>::contains_key((twin, &target)));
 	}
 
-	/// Replacing the fragment of the deepest element, which describes a declared program, as
-	/// the costliest writer.
+	/// Replacing the fragment of an element at depth `d` (authorizing it walks up its `d`
+	/// ancestors), which describes a declared program, as the costliest writer.
 	#[benchmark]
-	fn replace_fragment(b: Linear<0, MAX_PADDING>) {
-		let (twin, top, deepest) = deep_twin::<T>();
+	fn replace_fragment(d: Linear<1, { T::MaxTreeDepth::get() }>, b: Linear<0, MAX_PADDING>) {
+		let (twin, top, deepest) = deep_twin::<T>(d);
 		let owner: T::AccountId = whitelisted_caller();
 		declare::<T>(&owner, twin, &deepest, &deepest);
 		let caller = costliest_writer::<T>(twin, &top);
@@ -459,7 +468,7 @@ mod benchmarks {
 	/// Setting the level of the deepest element, as the costliest writer.
 	#[benchmark]
 	fn set_element_confidentiality() {
-		let (twin, top, deepest) = deep_twin::<T>();
+		let (twin, top, deepest) = deep_twin::<T>(T::MaxTreeDepth::get());
 		let caller = costliest_writer::<T>(twin, &top);
 
 		#[extrinsic_call]
@@ -476,7 +485,7 @@ mod benchmarks {
 		u: Linear<8, { T::MaxUriLength::get() }>,
 		d: Linear<0, { T::MaxDescriptionLength::get() }>,
 	) {
-		let (twin, top, deepest) = deep_twin::<T>();
+		let (twin, top, deepest) = deep_twin::<T>(T::MaxTreeDepth::get());
 		let caller = costliest_writer::<T>(twin, &top);
 		let mut uri = b"https://".to_vec();
 		uri.resize(u as usize, b'a');
@@ -493,7 +502,7 @@ mod benchmarks {
 	/// Removing a source of the deepest element, as the costliest writer.
 	#[benchmark]
 	fn remove_external_source() {
-		let (twin, top, deepest) = deep_twin::<T>();
+		let (twin, top, deepest) = deep_twin::<T>(T::MaxTreeDepth::get());
 		let owner: T::AccountId = whitelisted_caller();
 		Pallet::<T>::add_external_source(
 			RawOrigin::Signed(owner).into(),
@@ -517,7 +526,7 @@ mod benchmarks {
 	/// are checked, and the old description is released.
 	#[benchmark]
 	fn declare_program(p: Linear<0, MAX_PARAMETERS>) {
-		let (twin, top, deepest) = deep_twin::<T>();
+		let (twin, top, deepest) = deep_twin::<T>(T::MaxTreeDepth::get());
 		let owner: T::AccountId = whitelisted_caller();
 		declare::<T>(&owner, twin, &deepest, &deepest);
 		let sibling = element_id("deep-sibling");
@@ -557,7 +566,7 @@ mod benchmarks {
 	/// Removing a program of the deepest element, as the costliest writer.
 	#[benchmark]
 	fn remove_program() {
-		let (twin, top, deepest) = deep_twin::<T>();
+		let (twin, top, deepest) = deep_twin::<T>(T::MaxTreeDepth::get());
 		let owner: T::AccountId = whitelisted_caller();
 		declare::<T>(&owner, twin, &deepest, &deepest);
 		let caller = costliest_writer::<T>(twin, &top);

@@ -41,7 +41,11 @@
 //! writing the specification at the element (inserts: at the parent), which a role may hold
 //! for a subtree only; setting confidentiality needs access management. The pallet walks up
 //! from the element once per call and hands its ancestors to the access control, so a
-//! caller's permissions scoped to subtrees cost no further reads. Every change also needs
+//! caller's permissions scoped to subtrees cost no further reads. The walk reads one entry
+//! per level: an insertion, a removal and a fragment replacement are charged for an element
+//! at [`Config::MaxTreeDepth`] before they run and for the depth of the element they
+//! changed afterwards, so shallow edits, the common ones, leave their unused weight to the
+//! block. Every change also needs
 //! clearance for the element: its level and its ancestors' (a removal: every level in the
 //! subtree), as document writes do; nobody changes what they may not read. Each change is an
 //! event naming the twin, the element and the author, and each element records its version,
@@ -467,8 +471,15 @@ pub mod pallet {
 		/// Inserts an element as the first child of `parent` (`previous_sibling = None`) or
 		/// right after `previous_sibling`, which must be a child of `parent`. Needs a
 		/// specification write at `parent` and clearance for its level.
+		///
+		/// Charged for an element at the deepest level before dispatch, for the depth of the
+		/// new element after it.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::insert_element(T::MaxElementsPerTwin::get(), fragment.len() as u32))]
+		#[pallet::weight(T::WeightInfo::insert_element(
+			T::MaxElementsPerTwin::get(),
+			T::MaxTreeDepth::get(),
+			fragment.len() as u32,
+		))]
 		pub fn insert_element(
 			origin: OriginFor<T>,
 			twin: TwinId,
@@ -476,12 +487,17 @@ pub mod pallet {
 			parent: ElementId,
 			previous_sibling: Option<ElementId>,
 			fragment: BoundedVec<u8, T::MaxFragmentLength>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let mut info = Self::editable_twin(twin)?;
 			let parent_node =
 				Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
 			Self::authorize_write(twin, &who, &parent, &parent_node)?;
+			let actual_weight = T::WeightInfo::insert_element(
+				T::MaxElementsPerTwin::get(),
+				charged_depth::<T>(parent_node.depth.saturating_add(1), 2),
+				fragment.len() as u32,
+			);
 			let new = NewElement {
 				id: element.clone(),
 				parent: Some(parent.clone()),
@@ -491,7 +507,7 @@ pub mod pallet {
 			Self::insert(twin, &mut info, &who, new, ChangeKind::Inserted)?;
 			Twins::<T>::insert(twin, info);
 			Self::deposit_event(Event::ElementInserted { twin, element, parent, author: who });
-			Ok(())
+			Ok(Some(actual_weight).into())
 		}
 
 		/// Removes an element with its whole subtree, and the programs and sources attached
@@ -523,26 +539,33 @@ pub mod pallet {
 				removed: removal.elements,
 				author: who,
 			});
-			Ok(Some(removal.weight::<T>()).into())
+			Ok(Some(removal.weight::<T>(node.depth)).into())
 		}
 
 		/// Replaces an element's fragment. The new fragment carries the same `ID` (none for a
 		/// structural element). Needs a specification write at the element and clearance for
 		/// its level; if the element describes a declared program (its parameters and safety
 		/// bounds come from this fragment), also the right to declare programs.
+		///
+		/// Charged for an element at the deepest level before dispatch, for the element's
+		/// depth after it.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::replace_fragment(fragment.len() as u32))]
+		#[pallet::weight(T::WeightInfo::replace_fragment(T::MaxTreeDepth::get(), fragment.len() as u32))]
 		pub fn replace_fragment(
 			origin: OriginFor<T>,
 			twin: TwinId,
 			element: ElementId,
 			fragment: BoundedVec<u8, T::MaxFragmentLength>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			Self::editable_twin(twin)?;
 			let mut node =
 				Elements::<T>::get((twin, &element)).ok_or(Error::<T>::UnknownElement)?;
 			Self::authorize_write(twin, &who, &element, &node)?;
+			let actual_weight = T::WeightInfo::replace_fragment(
+				charged_depth::<T>(node.depth, 1),
+				fragment.len() as u32,
+			);
 			if node.describes_programs > 0 {
 				Self::authorize(twin, &who, Action::DeclareProgram)?;
 			}
@@ -552,7 +575,7 @@ pub mod pallet {
 			Elements::<T>::insert((twin, &element), node);
 			Fragments::<T>::insert((twin, &element), fragment);
 			Self::deposit_event(Event::FragmentReplaced { twin, element, version, author: who });
-			Ok(())
+			Ok(Some(actual_weight).into())
 		}
 
 		/// Sets the confidentiality level of one element (its children keep theirs; a reader
@@ -894,8 +917,15 @@ pub mod pallet {
 			programs: elements.saturating_mul(T::MaxProgramsPerElement::get()),
 			sources: elements.saturating_mul(T::MaxSourcesPerElement::get()),
 		}
-		.weight::<T>()
+		.weight::<T>(T::MaxTreeDepth::get())
 		.max(T::WeightInfo::remove_element_refused(elements))
+	}
+
+	/// The depth a change at an element of `depth` is charged for: authorizing it walks up
+	/// that many ancestors. Never below `lowest`, the smallest depth the call's benchmark
+	/// measures, nor above `MaxTreeDepth`, what the call was charged before dispatch.
+	pub(crate) fn charged_depth<T: Config>(depth: u32, lowest: u32) -> u32 {
+		depth.max(lowest).min(T::MaxTreeDepth::get())
 	}
 
 	fn total_fragment_len<S: Get<u32>, E>(elements: &BoundedVec<NewElement<S>, E>) -> u32 {

@@ -40,6 +40,7 @@ impl<T: Config> Pallet<T> {
 	pub fn replace_element_weight(max_removed: u32, fragment_len: u32) -> Weight {
 		remove_weight::<T>(max_removed).saturating_add(T::WeightInfo::insert_element(
 			T::MaxElementsPerTwin::get(),
+			T::MaxTreeDepth::get(),
 			fragment_len,
 		))
 	}

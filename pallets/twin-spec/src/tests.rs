@@ -1776,13 +1776,17 @@ mod clearance {
 					id("sensor-old"),
 					None,
 					interface("planted"),
-				),
+				)
+				.map(|_| ())
+				.map_err(|e| e.error),
 				TwinSpec::replace_fragment(
 					maintainer.clone(),
 					twin,
 					id("sensor-old"),
 					fragment(r#"<InternalElement Name="Sensor" ID="sensor-old" />"#),
-				),
+				)
+				.map(|_| ())
+				.map_err(|e| e.error),
 				TwinSpec::remove_element(maintainer.clone(), twin, id("sensor-old-out"), 1)
 					.map(|_| ())
 					.map_err(|e| e.error),
@@ -1919,6 +1923,71 @@ mod bounded_work {
 			));
 			previous = Some(id(&child));
 		}
+	}
+
+	/// A write is charged before dispatch for an element at the deepest level, and after it
+	/// for the depth of the element it changed (authorizing it walked up that many
+	/// ancestors): a shallow write leaves room in the block.
+	#[test]
+	fn writes_are_charged_for_the_depth_they_walk() {
+		use frame_support::{
+			dispatch::GetDispatchInfo,
+			traits::{Get, UnfilteredDispatchable},
+		};
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let elements = <Test as Config>::MaxElementsPerTwin::get();
+			let part = interface("part");
+			let length = part.len() as u32;
+			// Below the root, the hierarchy, the filler and the old sensor: depth 4.
+			let insert = Call::<Test>::insert_element {
+				twin,
+				element: id("part"),
+				parent: id("sensor-old"),
+				previous_sibling: None,
+				fragment: part.clone(),
+			};
+			let declared = insert.get_dispatch_info().call_weight;
+			let info = insert.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
+			let charged = <() as WeightInfo>::insert_element(elements, 4, length);
+			assert_eq!(info.actual_weight, Some(charged));
+			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
+
+			let replace = Call::<Test>::replace_fragment {
+				twin,
+				element: id("part"),
+				fragment: part.clone(),
+			};
+			let declared = replace.get_dispatch_info().call_weight;
+			let info = replace.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
+			let charged = <() as WeightInfo>::replace_fragment(4, length);
+			assert_eq!(info.actual_weight, Some(charged));
+			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
+
+			let remove =
+				Call::<Test>::remove_element { twin, element: id("part"), subtree_size: 1 };
+			let declared = remove.get_dispatch_info().call_weight;
+			let info = remove.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
+			let charged = tree::Removal { elements: 1, programs: 0, sources: 0 }.weight::<Test>(4);
+			assert_eq!(info.actual_weight, Some(charged));
+			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
+
+			// An element right below the hierarchy (depth 2) costs less than one at depth 4.
+			let line = fragment(r#"<InternalElement Name="Line" ID="line" />"#);
+			let shallow = <() as WeightInfo>::insert_element(elements, 2, line.len() as u32);
+			let deep = <() as WeightInfo>::insert_element(elements, 4, line.len() as u32);
+			let info = TwinSpec::insert_element(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("line"),
+				id(HIERARCHY),
+				None,
+				line,
+			)
+			.unwrap();
+			assert_eq!(info.actual_weight, Some(shallow));
+			assert!(shallow.all_lte(deep) && shallow != deep, "{shallow} < {deep}");
+		});
 	}
 
 	#[test]

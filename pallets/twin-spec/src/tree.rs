@@ -26,18 +26,21 @@ pub(crate) struct Removal {
 }
 
 impl Removal {
-	pub fn weight<T: Config>(&self) -> Weight {
+	/// The weight of this removal below an element at `depth`.
+	pub fn weight<T: Config>(&self, depth: u32) -> Weight {
 		let db = T::DbWeight::get();
-		T::WeightInfo::remove_element(T::MaxElementsPerTwin::get(), self.elements)
-			// A program is read and deleted, and the element describing it read and written;
-			// a source is a read of its index and two writes.
-			.saturating_add(db.reads_writes(
-				self.programs.saturating_mul(2).into(),
-				self.programs.saturating_mul(2).into(),
-			))
-			.saturating_add(
-				db.reads_writes(self.sources.into(), self.sources.saturating_mul(2).into()),
-			)
+		T::WeightInfo::remove_element(
+			T::MaxElementsPerTwin::get(),
+			crate::charged_depth::<T>(depth, 1),
+			self.elements,
+		)
+		// A program is read and deleted, and the element describing it read and written;
+		// a source is a read of its index and two writes.
+		.saturating_add(db.reads_writes(
+			self.programs.saturating_mul(2).into(),
+			self.programs.saturating_mul(2).into(),
+		))
+		.saturating_add(db.reads_writes(self.sources.into(), self.sources.saturating_mul(2).into()))
 	}
 }
 
