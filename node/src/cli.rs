@@ -21,6 +21,33 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub store_network: crate::offchain_network::StoreNetworkParams,
+
+	#[clap(flatten)]
+	pub finality: FinalityParams,
+}
+
+/// How the node's GRANDPA voter paces its rounds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FinalityParams {
+	/// How long GRANDPA waits for the partners' votes before it casts its own, in
+	/// milliseconds: it prevotes after twice this and precommits after four times this,
+	/// sooner once the votes it needs have arrived. A round, and so the time from a block's
+	/// import to its finality, takes about four of these. Keep it above the partners'
+	/// network round trip; Substrate's default, 333, suits hundreds of validators
+	/// around the world (docs/performance.md).
+	#[arg(
+		long,
+		value_name = "MILLISECONDS",
+		default_value_t = 100,
+		value_parser = clap::value_parser!(u64).range(10..=5_000)
+	)]
+	pub grandpa_gossip_ms: u64,
+}
+
+impl FinalityParams {
+	pub fn gossip_duration(&self) -> std::time::Duration {
+		std::time::Duration::from_millis(self.grandpa_gossip_ms)
+	}
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -98,6 +125,17 @@ mod tests {
 	#[test]
 	fn a_node_runs_the_single_state_pool_by_default() {
 		assert!(is_single_state(&parsed(&["dt-node", "--dev"])));
+	}
+
+	#[test]
+	fn the_grandpa_gossip_duration_is_bounded() {
+		assert_eq!(parsed(&["dt-node", "--dev"]).finality.grandpa_gossip_ms, 100);
+		let chosen = parsed(&["dt-node", "--grandpa-gossip-ms", "100"]);
+		assert_eq!(chosen.finality.gossip_duration(), std::time::Duration::from_millis(100));
+		for out_of_range in ["0", "9", "5001", "soon"] {
+			let refused = Cli::try_parse_from(["dt-node", "--grandpa-gossip-ms", out_of_range]);
+			assert!(refused.is_err(), "{out_of_range} was accepted");
+		}
 	}
 
 	#[test]

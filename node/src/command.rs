@@ -130,21 +130,26 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let store_network = cli.store_network.clone();
+			let finality = cli.finality.clone();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							Block,
-							<Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, &store_network)
-					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p => service::new_full::<
-						sc_network::Litep2pNetworkBackend,
-					>(
-						config, &store_network
-					)
-					.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, &store_network, &finality)
+						.map_err(sc_cli::Error::Service)
+					},
+					sc_network::config::NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config,
+							&store_network,
+							&finality,
+						)
+						.map_err(sc_cli::Error::Service)
+					},
 				}
 			})
 		},

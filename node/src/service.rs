@@ -10,21 +10,24 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-pub(crate) type FullClient = sc_service::TFullClient<
-	Block,
-	RuntimeApi,
-	sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
->;
+pub(crate) type FullClient =
+	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
+/// What the runtime may call on the host. A runtime built with `runtime-benchmarks` also
+/// imports the benchmarking functions, so a node built with it runs such a chain too (e.g.
+/// scripts/bench-chain.sh on the build scripts/benchmark-weights.sh made).
+#[cfg(not(feature = "runtime-benchmarks"))]
+type HostFunctions = sp_io::SubstrateHostFunctions;
+#[cfg(feature = "runtime-benchmarks")]
+type HostFunctions =
+	(sp_io::SubstrateHostFunctions, frame_benchmarking::benchmarking::HostFunctions);
+
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 
 /// Blocks between two GRANDPA justifications stored for light clients and warp sync.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
-
-/// How long GRANDPA waits to gossip votes: a third of the 2-second block time.
-const GRANDPA_GOSSIP_DURATION: Duration = Duration::from_millis(333);
 
 pub type Service = sc_service::PartialComponents<
 	FullClient,
@@ -52,7 +55,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		})
 		.transpose()?;
 
-	let executor = sc_service::new_wasm_executor::<sp_io::SubstrateHostFunctions>(&config.executor);
+	let executor = sc_service::new_wasm_executor::<HostFunctions>(&config.executor);
 	let (client, backend, keystore_container, task_manager) =
 		sc_service::new_full_parts::<Block, RuntimeApi, _>(
 			config,
@@ -135,6 +138,7 @@ pub fn new_full<
 >(
 	config: Configuration,
 	store_network: &crate::offchain_network::StoreNetworkParams,
+	finality: &crate::cli::FinalityParams,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -344,7 +348,7 @@ pub fn new_full<
 		let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
 
 		let grandpa_config = sc_consensus_grandpa::Config {
-			gossip_duration: GRANDPA_GOSSIP_DURATION,
+			gossip_duration: finality.gossip_duration(),
 			justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
 			name: Some(name),
 			observer_enabled: false,

@@ -531,7 +531,6 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	// --- The fill level is confidential: sealed for the parties cleared, no one else reads
 	// it, nor may anyone but the device set who may ---
 	let feed_id: u64 = new_id.parse().unwrap();
-	let readings = readings_logged(&dir.path().join("readings.log"));
 	let sealed = sealed_entries(&nodes[3], feed_id, &AgentKey::Device).await;
 	assert!(!sealed.is_empty() && sealed.iter().all(|entry| entry["epoch"].is_number()));
 	let opened = maintainer.json(&[
@@ -547,6 +546,9 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	]);
 	let opened = opened["entries"].as_array().unwrap();
 	assert!(!opened.is_empty());
+	// Read after the entries: the agent logs a reading as it takes it, before it forwards
+	// it, so every entry the node served is in the log by now (and newer ones may be too).
+	let readings = readings_logged(&dir.path().join("readings.log"));
 	for entry in opened {
 		let taken = readings.get(&entry["timestamp"].as_u64().unwrap());
 		assert_eq!(entry["value"].as_str(), taken.map(String::as_str), "{entry}");
