@@ -65,7 +65,16 @@ pub async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, 
 	let import = twin_import(&dt_aml::AmlTree::parse_str(PLANT_AML)?)?;
 	let created = client.submit(owner, import.create_call()).await?;
 	succeeded(&created, "create the twin")?;
-	let twin = created
+	let twin = created_twin(&created)?;
+	for call in import.import_calls(twin) {
+		succeeded(&client.submit(owner, call).await?, "import the twin's elements")?;
+	}
+	Ok(twin)
+}
+
+/// The id of the twin that `created` (a finalized `create_twin`) made.
+pub fn created_twin(created: &dt_client::Finalized) -> Result<u32, Error> {
+	created
 		.events
 		.iter()
 		.find_map(|event| match event {
@@ -74,11 +83,7 @@ pub async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, 
 			},
 			_ => None,
 		})
-		.ok_or("no TwinCreated event")?;
-	for call in import.import_calls(twin) {
-		succeeded(&client.submit(owner, call).await?, "import the twin's elements")?;
-	}
-	Ok(twin)
+		.ok_or_else(|| "no TwinCreated event".into())
 }
 
 pub async fn register_feed(

@@ -3,8 +3,9 @@
 //! consortium finalizes when it is saturated, losing none.
 //!
 //! ```text
-//! chain_bench latency SUBMIT_WS WATCH_WS [SAMPLES] [INTERVAL_MS] [WORKLOAD]
-//! chain_bench burst   SUBMIT_WS WATCH_WS [ACCOUNTS] [PER_ACCOUNT] [WORKLOAD]
+//! chain_bench latency   SUBMIT_WS WATCH_WS [SAMPLES] [INTERVAL_MS] [WORKLOAD]
+//! chain_bench burst     SUBMIT_WS WATCH_WS [ACCOUNTS] [PER_ACCOUNT] [WORKLOAD]
+//! chain_bench roundtrip SUBMIT_WS DEVICE_WS [SAMPLES] [INTERVAL_MS]
 //! ```
 //!
 //! Both sign transactions with the development accounts (`//Alice`, `//Bob`, `//Charlie`,
@@ -17,7 +18,10 @@
 //!   bottling-plant twin that each account creates first (a specification write, checked
 //!   against the writer's roles along the element's path);
 //! - `document`: `documents.registerDocument`, a public document of that twin (the
-//!   registration only: its content ids name no stored bytes).
+//!   registration only: its content ids name no stored bytes);
+//! - `checkpoint`: `feeds.anchorCheckpoint`, the next checkpoint of a feed of that twin the
+//!   account owns (as a device anchors its signed readings);
+//! - `mix`: the three in turn, as the bottling plant's parties and devices write.
 //!
 //! - `latency` submits one remark every INTERVAL_MS (default 500) until SAMPLES (default
 //!   200) are finalized, and prints p50/p95/p99 of submission → in a best block and
@@ -29,34 +33,39 @@
 //!   (accepted and never finalized, by account and nonce), finalized per second, the
 //!   fullest block, and the finality lag (best - finalized) while the burst ran. Exits
 //!   with status 1 if any accepted transaction was lost.
+//! - `roundtrip` measures program calls from a party to a device and back: `//Alice` makes
+//!   a twin of a filler that declares `SetFillVolume` and grants `//Bob` its Device role; a
+//!   device agent (the agent's own program loop, [`dt_agent::programs::ProgramRunner`], on
+//!   the simulated plant) runs as `//Bob` on DEVICE_WS; Alice calls the program every
+//!   INTERVAL_MS (default 3,000) on SUBMIT_WS until SAMPLES (default 100) calls are done.
+//!   Printed: p50/p95/p99 of submission → the call queued (finalized) and submission → the
+//!   device's `Completed` outcome finalized, both as SUBMIT_WS sees them. Exits with status
+//!   1 unless every call completed.
 
-use codec::Compact;
 use codec::Encode;
-use dt_client::{from_hex, Client, ClientError, SigningContext};
-use dt_primitives::access::Confidentiality;
-use dt_runtime::{DocumentsCall, RuntimeCall, SystemCall, TwinSpecCall};
+use dt_client::{Client, ClientError, SigningContext};
 use futures::{stream::FuturesUnordered, StreamExt};
 use jsonrpsee::rpc_params;
 use serde_json::Value;
 use sp_core::{sr25519, Pair as _, H256};
 use sp_crypto_hashing::blake2_256;
-use sp_runtime::{generic::Header, traits::BlakeTwo256};
 use std::{
-	collections::{BTreeMap, HashMap, HashSet},
-	sync::{Arc, Mutex},
+	collections::{BTreeMap, HashMap},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
-
-#[allow(dead_code)] // only the twin is needed here
+#[allow(dead_code)] // only the twin and the feeds are needed here
+#[path = "../bench_plant/mod.rs"]
 mod bench_plant;
-use bench_plant::{bounded, ELEMENT};
+mod roundtrip;
+mod watch;
+mod workload;
 
-/// A bottling-plant twin made by `owner`.
-async fn create_twin(client: &Client, owner: &sr25519::Pair) -> Result<u32, String> {
-	bench_plant::create_twin(client, owner).await.map_err(|e| e.to_string())
-}
+use watch::{start_watching, Shared};
+use workload::Workload;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const ACCOUNTS: [&str; 4] = ["Alice", "Bob", "Charlie", "Dave"];
 /// How long the burst waits for one more of its transactions to be finalized before it
@@ -69,9 +78,11 @@ async fn main() {
 	let result = match args.first().map(String::as_str) {
 		Some("latency") if args.len() >= 3 => latency(&args[1..]).await,
 		Some("burst") if args.len() >= 3 => burst(&args[1..]).await,
+		Some("roundtrip") if args.len() >= 3 => roundtrip::roundtrip(&args[1..]).await,
 		_ => Err("usage: chain_bench latency SUBMIT_WS WATCH_WS [SAMPLES] [INTERVAL_MS] [WORKLOAD]\n       \
-		          chain_bench burst SUBMIT_WS WATCH_WS [ACCOUNTS] [PER_ACCOUNT] [WORKLOAD]\n\
-		          WORKLOAD: remark (the default), insert or document"
+		          chain_bench burst SUBMIT_WS WATCH_WS [ACCOUNTS] [PER_ACCOUNT] [WORKLOAD]\n       \
+		          chain_bench roundtrip SUBMIT_WS DEVICE_WS [SAMPLES] [INTERVAL_MS]\n\
+		          WORKLOAD: remark (the default), insert, document, checkpoint or mix"
 			.into()),
 	};
 	match result {
@@ -96,251 +107,6 @@ fn number_arg(args: &[String], index: usize, what: &str, default: usize) -> Resu
 
 fn account(name: &str) -> sr25519::Pair {
 	sr25519::Pair::from_string(&format!("//{name}"), None).expect("a development account")
-}
-
-/// What a run submits.
-enum Workload {
-	Remark,
-	/// Writes into a bottling-plant twin of each account (its own, so it holds every role).
-	Twin {
-		write: TwinWrite,
-		twins: Vec<u32>,
-	},
-}
-
-#[derive(Clone, Copy)]
-enum TwinWrite {
-	/// A new element under the filling station.
-	Insert,
-	/// A new public document of the twin.
-	Document,
-}
-
-impl Workload {
-	/// The workload named `name`, set up for the first `accounts` development accounts.
-	async fn set_up(name: &str, client: &Client, accounts: usize) -> Result<Workload, Error> {
-		let write = match name {
-			"remark" => return Ok(Workload::Remark),
-			"insert" => TwinWrite::Insert,
-			"document" => TwinWrite::Document,
-			other => {
-				return Err(
-					format!("WORKLOAD must be remark, insert or document, not '{other}'").into()
-				)
-			},
-		};
-		println!("setting up: a bottling-plant twin for each of {accounts} accounts");
-		let creations = ACCOUNTS[..accounts]
-			.iter()
-			.map(|name| async move { create_twin(client, &account(name)).await });
-		let twins = futures::future::join_all(creations)
-			.await
-			.into_iter()
-			.collect::<Result<Vec<u32>, _>>()
-			.map_err(|e| format!("cannot create a twin to write into: {e}"))?;
-		Ok(Workload::Twin { write, twins })
-	}
-
-	/// How many transactions of each account have changed the finalized state so far (for
-	/// remarks, which cannot fail: none is counted).
-	async fn applied(&self, client: &Client) -> Result<Option<Vec<u32>>, Error> {
-		let Workload::Twin { write, twins } = self else { return Ok(None) };
-		let at = client.finalized_head().await?;
-		let mut counts = Vec::new();
-		match write {
-			TwinWrite::Insert => {
-				let listed: Vec<Value> = client.request("twin_listTwins", rpc_params![at]).await?;
-				for twin in twins {
-					let count = listed
-						.iter()
-						.find(|listed| listed["id"] == *twin)
-						.and_then(|listed| listed["elementCount"].as_u64())
-						.ok_or_else(|| format!("twin {twin} is not listed"))?;
-					counts.push(count as u32);
-				}
-			},
-			TwinWrite::Document => {
-				for twin in twins {
-					// The answer is a SCALE vector of documents: its length comes first, and
-					// the length is all that is counted here.
-					let count: Compact<u32> = client
-						.runtime_api(
-							"DocumentsApi_documents_of_twin",
-							(twin, None::<dt_runtime::AccountId>),
-							Some(at),
-						)
-						.await?;
-					counts.push(count.0);
-				}
-			},
-		}
-		Ok(Some(counts))
-	}
-
-	/// The call of `account`'s transaction number `index` in run `run`: unlike any an
-	/// earlier run signed, so the pool never takes it for one it has seen.
-	fn call(&self, run: u128, account: usize, index: usize) -> RuntimeCall {
-		let unique = format!("chain-bench-{run}-{account}-{index}");
-		match self {
-			Workload::Remark => {
-				RuntimeCall::System(SystemCall::remark { remark: unique.into_bytes() })
-			},
-			Workload::Twin { write: TwinWrite::Insert, twins } => {
-				let fragment = format!(r#"<InternalElement Name="Bench{index}" ID="{unique}" />"#);
-				RuntimeCall::TwinSpec(TwinSpecCall::insert_element {
-					twin: twins[account],
-					element: bounded(&unique).expect("a short id"),
-					parent: bounded(ELEMENT).expect("a short id"),
-					previous_sibling: None,
-					fragment: bounded(&fragment).expect("a short fragment"),
-				})
-			},
-			Workload::Twin { write: TwinWrite::Document, twins } => {
-				RuntimeCall::Documents(DocumentsCall::register_document {
-					twin: twins[account],
-					title: bounded(&format!("Inspection report {index}")).expect("a short title"),
-					media_type: bounded("application/pdf").expect("a short media type"),
-					size: 1024,
-					content_id: content_id(&unique, "document"),
-					key_envelope: content_id(&unique, "envelope"),
-					confidentiality: Confidentiality::Public,
-					element: None,
-				})
-			},
-		}
-	}
-}
-
-/// A well-formed content id (CIDv1, raw, SHA-256 multihash) of no stored bytes: the chain
-/// checks only its form, and registering is what is measured.
-fn content_id(unique: &str, part: &str) -> dt_primitives::content_id::ContentId {
-	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
-	cid.extend(sp_crypto_hashing::sha2_256(format!("{unique} {part}").as_bytes()));
-	cid.try_into().expect("36 bytes")
-}
-
-/// When each tracked transaction reached a best block and finality on the watched node.
-#[derive(Default)]
-struct Sightings {
-	/// Tracked transactions: their submission time.
-	submitted: HashMap<H256, Instant>,
-	in_best: HashMap<H256, Instant>,
-	finalized: HashMap<H256, Instant>,
-	/// Tracked transactions per finalized block, by block number.
-	per_block: BTreeMap<u32, usize>,
-	/// best - finalized, each time the finalized block moved.
-	finality_lag: Vec<u32>,
-}
-
-type Shared = Arc<Mutex<Sightings>>;
-
-/// Follows `client`'s best and finalized blocks and notes where the tracked transactions
-/// appear, until the task is dropped.
-async fn watch(client: Client, sightings: Shared) -> Result<(), Error> {
-	let mut best = client
-		.subscribe("chain_subscribeNewHeads", rpc_params![], "chain_unsubscribeNewHeads")
-		.await?;
-	let mut finalized = client
-		.subscribe(
-			"chain_subscribeFinalizedHeads",
-			rpc_params![],
-			"chain_unsubscribeFinalizedHeads",
-		)
-		.await?;
-	// Blocks from before the run hold none of its transactions: the walk back stops there.
-	let mut seen_best: HashSet<H256> = HashSet::from([client.header(None).await?.hash()]);
-	let mut last_finalized = client.finalized_number().await?;
-	let mut best_number = last_finalized;
-	loop {
-		tokio::select! {
-			head = best.next() => {
-				let head: Value = head.ok_or("the best-block subscription ended")??;
-				let now = Instant::now();
-				let mut hash = hash_of(&head)?;
-				best_number = best_number.max(number_of(&head)?);
-				// A block imported while the previous one was read has no notification of
-				// its own: walk back to a block already read.
-				for _ in 0..16 {
-					if !seen_best.insert(hash) {
-						break;
-					}
-					let (parent, extrinsics) = block(&client, hash).await?;
-					let mut sightings = sightings.lock().unwrap();
-					for extrinsic in extrinsics {
-						if sightings.submitted.contains_key(&extrinsic) {
-							sightings.in_best.entry(extrinsic).or_insert(now);
-						}
-					}
-					if parent.is_zero() {
-						break; // the genesis block
-					}
-					hash = parent;
-				}
-			},
-			head = finalized.next() => {
-				let head: Value = head.ok_or("the finalized-block subscription ended")??;
-				let now = Instant::now();
-				let number = number_of(&head)?;
-				for n in last_finalized + 1..=number {
-					let hash = client.block_hash(n).await?.ok_or("a finalized block has no hash")?;
-					let (_, extrinsics) = block(&client, hash).await?;
-					let mut sightings = sightings.lock().unwrap();
-					let mut ours = 0;
-					for extrinsic in extrinsics {
-						if sightings.submitted.contains_key(&extrinsic) {
-							sightings.finalized.entry(extrinsic).or_insert(now);
-							sightings.in_best.entry(extrinsic).or_insert(now);
-							ours += 1;
-						}
-					}
-					if ours > 0 {
-						sightings.per_block.insert(n, ours);
-					}
-				}
-				last_finalized = last_finalized.max(number);
-				sightings.lock().unwrap().finality_lag.push(best_number.saturating_sub(number));
-			},
-		}
-	}
-}
-
-fn number_of(header: &Value) -> Result<u32, Error> {
-	let text = header["number"].as_str().ok_or("a header without a number")?;
-	Ok(u32::from_str_radix(text.trim_start_matches("0x"), 16)?)
-}
-
-/// A block's parent and the hashes of its extrinsics.
-async fn block(client: &Client, hash: H256) -> Result<(H256, Vec<H256>), Error> {
-	let body: Value = client.request("chain_getBlock", rpc_params![hash]).await?;
-	let parent = serde_json::from_value(body["block"]["header"]["parentHash"].clone())?;
-	let mut extrinsics = Vec::new();
-	for encoded in body["block"]["extrinsics"].as_array().into_iter().flatten() {
-		let bytes = from_hex(encoded.as_str().unwrap_or_default(), "extrinsic")?;
-		extrinsics.push(H256::from(blake2_256(&bytes)));
-	}
-	Ok((parent, extrinsics))
-}
-
-/// The hash of a header as the subscriptions give it (they leave the hash out).
-fn hash_of(header: &Value) -> Result<H256, Error> {
-	let header: Header<u32, BlakeTwo256> = serde_json::from_value(header.clone())?;
-	Ok(header.hash())
-}
-
-/// Starts watching `url`'s blocks; the sightings fill in as they come.
-async fn start_watching(url: &str) -> Result<(Shared, tokio::task::JoinHandle<()>), Error> {
-	let client = Client::connect(url).await?;
-	let sightings = Shared::default();
-	let watcher = {
-		let sightings = sightings.clone();
-		tokio::spawn(async move {
-			if let Err(e) = watch(client, sightings).await {
-				eprintln!("chain_bench: watching the blocks failed: {e}");
-				std::process::exit(2);
-			}
-		})
-	};
-	Ok((sightings, watcher))
 }
 
 fn run_id() -> u128 {
