@@ -45,12 +45,11 @@
 //! per level: an insertion, a removal and a fragment replacement are charged for an element
 //! at [`Config::MaxTreeDepth`] before they run and for the depth of the element they
 //! changed afterwards, so shallow edits, the common ones, leave their unused weight to the
-//! block. Every change also needs
-//! clearance for the element: its level and its ancestors' (a removal: every level in the
-//! subtree), as document writes do; nobody changes what they may not read. Each change is an
-//! event naming the twin, the element and the author, and each element records its version,
-//! its last change and the block of the change before, so its history can be walked back
-//! block by block on an archive node.
+//! block. Every change also needs clearance for the element: its level and its ancestors'
+//! (a removal: every level in the subtree), as document writes do; nobody changes what they
+//! may not read. Each change is an event naming the twin, the element and the author, and
+//! each element records its version, its last change and the block of the change before, so
+//! its history can be walked back block by block on an archive node.
 //!
 //! The document's header may hold only a byte order mark, the XML declaration, closed
 //! comments and whitespace ([`dt_primitives::aml_fragment::validate_prolog`]).
