@@ -29,6 +29,9 @@ fi
 LONGEST_FIRST="agent_feeds bottling_plant_scenario cli_twin_edit agent_programs cli_ledger
 	cli_documents availability"
 
+# The scenario's runtime upgrade follows the chain with an unmodified Polkadot.js client.
+(cd scripts/polkadotjs && npm ci --no-audit --no-fund --loglevel=error)
+
 work=$(mktemp -d -t dt-ledger-integration.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

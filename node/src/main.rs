@@ -8,6 +8,7 @@ mod consortium_spec;
 mod offchain_network;
 mod offchain_rpc;
 mod rpc;
+mod runtime_watch;
 mod service;
 mod twin_rpc;
 mod uploads;

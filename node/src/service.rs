@@ -264,6 +264,11 @@ pub fn new_full<
 	// Blocks uploaded and not (yet) referenced on chain: released once it refers to them,
 	// removed after the grace period if it never does.
 	task_manager.spawn_handle().spawn(
+		"dt-runtime-watch",
+		None,
+		crate::runtime_watch::follow(client.clone()),
+	);
+	task_manager.spawn_handle().spawn(
 		"dt-offchain-uploads",
 		None,
 		crate::uploads::follow(client.clone(), offchain_stores.clone()),

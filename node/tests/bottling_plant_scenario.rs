@@ -847,7 +847,307 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		let taken = readings.get(&entry["timestamp"].as_u64().unwrap());
 		assert_eq!(entry["value"].as_str(), taken.map(String::as_str), "{entry}");
 	}
+
+	let parties = Parties {
+		manufacturer: &manufacturer,
+		owner: &owner,
+		maintainer: &maintainer,
+		auditor: &auditor,
+	};
+	let twin_state =
+		TwinState { twin: &twin, report: &report_id, report_contents: &revised, feed: &new_id };
+	the_consortium_upgrades_its_runtime(&nodes, &parties, dir.path(), &twin_state).await;
 	stop_cleanly(&mut agent, &agent_log_tail);
+}
+
+/// The four parties' `dt`.
+struct Parties<'a> {
+	manufacturer: &'a Party,
+	owner: &'a Party,
+	maintainer: &'a Party,
+	auditor: &'a Party,
+}
+
+/// What the scenario left on the chain and in the store, to find intact after the upgrade.
+struct TwinState<'a> {
+	twin: &'a str,
+	/// The maintenance report's id and the file its latest version was uploaded from.
+	report: &'a str,
+	report_contents: &'a str,
+	/// The feed the agent streams into.
+	feed: &'a str,
+}
+
+/// --- The consortium upgrades its runtime by vote while the agent streams: refused before
+/// a majority and with a code that does not raise the version, applied after 3 of 4; the
+/// documents pallet's migration runs, blocks and finality go on, the twin, its documents and
+/// its feeds read as before, the agent loses no reading and runs program calls signed for
+/// the new runtime, and an unmodified Polkadot.js client follows the upgrade by itself ---
+async fn the_consortium_upgrades_its_runtime(
+	nodes: &[Node],
+	parties: &Parties<'_>,
+	dir: &Path,
+	state: &TwinState<'_>,
+) {
+	let Parties { manufacturer, owner, maintainer, auditor } = *parties;
+	let running = dt_runtime::VERSION.spec_version;
+	let next_version = running + 1;
+	let next = dt_runtime::upgrade_fixture::WASM_BINARY.expect("dt-runtime builds the fixture");
+	let next_code = write_file(dir, "dt_runtime_next.compact.compressed.wasm", next);
+	let current_code = write_file(
+		dir,
+		"dt_runtime.compact.compressed.wasm",
+		dt_runtime::WASM_BINARY.expect("dt-runtime builds its Wasm"),
+	);
+
+	// A Polkadot.js client connected before the upgrade.
+	let polkadotjs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/polkadotjs");
+	assert!(
+		polkadotjs.join("node_modules/@polkadot/api").is_dir(),
+		"Polkadot.js is not installed: run `npm ci` in scripts/polkadotjs (scripts/test.sh does)"
+	);
+	let mut watcher = Running::start(
+		Command::new("node")
+			.arg(polkadotjs.join("upgrade-watch.mjs"))
+			.args([nodes[3].ws_url(), next_version.to_string()]),
+	);
+	let mut watched: Vec<String> = Vec::new();
+	wait_for("Polkadot.js to connect", Duration::from_secs(60), || {
+		watched.extend(watcher.printed());
+		watched
+			.iter()
+			.any(|line| line.contains("connected at spec version"))
+			.then_some(())
+	});
+
+	// Where the feed stands before anything happens.
+	let latest = maintainer.json(&["feed", "latest", state.feed, "--as", "maintainer"]);
+	let first_sequence = latest["sequence"].as_u64().unwrap();
+
+	// Refused: a code that does not raise the spec version, a proposer who is no admin.
+	let stale = manufacturer.fails(&[
+		"consortium",
+		"propose-upgrade",
+		&current_code,
+		"--as",
+		"manufacturer",
+	]);
+	assert!(stale.contains(&format!("not above the running {running}")), "{stale}");
+	let not_admin =
+		owner.fails(&["consortium", "propose-upgrade", &next_code, "--as", "plant-agent"]);
+	assert!(not_admin.contains("consortium.NotAnAdmin"), "{not_admin}");
+
+	let proposed =
+		manufacturer.json(&["consortium", "propose-upgrade", &next_code, "--as", "manufacturer"]);
+	assert_eq!(proposed["spec_version"], next_version, "{proposed}");
+	let proposal = proposed["proposal"].to_string();
+
+	// Applying before the vote: `dt` says so, and the chain refuses the code itself.
+	let early = auditor.fails(&["consortium", "apply", &next_code, "--as", "auditor"]);
+	assert!(early.contains("no runtime upgrade is authorized"), "{early}");
+	let apply = dt_runtime::RuntimeCall::System(frame_system::Call::apply_authorized_upgrade {
+		code: next.to_vec(),
+	});
+	let refused = nodes[3]
+		.rpc()
+		.await
+		.submit_finalized(&dev_pair(Sr25519Keyring::Dave), apply)
+		.await;
+	assert_eq!(dispatch_errors(&refused.events), vec!["system.NothingAuthorized"]);
+
+	// An approval must name the code it approves.
+	let blind = owner.fails(&["consortium", "vote", &proposal, "approve", "--as", "owner"]);
+	assert!(blind.contains("--code"), "{blind}");
+	owner.json(&[
+		"consortium",
+		"vote",
+		&proposal,
+		"approve",
+		"--code",
+		&next_code,
+		"--as",
+		"owner",
+	]);
+	// Two of four: no majority, no upgrade.
+	let short = auditor.fails(&["consortium", "execute", &proposal, "--as", "auditor"]);
+	assert!(short.contains("consortium.NotEnoughApprovals"), "{short}");
+	assert_eq!(spec_version(&nodes[0]).await, running);
+
+	maintainer.json(&[
+		"consortium",
+		"vote",
+		&proposal,
+		"approve",
+		"--code",
+		&next_code,
+		"--as",
+		"maintainer",
+	]);
+	let open = auditor.json(&["consortium", "proposals"]);
+	assert_eq!(open[0]["approvals"].as_array().map(Vec::len), Some(3), "{open}");
+	auditor.json(&["consortium", "execute", &proposal, "--as", "auditor"]);
+	let upgraded_at = now_ms();
+	let applied = auditor.json(&["consortium", "apply", &next_code, "--as", "auditor"]);
+	assert_eq!(applied["spec_version"], next_version, "{applied}");
+	let code_block: sp_core::H256 = serde_json::from_value(applied["block"].clone()).unwrap();
+
+	// Every partner's node runs it, and blocks go on being finalized.
+	for node in nodes {
+		wait_for("every node to run the new runtime", Duration::from_secs(60), || {
+			let version = tokio::task::block_in_place(|| {
+				tokio::runtime::Handle::current().block_on(spec_version(node))
+			});
+			(version == next_version).then_some(())
+		});
+	}
+	let rpc = nodes[0].rpc().await;
+	let code_number = rpc.header(Some(code_block)).await.number;
+	rpc.wait_finalized(code_number + 5, Duration::from_secs(120)).await;
+
+	// The documents pallet's migration ran in the first block of the new runtime.
+	let documents_version = [
+		sp_io::hashing::twox_128(b"Documents"),
+		sp_io::hashing::twox_128(b":__STORAGE_VERSION__:"),
+	]
+	.concat();
+	let first_block = rpc.block_hash(code_number + 1).await.unwrap();
+	assert_eq!(rpc.storage::<u16>(documents_version.clone(), Some(code_block)).await, Some(0));
+	assert_eq!(rpc.storage::<u16>(documents_version, Some(first_block)).await, Some(1));
+	// Its checks hold on the scenario's state: what the documents pallet held in the code's
+	// block (before) and in the first block of the new runtime (after).
+	{
+		use pallet_dt_documents::migrations::v1;
+		let before = pallet_state(&nodes[0], b"Documents", code_block).await;
+		let after = pallet_state(&nodes[0], b"Documents", first_block).await;
+		let snapshot =
+			sp_io::TestExternalities::new(before).execute_with(v1::snapshot::<dt_runtime::Runtime>);
+		assert!(snapshot.documents.len() >= 2 && snapshot.versions.len() >= 3, "{snapshot:?}");
+		sp_io::TestExternalities::new(after)
+			.execute_with(|| v1::verify::<dt_runtime::Runtime>(&snapshot))
+			.expect("the migration's post-upgrade checks hold on the scenario's state");
+	}
+	for node in nodes {
+		assert!(node.log_contains("recounted the documents of every twin"), "{}", node.log_tail());
+		// The node checked that the runtime APIs it calls are still those it was built for.
+		let upgraded =
+			format!("upgraded the runtime from spec version {running} to {next_version}");
+		assert!(node.log_contains(&upgraded), "{}", node.log_tail());
+		assert!(!node.log_contains("changed runtime APIs this node calls"), "{}", node.log_tail());
+	}
+
+	// The twin, its documents and its feeds, through the new runtime.
+	let verified = manufacturer.json(&["verify", state.twin, "--as", "manufacturer"]);
+	assert_eq!(verified["ok"], true, "{verified}");
+	assert_eq!(verified["unverified"], serde_json::json!([]), "{verified}");
+	let copy = dir.join("report-after-upgrade.txt");
+	let copy_path = copy.to_str().unwrap();
+	manufacturer.json(&[
+		"doc",
+		"download",
+		state.twin,
+		state.report,
+		"-o",
+		copy_path,
+		"--as",
+		"manufacturer",
+	]);
+	assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(state.report_contents).unwrap());
+	let tree = owner.json(&["twin", "show", state.twin]);
+	assert!(tree["elements"].as_array().is_some_and(|elements| elements.len() > 3), "{tree}");
+
+	// The agent signs for the new runtime: it claims and reports a program call.
+	let call = maintainer.json(&set_fill_volume(state.twin, "volume=600.0", true));
+	assert_eq!(call["outcome"]["status"], "completed", "{call}");
+	let agent_log = std::fs::read_to_string(dir.join("agent.log")).unwrap();
+	assert!(
+		agent_log
+			.contains(&format!("upgraded the runtime to dt-ledger spec version {next_version}")),
+		"the agent saw the upgrade: {agent_log}"
+	);
+
+	// It streamed on and lost no reading: every reading it took from before the proposal to
+	// well after the upgrade is an entry, in sequence.
+	let last = wait_for("readings after the upgrade", Duration::from_secs(60), || {
+		let latest = maintainer.json(&["feed", "latest", state.feed, "--as", "maintainer"]);
+		(latest["timestamp"].as_u64()? > upgraded_at + 5_000)
+			.then(|| latest["sequence"].as_u64())?
+	});
+	let (from, to) = (first_sequence.to_string(), (last + 1).to_string());
+	let streamed = maintainer.json(&[
+		"feed",
+		"range",
+		state.feed,
+		"--from",
+		&from,
+		"--to",
+		&to,
+		"--as",
+		"maintainer",
+	]);
+	let streamed = streamed["entries"].as_array().unwrap().clone();
+	let sequences: Vec<u64> = streamed.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+	assert_eq!(sequences, (first_sequence..=last).collect::<Vec<_>>());
+	let readings = readings_logged(&dir.join("readings.log"));
+	let (since, until) = (
+		streamed[0]["timestamp"].as_u64().unwrap(),
+		streamed.last().unwrap()["timestamp"].as_u64().unwrap(),
+	);
+	let taken = readings.keys().filter(|time| (since..=until).contains(*time)).count();
+	assert_eq!(taken, streamed.len(), "every reading taken across the upgrade is an entry");
+	for entry in &streamed {
+		let taken = readings.get(&entry["timestamp"].as_u64().unwrap());
+		assert_eq!(entry["value"].as_str(), taken.map(String::as_str), "{entry}");
+	}
+
+	// Polkadot.js saw the new version by itself and reads through the new metadata.
+	let status = wait_for("Polkadot.js to see the upgrade", Duration::from_secs(120), || {
+		watcher.child.try_wait().ok().flatten()
+	});
+	watched.extend(watcher.printed());
+	assert!(status.success(), "{}", watched.join("\n"));
+}
+
+/// Every storage entry of a pallet at a block, read over RPC: the state a migration's checks
+/// run on, as try-runtime runs them on a live chain's state.
+async fn pallet_state(node: &Node, pallet: &[u8], at: sp_core::H256) -> sp_core::storage::Storage {
+	let rpc = node.rpc().await;
+	let prefix = hex0x(&sp_io::hashing::twox_128(pallet));
+	let mut top = std::collections::BTreeMap::new();
+	let mut start: Option<String> = None;
+	loop {
+		let keys: Vec<String> = rpc
+			.request("state_getKeysPaged", rpc_params![&prefix, 1000u32, start.clone(), at])
+			.await;
+		for key in &keys {
+			let value: Option<String> = rpc.request("state_getStorage", rpc_params![key, at]).await;
+			let bytes = |text: &str| hex::decode(text.trim_start_matches("0x")).unwrap();
+			top.insert(bytes(key), bytes(&value.expect("a listed key has a value")));
+		}
+		if keys.len() < 1000 {
+			return sp_core::storage::Storage { top, children_default: Default::default() };
+		}
+		start = keys.last().cloned();
+	}
+}
+
+/// The spec version the node's best block runs.
+async fn spec_version(node: &Node) -> u32 {
+	let version: Value = node.rpc().await.request("state_getRuntimeVersion", rpc_params![]).await;
+	version["specVersion"].as_u64().unwrap() as u32
+}
+
+/// The names of the dispatch errors among `events`.
+fn dispatch_errors(events: &[dt_runtime::RuntimeEvent]) -> Vec<String> {
+	events
+		.iter()
+		.filter_map(|event| match event {
+			dt_runtime::RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+				dispatch_error,
+				..
+			}) => Some(dt_client::dispatch_error_name(dispatch_error)),
+			_ => None,
+		})
+		.collect()
 }
 
 /// Stops the agent with SIGTERM and asserts that it ended cleanly.

@@ -9,7 +9,8 @@
 //!   encryption keys, the validators and partner nodes, and the majority governance over
 //!   them. Its [`pallet_dt_consortium::CheckMembership`] extension admits only member
 //!   accounts' transactions. There are no tokens and no fees.
-//! - `pallet-sudo` exists for `--dev` chains only; consortium chain specs set no key.
+//! - `pallet-sudo` exists for `--dev` chains only; consortium chain specs set no key. The
+//!   consortium upgrades its runtime by vote (`pallet-dt-consortium`'s `UpgradeRuntime`).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime!` and `impl_runtime_apis!` expand to deep recursion.
@@ -17,6 +18,14 @@
 
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+/// The runtime as the upgrade tests' next release (the `upgrade-fixture` feature: spec version
+/// 101, the documents pallet migrated to storage version 1), built by build.rs beside
+/// [`WASM_BINARY`]. Nothing but tests uses it.
+#[cfg(feature = "std")]
+pub mod upgrade_fixture {
+	include!(concat!(env!("OUT_DIR"), "/dt_runtime_upgrade_fixture.rs"));
+}
 
 extern crate alloc;
 
@@ -70,12 +79,30 @@ impl_opaque_keys! {
 	}
 }
 
+/// The runtime's version. `spec_version` goes up with every release whose behaviour differs;
+/// `transaction_version` with every change to the calls or the transaction extensions, which
+/// `dt` and the device agent are built against (they refuse a chain of another one).
+#[cfg(not(feature = "upgrade-fixture"))]
 #[runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
 	impl_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
 	authoring_version: 1,
 	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// The upgrade tests' next release: the same calls, a higher spec version.
+#[cfg(feature = "upgrade-fixture")]
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
+	impl_name: alloc::borrow::Cow::Borrowed("dt-ledger"),
+	authoring_version: 1,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -143,9 +170,15 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Migrations to run on a runtime upgrade, besides the pallets' own.
-#[allow(unused_parens)]
+/// Storage migrations to run on a runtime upgrade, besides the pallets' own hooks. Each is
+/// versioned: it runs once, when a pallet's on-chain storage version is the one it migrates
+/// from. None is due in this release.
+#[cfg(not(feature = "upgrade-fixture"))]
 type Migrations = ();
+
+/// The upgrade tests' next release migrates the documents pallet to storage version 1.
+#[cfg(feature = "upgrade-fixture")]
+type Migrations = (pallet_dt_documents::migrations::v1::MigrateToV1<Runtime>,);
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -3,6 +3,7 @@
 use crate::{
 	error::ClientError,
 	events::FinalizedEvents,
+	runtime_version::ChainRuntime,
 	submission::{refusal_parts, refusal_reason},
 };
 use codec::{Decode, Encode};
@@ -88,14 +89,24 @@ impl Finalized {
 }
 
 impl Client {
-	/// Connects to a node's WebSocket RPC, e.g. `ws://127.0.0.1:9944`.
+	/// Connects to a node's WebSocket RPC, e.g. `ws://127.0.0.1:9944`, and checks that the
+	/// chain runs a runtime this client was built for ([`ChainRuntime::ensure_supported`]).
 	pub async fn connect(url: &str) -> Result<Client, ClientError> {
 		let rpc = WsClientBuilder::default()
 			.request_timeout(REQUEST_TIMEOUT)
 			.build(url)
 			.await
 			.map_err(|e| ClientError::Connect { url: url.to_owned(), reason: e.to_string() })?;
-		Ok(Client { rpc })
+		let client = Client { rpc };
+		client.runtime_version(None).await?.ensure_supported()?;
+		Ok(client)
+	}
+
+	/// The version of the runtime in a block's state (the best block's for `None`): the one
+	/// that runs the blocks after it.
+	pub async fn runtime_version(&self, at: Option<H256>) -> Result<ChainRuntime, ClientError> {
+		let version: Value = self.request("state_getRuntimeVersion", rpc_params![at]).await?;
+		ChainRuntime::from_json(&version)
 	}
 
 	/// A JSON-RPC request, its answer deserialized.
@@ -147,13 +158,41 @@ impl Client {
 	) -> Result<Vec<EventRecord<RuntimeEvent, H256>>, ClientError> {
 		// `System::Events` is private to frame-system; its key is the usual prefix pair.
 		let key = [twox_128(b"System"), twox_128(b"Events")].concat();
-		let value: Option<String> = self
-			.request("state_getStorage", rpc_params![hex_string(&key), Some(block)])
-			.await?;
-		match value {
-			None => Ok(Vec::new()),
-			Some(value) => Decode::decode(&mut &from_hex(&value, "events")?[..])
-				.map_err(|e| ClientError::decode("events", e)),
+		Ok(self.storage(&key, Some(block)).await?.unwrap_or_default())
+	}
+
+	/// The value under a storage key at a block (the best one for `None`), decoded.
+	pub async fn storage<T: Decode>(
+		&self,
+		key: &[u8],
+		at: Option<H256>,
+	) -> Result<Option<T>, ClientError> {
+		let value: Option<String> =
+			self.request("state_getStorage", rpc_params![hex_string(key), at]).await?;
+		value
+			.map(|value| {
+				T::decode(&mut &from_hex(&value, "storage value")?[..])
+					.map_err(|e| ClientError::decode("storage value", e))
+			})
+			.transpose()
+	}
+
+	/// Every storage key under `prefix` in the best block, a page of requests at a time.
+	pub async fn storage_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, ClientError> {
+		const PAGE: u32 = 1000;
+		let mut keys = Vec::new();
+		loop {
+			let start = keys.last().map(|key: &Vec<u8>| hex_string(key));
+			let page: Vec<String> = self
+				.request("state_getKeysPaged", rpc_params![hex_string(prefix), PAGE, start])
+				.await?;
+			let last_page = page.len() < PAGE as usize;
+			for key in page {
+				keys.push(from_hex(&key, "storage key")?);
+			}
+			if last_page {
+				return Ok(keys);
+			}
 		}
 	}
 
@@ -203,23 +242,20 @@ impl Client {
 	}
 
 	/// What the node's chain makes every transaction commit to besides its call and nonce.
-	/// Asked once, it signs any number of transactions without further requests.
+	/// Asked once, it signs any number of transactions without further requests. The runtime
+	/// version is read each time, so signing follows runtime upgrades, and checked, so an
+	/// upgrade that changed the calls is reported as such.
 	pub async fn signing_context(&self) -> Result<SigningContext, ClientError> {
 		let genesis = self.block_hash(0).await?.ok_or(ClientError::Rpc {
 			method: "chain_getBlockHash",
 			reason: "no genesis".into(),
 		})?;
-		let version: Value = self.request("state_getRuntimeVersion", rpc_params![]).await?;
-		let number = |field: &'static str| {
-			version[field]
-				.as_u64()
-				.and_then(|value| u32::try_from(value).ok())
-				.ok_or_else(|| ClientError::decode("runtime version", format!("no {field}")))
-		};
+		let runtime = self.runtime_version(None).await?;
+		runtime.ensure_supported()?;
 		Ok(SigningContext {
 			genesis,
-			spec_version: number("specVersion")?,
-			transaction_version: number("transactionVersion")?,
+			spec_version: runtime.spec_version,
+			transaction_version: runtime.transaction_version,
 		})
 	}
 

@@ -26,6 +26,20 @@ pub enum ClientError {
 	/// Nothing happened in time.
 	#[error("no answer within {seconds} s while {waiting_for}")]
 	Timeout { seconds: u64, waiting_for: &'static str },
+	/// The chain runs a runtime whose transactions and events this client was not built for.
+	#[error(
+		"the chain runs {spec_name} spec version {spec_version} with transaction version \
+		 {transaction_version}, but this client was built for {built_for_name} transaction version \
+		 {built_for}: its transactions would be refused and the chain's events misread. {advice}"
+	)]
+	IncompatibleRuntime {
+		spec_name: String,
+		spec_version: u32,
+		transaction_version: u32,
+		built_for_name: String,
+		built_for: u32,
+		advice: &'static str,
+	},
 	/// An AML document could not be split into a twin's elements.
 	#[error("the AML document cannot become a twin: {0}")]
 	Aml(String),

@@ -4,7 +4,7 @@
 //! blocks at once; the agent must still see every block's events exactly once and in order,
 //! so the blocks between two notifications are fetched by number.
 
-use crate::{client::Header, error::ClientError, Client};
+use crate::{client::Header, error::ClientError, ChainRuntime, Client};
 use dt_runtime::RuntimeEvent;
 use jsonrpsee::{core::client::Subscription, rpc_params};
 use serde_json::Value;
@@ -26,6 +26,9 @@ pub struct FinalizedBlock {
 	pub number: u32,
 	pub hash: H256,
 	pub events: Vec<RuntimeEvent>,
+	/// The runtime the chain runs from the next block on, when this block upgraded it
+	/// (already checked to be one this client supports).
+	pub runtime_upgrade: Option<ChainRuntime>,
 }
 
 impl<'a> FinalizedEvents<'a> {
@@ -67,6 +70,18 @@ impl<'a> FinalizedEvents<'a> {
 			reason: format!("finalized block #{number} unknown"),
 		})?;
 		let events = self.client.events(hash).await?;
-		Ok(FinalizedBlock { number, hash, events })
+		// A new runtime writes the following blocks' events: if it is one whose types this
+		// client does not have, stop here rather than misread them.
+		let upgraded = events.iter().any(|event| {
+			matches!(event, RuntimeEvent::System(frame_system::Event::CodeUpdated { .. }))
+		});
+		let runtime_upgrade = if upgraded {
+			let runtime = self.client.runtime_version(Some(hash)).await?;
+			runtime.ensure_supported()?;
+			Some(runtime)
+		} else {
+			None
+		};
+		Ok(FinalizedBlock { number, hash, events, runtime_upgrade })
 	}
 }

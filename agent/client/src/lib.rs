@@ -12,6 +12,8 @@
 //! - [`Client::finalized_events`] follows finalized blocks, every one of them in order,
 //!   with their events (what the agent and `dt watch` subscribe to);
 //! - [`Client::runtime_api`] reads through a runtime API at a block;
+//! - [`Client::connect`] and every signature check that the chain runs a runtime this client
+//!   was built for ([`ChainRuntime`]); [`RuntimeCode`] reads a runtime's code for an upgrade;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
 //! - [`hex_string`] and [`from_hex`] are bytes as the node's RPC methods take and give them;
 //! - [`reading`] is the payload of a sensor reading in a feed entry;
@@ -25,6 +27,8 @@ mod error;
 mod events;
 pub mod readers;
 pub mod reading;
+mod runtime_code;
+mod runtime_version;
 mod submission;
 mod twin_import;
 
@@ -32,4 +36,6 @@ pub use client::{from_hex, hex_string, Client, Finalized, SigningContext};
 pub use dispatch_error::dispatch_error_name;
 pub use error::ClientError;
 pub use events::{FinalizedBlock, FinalizedEvents};
+pub use runtime_code::{RuntimeCode, RuntimeCodeError};
+pub use runtime_version::ChainRuntime;
 pub use twin_import::{twin_import, ELEMENTS_PER_CALL};

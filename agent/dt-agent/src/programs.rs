@@ -112,6 +112,15 @@ impl<D: Device> ProgramRunner<D> {
 		self.handle_pending(&client).await?;
 		loop {
 			let block = blocks.next().await?;
+			if let Some(runtime) = &block.runtime_upgrade {
+				log::info!(
+					"block {}: the consortium upgraded the runtime to {} spec version {}; its \
+					 calls are unchanged, the agent goes on",
+					block.number,
+					runtime.spec_name,
+					runtime.spec_version
+				);
+			}
 			let queued = block.events.iter().any(|event| {
 				matches!(event, RuntimeEvent::Programs(pallet_dt_programs::Event::ProgramCallQueued {
 					twin, ..

@@ -4,6 +4,7 @@ mod access;
 mod audit;
 mod chain;
 mod clock;
+mod consortium;
 mod documents;
 mod feed_read;
 mod feed_reader;
@@ -59,6 +60,9 @@ enum Command {
 	/// Members of the signer's organisation.
 	#[command(subcommand)]
 	Member(member::MemberCommand),
+	/// Governance: open proposals, votes, execution, runtime upgrades.
+	#[command(subcommand)]
+	Consortium(consortium::ConsortiumCommand),
 	/// Documents of a twin: upload (encrypted), new versions, download, annotate, list,
 	/// show with their history.
 	#[command(subcommand, name = "doc", alias = "document")]
@@ -178,6 +182,9 @@ async fn run(cli: Cli) -> Result<Output> {
 		Command::Twin(command) => twin::twin_command(&keystore, &cli.node, command, cli.json).await,
 		Command::Access(command) => access::access_command(&keystore, &cli.node, command).await,
 		Command::Member(command) => member::member_command(&keystore, &cli.node, command).await,
+		Command::Consortium(command) => {
+			consortium::consortium_command(&keystore, &cli.node, command).await
+		},
 		Command::Program(command) => {
 			programs::program_command(&keystore, &cli.node, command, cli.json).await
 		},

@@ -151,7 +151,12 @@ pub mod pallet {
 	/// The log target of this pallet.
 	pub const LOG_TARGET: &str = "runtime::dt-access";
 
+	/// The storage layout this code reads and writes. A change to it comes with a migration
+	/// (`VersionedMigration`) from the previous version, listed in the runtime.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

@@ -96,7 +96,12 @@ pub mod pallet {
 	/// An attestation as this runtime takes it.
 	pub type AttestationOf<T> = Attestation<PeerIdOf<T>, AttestedItemsOf<T>, BlockNumberFor<T>>;
 
+	/// The storage layout this code reads and writes. A change to it comes with a migration
+	/// (`VersionedMigration`) from the previous version, listed in the runtime.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

@@ -37,11 +37,12 @@
 //!
 //! ## Governance
 //!
-//! Adding or removing an organisation, a validator or a partner node is a [`Action`] that an
-//! organisation's admin proposes ([`Pallet::propose`]); the admins of the organisations
-//! vote ([`Pallet::vote`], one vote per organisation, the proposer's organisation approves
-//! implicitly) and anyone in the consortium executes it ([`Pallet::execute_proposal`]) once
-//! a strict majority of the *current* organisations approves. Proposals expire after
+//! Adding or removing an organisation, a validator or a partner node, and upgrading the
+//! runtime, are [`Action`]s that an organisation's admin proposes ([`Pallet::propose`]); the
+//! admins of the organisations vote ([`Pallet::vote`], one vote per organisation, the
+//! proposer's organisation approves implicitly) and anyone in the consortium executes one
+//! ([`Pallet::execute_proposal`]) once a strict majority of the *current* organisations
+//! approves. Proposals expire after
 //! [`Config::ProposalLifetime`] blocks; an expired or defeated proposal is removed with
 //! [`Pallet::close_proposal`]. One organisation can have at most
 //! [`Config::MaxOpenProposalsPerOrganisation`] proposals open at once, so none can take
@@ -51,6 +52,16 @@
 //! consortium: [`Action::AppointAccessManager`] has the access pallet
 //! ([`Config::AccessManagers`]) grant a member a role that manages the twin's access. It is
 //! refused while any grantee that can still act manages the twin.
+//!
+//! ## Runtime upgrades
+//!
+//! The chain has no sudo key, so its runtime changes by the same vote:
+//! [`Action::UpgradeRuntime`] names the hash of the new code and the spec version it
+//! announces, which must be above the running runtime's. Executing the proposal only
+//! authorizes that hash in `frame_system`; the multi-megabyte code is submitted once, by
+//! anyone, with `System::apply_authorized_upgrade`, which refuses any other code, a code of
+//! another chain (spec name) and a spec version that does not increase. Voters check the
+//! announced version against the code they were sent (`dt consortium vote --code`).
 //!
 //! ## Gatekeeping
 //!
@@ -106,7 +117,12 @@ pub mod pallet {
 	/// The log target of this pallet.
 	pub const LOG_TARGET: &str = "runtime::dt-consortium";
 
+	/// The storage layout this code reads and writes. A change to it comes with a migration
+	/// (`VersionedMigration`) from the previous version, listed in the runtime.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
@@ -262,6 +278,9 @@ pub mod pallet {
 		PartnerNodeRemoved { organisation: OrganisationId, peer_id: PeerIdOf<T> },
 		/// Governance appointed an access manager to a twin whose managers had all left.
 		AccessManagerAppointed { twin: TwinId, manager: T::AccountId, role: Role },
+		/// Governance authorized a runtime upgrade: the code with this hash can now be
+		/// submitted with `System::apply_authorized_upgrade`.
+		RuntimeUpgradeAuthorized { code_hash: T::Hash, spec_version: u32 },
 	}
 
 	#[pallet::error]
@@ -346,6 +365,8 @@ pub mod pallet {
 		TooManyOpenProposalsOfOrganisation,
 		/// An id counter reached its maximum.
 		IdsExhausted,
+		/// The proposed runtime's spec version is not above the running runtime's.
+		SpecVersionNotIncreased,
 	}
 
 	impl<T> From<KeyProofError> for Error<T> {
@@ -959,6 +980,10 @@ pub mod pallet {
 					ensure!(Members::<T>::contains_key(manager), Error::<T>::NotAMember);
 					T::AccessManagers::can_appoint(*twin, manager).map_err(Error::<T>::from)?;
 				},
+				Action::UpgradeRuntime { spec_version, .. } => {
+					let running = <T as frame_system::Config>::Version::get().spec_version;
+					ensure!(*spec_version > running, Error::<T>::SpecVersionNotIncreased);
+				},
 			}
 			Ok(())
 		}
@@ -1008,6 +1033,14 @@ pub mod pallet {
 					let role =
 						T::AccessManagers::appoint(twin, &manager).map_err(Error::<T>::from)?;
 					Self::deposit_event(Event::AccessManagerAppointed { twin, manager, role });
+				},
+				Action::UpgradeRuntime { code_hash, spec_version } => {
+					// The version is checked again, against the code itself, when it is applied.
+					frame_system::Pallet::<T>::do_authorize_upgrade(code_hash, true);
+					Self::deposit_event(Event::RuntimeUpgradeAuthorized {
+						code_hash,
+						spec_version,
+					});
 				},
 			}
 			Ok(removed_members)

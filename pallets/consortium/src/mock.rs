@@ -18,9 +18,51 @@ frame_support::construct_runtime!(
 	}
 );
 
+parameter_types! {
+	/// The running runtime, as runtime upgrades compare with it.
+	pub Version: sp_version::RuntimeVersion = sp_version::RuntimeVersion {
+		spec_name: RUNTIME_NAME.into(),
+		spec_version: RUNTIME_SPEC_VERSION,
+		..Default::default()
+	};
+}
+
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
 	type Block = Block;
+	type Version = Version;
+}
+
+/// The spec name of the running runtime.
+pub const RUNTIME_NAME: &str = "dt-ledger";
+/// The spec version of the running runtime.
+pub const RUNTIME_SPEC_VERSION: u32 = 100;
+
+/// Stands for a runtime's Wasm code in these tests: the spec name and version it declares
+/// (SCALE), which [`StubRuntimeVersionReader`] reads back as `frame_system` asks.
+pub fn runtime_code(spec_name: &str, spec_version: u32) -> Vec<u8> {
+	use codec::Encode;
+	(b"stub runtime".to_vec(), spec_name.to_owned(), spec_version).encode()
+}
+
+/// Reads the version of a [`runtime_code`], the way the node reads a real runtime's.
+struct StubRuntimeVersionReader;
+impl sp_core::traits::ReadRuntimeVersion for StubRuntimeVersionReader {
+	fn read_runtime_version(
+		&self,
+		code: &[u8],
+		_ext: &mut dyn sp_core::traits::Externalities,
+	) -> Result<Vec<u8>, String> {
+		use codec::{Decode, Encode};
+		let (_, spec_name, spec_version) = <(Vec<u8>, String, u32)>::decode(&mut &code[..])
+			.map_err(|_| "not a runtime".to_string())?;
+		Ok(sp_version::RuntimeVersion {
+			spec_name: spec_name.into(),
+			spec_version,
+			..Default::default()
+		}
+		.encode())
+	}
 }
 
 /// A valid 3072-bit RSA public key.
@@ -162,6 +204,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.build_storage()
 	.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.register_extension(sp_core::traits::ReadRuntimeVersionExt::new(StubRuntimeVersionReader));
 	ext.execute_with(|| System::set_block_number(1));
 	ext
 }

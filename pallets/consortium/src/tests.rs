@@ -960,3 +960,162 @@ fn appointment_is_refused_while_the_twin_is_managed_or_for_outsiders() {
 		assert!(Proposals::<Test>::contains_key(proposal));
 	});
 }
+
+/// The hash `frame_system` authorizes and checks the submitted code against.
+fn code_hash(code: &[u8]) -> sp_core::H256 {
+	sp_core::H256(sp_io::hashing::blake2_256(code))
+}
+
+fn upgrade_action(code: &[u8], spec_version: u32) -> Action<Test> {
+	Action::UpgradeRuntime { code_hash: code_hash(code), spec_version }
+}
+
+fn system_events() -> Vec<frame_system::Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::System(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+fn running_code() -> Option<Vec<u8>> {
+	sp_io::storage::get(sp_core::storage::well_known_keys::CODE).map(|code| code.to_vec())
+}
+
+#[test]
+fn runtime_upgrade_is_proposed_by_an_admin_with_a_higher_version() {
+	new_test_ext().execute_with(|| {
+		let next = runtime_code(RUNTIME_NAME, RUNTIME_SPEC_VERSION + 1);
+		assert_noop!(
+			Consortium::propose(signed(OUTSIDER), upgrade_action(&next, RUNTIME_SPEC_VERSION + 1)),
+			Error::<Test>::NotAMember
+		);
+		add_member_with_proof(OWNER, NEW_MEMBER);
+		assert_noop!(
+			Consortium::propose(
+				signed(NEW_MEMBER),
+				upgrade_action(&next, RUNTIME_SPEC_VERSION + 1)
+			),
+			Error::<Test>::NotAnAdmin
+		);
+		for stale in [0, RUNTIME_SPEC_VERSION - 1, RUNTIME_SPEC_VERSION] {
+			assert_noop!(
+				Consortium::propose(signed(MANUFACTURER), upgrade_action(&next, stale)),
+				Error::<Test>::SpecVersionNotIncreased
+			);
+		}
+		assert_ok!(Consortium::propose(
+			signed(MANUFACTURER),
+			upgrade_action(&next, RUNTIME_SPEC_VERSION + 1)
+		));
+	});
+}
+
+#[test]
+fn runtime_upgrade_is_applied_only_after_the_majority_and_only_with_the_voted_code() {
+	new_test_ext().execute_with(|| {
+		let next = runtime_code(RUNTIME_NAME, RUNTIME_SPEC_VERSION + 1);
+		let other = runtime_code(RUNTIME_NAME, RUNTIME_SPEC_VERSION + 2);
+		let before = running_code();
+		let proposal = propose_and_approve(upgrade_action(&next, RUNTIME_SPEC_VERSION + 1), &[]);
+
+		// Applying before the vote: nothing is authorized.
+		assert_noop!(
+			System::apply_authorized_upgrade(signed(AUDITOR), next.clone()),
+			frame_system::Error::<Test>::NothingAuthorized
+		);
+		// Two of four approve: not a majority.
+		assert_ok!(Consortium::vote(signed(OWNER), proposal, true));
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::NotEnoughApprovals
+		);
+		assert_noop!(
+			System::apply_authorized_upgrade(signed(AUDITOR), next.clone()),
+			frame_system::Error::<Test>::NothingAuthorized
+		);
+
+		assert_ok!(Consortium::vote(signed(MAINTAINER), proposal, true));
+		assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
+		assert!(consortium_events().contains(&Event::RuntimeUpgradeAuthorized {
+			code_hash: code_hash(&next),
+			spec_version: RUNTIME_SPEC_VERSION + 1
+		}));
+		assert_eq!(running_code(), before, "executing only authorizes");
+
+		// Another code than the voted one is refused, and the authorization stays.
+		assert_noop!(
+			System::apply_authorized_upgrade(signed(OUTSIDER), other),
+			frame_system::Error::<Test>::Unauthorized
+		);
+		assert_ok!(System::apply_authorized_upgrade(signed(OUTSIDER), next.clone()));
+		assert_eq!(running_code(), Some(next.clone()));
+		assert!(
+			system_events().contains(&frame_system::Event::CodeUpdated { hash: code_hash(&next) })
+		);
+		// Once applied, the authorization is used up.
+		assert_noop!(
+			System::apply_authorized_upgrade(signed(OUTSIDER), next),
+			frame_system::Error::<Test>::NothingAuthorized
+		);
+	});
+}
+
+#[test]
+fn an_authorized_code_of_another_chain_or_an_older_version_is_not_applied() {
+	for (code, refusal) in [
+		(
+			runtime_code(RUNTIME_NAME, RUNTIME_SPEC_VERSION),
+			frame_system::Error::<Test>::SpecVersionNeedsToIncrease,
+		),
+		(
+			runtime_code("another-chain", RUNTIME_SPEC_VERSION + 1),
+			frame_system::Error::<Test>::InvalidSpecName,
+		),
+		(b"not a runtime".to_vec(), frame_system::Error::<Test>::FailedToExtractRuntimeVersion),
+	] {
+		new_test_ext().execute_with(|| {
+			let before = running_code();
+			// The proposal announces a higher version than the code declares.
+			let proposal = propose_and_approve(
+				upgrade_action(&code, RUNTIME_SPEC_VERSION + 1),
+				&[OWNER, AUDITOR],
+			);
+			assert_ok!(Consortium::execute_proposal(signed(AUDITOR), proposal));
+			assert_ok!(System::apply_authorized_upgrade(signed(AUDITOR), code.clone()));
+			assert_eq!(running_code(), before);
+			assert!(system_events().contains(
+				&frame_system::Event::RejectedInvalidAuthorizedUpgrade {
+					code_hash: code_hash(&code),
+					error: refusal.into(),
+				}
+			));
+			assert_noop!(
+				System::apply_authorized_upgrade(signed(AUDITOR), code),
+				frame_system::Error::<Test>::NothingAuthorized
+			);
+		});
+	}
+}
+
+#[test]
+fn an_upgrade_proposal_expires_like_the_others() {
+	new_test_ext().execute_with(|| {
+		let next = runtime_code(RUNTIME_NAME, RUNTIME_SPEC_VERSION + 1);
+		let proposal = propose_and_approve(
+			upgrade_action(&next, RUNTIME_SPEC_VERSION + 1),
+			&[OWNER, MAINTAINER],
+		);
+		System::set_block_number(1 + PROPOSAL_LIFETIME + 1);
+		assert_noop!(
+			Consortium::execute_proposal(signed(AUDITOR), proposal),
+			Error::<Test>::ProposalExpired
+		);
+		assert_noop!(
+			System::apply_authorized_upgrade(signed(AUDITOR), next),
+			frame_system::Error::<Test>::NothingAuthorized
+		);
+	});
+}

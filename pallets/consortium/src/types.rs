@@ -96,6 +96,12 @@ pub enum Action<T: Config> {
 	/// Give a member a role that manages `twin`'s access, when no grantee that can still act
 	/// manages it (its managers all left the consortium).
 	AppointAccessManager { twin: TwinId, manager: T::AccountId },
+	/// Authorize the runtime whose code hashes to `code_hash` (blake2-256 of the Wasm blob as
+	/// it will be submitted), announced as `spec_version`. Executing it only authorizes: any
+	/// account then submits the code once with `System::apply_authorized_upgrade`, which
+	/// checks the hash, that the code is a runtime of this chain (same spec name) and that its
+	/// spec version is above the running one.
+	UpgradeRuntime { code_hash: T::Hash, spec_version: u32 },
 }
 
 /// An open governance proposal.

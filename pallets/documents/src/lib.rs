@@ -44,6 +44,7 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+pub mod migrations;
 pub mod runtime_api;
 mod types;
 pub mod weights;
@@ -97,7 +98,17 @@ pub mod pallet {
 	pub type AnnotationOf<T> =
 		Annotation<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
+	/// The log target of this pallet.
+	pub const LOG_TARGET: &str = "runtime::dt-documents";
+
+	/// The storage layout this code reads and writes; [`crate::migrations`] lead to it.
+	#[cfg(not(feature = "upgrade-fixture"))]
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	#[cfg(feature = "upgrade-fixture")]
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

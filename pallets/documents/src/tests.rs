@@ -559,3 +559,48 @@ fn media_type_validation() {
 	assert!(!pallet::media_type_is_valid(b"application/pdf/x"));
 	assert!(!pallet::media_type_is_valid(b"application"));
 }
+
+#[test]
+fn migration_to_v1_recounts_documents_once_and_keeps_every_document() {
+	use crate::migrations::v1;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		// A state with documents on two twins, versions, an annotation and a retired document.
+		let manual = register();
+		let report = register_as(MAINTAINER, TWIN, Confidentiality::Internal, Some("motor"))
+			.expect("the maintainer registers");
+		assert_ok!(Documents::add_version(
+			RuntimeOrigin::signed(MAINTAINER),
+			report,
+			1,
+			cid(3),
+			cid(4)
+		));
+		assert_ok!(Documents::annotate(RuntimeOrigin::signed(AUDITOR), report, 1, cid(5)));
+		assert_ok!(Documents::retire_document(RuntimeOrigin::signed(OWNER), manual));
+		register_as(OWNER, OTHER_TWIN, Confidentiality::Public, None).expect("registers");
+		// Counts drifted: one too high, one stale for a twin without documents.
+		TwinDocumentCount::<Test>::insert(TWIN, 7);
+		TwinDocumentCount::<Test>::insert(99, 1);
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), 0);
+
+		let before = v1::snapshot::<Test>();
+		assert_eq!(before.documents.len(), 3);
+		assert_eq!(before.versions.len(), 4);
+		v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		v1::verify::<Test>(&before).expect("the state after the migration checks out");
+		assert_eq!(TwinDocumentCount::<Test>::get(TWIN), 2);
+		assert_eq!(TwinDocumentCount::<Test>::get(OTHER_TWIN), 1);
+		assert!(!TwinDocumentCount::<Test>::contains_key(99));
+
+		// Left in the runtime's list, it does not run again.
+		TwinDocumentCount::<Test>::insert(TWIN, 5);
+		v1::MigrateToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(TwinDocumentCount::<Test>::get(TWIN), 5);
+		assert_eq!(Pallet::<Test>::on_chain_storage_version(), StorageVersion::new(1));
+		assert_eq!(
+			v1::verify::<Test>(&before),
+			Err("a twin's document count differs from its documents")
+		);
+	});
+}

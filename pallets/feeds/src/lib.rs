@@ -162,7 +162,12 @@ pub mod pallet {
 	pub type FeedRecordOf<T> =
 		FeedRecord<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 
+	/// The storage layout this code reads and writes. A change to it comes with a migration
+	/// (`VersionedMigration`) from the previous version, listed in the runtime.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]

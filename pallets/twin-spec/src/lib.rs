@@ -123,7 +123,12 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::traits::Saturating;
 
+	/// The storage layout this code reads and writes. A change to it comes with a migration
+	/// (`VersionedMigration`) from the previous version, listed in the runtime.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
