@@ -226,4 +226,8 @@ if $keep; then
 	echo "The consortium (ws://127.0.0.1:$rpc_base..$((rpc_base + 3))), the PLC"
 	echo "(opc.tcp://127.0.0.1:$plc_port/) and the agent keep running;"
 	echo "stop them with: kill $network_pid $agent_pid $plc_pid $watch_pid"
+	echo "Web client (serve it with scripts/web.sh), each party on its own node:"
+	for party in manufacturer owner maintainer auditor; do
+		printf '  %-13s http://127.0.0.1:%s/?node=ws://127.0.0.1:%s\n' "$party" "${DT_WEB_PORT:-8080}" "$((rpc_base + node_of[$party]))"
+	done
 fi

@@ -20,7 +20,8 @@
 # DT_NETWORK_DIR (default $HOME/.local/share/dt-ledger/local), DT_BASE_PORT (default 30333),
 # DT_RPC_PORT (default 9944), DT_NODE_BIN (a dt-node binary to use instead of building one),
 # DT_RPC_CORS (the browser origins to allow instead of dt-node's defaults), DT_PROMETHEUS_PORT
-# (default 9615), DT_NODE_ARGS (more arguments for every node, e.g. "-ltxpool=debug").
+# (default 9615), DT_NODE_ARGS (more arguments for every node, e.g. "-ltxpool=debug"),
+# DT_WEB_PORT (the port the printed web-client addresses name, default 8080).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -116,6 +117,11 @@ done
 
 echo
 echo "Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$rpc_base"
+web_port="${DT_WEB_PORT:-8080}"
+echo "Web client (serve it with scripts/web.sh --port $web_port), each party on its own node:"
+for index in "${!partners[@]}"; do
+	printf '  %-13s http://127.0.0.1:%s/?node=ws://127.0.0.1:%s\n' "${partners[$index]%%:*}" "$web_port" "$((rpc_base + index))"
+done
 echo "Prometheus metrics: http://127.0.0.1:$prometheus_base/metrics ($((prometheus_base + 1)), $((prometheus_base + 2)), $((prometheus_base + 3)) for the others)"
 echo "waiting for the first finalized block..."
 for _ in $(seq 1 120); do

@@ -58,6 +58,8 @@ command -v python3 >/dev/null || missing+=("python3|python3, which the scripts u
 # The broker is started by the tests as a plain program; Debian's package also enables a
 # system service, which the tests neither need nor use.
 { package_installed mosquitto || command -v mosquitto >/dev/null; } || missing+=("mosquitto|mosquitto, the MQTT broker the device-connector tests start")
+# Debian's browser, which the web client's tests drive (puppeteer-core, no browser download).
+{ package_installed chromium || command -v chromium >/dev/null; } || missing+=("chromium|chromium, the browser the web client's tests drive")
 
 packages=()
 for entry in "${missing[@]+"${missing[@]}"}"; do packages+=("${entry%%|*}"); done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole dt-ledger test suite: setup, build, unit tests, benchmark tests, the
-# multi-node integration tests on loopback and the Polkadot.js client check.
+# multi-node integration tests on loopback, the Polkadot.js client check and the web client in
+# Chromium.
 #
 # The binaries and the tests are built for the whole workspace, so cargo resolves the same
 # features for both and compiles every crate once (scripts/check-features.sh checks it);
@@ -69,6 +70,9 @@ tests scripts/tests/local-network-rpc.sh
 
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh
+
+step "the web client: unit tests, and its pages in Chromium against a dt-node --dev"
+tests scripts/tests/web-client.sh
 
 step "a short run of the feed-ingestion benchmark against a dt-node --dev"
 tests scripts/tests/ingestion-bench-smoke.sh

@@ -59,7 +59,7 @@ expect_plan() {
 	fi
 }
 
-all_tools=(protoc clang cc c++ make pkg-config node npm curl python3 mosquitto)
+all_tools=(protoc clang cc c++ make pkg-config node npm curl python3 mosquitto chromium)
 
 # The machine the fresh-machine run met: clang brings the versioned libclang only.
 path=$(machine versioned "${all_tools[@]}")
@@ -75,9 +75,9 @@ FAKE_PACKAGES="clang" FAKE_LIBRARIES="libclang-14.so.1 libclang.so" \
 
 path=$(machine bare)
 FAKE_PACKAGES="" FAKE_LIBRARIES="" expect_plan "a bare machine" "$path" \
-	"protobuf-compiler clang libclang-dev build-essential pkg-config nodejs npm curl python3 mosquitto"
+	"protobuf-compiler clang libclang-dev build-essential pkg-config nodejs npm curl python3 mosquitto chromium"
 
-path=$(machine no-cxx protoc clang cc make pkg-config node npm curl python3 mosquitto)
+path=$(machine no-cxx protoc clang cc make pkg-config node npm curl python3 mosquitto chromium)
 FAKE_PACKAGES="libclang-dev" FAKE_LIBRARIES="libclang.so" \
 	expect_plan "a C compiler but no C++ compiler" "$path" "build-essential"
 

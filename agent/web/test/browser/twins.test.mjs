@@ -1,0 +1,52 @@
+// The twins pages in Chromium against a dt-node holding the demo's bottling plant (created
+// by scripts/tests/web-client.sh with dt as DT_TWIN): the list links to the twin, whose AML
+// shows as a tree of elements, each with its confidentiality and fragment.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launch, openPage } from './browser.mjs';
+
+const twin = process.env.DT_TWIN;
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => browser?.close());
+
+test('the twin list links to the twin, whose specification is a tree of its elements', async () => {
+  assert.ok(twin, 'DT_TWIN is set (scripts/tests/web-client.sh sets it)');
+  const { page, errors, artifacts } = await openPage(browser, '#/twins');
+  await page.waitForSelector('#twin-list a', { timeout: 30_000 });
+  const links = await page.$$eval('#twin-list a', (anchors) => anchors.map((a) => a.getAttribute('href')));
+  assert.ok(links.includes(`#/twins/${twin}`), `a link to twin ${twin}: ${links}`);
+  await page.click(`a[href="#/twins/${twin}"]`);
+  await page.waitForSelector('#element-tree details', { timeout: 30_000 });
+  const elements = await page.$$eval('#element-tree details', (nodes) => nodes.map((n) => n.dataset.element));
+  for (const id of ['bottling-line', 'conveyor', 'filling-station-1', 'fill-level-sensor-1']) {
+    assert.ok(elements.includes(id), `element ${id} in the tree: ${elements}`);
+  }
+  // Nested as in the AML: the sensor inside the filling station inside the line.
+  const path = await page.$eval('[data-element="fill-level-sensor-1"]', (node) => {
+    const ids = [];
+    for (let at = node.parentElement?.closest('details'); at; at = at.parentElement?.closest('details')) {
+      ids.push(at.dataset.element);
+    }
+    return ids;
+  });
+  assert.deepEqual(path.slice(0, 2), ['filling-station-1', 'bottling-line']);
+  const summary = await page.$eval('[data-element="filling-station-1"] > summary', (s) => s.textContent);
+  // Elements are Internal unless their AML or the owner says otherwise.
+  assert.match(summary, /FillingStation1 filling-station-1 Internal v1/);
+  const fragment = await page.$eval('[data-element="fill-level-sensor-1"] > pre', (p) => p.textContent);
+  assert.match(fragment, /FLS-1001/);
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: join(artifacts, 'twin.png'), fullPage: true });
+  await page.close();
+});
+
+test('a twin that does not exist is said not to', async () => {
+  const { page } = await openPage(browser, '#/twins/999999');
+  await page.waitForSelector('#twin .refusal', { timeout: 30_000 });
+  assert.equal(await page.$eval('#twin .refusal', (p) => p.textContent), 'There is no twin 999999.');
+  await page.close();
+});
