@@ -958,31 +958,17 @@ async fn the_consortium_upgrades_its_runtime(
 	// An approval must name the code it approves.
 	let blind = owner.fails(&["consortium", "vote", &proposal, "approve", "--as", "owner"]);
 	assert!(blind.contains("--code"), "{blind}");
-	owner.json(&[
-		"consortium",
-		"vote",
-		&proposal,
-		"approve",
-		"--code",
-		&next_code,
-		"--as",
-		"owner",
-	]);
+	let approve = |party: &Party| {
+		let vote = ["consortium", "vote", &proposal, "approve", "--code", &next_code];
+		party.json(&[&vote[..], &["--as", party.name]].concat())
+	};
+	approve(owner);
 	// Two of four: no majority, no upgrade.
 	let short = auditor.fails(&["consortium", "execute", &proposal, "--as", "auditor"]);
 	assert!(short.contains("consortium.NotEnoughApprovals"), "{short}");
 	assert_eq!(spec_version(&nodes[0]).await, running);
 
-	maintainer.json(&[
-		"consortium",
-		"vote",
-		&proposal,
-		"approve",
-		"--code",
-		&next_code,
-		"--as",
-		"maintainer",
-	]);
+	approve(maintainer);
 	let open = auditor.json(&["consortium", "proposals"]);
 	assert_eq!(open[0]["approvals"].as_array().map(Vec::len), Some(3), "{open}");
 	auditor.json(&["consortium", "execute", &proposal, "--as", "auditor"]);

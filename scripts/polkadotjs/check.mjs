@@ -5,20 +5,11 @@
 //
 //   node check.mjs ws://127.0.0.1:9944     (a `dt-node --dev` node)
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { check, fail } from './report.mjs';
 import { Keyring } from '@polkadot/keyring';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const TIMEOUT_MS = 120_000;
-
-function fail(message) {
-  console.error(`FAIL ${message}`);
-  process.exit(1);
-}
-
-function check(condition, message) {
-  if (!condition) fail(message);
-  console.log(`ok   ${message}`);
-}
 
 const timer = setTimeout(() => fail(`no result within ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
 

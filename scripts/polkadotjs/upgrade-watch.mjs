@@ -4,20 +4,11 @@
 //
 //   node upgrade-watch.mjs ws://127.0.0.1:9944 SPEC_VERSION
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { check, fail } from './report.mjs';
 
 const url = process.argv[2];
 const expected = Number(process.argv[3]);
 const TIMEOUT_MS = 600_000;
-
-function fail(message) {
-  console.error(`FAIL ${message}`);
-  process.exit(1);
-}
-
-function check(condition, message) {
-  if (!condition) fail(message);
-  console.log(`ok   ${message}`);
-}
 
 if (!url || !Number.isInteger(expected)) fail('usage: node upgrade-watch.mjs WS_URL SPEC_VERSION');
 const timer = setTimeout(() => fail(`spec version ${expected} not seen within ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
