@@ -99,6 +99,15 @@ impl Party {
 		})
 	}
 
+	/// The entries `from` (inclusive) to `to` (exclusive) of a feed, read and decrypted by
+	/// `dt feed range` as this party.
+	fn feed_range(&self, feed: &str, from: u64, to: u64) -> Vec<Value> {
+		let (from, to) = (from.to_string(), to.to_string());
+		let range =
+			self.json(&["feed", "range", feed, "--from", &from, "--to", &to, "--as", self.name]);
+		range["entries"].as_array().expect("a list of entries").clone()
+	}
+
 	/// `dt ARGS`, asserting failure; its standard error.
 	fn fails(&self, args: &[&str]) -> String {
 		let output = self.run(args);
@@ -533,18 +542,7 @@ async fn the_bottling_plant_scenario_end_to_end() {
 	let feed_id: u64 = new_id.parse().unwrap();
 	let sealed = sealed_entries(&nodes[3], feed_id, &AgentKey::Device).await;
 	assert!(!sealed.is_empty() && sealed.iter().all(|entry| entry["epoch"].is_number()));
-	let opened = maintainer.json(&[
-		"feed",
-		"range",
-		&new_id,
-		"--from",
-		"0",
-		"--to",
-		"20",
-		"--as",
-		"maintainer",
-	]);
-	let opened = opened["entries"].as_array().unwrap();
+	let opened = maintainer.feed_range(&new_id, 0, 20);
 	assert!(!opened.is_empty());
 	// Read after the entries: the agent logs a reading as it takes it, before it forwards
 	// it, so every entry the node served is in the log by now (and newer ones may be too).
@@ -615,20 +613,8 @@ async fn the_bottling_plant_scenario_end_to_end() {
 
 	// --- The manufacturer analyses the broken sensor's last readings ---
 	let final_checkpoint = old_feed["latest_checkpoint"]["sequence"].as_u64().unwrap();
-	let from = final_checkpoint.saturating_sub(9).to_string();
-	let to = (final_checkpoint + 1).to_string();
-	let last_readings = manufacturer.json(&[
-		"feed",
-		"range",
-		&old_id,
-		"--from",
-		&from,
-		"--to",
-		&to,
-		"--as",
-		"manufacturer",
-	]);
-	let last_readings = last_readings["entries"].as_array().expect("a list of readings");
+	let last_readings =
+		manufacturer.feed_range(&old_id, final_checkpoint.saturating_sub(9), final_checkpoint + 1);
 	assert!(!last_readings.is_empty());
 	assert_eq!(last_readings.last().unwrap()["sequence"], final_checkpoint);
 
@@ -827,20 +813,7 @@ async fn the_bottling_plant_scenario_end_to_end() {
 		(new.len() >= 3).then_some(new)
 	});
 	assert!(first_new.iter().all(|entry| entry["epoch"].as_u64().unwrap() > last_epoch));
-	let from = last_sequence.saturating_sub(2).to_string();
-	let to = (last_sequence + 3).to_string();
-	let across = maintainer.json(&[
-		"feed",
-		"range",
-		&new_id,
-		"--from",
-		&from,
-		"--to",
-		&to,
-		"--as",
-		"maintainer",
-	]);
-	let across = across["entries"].as_array().unwrap();
+	let across = maintainer.feed_range(&new_id, last_sequence.saturating_sub(2), last_sequence + 3);
 	assert_eq!(across.len(), 5, "{across:?}");
 	let readings = readings_logged(&dir.path().join("readings.log"));
 	for entry in across {
@@ -1058,19 +1031,7 @@ async fn the_consortium_upgrades_its_runtime(
 		(latest["timestamp"].as_u64()? > upgraded_at + 5_000)
 			.then(|| latest["sequence"].as_u64())?
 	});
-	let (from, to) = (first_sequence.to_string(), (last + 1).to_string());
-	let streamed = maintainer.json(&[
-		"feed",
-		"range",
-		state.feed,
-		"--from",
-		&from,
-		"--to",
-		&to,
-		"--as",
-		"maintainer",
-	]);
-	let streamed = streamed["entries"].as_array().unwrap().clone();
+	let streamed = maintainer.feed_range(state.feed, first_sequence, last + 1);
 	let sequences: Vec<u64> = streamed.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
 	assert_eq!(sequences, (first_sequence..=last).collect::<Vec<_>>());
 	let readings = readings_logged(&dir.join("readings.log"));

@@ -39,6 +39,9 @@ test('the twin list links to the twin, whose specification is a tree of its elem
   assert.match(summary, /FillingStation1 filling-station-1 Internal v1/);
   const fragment = await page.$eval('[data-element="fill-level-sensor-1"] > pre', (p) => p.textContent);
   assert.match(fragment, /FLS-1001/);
+  // A fragment is shown as the text it is: its markup never becomes the page's.
+  assert.match(fragment, /<Attribute Name="SerialNumber"/);
+  assert.equal(await page.$$eval('#element-tree pre *', (nodes) => nodes.length), 0);
   assert.deepEqual(errors, []);
   await page.screenshot({ path: join(artifacts, 'twin.png'), fullPage: true });
   await page.close();
