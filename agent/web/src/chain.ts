@@ -23,11 +23,15 @@ export async function connect(url: string): Promise<ApiPromise> {
       noInitWarn: true,
     }),
   );
+  // A refused connection is reported at once; a node that never answers, after the timeout.
+  const refused = new Promise<never>((_, reject) => {
+    provider.on('error', () => reject(new NodeUnreachable(url)));
+  });
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new NodeUnreachable(url)), CONNECT_TIMEOUT_MS),
   );
   try {
-    return await Promise.race([connected, timeout]);
+    return await Promise.race([connected, refused, timeout]);
   } catch (error) {
     await provider.disconnect().catch(() => undefined);
     throw error instanceof NodeUnreachable ? error : new NodeUnreachable(url);
