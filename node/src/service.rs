@@ -261,13 +261,14 @@ pub fn new_full<
 			.map_err(ServiceError::Other)?,
 		},
 	);
-	// Blocks uploaded and not (yet) referenced on chain: released once it refers to them,
-	// removed after the grace period if it never does.
+	// Whether the runtime the chain runs still has the APIs this node calls, at every upgrade.
 	task_manager.spawn_handle().spawn(
 		"dt-runtime-watch",
 		None,
 		crate::runtime_watch::follow(client.clone()),
 	);
+	// Blocks uploaded and not (yet) referenced on chain: released once it refers to them,
+	// removed after the grace period if it never does.
 	task_manager.spawn_handle().spawn(
 		"dt-offchain-uploads",
 		None,

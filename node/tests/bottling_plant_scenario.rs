@@ -1057,24 +1057,16 @@ async fn the_consortium_upgrades_its_runtime(
 /// Every storage entry of a pallet at a block, read over RPC: the state a migration's checks
 /// run on, as try-runtime runs them on a live chain's state.
 async fn pallet_state(node: &Node, pallet: &[u8], at: sp_core::H256) -> sp_core::storage::Storage {
-	let rpc = node.rpc().await;
-	let prefix = hex0x(&sp_io::hashing::twox_128(pallet));
+	let client = dt_client::Client::connect(&node.ws_url()).await.unwrap();
+	let prefix = sp_io::hashing::twox_128(pallet);
 	let mut top = std::collections::BTreeMap::new();
-	let mut start: Option<String> = None;
-	loop {
-		let keys: Vec<String> = rpc
-			.request("state_getKeysPaged", rpc_params![&prefix, 1000u32, start.clone(), at])
-			.await;
-		for key in &keys {
-			let value: Option<String> = rpc.request("state_getStorage", rpc_params![key, at]).await;
-			let bytes = |text: &str| hex::decode(text.trim_start_matches("0x")).unwrap();
-			top.insert(bytes(key), bytes(&value.expect("a listed key has a value")));
-		}
-		if keys.len() < 1000 {
-			return sp_core::storage::Storage { top, children_default: Default::default() };
-		}
-		start = keys.last().cloned();
+	for key in client.storage_keys(&prefix, Some(at)).await.unwrap() {
+		let value: Option<String> =
+			client.request("state_getStorage", rpc_params![hex0x(&key), at]).await.unwrap();
+		let value = value.expect("a listed key has a value");
+		top.insert(key, hex::decode(value.trim_start_matches("0x")).unwrap());
 	}
+	sp_core::storage::Storage { top, children_default: Default::default() }
 }
 
 /// The spec version the node's best block runs.

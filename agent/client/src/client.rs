@@ -177,14 +177,19 @@ impl Client {
 			.transpose()
 	}
 
-	/// Every storage key under `prefix` in the best block, a page of requests at a time.
-	pub async fn storage_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, ClientError> {
+	/// Every storage key under `prefix` at a block (the best one for `None`), a page of
+	/// requests at a time.
+	pub async fn storage_keys(
+		&self,
+		prefix: &[u8],
+		at: Option<H256>,
+	) -> Result<Vec<Vec<u8>>, ClientError> {
 		const PAGE: u32 = 1000;
 		let mut keys = Vec::new();
 		loop {
 			let start = keys.last().map(|key: &Vec<u8>| hex_string(key));
 			let page: Vec<String> = self
-				.request("state_getKeysPaged", rpc_params![hex_string(prefix), PAGE, start])
+				.request("state_getKeysPaged", rpc_params![hex_string(prefix), PAGE, start, at])
 				.await?;
 			let last_page = page.len() < PAGE as usize;
 			for key in page {

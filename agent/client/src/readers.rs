@@ -3,7 +3,7 @@
 //! public data), each with the RSA key it registered on chain. Document keys and feed epoch
 //! keys are sealed for exactly these, by `dt` and by the device agent alike.
 
-use crate::{Client, ClientError};
+use crate::{hex_string, Client, ClientError};
 use codec::Encode;
 use dt_primitives::{
 	access::{Action, Confidentiality, Grantee, Permission, Role, TwinId},
@@ -11,11 +11,7 @@ use dt_primitives::{
 };
 use dt_runtime::{AccountId, Runtime};
 use frame_support::{storage::StoragePrefixedMap, StorageHasher, Twox64Concat};
-use jsonrpsee::rpc_params;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Storage keys read per page when listing members.
-const KEYS_PER_PAGE: u32 = 1000;
 
 /// An account the chain clears to read data of one level on one twin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,28 +122,22 @@ async fn organisation_members(
 /// The accounts ending the storage keys under `prefix` (maps whose last key is an account
 /// hashed with `Blake2_128Concat`, so the account's 32 bytes end the key).
 async fn accounts_under(client: &Client, prefix: Vec<u8>) -> Result<Vec<AccountId>, ClientError> {
-	let prefix_hex = format!("0x{}", hex::encode(&prefix));
-	let mut accounts = Vec::new();
-	let mut start: Option<String> = None;
-	loop {
-		let keys: Vec<String> = client
-			.request("state_getKeysPaged", rpc_params![&prefix_hex, KEYS_PER_PAGE, &start])
-			.await?;
-		for key in &keys {
-			let account = hex::decode(key.trim_start_matches("0x"))
-				.ok()
-				.filter(|bytes| bytes.len() >= prefix.len() + 32)
-				.map(|bytes| <[u8; 32]>::try_from(&bytes[bytes.len() - 32..]).expect("32 bytes"))
+	client
+		.storage_keys(&prefix, None)
+		.await?
+		.into_iter()
+		.map(|key| {
+			key.len()
+				.checked_sub(32)
+				.filter(|start| *start >= prefix.len())
+				.map(|start| {
+					AccountId::from(<[u8; 32]>::try_from(&key[start..]).expect("32 bytes"))
+				})
 				.ok_or_else(|| {
-					ClientError::decode("an account from a storage key", format!("{key:?}"))
-				})?;
-			accounts.push(AccountId::from(account));
-		}
-		if keys.len() < KEYS_PER_PAGE as usize {
-			return Ok(accounts);
-		}
-		start = keys.last().cloned();
-	}
+					ClientError::decode("an account from a storage key", hex_string(&key))
+				})
+		})
+		.collect()
 }
 
 #[cfg(test)]

@@ -39,6 +39,11 @@ impl ChainRuntime {
 	/// `Ok` if this client's calls and events are the chain's, else what differs and what to do.
 	pub fn ensure_supported(&self) -> Result<(), ClientError> {
 		let built_for = &dt_runtime::VERSION;
+		if self.spec_name == built_for.spec_name
+			&& self.transaction_version == built_for.transaction_version
+		{
+			return Ok(());
+		}
 		let advice = if self.spec_name != built_for.spec_name {
 			"The node is not a node of a dt-ledger chain: check the --node address."
 		} else if self.transaction_version > built_for.transaction_version {
@@ -48,11 +53,6 @@ impl ChainRuntime {
 			"This client is newer than the chain's runtime: use the release of dt and dt-agent \
 			 that matches it, or upgrade the consortium's runtime first."
 		};
-		if self.spec_name == built_for.spec_name
-			&& self.transaction_version == built_for.transaction_version
-		{
-			return Ok(());
-		}
 		Err(ClientError::IncompatibleRuntime {
 			spec_name: self.spec_name.clone(),
 			spec_version: self.spec_version,

@@ -68,100 +68,130 @@ pub async fn consortium_command(
 	match command {
 		ConsortiumCommand::Proposals => list_proposals(&client).await,
 		ConsortiumCommand::ProposeUpgrade { code, signer } => {
-			let runtime = upgrade_code(&client, &code).await?;
-			let action = Action::UpgradeRuntime {
-				code_hash: runtime.hash,
-				spec_version: runtime.version.spec_version,
-			};
-			let pair = unlock(keystore, &signer)?;
-			let call = RuntimeCall::Consortium(ConsortiumCall::propose { action });
-			let finalized =
-				chain::submit(&client, &pair, call, "propose the runtime upgrade").await?;
-			let proposal = finalized
-				.events
-				.iter()
-				.find_map(|event| match event {
-					RuntimeEvent::Consortium(ConsortiumEvent::ProposalCreated {
-						proposal, ..
-					}) => Some(*proposal),
-					_ => None,
-				})
-				.ok_or_else(|| anyhow!("the chain did not report the new proposal"))?;
-			Ok(Output {
-				text: format!(
-					"proposal {proposal}: upgrade the runtime to spec version {} (code {:?}); \
-					 the other organisations' admins approve it with `dt consortium vote \
-					 {proposal} approve --code {}`",
-					runtime.version.spec_version,
-					runtime.hash,
-					code.display()
-				),
-				json: json!({
-					"proposal": proposal,
-					"code_hash": runtime.hash,
-					"spec_version": runtime.version.spec_version,
-					"block": finalized.block,
-				}),
-			})
+			propose_upgrade(keystore, &client, &code, &signer).await
 		},
 		ConsortiumCommand::Vote { proposal, decision, code, signer } => {
-			let open = open_proposal(&client, proposal).await?;
-			if let (Action::UpgradeRuntime { code_hash, spec_version }, Decision::Approve) =
-				(&open.action, decision)
-			{
-				let path = code.as_ref().ok_or_else(|| {
-					anyhow!(
-						"proposal {proposal} upgrades the runtime: approve it with the code you \
-						 were sent (--code FILE), so that the vote is for a code you checked"
-					)
-				})?;
-				let runtime = upgrade_code(&client, path).await?;
-				if runtime.hash != *code_hash {
-					bail!(
-						"{} is not the code proposal {proposal} names: it hashes to {:?}, the \
-						 proposal to {code_hash:?}; nothing was voted",
-						path.display(),
-						runtime.hash
-					);
-				}
-				if runtime.version.spec_version != *spec_version {
-					bail!(
-						"proposal {proposal} announces spec version {spec_version} but its code \
-						 declares {}; nothing was voted",
-						runtime.version.spec_version
-					);
-				}
-			}
-			let pair = unlock(keystore, &signer)?;
-			let approve = decision == Decision::Approve;
-			let call = RuntimeCall::Consortium(ConsortiumCall::vote { proposal, approve });
-			let finalized = chain::submit(&client, &pair, call, "vote").await?;
-			let word = if approve { "approves" } else { "rejects" };
-			Ok(Output {
-				text: format!("{}'s organisation {word} proposal {proposal}", signer.key),
-				json: json!({ "proposal": proposal, "approve": approve, "block": finalized.block }),
-			})
+			vote(keystore, &client, proposal, decision, code.as_ref(), &signer).await
 		},
 		ConsortiumCommand::Execute { proposal, signer } => {
-			let open = open_proposal(&client, proposal).await?;
-			let pair = unlock(keystore, &signer)?;
-			let call = RuntimeCall::Consortium(ConsortiumCall::execute_proposal { proposal });
-			let finalized = chain::submit(&client, &pair, call, "execute the proposal").await?;
-			let next = match open.action {
-				Action::UpgradeRuntime { .. } => {
-					"; the upgrade is authorized: submit its code with `dt consortium apply FILE`"
-				},
-				_ => "",
-			};
-			Ok(Output {
-				text: format!("proposal {proposal} executed: {}{next}", describe(&open.action)),
-				json: json!({ "proposal": proposal, "executed": true, "block": finalized.block }),
-			})
+			execute(keystore, &client, proposal, &signer).await
 		},
 		ConsortiumCommand::Apply { code, signer } => {
 			apply_upgrade(keystore, &client, &code, &signer).await
 		},
 	}
+}
+
+/// Proposes the runtime in `path` as the chain's next.
+async fn propose_upgrade(
+	keystore: &Keystore,
+	client: &Client,
+	path: &PathBuf,
+	signer: &Signer,
+) -> Result<Output> {
+	let runtime = upgrade_code(client, path).await?;
+	let action = Action::UpgradeRuntime {
+		code_hash: runtime.hash,
+		spec_version: runtime.version.spec_version,
+	};
+	let pair = unlock(keystore, signer)?;
+	let call = RuntimeCall::Consortium(ConsortiumCall::propose { action });
+	let finalized = chain::submit(client, &pair, call, "propose the runtime upgrade").await?;
+	let proposal = finalized
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Consortium(ConsortiumEvent::ProposalCreated { proposal, .. }) => {
+				Some(*proposal)
+			},
+			_ => None,
+		})
+		.ok_or_else(|| anyhow!("the chain did not report the new proposal"))?;
+	Ok(Output {
+		text: format!(
+			"proposal {proposal}: upgrade the runtime to spec version {} (code {:?}); the other \
+			 organisations' admins approve it with `dt consortium vote {proposal} approve --code {}`",
+			runtime.version.spec_version,
+			runtime.hash,
+			path.display()
+		),
+		json: json!({
+			"proposal": proposal,
+			"code_hash": runtime.hash,
+			"spec_version": runtime.version.spec_version,
+			"block": finalized.block,
+		}),
+	})
+}
+
+/// Votes for the signer's organisation; an approval of a runtime upgrade only with its code.
+async fn vote(
+	keystore: &Keystore,
+	client: &Client,
+	proposal: ProposalId,
+	decision: Decision,
+	code: Option<&PathBuf>,
+	signer: &Signer,
+) -> Result<Output> {
+	let open = open_proposal(client, proposal).await?;
+	if let (Action::UpgradeRuntime { code_hash, spec_version }, Decision::Approve) =
+		(&open.action, decision)
+	{
+		let path = code.ok_or_else(|| {
+			anyhow!(
+				"proposal {proposal} upgrades the runtime: approve it with the code you were \
+				 sent (--code FILE), so that the vote is for a code you checked"
+			)
+		})?;
+		let runtime = upgrade_code(client, path).await?;
+		if runtime.hash != *code_hash {
+			bail!(
+				"{} is not the code proposal {proposal} names: it hashes to {:?}, the proposal \
+				 to {code_hash:?}; nothing was voted",
+				path.display(),
+				runtime.hash
+			);
+		}
+		if runtime.version.spec_version != *spec_version {
+			bail!(
+				"proposal {proposal} announces spec version {spec_version} but its code declares \
+				 {}; nothing was voted",
+				runtime.version.spec_version
+			);
+		}
+	}
+	let pair = unlock(keystore, signer)?;
+	let approve = decision == Decision::Approve;
+	let call = RuntimeCall::Consortium(ConsortiumCall::vote { proposal, approve });
+	let finalized = chain::submit(client, &pair, call, "vote").await?;
+	let word = if approve { "approves" } else { "rejects" };
+	Ok(Output {
+		text: format!("{}'s organisation {word} proposal {proposal}", signer.key),
+		json: json!({ "proposal": proposal, "approve": approve, "block": finalized.block }),
+	})
+}
+
+/// Carries out a proposal the majority approves.
+async fn execute(
+	keystore: &Keystore,
+	client: &Client,
+	proposal: ProposalId,
+	signer: &Signer,
+) -> Result<Output> {
+	let open = open_proposal(client, proposal).await?;
+	let pair = unlock(keystore, signer)?;
+	let call = RuntimeCall::Consortium(ConsortiumCall::execute_proposal { proposal });
+	let finalized = chain::submit(client, &pair, call, "execute the proposal").await?;
+	let next = match open.action {
+		Action::UpgradeRuntime { .. } => {
+			"; the upgrade is authorized: submit its code with `dt consortium apply FILE`"
+		},
+		_ => "",
+	};
+	Ok(Output {
+		text: format!("proposal {proposal} executed: {}{next}", describe(&open.action)),
+		json: json!({ "proposal": proposal, "executed": true, "block": finalized.block }),
+	})
 }
 
 /// The runtime in `path`, checked to be a possible upgrade of the chain's runtime.
@@ -275,7 +305,7 @@ async fn open_proposal(client: &Client, proposal: ProposalId) -> Result<Proposal
 async fn list_proposals(client: &Client) -> Result<Output> {
 	let prefix = frame_support::storage::storage_prefix(b"Consortium", b"Proposals");
 	let mut proposals: Vec<(ProposalId, Proposal<Runtime>)> = Vec::new();
-	for key in client.storage_keys(&prefix).await? {
+	for key in client.storage_keys(&prefix, None).await? {
 		// Twox64Concat: 8 hash bytes, then the id itself.
 		let id = key[prefix.len() + 8..]
 			.try_into()

@@ -39,24 +39,19 @@ pub mod v1 {
 
 	impl<T: Config> UncheckedOnRuntimeUpgrade for RecountTwinDocuments<T> {
 		fn on_runtime_upgrade() -> Weight {
-			let mut counts = BTreeMap::<TwinId, u32>::new();
-			let mut reads = 0u64;
-			for (twin, _) in TwinDocuments::<T>::iter_keys() {
-				reads.saturating_inc();
-				counts.entry(twin).or_default().saturating_inc();
-			}
+			let counted = counted_documents::<T>();
+			let stored: BTreeMap<TwinId, u32> = TwinDocumentCount::<T>::iter().collect();
+			// One read per document entry (the counts add up to them) and per stored count.
+			let entries: u64 = counted.values().map(|count| u64::from(*count)).sum();
+			let reads = entries.saturating_add(stored.len() as u64);
 			let mut writes = 0u64;
 			// Counts of twins that no longer have a document entry go too.
-			let stale: Vec<TwinId> = TwinDocumentCount::<T>::iter_keys()
-				.filter(|twin| !counts.contains_key(twin))
-				.collect();
-			reads.saturating_accrue(stale.len() as u64 + counts.len() as u64);
-			for twin in stale {
+			for twin in stored.keys().filter(|twin| !counted.contains_key(twin)) {
 				TwinDocumentCount::<T>::remove(twin);
 				writes.saturating_inc();
 			}
-			for (twin, count) in counts {
-				if TwinDocumentCount::<T>::get(twin) != count {
+			for (twin, count) in &counted {
+				if stored.get(twin) != Some(count) {
 					TwinDocumentCount::<T>::insert(twin, count);
 					writes.saturating_inc();
 				}
@@ -79,6 +74,15 @@ pub mod v1 {
 				.map_err(|_| sp_runtime::TryRuntimeError::Other("undecodable snapshot"))?;
 			verify::<T>(&before).map_err(sp_runtime::TryRuntimeError::Other)
 		}
+	}
+
+	/// Every twin's documents, counted from their entries in [`TwinDocuments`].
+	fn counted_documents<T: Config>() -> BTreeMap<TwinId, u32> {
+		let mut counts = BTreeMap::<TwinId, u32>::new();
+		for (twin, _) in TwinDocuments::<T>::iter_keys() {
+			counts.entry(twin).or_default().saturating_inc();
+		}
+		counts
 	}
 
 	/// What the migration must keep: every document and version, by encoding.
@@ -109,12 +113,8 @@ pub mod v1 {
 		if &snapshot::<T>() != before {
 			return Err("documents or versions changed");
 		}
-		let mut counts = BTreeMap::<TwinId, u32>::new();
-		for (twin, _) in TwinDocuments::<T>::iter_keys() {
-			counts.entry(twin).or_default().saturating_inc();
-		}
 		let stored: BTreeMap<TwinId, u32> = TwinDocumentCount::<T>::iter().collect();
-		if stored != counts {
+		if stored != counted_documents::<T>() {
 			return Err("a twin's document count differs from its documents");
 		}
 		if Pallet::<T>::on_chain_storage_version() != 1 {
