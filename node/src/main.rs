@@ -10,6 +10,7 @@ mod offchain_rpc;
 mod rpc;
 mod runtime_watch;
 mod service;
+mod twin_index;
 mod twin_rpc;
 mod uploads;
 

@@ -3,6 +3,7 @@
 use crate::{
 	offchain_network::{ChainView, StoreChainApi},
 	offchain_rpc::{FeedApiServer, Offchain, OffchainStores, StoreApiServer},
+	twin_index::rpc::{Index, IndexApiServer},
 	twin_rpc::{Twin, TwinApiServer},
 };
 use dt_runtime::{opaque::Block, AccountId, BlockNumber, Nonce};
@@ -21,6 +22,8 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 	/// The embedded off-chain store.
 	pub offchain: Arc<OffchainStores>,
+	/// The twin index; `None` if it could not be opened.
+	pub twin_index: Option<Arc<dt_twin_index::IndexStore>>,
 }
 
 /// All RPC methods beyond those `sc-service` mounts itself.
@@ -39,16 +42,19 @@ where
 	C::Api: pallet_dt_twin_spec::runtime_api::TwinSpecApi<Block, AccountId, BlockNumber>,
 	C::Api: pallet_dt_feeds::runtime_api::FeedsApi<Block, AccountId, BlockNumber>,
 	C::Api: StoreChainApi,
+	C::Api: pallet_dt_access::runtime_api::AccessApi<Block, AccountId>,
 	P: TransactionPool + 'static,
 {
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, offchain } = deps;
+	let FullDeps { client, pool, offchain, twin_index } = deps;
 	// `system_accountNextIndex`: the next nonce, counting transactions still in the pool.
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	// `twin_*`: twins' AML documents, elements and their history.
 	module.merge(Twin::<C, Block, AccountId>::new(client.clone()).into_rpc())?;
+	// `index_*`: twins' change trails and searches, from the node's twin index.
+	module.merge(Index::new(client.clone(), twin_index).into_rpc())?;
 	// `store_*` and `feed_*`: the embedded off-chain store's blocks and sensor feeds.
 	// The chain's rules as the store asks them (membership, for puts).
 	let policy = Arc::new(ChainView::new(client.clone()));

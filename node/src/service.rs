@@ -9,6 +9,7 @@ use sc_consensus_grandpa::SharedVoterState;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_blockchain::HeaderBackend as _;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use std::sync::Arc;
 
@@ -267,6 +268,23 @@ pub fn new_full<
 		None,
 		crate::runtime_watch::follow(client.clone()),
 	);
+	// The twin index: every twin's changes in finalized blocks and the current elements, for
+	// the index_* RPC methods. It follows finality on a thread of its own (it reads state and
+	// writes SQLite, both blocking) and never stops the node: without it those methods say so.
+	let twin_index = crate::twin_index::open(
+		&config
+			.base_path
+			.config_dir(config.chain_spec.id())
+			.join(crate::twin_index::FILE_NAME),
+		client.info().genesis_hash.0,
+	);
+	if let Some(store) = &twin_index {
+		task_manager.spawn_handle().spawn_blocking(
+			"dt-twin-index",
+			None,
+			crate::twin_index::follow::follow(client.clone(), store.clone()),
+		);
+	}
 	// Blocks uploaded and not (yet) referenced on chain: released once it refers to them,
 	// removed after the grace period if it never does.
 	task_manager.spawn_handle().spawn(
@@ -283,6 +301,7 @@ pub fn new_full<
 				client: client.clone(),
 				pool: pool.clone(),
 				offchain: offchain_stores.clone(),
+				twin_index: twin_index.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

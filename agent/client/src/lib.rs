@@ -16,6 +16,8 @@
 //!   was built for ([`ChainRuntime`]); [`RuntimeCode`] reads a runtime's code for an upgrade;
 //! - [`dispatch_error_name`] names a refusal as `pallet.Error`;
 //! - [`hex_string`] and [`from_hex`] are bytes as the node's RPC methods take and give them;
+//! - [`ledger`] tells the events of a twin in words ([`ledger::Update`]), as `dt watch`,
+//!   `dt audit` and the node's twin index show them;
 //! - [`reading`] is the payload of a sensor reading in a feed entry;
 //! - [`readers`] tells who the chain clears to read a twin's data of a level, with their
 //!   registered encryption keys (what document and feed epoch keys are sealed for);
@@ -25,6 +27,7 @@ mod client;
 mod dispatch_error;
 mod error;
 mod events;
+pub mod ledger;
 pub mod readers;
 pub mod reading;
 mod runtime_code;

@@ -1,9 +1,10 @@
 //! `dt access`: roles on a twin and what each role may do.
 
-use crate::twin_edit::{confidentiality_name, parse_confidentiality};
+use crate::twin_edit::parse_confidentiality;
 use crate::{chain, keystore::Keystore, parse_account, unlock, Output, Signer};
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
+pub use dt_client::ledger::{permission_name, role_name};
 use dt_primitives::access::{Grantee, Permission, Role, TwinId};
 use dt_runtime::RuntimeCall;
 use serde_json::json;
@@ -86,27 +87,6 @@ pub fn parse_permission(text: &str) -> Result<Permission> {
 	})
 }
 
-/// The command-line form of a permission; [`parse_permission`] reads it back.
-pub fn permission_name(permission: &Permission) -> String {
-	let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-	match permission {
-		Permission::Read(level) => format!("read:{}", confidentiality_name(*level)),
-		Permission::WriteSpecification(None) => "write-spec".into(),
-		Permission::WriteSpecification(Some(element)) => format!("write-spec:{}", text(element)),
-		Permission::AddDocuments => "add-documents".into(),
-		Permission::VersionDocuments => "version-documents".into(),
-		Permission::AnnotateDocuments => "annotate-documents".into(),
-		Permission::RegisterFeeds => "register-feeds".into(),
-		Permission::AppendToFeeds => "append-to-feeds".into(),
-		Permission::CallPrograms(None) => "call-programs".into(),
-		Permission::CallPrograms(Some(program)) => format!("call-programs:{}", text(program)),
-		Permission::AddExternalSources => "add-external-sources".into(),
-		Permission::ManageAccess => "manage-access".into(),
-		Permission::RunPrograms => "run-programs".into(),
-		Permission::DeclarePrograms => "declare-programs".into(),
-	}
-}
-
 pub fn parse_role(text: &str) -> Result<Role> {
 	Ok(match text.to_ascii_lowercase().as_str() {
 		"owner" => Role::Owner,
@@ -121,13 +101,6 @@ pub fn parse_role(text: &str) -> Result<Role> {
 			),
 		},
 	})
-}
-
-pub fn role_name(role: &Role) -> String {
-	match role {
-		Role::Custom(id) => format!("custom:{id}"),
-		other => format!("{other:?}").to_lowercase(),
-	}
 }
 
 pub async fn access_command(

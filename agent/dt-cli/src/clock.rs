@@ -5,20 +5,7 @@ use anyhow::{bail, Result};
 
 const MS_PER_DAY: i64 = 86_400_000;
 
-/// `ms` as RFC 3339 UTC with milliseconds: `2026-11-26T09:30:00.250Z`.
-pub fn format_ms(ms: u64) -> String {
-	let ms = ms as i64;
-	let (days, rest) = (ms.div_euclid(MS_PER_DAY), ms.rem_euclid(MS_PER_DAY));
-	let (year, month, day) = civil_from_days(days);
-	let seconds = rest / 1000;
-	format!(
-		"{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-		seconds / 3600,
-		seconds / 60 % 60,
-		seconds % 60,
-		rest % 1000
-	)
-}
+pub use dt_client::ledger::format_ms;
 
 /// A time given on the command line: milliseconds since the Unix epoch (`1764149400000`),
 /// RFC 3339 in UTC (`2026-11-26T09:30:00Z`, fractions of a second allowed) or `now`.
@@ -91,20 +78,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 	let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
 	let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
 	era * 146_097 + day_of_era - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-	let days = days + 719_468;
-	let era = days.div_euclid(146_097);
-	let day_of_era = days - era * 146_097;
-	let year_of_era =
-		(day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-	let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-	let month_index = (5 * day_of_year + 2) / 153;
-	let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-	let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-	let year = year_of_era + era * 400 + if month <= 2 { 1 } else { 0 };
-	(year, month, day)
 }
 
 #[cfg(test)]

@@ -423,9 +423,7 @@ pub fn parse_confidentiality(text: &str) -> Result<Confidentiality> {
 	})
 }
 
-pub fn confidentiality_name(level: Confidentiality) -> String {
-	format!("{level:?}").to_lowercase()
-}
+pub use dt_client::ledger::confidentiality_name;
 
 fn parse_source_kind(text: &str) -> Result<SourceKind> {
 	Ok(match text.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
