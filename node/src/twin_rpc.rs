@@ -35,6 +35,23 @@ pub mod error_code {
 	pub const STATE_UNAVAILABLE: i32 = 7004;
 	/// The stored elements could not be assembled into a document.
 	pub const ASSEMBLY_FAILED: i32 = 7005;
+	/// The AML snippet is not one insertable element (or is too long).
+	pub const INVALID_SNIPPET: i32 = 7006;
+}
+
+/// The longest snippet `twin_parseSnippet` reads: more than a block's worth of fragments is
+/// not inserted from a page anyway.
+pub const MAX_SNIPPET_LEN: usize = 1 << 20;
+
+/// One element of a snippet, as `twinSpec.insertElement` takes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnippetElement {
+	pub id: String,
+	pub parent: String,
+	pub previous_sibling: Option<String>,
+	/// The element's own XML, its child elements replaced by placeholders.
+	pub fragment: String,
 }
 
 /// A twin, as `twin_listTwins` lists it.
@@ -109,6 +126,18 @@ pub trait TwinApi<BlockHash, AccountId, BlockNumber> {
 		element: String,
 		at: Option<BlockHash>,
 	) -> RpcResult<Vec<ElementView<AccountId, BlockNumber>>>;
+
+	/// Splits an AML snippet (one element with everything inside it) into the elements
+	/// `twinSpec.insertElement` takes, in order, the first placed under `parent` after
+	/// `after` (first child when absent): what `dt twin insert` submits, so a browser
+	/// inserts exactly what dt would. Reads no state.
+	#[method(name = "parseSnippet")]
+	fn parse_snippet(
+		&self,
+		snippet: String,
+		parent: String,
+		after: Option<String>,
+	) -> RpcResult<Vec<SnippetElement>>;
 }
 
 /// Serves the `twin_*` methods from the client's runtime API.
@@ -121,6 +150,35 @@ impl<Client, Block, AccountId> Twin<Client, Block, AccountId> {
 	pub fn new(client: Arc<Client>) -> Self {
 		Twin { client, _marker: PhantomData }
 	}
+}
+
+/// What `twin_parseSnippet` answers for `snippet`.
+fn split_snippet(
+	snippet: &str,
+	parent: &str,
+	after: Option<&str>,
+) -> RpcResult<Vec<SnippetElement>> {
+	if snippet.len() > MAX_SNIPPET_LEN {
+		return Err(error(
+			error_code::INVALID_SNIPPET,
+			format!("the snippet is {} bytes, more than {MAX_SNIPPET_LEN}", snippet.len()),
+		));
+	}
+	let records = dt_aml::parse_snippet(snippet.as_bytes(), Some(parent), after).map_err(|e| {
+		error(
+			error_code::INVALID_SNIPPET,
+			format!("the snippet is not an insertable AML element: {e}"),
+		)
+	})?;
+	Ok(records
+		.into_iter()
+		.map(|record| SnippetElement {
+			parent: record.parent.unwrap_or_else(|| parent.to_owned()),
+			previous_sibling: record.previous_sibling,
+			fragment: record.fragment.as_str().to_owned(),
+			id: record.id,
+		})
+		.collect())
 }
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
@@ -285,6 +343,15 @@ where
 		self.assemble(twin, self.at(at), reader)
 	}
 
+	fn parse_snippet(
+		&self,
+		snippet: String,
+		parent: String,
+		after: Option<String>,
+	) -> RpcResult<Vec<SnippetElement>> {
+		split_snippet(&snippet, &parent, after.as_deref())
+	}
+
 	fn get_element(
 		&self,
 		twin: TwinId,
@@ -308,5 +375,35 @@ where
 			versions.push(view(self.record(twin, &element, hash)?));
 		}
 		Ok(versions)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const SNIPPET: &str = r#"<InternalElement Name="Camera" ID="camera-1"><Attribute Name="SerialNumber"><Value>C-7</Value></Attribute><InternalElement Name="Lens" ID="lens-1" /></InternalElement>"#;
+
+	#[test]
+	fn a_nested_snippet_splits_into_its_elements_in_order() {
+		let elements = split_snippet(SNIPPET, "filling-station-1", Some("valve-1")).unwrap();
+		let ids: Vec<_> = elements.iter().map(|e| (e.id.as_str(), e.parent.as_str())).collect();
+		assert_eq!(ids, [("camera-1", "filling-station-1"), ("lens-1", "camera-1")]);
+		assert_eq!(elements[0].previous_sibling.as_deref(), Some("valve-1"));
+		assert!(elements[0].fragment.contains("C-7"), "{}", elements[0].fragment);
+		assert!(!elements[0].fragment.contains("lens-1"), "the child is its own element");
+	}
+
+	#[test]
+	fn what_is_not_one_element_or_too_long_is_refused_naming_why() {
+		for bad in ["<InternalElement", "<a ID=\"x\"/><b ID=\"y\"/>", "plain text"] {
+			let refused = split_snippet(bad, "parent", None).unwrap_err();
+			assert_eq!(refused.code(), error_code::INVALID_SNIPPET, "{bad}");
+			assert!(refused.message().starts_with("the snippet is not an insertable"), "{bad}");
+		}
+		let long = format!("<a ID=\"x\">{}</a>", "x".repeat(MAX_SNIPPET_LEN));
+		let refused = split_snippet(&long, "parent", None).unwrap_err();
+		assert_eq!(refused.code(), error_code::INVALID_SNIPPET);
+		assert!(refused.message().contains("more than"), "{}", refused.message());
 	}
 }

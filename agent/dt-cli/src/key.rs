@@ -1,6 +1,6 @@
 //! `dt key`: the party's account and encryption keys, encrypted at rest.
 
-use crate::{chain, keystore, passphrase, unlock_key, Output};
+use crate::{chain, key_export, keystore, passphrase, unlock_key, Output};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use dt_primitives::OrganisationId;
@@ -40,6 +40,15 @@ pub enum KeyCommand {
 		/// Make it for the chain with this genesis block hash (0x…) instead of asking --node.
 		#[arg(long, value_name = "HASH")]
 		genesis: Option<String>,
+	},
+	/// Writes the key for the web client (or any Polkadot.js wallet): NAME.account.json, a
+	/// Polkadot.js account file, and NAME.rsa.pem, the RSA key as encrypted PKCS#8; both
+	/// encrypted under the key's passphrase. Refuses to replace a file.
+	Export {
+		name: String,
+		/// The directory to write the two files into.
+		#[arg(long, value_name = "DIR", default_value = ".")]
+		out: std::path::PathBuf,
 	},
 }
 
@@ -132,7 +141,38 @@ pub async fn key_command(
 		},
 		KeyCommand::Register { name } => register(keystore, node, &name).await,
 		KeyCommand::Proof { name, genesis } => proof(keystore, node, &name, genesis).await,
+		KeyCommand::Export { name, out } => export(keystore, &name, &out),
 	}
+}
+
+/// `dt key export`: the key in the formats the web client imports.
+fn export(keystore: &Keystore, name: &str, out: &std::path::Path) -> Result<Output> {
+	let file = keystore.read(name)?;
+	if !out.is_dir() {
+		bail!("--out {}: no such directory", out.display());
+	}
+	let passphrase = passphrase(&format!("Passphrase for key {name}: "), false)?;
+	let key = keystore::unlock(&file, &passphrase)?;
+	let now_ms = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|elapsed| elapsed.as_millis() as u64)
+		.unwrap_or(0);
+	let files = key_export::export(&file, &key, &passphrase, out, now_ms)?;
+	Ok(Output {
+		text: format!(
+			"exported key {name} ({}), encrypted under its passphrase:\n  account: {}\n  RSA key: \
+			 {}\nimport both in the web client's Keys page",
+			file.account,
+			files.account.display(),
+			files.rsa.display()
+		),
+		json: json!({
+			"name": name,
+			"account": file.account,
+			"account_file": files.account,
+			"rsa_file": files.rsa,
+		}),
+	})
 }
 
 /// `dt key proof`: the proof that the key's account holds its RSA key.

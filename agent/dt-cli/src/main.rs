@@ -10,6 +10,7 @@ mod feed_read;
 mod feed_reader;
 mod feeds;
 mod key;
+mod key_export;
 mod keystore;
 mod ledger;
 mod member;

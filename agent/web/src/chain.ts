@@ -1,7 +1,9 @@
-// The connection to a partner's dt-node: @polkadot/api, told the one thing it cannot learn
-// from the runtime's metadata (the consortium's membership check carries no data).
+// The connection to a partner's dt-node: @polkadot/api, told what it cannot learn from the
+// runtime's metadata: the consortium's membership check carries no data, and the node's own
+// RPC methods (rpc-definitions.ts).
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
+import { rpc } from './rpc-definitions';
 
 /** How long to wait for a node before telling the user it is unreachable. */
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -20,6 +22,7 @@ export async function connect(url: string): Promise<ApiPromise> {
     ApiPromise.create({
       provider,
       signedExtensions: { CheckMembership: { extrinsic: {}, payload: {} } },
+      rpc,
       noInitWarn: true,
     }),
   );

@@ -2,6 +2,7 @@
 // accounts, validators, partner nodes and open proposals.
 
 import type { ApiPromise } from '@polkadot/api';
+import { base58Encode } from '@polkadot/util-crypto';
 import { hexText } from './text';
 
 export interface Organisation {
@@ -27,6 +28,8 @@ export interface Proposal {
   id: number;
   /** The action in a sentence, as `dt consortium proposals` prints it. */
   action: string;
+  /** For a runtime upgrade: the blake2-256 hash of the code, 0x-hex. */
+  upgradeCodeHash: string | null;
   proposer: string;
   organisation: number;
   expiresAt: number;
@@ -84,7 +87,8 @@ export async function readConsortium(api: ApiPromise): Promise<Consortium> {
       .sort((a, b) => a.organisation - b.organisation || a.account.localeCompare(b.account)),
     validators: (validators.toJSON() as string[]).map(String),
     partnerNodes: partnerNodes.map(([key, value]) => ({
-      peerId: key.args[0].toHex(),
+      // As libp2p prints a peer id (12D3KooW…), the form operators see in their logs.
+      peerId: base58Encode(key.args[0].toU8a(true)),
       organisation: Number(value.toJSON()),
     })),
     proposals: proposals
@@ -93,6 +97,7 @@ export async function readConsortium(api: ApiPromise): Promise<Consortium> {
         return {
           id: keyNumber(key),
           action: describeAction(proposal.action as Json),
+          upgradeCodeHash: upgradeCodeHash(proposal.action as Json),
           proposer: String(proposal.proposer),
           organisation: Number(proposal.organisation),
           expiresAt: Number(proposal.expiresAt),
@@ -103,6 +108,15 @@ export async function readConsortium(api: ApiPromise): Promise<Consortium> {
       .sort((a, b) => a.id - b.id),
   };
 }
+
+function upgradeCodeHash(action: Json): string | null {
+  const upgrade = action.upgradeRuntime as Json | undefined;
+  return upgrade ? String(upgrade.codeHash) : null;
+}
+
+/** Whether `approvals` are a strict majority of the organisations (what execution needs). */
+export const isMajority = (consortium: Consortium, approvals: number[]): boolean =>
+  approvals.length * 2 > consortium.organisations.length;
 
 /** A governance action in a sentence. */
 export function describeAction(action: Json): string {

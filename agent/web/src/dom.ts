@@ -26,3 +26,30 @@ export function table(headers: string[], rows: Child[][], attributes: Record<str
     h('tbody', {}, rows.map((row) => h('tr', {}, row.map((cell) => h('td', {}, cell))))),
   );
 }
+
+/** A button that runs `action` once at a time: disabled while it runs. */
+export function button(label: string, name: string, action: () => Promise<void>): HTMLButtonElement {
+  const element = h('button', { type: 'button', name }, label);
+  element.addEventListener('click', async () => {
+    element.disabled = true;
+    try {
+      await action();
+    } finally {
+      element.disabled = false;
+    }
+  });
+  return element;
+}
+
+/**
+ * A form whose Enter key runs `onEnter` instead of submitting the page (which would reload it
+ * and forget who is signed in).
+ */
+export function form(attributes: Record<string, string>, onEnter: () => void, ...children: (Child | Child[])[]): HTMLFormElement {
+  const element = h('form', attributes, ...children);
+  element.addEventListener('submit', (event) => {
+    event.preventDefault();
+    onEnter();
+  });
+  return element;
+}

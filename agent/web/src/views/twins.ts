@@ -2,8 +2,12 @@
 // with its confidentiality, version, AML fragment and the documents and feeds attached to it.
 
 import type { ApiPromise } from '@polkadot/api';
-import { h, table } from '../dom';
+import { button, form, h, table } from '../dom';
+import { session } from '../session';
+import { searchElements, searchTwins } from '../trail';
 import { readTwin, readTwins, type Attachment, type Element, type TwinDetail } from '../twins';
+import { programsSection } from './programs';
+import { uploadForm } from './upload';
 
 export async function twinsView(api: ApiPromise): Promise<HTMLElement> {
   const twins = await readTwins(api);
@@ -24,13 +28,56 @@ export async function twinsView(api: ApiPromise): Promise<HTMLElement> {
           { id: 'twin-list' },
         )
       : h('p', { id: 'twin-list' }, 'No twins on this chain yet.'),
+    searchForm(api),
   );
 }
 
-export async function twinView(api: ApiPromise, id: number, reader: string | null): Promise<HTMLElement> {
-  const detail = await readTwin(api, id, reader);
+/** Finds twins and elements by id or name through the node's index. */
+function searchForm(api: ApiPromise): HTMLElement {
+  const query = h('input', { type: 'search', id: 'search-query', placeholder: 'an id or a Name, e.g. sensor' });
+  const results = h('div', { id: 'search-results' });
+  const search = async () => {
+    const text = query.value.trim();
+    if (!text) {
+      results.textContent = 'Type part of an id or a Name.';
+      return;
+    }
+    try {
+      const [twins, { elements, nextCursor }] = await Promise.all([searchTwins(api, text), searchElements(api, text, session()?.address ?? null)]);
+      results.replaceChildren(
+        h('p', {}, `${twins.length} twin(s) and ${elements.length}${nextCursor ? '+' : ''} element(s) match "${text}".`),
+        table(
+          ['Twin', 'Element', 'Name', 'Confidentiality'],
+          [
+            ...twins.map((t) => [h('a', { href: `#/twins/${t.id}` }, `Twin ${t.id}`), t.root ?? '', t.rootName ?? '', '']),
+            ...elements.map((e) => [
+              h('a', { href: `#/twins/${e.twin}` }, `Twin ${e.twin}`),
+              h('a', { href: `#/twins/${e.twin}/elements/${encodeURIComponent(e.id)}` }, e.id),
+              e.name ?? '',
+              e.confidentiality,
+            ]),
+          ],
+          { id: 'search-table' },
+        ),
+      );
+    } catch (error) {
+      results.textContent = `The node cannot search: ${error instanceof Error ? error.message : error}`;
+    }
+  };
+  return form({ id: 'search' }, () => void search(), h('h3', {}, 'Search'), query, ' ', button('Search', 'search', search), results);
+}
+
+export async function twinView(api: ApiPromise, id: number): Promise<HTMLElement> {
+  const you = session();
+  const detail = await readTwin(api, id, you?.address ?? null);
   if (!detail) return h('section', { id: 'twin' }, h('p', { class: 'refusal' }, `There is no twin ${id}.`));
-  return renderTwin(detail);
+  const section = renderTwin(detail);
+  if (you) {
+    const programs = await programsSection(api, you, id);
+    if (programs) section.append(programs);
+    section.append(uploadForm(api, you, id, detail.elements));
+  }
+  return section;
 }
 
 export function renderTwin(detail: TwinDetail): HTMLElement {
@@ -39,7 +86,15 @@ export function renderTwin(detail: TwinDetail): HTMLElement {
     'section',
     { id: 'twin' },
     h('h2', {}, `Twin ${twin.id}`),
-    h('p', {}, `${elements.length} of ${twin.elementCount} elements shown; created by ${twin.creator} in block ${twin.createdAt}.`),
+    h(
+      'p',
+      {},
+      `${elements.length} of ${twin.elementCount} elements shown; created by ${twin.creator} in block ${twin.createdAt}. `,
+      h('a', { href: `#/twins/${twin.id}/trail`, id: 'trail-link' }, 'Its changes'),
+      ' · ',
+      h('a', { href: `#/twins/${twin.id}/verify`, id: 'verify-link' }, 'Verify its documents and feeds'),
+    ),
+    attachments('Documents of the whole twin', detail.documents.filter((d) => d.element === null), 'documents'),
     tree(elements, detail),
   );
 }
@@ -60,10 +115,11 @@ function tree(elements: Element[], detail: TwinDetail): HTMLElement {
         h('strong', {}, element.name ?? element.id),
         ` ${element.id} `,
         h('span', { class: `level level-${element.confidentiality.toLowerCase()}` }, element.confidentiality),
-        ` v${element.version}`,
+        ` v${element.version} `,
+        h('a', { href: `#/twins/${detail.twin.id}/elements/${encodeURIComponent(element.id)}`, class: 'history' }, 'history'),
       ),
-      attachments('Documents', detail.documents.filter((d) => d.element === element.id)),
-      attachments('Feeds', detail.feeds.filter((f) => f.element === element.id)),
+      attachments('Documents', detail.documents.filter((d) => d.element === element.id), 'documents'),
+      attachments('Feeds', detail.feeds.filter((f) => f.element === element.id), 'feeds'),
       h('pre', { class: 'fragment' }, element.fragment),
       children,
     );
@@ -73,12 +129,15 @@ function tree(elements: Element[], detail: TwinDetail): HTMLElement {
   return root;
 }
 
-function attachments(title: string, items: Attachment[]): HTMLElement | null {
+function attachments(title: string, items: Attachment[], kind: 'documents' | 'feeds'): HTMLElement | null {
   if (!items.length) return null;
+  const label = (item: Attachment) => `${item.label} [${item.confidentiality}]`;
   return h(
     'p',
-    { class: `attached ${title.toLowerCase()}` },
+    { class: `attached ${kind}` },
     `${title}: `,
-    items.map((item, i) => [i ? ', ' : '', `${item.label} [${item.confidentiality}]`]).flat(),
+    items
+      .map((item, i) => [i ? ', ' : '', h('a', { href: `#/${kind}/${item.id}` }, label(item))])
+      .flat(),
   );
 }

@@ -1,6 +1,6 @@
 // The consortium page in a real Chromium (Debian's, driven by puppeteer-core) against a
-// running dt-node: what the chain holds is what the page shows, and an unreachable node is
-// reported as such. Screenshots go to DT_WEB_ARTIFACTS.
+// partner's node of the four-partner consortium: what the chain holds is what the page
+// shows, and an unreachable node is reported as such. Screenshots go to DT_WEB_ARTIFACTS.
 //
 // Environment: DT_WEB_URL (the served client, e.g. http://127.0.0.1:8080/), DT_NODE_WS (the
 // node, ws://127.0.0.1:PORT), DT_WEB_ARTIFACTS (a directory), CHROMIUM (default
@@ -26,8 +26,11 @@ test('the consortium page shows the organisations, members and validators the ch
   const organisations = await page.$$eval('#organisations tbody tr', (rows) =>
     rows.map((row) => [...row.cells].map((cell) => cell.textContent)),
   );
-  assert.ok(organisations.length >= 1, 'at least the dev chain\'s organisation');
-  // The dev chain's founding organisation is Alice's.
+  assert.deepEqual(
+    organisations.map((row) => row[1]),
+    ['Manufacturer', 'Owner', 'Maintainer', 'Auditor'],
+  );
+  // The manufacturer's admin is Alice.
   const members = await page.$$eval('#members tbody tr', (rows) =>
     rows.map((row) => row.cells[0].textContent),
   );
@@ -35,7 +38,14 @@ test('the consortium page shows the organisations, members and validators the ch
   assert.ok(members.includes(alice), `Alice among the members: ${members}`);
   const validators = await page.$$eval('#validators li', (items) => items.map((i) => i.textContent));
   assert.ok(validators.includes(alice), `Alice validates: ${validators}`);
-  assert.equal(await page.$eval('#proposals', (element) => element.textContent), 'No open proposals.');
+  // Partner nodes as libp2p names them: the manufacturer's node key is 00..01.
+  const nodes = await page.$$eval('#partner-nodes tbody tr', (rows) => rows.map((row) => `${row.cells[0].textContent} ${row.cells[1].textContent}`));
+  assert.ok(nodes.includes('12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp Manufacturer'), `${nodes}`);
+  // The manufacturer's upgrade proposal, approved by its own organisation only so far.
+  const proposal = await page.$eval('#proposals tbody tr', (row) => [...row.cells].map((cell) => cell.textContent));
+  assert.match(proposal[1], /^upgrade the runtime to spec version 101 \(code 0x[0-9a-f]{64}\)$/);
+  assert.equal(proposal[3], 'Manufacturer');
+  assert.equal(proposal[6], 'sign in (Keys) to vote');
   assert.deepEqual(errors, []);
   await page.screenshot({ path: join(artifacts, 'consortium.png'), fullPage: true });
   await page.close();

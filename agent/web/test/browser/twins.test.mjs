@@ -47,6 +47,22 @@ test('the twin list links to the twin, whose specification is a tree of its elem
   await page.close();
 });
 
+test("an element's history lists its versions with the block and the account that made each", async () => {
+  const { page, errors } = await openPage(browser, `#/twins/${twin}`);
+  await page.waitForSelector('[data-element="filling-station-1"] a.history', { timeout: 30_000 });
+  await page.$eval('[data-element="filling-station-1"] > summary a.history', (a) => a.click());
+  await page.waitForSelector('#element-history #versions tbody tr', { timeout: 30_000 });
+  const versions = await page.$$eval('#element-history #versions tbody tr', (rows) => rows.map((row) => [...row.cells].slice(0, 5).map((c) => c.textContent)));
+  // Imported with the twin by the manufacturer (Alice), unchanged since.
+  assert.equal(versions.length, 1);
+  assert.equal(versions[0][0], '1');
+  assert.equal(versions[0][1], 'Imported');
+  assert.equal(versions[0][3], '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY');
+  assert.match(await page.$eval('#element-history pre', (p) => p.textContent), /FillingStation1/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a twin that does not exist is said not to', async () => {
   const { page } = await openPage(browser, '#/twins/999999');
   await page.waitForSelector('#twin .refusal', { timeout: 30_000 });

@@ -1,0 +1,41 @@
+// Who is signed in on this page: an identity unlocked in memory. Reloading the page or
+// signing out forgets the unlocked keys; only the encrypted files stay (keys/vault.ts).
+
+import type { KeyringPair } from '@polkadot/keyring/types';
+import { openAccount, parseAccountJson } from './keys/account';
+import { openRsaKey, type RsaKey } from './keys/pkcs8';
+import type { StoredIdentity } from './keys/vault';
+
+export interface Session {
+  name: string;
+  address: string;
+  pair: KeyringPair;
+  rsa: RsaKey;
+}
+
+let current: Session | null = null;
+const listeners = new Set<(session: Session | null) => void>();
+
+export const session = (): Session | null => current;
+
+/** Calls `listener` whenever someone signs in or out. */
+export function onSessionChange(listener: (session: Session | null) => void): void {
+  listeners.add(listener);
+}
+
+/** Opens both files of `identity` with `passphrase`; either failing signs no one in. */
+export async function signIn(identity: StoredIdentity, passphrase: string): Promise<Session> {
+  const pair = await openAccount(parseAccountJson(identity.accountJson), passphrase);
+  const rsa = await openRsaKey(identity.rsaPem, passphrase);
+  signOut();
+  current = { name: identity.name, address: identity.address, pair, rsa };
+  listeners.forEach((listener) => listener(current));
+  return current;
+}
+
+export function signOut(): void {
+  if (!current) return;
+  current.pair.lock();
+  current = null;
+  listeners.forEach((listener) => listener(null));
+}

@@ -1,0 +1,110 @@
+// #/documents/ID: a document with its versions, annotations and reader list; the signed-in
+// party downloads a version, decrypted in the page, and reads the annotations.
+
+import type { ApiPromise } from '@polkadot/api';
+import { sha256 } from '../crypto/bytes';
+import { openAnnotation, openDocumentVersion, readDocument, readersOf, type DocumentDetail, type DocumentVersion } from '../documents';
+import { button, h, table } from '../dom';
+import { session, type Session } from '../session';
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+export async function documentView(api: ApiPromise, id: number): Promise<HTMLElement> {
+  const you = session();
+  const document = await readDocument(api, id, you?.address ?? null);
+  if (!document) {
+    const who = you ? `${you.name} may read` : 'this node holds';
+    return h('section', { id: 'document' }, h('p', { class: 'refusal' }, `There is no document ${id} that ${who}.`));
+  }
+  const readers = await readersOf(api, id);
+  return h(
+    'section',
+    { id: 'document', 'data-document': String(id) },
+    h('h2', {}, document.title),
+    h(
+      'p',
+      {},
+      `Document ${document.id} of `,
+      h('a', { href: `#/twins/${document.twin}` }, `twin ${document.twin}`),
+      document.element ? `, on element ${document.element}` : ', on the whole twin',
+      `; ${document.mediaType}; `,
+      h('span', { class: `level level-${document.confidentiality.toLowerCase()}` }, document.confidentiality),
+      `; registered by ${document.registeredBy} in block ${document.registeredAt}`,
+      document.retired ? `; retired by ${document.retired.by} in block ${document.retired.at}` : '',
+      '.',
+    ),
+    h('h3', {}, 'Versions'),
+    table(
+      ['Version', 'Size', 'Added by', 'In block', 'Annotations', ''],
+      [...document.versions].reverse().map((version) => [
+        version.number,
+        `${version.size} bytes`,
+        version.author,
+        version.addedAt,
+        annotations(api, you, document, version),
+        you ? downloadCell(api, you, document, version) : 'sign in (Keys) to download',
+      ]),
+      { id: 'versions' },
+    ),
+    h('h3', {}, 'Readers'),
+    'unavailable' in readers
+      ? h('p', { id: 'readers', class: 'refusal' }, `The store network cannot tell the reader list: ${readers.unavailable}`)
+      : h(
+          'div',
+          { id: 'readers' },
+          h('p', {}, `Reader list version ${readers.version}: the key envelopes are served to these accounts only.`),
+          h('ul', {}, readers.readers.map((reader) => h('li', {}, reader))),
+        ),
+  );
+}
+
+function downloadCell(api: ApiPromise, you: Session, document: DocumentDetail, version: DocumentVersion): HTMLElement {
+  const outcome = h('span', { class: 'outcome' });
+  return h(
+    'div',
+    { class: 'download', 'data-version': String(version.number) },
+    button('Download', 'download', async () => {
+      outcome.className = 'outcome';
+      try {
+        const bytes = await openDocumentVersion(api, you, document, version, (done, total) => {
+          outcome.textContent = `decrypting chunk ${done} of ${total}…`;
+        });
+        save(bytes, document);
+        outcome.textContent = `${bytes.length} bytes, SHA-256 ${hex(await sha256(bytes))}`;
+      } catch (error) {
+        outcome.textContent = `Not opened: ${message(error)}`;
+        outcome.className = 'outcome refusal';
+      }
+    }),
+    ' ',
+    outcome,
+  );
+}
+
+/** Hands the decrypted bytes to the browser as a file download; they go nowhere else. */
+function save(bytes: Uint8Array, document: DocumentDetail): void {
+  const url = URL.createObjectURL(new Blob([bytes.slice().buffer as ArrayBuffer], { type: document.mediaType }));
+  const anchor = h('a', { href: url, download: document.title });
+  anchor.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function annotations(api: ApiPromise, you: Session | null, document: DocumentDetail, version: DocumentVersion): HTMLElement | string {
+  if (!version.annotations.length) return '—';
+  const list = h('ul', { class: 'annotations' });
+  for (const annotation of version.annotations) {
+    const text = h('span', { class: 'annotation-text' }, you ? 'opening…' : '(sign in to read)');
+    list.append(h('li', {}, `${annotation.author} in block ${annotation.addedAt}: `, text));
+    if (you) {
+      openAnnotation(api, you, document, annotation).then(
+        (opened) => (text.textContent = opened),
+        (error) => {
+          text.textContent = `not readable: ${message(error)}`;
+          text.className = 'annotation-text refusal';
+        },
+      );
+    }
+  }
+  return list;
+}
