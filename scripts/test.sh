@@ -71,7 +71,7 @@ tests scripts/tests/local-network-rpc.sh
 step "Polkadot.js client against a dt-node --dev"
 tests scripts/polkadotjs-check.sh
 
-step "the web client: unit tests, and its pages in Chromium against a dt-node --dev"
+step "the web client: unit tests, and its pages in Chromium against a four-partner consortium"
 tests scripts/tests/web-client.sh
 
 step "a short run of the feed-ingestion benchmark against a dt-node --dev"

@@ -27,6 +27,11 @@ export function onSessionChange(listener: (session: Session | null) => void): vo
 export async function signIn(identity: StoredIdentity, passphrase: string): Promise<Session> {
   const pair = await openAccount(parseAccountJson(identity.accountJson), passphrase);
   const rsa = await openRsaKey(identity.rsaPem, passphrase);
+  return begin(identity, pair, rsa);
+}
+
+/** Signs in with keys already opened (an import has just opened them). */
+export function begin(identity: Pick<StoredIdentity, 'name' | 'address'>, pair: KeyringPair, rsa: RsaKey): Session {
   signOut();
   current = { name: identity.name, address: identity.address, pair, rsa };
   listeners.forEach((listener) => listener(current));

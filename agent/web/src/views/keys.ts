@@ -8,7 +8,7 @@ import { button, form, h } from '../dom';
 import { openAccount, parseAccountJson } from '../keys/account';
 import { openRsaKey } from '../keys/pkcs8';
 import { forgetIdentity, listIdentities, saveIdentity, type StoredIdentity } from '../keys/vault';
-import { session, signIn, signOut } from '../session';
+import { begin, session, signIn, signOut } from '../session';
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -112,7 +112,6 @@ async function importFiles(api: ApiPromise, accountFile: File | undefined, rsaFi
   const json = parseAccountJson(accountJson);
   const pair = await openAccount(json, passphrase);
   const rsa = await openRsaKey(rsaPem, passphrase);
-  pair.lock();
   const stored: StoredIdentity = {
     address: json.address,
     name: String(json.meta?.name ?? json.address.slice(0, 8)),
@@ -121,7 +120,8 @@ async function importFiles(api: ApiPromise, accountFile: File | undefined, rsaFi
     importedAt: Date.now(),
   };
   await saveIdentity(stored);
-  await signIn(stored, passphrase);
+  // Both files are open already: sign in with them rather than running the key derivations again.
+  begin(stored, pair, rsa);
   // The member entry holds the registered key (the runtime API's Option<Vec<u8>> result is
   // not one @polkadot/api decodes from the metadata).
   const member = (await api.query.consortium.members(json.address)).toJSON() as { encryptionKey?: string } | null;
