@@ -9,7 +9,7 @@ import { openVersion } from './crypto/document';
 import { decode as decodeManifest } from './crypto/manifest';
 import { documentItem, getBlock, getEnvelope, readerList, type ReaderList } from './offchain/store';
 import type { Session } from './session';
-import { hexText } from './text';
+import { errorText, hexText } from './text';
 
 export interface Annotation {
   contentId: Uint8Array;
@@ -79,7 +79,7 @@ export async function readersOf(api: ApiPromise, id: number): Promise<ReaderList
   try {
     return await readerList(api, await documentItem(api, id));
   } catch (error) {
-    return { unavailable: error instanceof Error ? error.message : String(error) };
+    return { unavailable: errorText(error) };
   }
 }
 

@@ -4,13 +4,11 @@
 // with its subtree, whose size the page counts from the tree it shows.
 
 import type { ApiPromise } from '@polkadot/api';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
 import type { Session } from './session';
+import { chainText, errorText } from './text';
 import { submit, type Progress } from './tx';
 import { readTwin } from './twins';
 
-/** As the chain takes text: raw bytes, given as hex (a Uint8Array would be read as SCALE). */
-const text = (value: string) => u8aToHex(stringToU8a(value));
 
 interface SnippetElement {
   id: string;
@@ -24,12 +22,12 @@ export async function insertSnippet(api: ApiPromise, you: Session, twin: number,
   const elements = await api.rpc.twin.parseSnippet.raw<SnippetElement[]>(snippet, parent, after);
   const inserted: string[] = [];
   for (const element of elements) {
-    const call = api.tx.twinSpec.insertElement(twin, text(element.id), text(element.parent), element.previousSibling === null ? null : text(element.previousSibling), text(element.fragment));
+    const call = api.tx.twinSpec.insertElement(twin, chainText(element.id), chainText(element.parent), element.previousSibling === null ? null : chainText(element.previousSibling), chainText(element.fragment));
     try {
       await submit(api, you.pair, call, progress);
     } catch (error) {
       const done = inserted.length ? `${inserted.length} of ${elements.length} elements were inserted (${inserted.join(', ')}); ` : '';
-      throw new Error(`${done}element ${element.id} was not: ${error instanceof Error ? error.message : error}`);
+      throw new Error(`${done}element ${element.id} was not: ${errorText(error)}`);
     }
     inserted.push(element.id);
   }
@@ -37,7 +35,7 @@ export async function insertSnippet(api: ApiPromise, you: Session, twin: number,
 }
 
 export async function replaceFragment(api: ApiPromise, you: Session, twin: number, element: string, fragment: string, progress: Progress): Promise<void> {
-  await submit(api, you.pair, api.tx.twinSpec.replaceFragment(twin, text(element), text(fragment)), progress);
+  await submit(api, you.pair, api.tx.twinSpec.replaceFragment(twin, chainText(element), chainText(fragment)), progress);
 }
 
 /** Removes `element` with everything below it; the number of elements removed. */
@@ -48,6 +46,6 @@ export async function removeElement(api: ApiPromise, you: Session, twin: number,
   const depth = detail.elements[at].depth;
   let size = 1;
   while (at + size < detail.elements.length && detail.elements[at + size].depth > depth) size++;
-  await submit(api, you.pair, api.tx.twinSpec.removeElement(twin, text(element), size), progress);
+  await submit(api, you.pair, api.tx.twinSpec.removeElement(twin, chainText(element), size), progress);
   return size;
 }

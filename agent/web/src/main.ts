@@ -15,6 +15,7 @@ import { NoticeList } from './views/notices';
 import { trailView } from './views/trail';
 import { verifyView } from './views/verify';
 import { twinView, twinsView } from './views/twins';
+import { errorText } from './text';
 
 const DEFAULT_NODE = 'ws://127.0.0.1:9944';
 
@@ -58,7 +59,7 @@ async function start(root: HTMLElement): Promise<void> {
   try {
     api = await connect(node);
   } catch (error) {
-    status.textContent = error instanceof Error ? error.message : String(error);
+    status.textContent = errorText(error);
     status.dataset.error = 'true';
     return;
   }
@@ -70,7 +71,7 @@ async function start(root: HTMLElement): Promise<void> {
     try {
       content.replaceChildren(await route(api, location.hash));
     } catch (error) {
-      content.replaceChildren(h('p', { class: 'refusal' }, `Cannot show this page: ${error instanceof Error ? error.message : error}`));
+      content.replaceChildren(h('p', { class: 'refusal' }, `Cannot show this page: ${errorText(error)}`));
     }
     delete content.dataset.loading;
   };

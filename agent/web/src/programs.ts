@@ -4,9 +4,8 @@
 // `check_value`): the runtime checks again, so the page only spares a refused transaction.
 
 import type { ApiPromise } from '@polkadot/api';
-import { u8aToHex, stringToU8a } from '@polkadot/util';
 import { toFixedPoint } from './feeds';
-import { hexText } from './text';
+import { chainText, hexText } from './text';
 
 export type ParameterKind = { boolean: null } | { integer: null } | { decimal: { decimals: number } } | { text: null };
 
@@ -63,7 +62,7 @@ export function parseArgument(parameter: Parameter, input: string | boolean): { 
   const text = String(input).trim();
   if ('text' in parameter.kind) {
     if (parameter.allowed.length && !parameter.allowed.includes(text)) return { error: `${name} must be one of ${parameter.allowed.join(', ')}` };
-    return { value: { text: u8aToHex(stringToU8a(text)) } };
+    return { value: { text: chainText(text) } };
   }
   const decimals = 'decimal' in parameter.kind ? parameter.kind.decimal.decimals : 0;
   let number: bigint | null;

@@ -4,13 +4,14 @@
 // envelope published on the store network (or stored as a block where there is none).
 
 import type { ApiPromise } from '@polkadot/api';
-import { stringToU8a, u8aToHex } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { cidOf } from './crypto/cid';
 import { sealVersion } from './crypto/document';
 import { documentItem, hasNetwork, putBlock, putEnvelope, setReaders } from './offchain/store';
 import { clearedReaders, type Level } from './readers';
 import type { Session } from './session';
+import { chainText } from './text';
 import { submit } from './tx';
 
 export interface NewDocument {
@@ -31,8 +32,6 @@ export interface Uploaded {
 
 export type UploadProgress = (step: string) => void;
 
-/** As the chain takes text fields: raw bytes, given as hex (a Uint8Array would be read as SCALE). */
-const text = (value: string) => u8aToHex(stringToU8a(value));
 
 export async function uploadDocument(api: ApiPromise, you: Session, request: NewDocument, progress: UploadProgress): Promise<Uploaded> {
   progress('finding who may read it');
@@ -51,13 +50,13 @@ export async function uploadDocument(api: ApiPromise, you: Session, request: New
   }
   const call = api.tx.documents.registerDocument(
     request.twin,
-    text(request.title),
-    text(request.mediaType),
+    chainText(request.title),
+    chainText(request.mediaType),
     request.contents.length,
     u8aToHex(sealed.contentId),
     u8aToHex(sealed.keyEnvelope),
     request.confidentiality,
-    request.element === null ? null : text(request.element),
+    request.element === null ? null : chainText(request.element),
   );
   const finalized = await submit(api, you.pair, call, (status) => progress(`registering: ${status}`));
   const registered = finalized.events.find(({ event }) => api.events.documents.DocumentRegistered.is(event));

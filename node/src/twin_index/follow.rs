@@ -365,15 +365,7 @@ fn whole_twin(
 	ops: &mut Vec<ElementOp>,
 ) -> Result<(), ReadError> {
 	ops.push(ElementOp::ClearTwin(twin));
-	let mut after = None;
-	loop {
-		let page = chain
-			.elements_after(hash, twin, after.clone())
-			.map_err(|reason| chain_error(number, reason))?;
-		let Some(last) = page.last() else { return Ok(()) };
-		after = Some(last.id.clone());
-		ops.extend(page.into_iter().map(|record| ElementOp::Put(row(twin, record))));
-	}
+	elements_after(chain, hash, number, twin, None, None, ops)
 }
 
 /// An inserted element with its subtree (its descendants follow it in document order).
@@ -394,7 +386,20 @@ fn subtree(
 	};
 	let depth = top.node.depth;
 	ops.push(ElementOp::Put(row(twin, top)));
-	let mut after = Some(element.clone());
+	elements_after(chain, hash, number, twin, Some(element.clone()), Some(depth), ops)
+}
+
+/// The elements after `after` in document order (from the first without), page by page, up
+/// to the first one at depth `stop_at` or shallower (to the end without).
+fn elements_after(
+	chain: &dyn ChainReader,
+	hash: Hash,
+	number: u32,
+	twin: TwinId,
+	mut after: Option<ElementId>,
+	stop_at: Option<u32>,
+	ops: &mut Vec<ElementOp>,
+) -> Result<(), ReadError> {
 	loop {
 		let page = chain
 			.elements_after(hash, twin, after.clone())
@@ -402,7 +407,7 @@ fn subtree(
 		let Some(last) = page.last() else { return Ok(()) };
 		after = Some(last.id.clone());
 		for record in page {
-			if record.node.depth <= depth {
+			if stop_at.is_some_and(|depth| record.node.depth <= depth) {
 				return Ok(());
 			}
 			ops.push(ElementOp::Put(row(twin, record)));

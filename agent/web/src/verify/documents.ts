@@ -10,6 +10,7 @@ import { cidText, holds } from '../crypto/cid';
 import { decode as decodeManifest } from '../crypto/manifest';
 import { readDocument } from '../documents';
 import { getBlock, hasNetwork } from '../offchain/store';
+import { errorText } from '../text';
 
 export interface DocumentVerdict {
   document: number;
@@ -26,7 +27,7 @@ async function block(api: ApiPromise, cid: Uint8Array, what: string): Promise<Ui
   try {
     bytes = await getBlock(api, cid);
   } catch (error) {
-    return `${what} (${cidText(cid)}) is missing: ${error instanceof Error ? error.message : error}`;
+    return `${what} (${cidText(cid)}) is missing: ${errorText(error)}`;
   }
   return (await holds(cid, bytes)) ? bytes : `${what} (${cidText(cid)}) is not the block its id names`;
 }

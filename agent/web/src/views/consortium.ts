@@ -7,6 +7,7 @@ import { isMajority, readConsortium, type Consortium, type Proposal } from '../c
 import { button, h, table } from '../dom';
 import { session, type Session } from '../session';
 import { submit } from '../tx';
+import { errorText } from '../text';
 
 export async function consortiumView(api: ApiPromise): Promise<HTMLElement> {
   const section = h('section', { id: 'consortium' });
@@ -31,7 +32,7 @@ function votingFor(api: ApiPromise, refresh: () => Promise<void>): Voting {
       await submit(api, you.pair, transaction, (status) => (outcome.textContent = `${what}: ${status}…`));
       await refresh();
     } catch (error) {
-      outcome.textContent = `${what} refused: ${error instanceof Error ? error.message : error}`;
+      outcome.textContent = `${what} refused: ${errorText(error)}`;
       outcome.className = 'outcome refusal';
     }
   };

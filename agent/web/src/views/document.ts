@@ -6,8 +6,8 @@ import { sha256 } from '../crypto/bytes';
 import { openAnnotation, openDocumentVersion, readDocument, readersOf, type DocumentDetail, type DocumentVersion } from '../documents';
 import { button, h, table } from '../dom';
 import { session, type Session } from '../session';
+import { errorText } from '../text';
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 export async function documentView(api: ApiPromise, id: number): Promise<HTMLElement> {
@@ -73,7 +73,7 @@ function downloadCell(api: ApiPromise, you: Session, document: DocumentDetail, v
         save(bytes, document);
         outcome.textContent = `${bytes.length} bytes, SHA-256 ${hex(await sha256(bytes))}`;
       } catch (error) {
-        outcome.textContent = `Not opened: ${message(error)}`;
+        outcome.textContent = `Not opened: ${errorText(error)}`;
         outcome.className = 'outcome refusal';
       }
     }),
@@ -100,7 +100,7 @@ function annotations(api: ApiPromise, you: Session | null, document: DocumentDet
       openAnnotation(api, you, document, annotation).then(
         (opened) => (text.textContent = opened),
         (error) => {
-          text.textContent = `not readable: ${message(error)}`;
+          text.textContent = `not readable: ${errorText(error)}`;
           text.className = 'annotation-text refusal';
         },
       );

@@ -8,6 +8,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { button, form, h, table } from '../dom';
 import { insertSnippet, removeElement, replaceFragment } from '../edit';
 import { session, type Session } from '../session';
+import { errorText } from '../text';
 
 type Json = Record<string, any>;
 
@@ -28,7 +29,7 @@ async function showHistory(api: ApiPromise, twin: number, element: string, into:
   try {
     versions = await api.rpc.twin.elementHistory.raw<Json[]>(twin, element, null);
   } catch (error) {
-    into.replaceChildren(h('p', { class: 'refusal' }, `The node cannot tell this element's history: ${error instanceof Error ? error.message : error}`));
+    into.replaceChildren(h('p', { class: 'refusal' }, `The node cannot tell this element's history: ${errorText(error)}`));
     return null;
   }
   into.replaceChildren(
@@ -57,7 +58,7 @@ function editForms(api: ApiPromise, you: Session, twin: number, element: string,
       await changed();
       outcome.textContent = done;
     } catch (error) {
-      outcome.textContent = `${what} refused: ${error instanceof Error ? error.message : error}`;
+      outcome.textContent = `${what} refused: ${errorText(error)}`;
       outcome.className = 'refusal';
     }
   };

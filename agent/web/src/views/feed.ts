@@ -8,9 +8,9 @@ import { button, h } from '../dom';
 import { boundValue, isEncrypted, readFeed, toReading, type FeedInfo, type Reading } from '../feeds';
 import { FeedReader, type Entry } from '../offchain/feed';
 import { session } from '../session';
+import { errorText } from '../text';
 
 const LIVE_WINDOW_MS = 60_000;
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** What stops the live subscription of the feed page shown last. */
 let stopFollowing: (() => void) | null = null;
@@ -44,7 +44,7 @@ export async function feedView(api: ApiPromise, id: number): Promise<HTMLElement
         else counts.unreadable++;
       } catch (error) {
         counts.unreadable++;
-        status.dataset.error = message(error);
+        status.dataset.error = errorText(error);
       }
     }
     counts.shown += out.length;
@@ -139,19 +139,19 @@ export async function feedView(api: ApiPromise, id: number): Promise<HTMLElement
     h(
       'p',
       { class: 'controls' },
-      button('Live', 'live', () => live().catch((error) => void (status.textContent = `Cannot follow the feed: ${message(error)}`))),
+      button('Live', 'live', () => live().catch((error) => void (status.textContent = `Cannot follow the feed: ${errorText(error)}`))),
       ' or from ',
       from,
       ' to ',
       to,
       ' ',
-      button('Show', 'history', () => history().catch((error) => void (status.textContent = `Cannot read the feed: ${message(error)}`))),
+      button('Show', 'history', () => history().catch((error) => void (status.textContent = `Cannot read the feed: ${errorText(error)}`))),
     ),
     chart.element,
     status,
   );
   (feed.active ? live() : lastMinute()).catch((error) => {
-    status.textContent = `Cannot read the feed: ${message(error)}`;
+    status.textContent = `Cannot read the feed: ${errorText(error)}`;
     status.className = 'refusal';
   });
   return section;

@@ -9,8 +9,8 @@ import { openAccount, parseAccountJson } from '../keys/account';
 import { openRsaKey } from '../keys/pkcs8';
 import { forgetIdentity, listIdentities, saveIdentity, type StoredIdentity } from '../keys/vault';
 import { begin, session, signIn, signOut } from '../session';
+import { errorText } from '../text';
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export async function keysView(api: ApiPromise): Promise<HTMLElement> {
   const signedIn = h('div');
@@ -60,7 +60,7 @@ function identityItem(identity: StoredIdentity, rerender: () => Promise<void>): 
         await signIn(identity, passphrase.value);
         await rerender();
       } catch (error) {
-        outcome.textContent = message(error);
+        outcome.textContent = errorText(error);
         outcome.className = 'outcome refusal';
       }
     }),
@@ -87,7 +87,7 @@ function importForm(api: ApiPromise, rerender: () => Promise<void>): HTMLElement
       if (identity.warning) outcome.className = 'warning';
       await rerender();
     } catch (error) {
-      outcome.textContent = `Not imported: ${message(error)}`;
+      outcome.textContent = `Not imported: ${errorText(error)}`;
       outcome.className = 'refusal';
     }
   };

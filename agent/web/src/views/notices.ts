@@ -5,6 +5,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { h } from '../dom';
 import { watchNotices } from '../notifications';
 import { onSessionChange, session } from '../session';
+import { errorText } from '../text';
 
 /** Notices kept on the page. */
 const KEPT = 50;
@@ -37,7 +38,7 @@ export class NoticeList {
           this.list.prepend(h('li', { 'data-event': notice.event }, `#${notice.block} ${notice.event} on `, link, notice.detail ? `: ${notice.detail}` : ''));
           while (this.list.children.length > KEPT) this.list.lastElementChild?.remove();
         },
-        (error) => (this.element.dataset.error = error instanceof Error ? error.message : String(error)),
+        (error) => (this.element.dataset.error = errorText(error)),
       );
     };
     onSessionChange(() => void restart());

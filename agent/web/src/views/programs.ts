@@ -7,6 +7,7 @@ import { button, form, h } from '../dom';
 import { fixedText, parseArgument, readCall, readPrograms, type ArgumentValue, type Parameter, type Program } from '../programs';
 import type { Session } from '../session';
 import { submit } from '../tx';
+import { errorText } from '../text';
 
 const FINAL = new Set(['Completed', 'Failed', 'Cancelled', 'Expired']);
 
@@ -62,7 +63,7 @@ function programForm(api: ApiPromise, you: Session, twin: number, program: Progr
         outcome.dataset.status = state.status;
       });
     } catch (error) {
-      outcome.textContent = `Call refused: ${error instanceof Error ? error.message : error}`;
+      outcome.textContent = `Call refused: ${errorText(error)}`;
       outcome.className = 'call-status refusal';
     }
   };

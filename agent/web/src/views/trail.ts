@@ -4,8 +4,8 @@
 import type { ApiPromise } from '@polkadot/api';
 import { button, h } from '../dom';
 import { trailPage, type TrailFilter } from '../trail';
+import { errorText } from '../text';
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export async function trailView(api: ApiPromise, twin: number): Promise<HTMLElement> {
   const eventFilter = h('input', { type: 'text', id: 'trail-events', placeholder: 'e.g. documents.DocumentRegistered' });
@@ -43,7 +43,7 @@ export async function trailView(api: ApiPromise, twin: number): Promise<HTMLElem
       }.`;
       more.replaceChildren(cursor ? button('More', 'more', () => load(false)) : 'That is the whole trail.');
     } catch (error) {
-      note.textContent = `The node cannot tell this twin's trail: ${message(error)}`;
+      note.textContent = `The node cannot tell this twin's trail: ${errorText(error)}`;
       note.className = 'refusal';
     }
   };

@@ -8,6 +8,7 @@ import { searchElements, searchTwins } from '../trail';
 import { readTwin, readTwins, type Attachment, type Element, type TwinDetail } from '../twins';
 import { programsSection } from './programs';
 import { uploadForm } from './upload';
+import { errorText } from '../text';
 
 export async function twinsView(api: ApiPromise): Promise<HTMLElement> {
   const twins = await readTwins(api);
@@ -61,7 +62,7 @@ function searchForm(api: ApiPromise): HTMLElement {
         ),
       );
     } catch (error) {
-      results.textContent = `The node cannot search: ${error instanceof Error ? error.message : error}`;
+      results.textContent = `The node cannot search: ${errorText(error)}`;
     }
   };
   return form({ id: 'search' }, () => void search(), h('h3', {}, 'Search'), query, ' ', button('Search', 'search', search), results);

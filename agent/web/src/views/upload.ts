@@ -8,6 +8,7 @@ import { LEVELS, type Level } from '../readers';
 import type { Session } from '../session';
 import type { Element } from '../twins';
 import { uploadDocument } from '../upload';
+import { errorText } from '../text';
 
 /** Files larger than this are refused in the page: it holds the whole file while sealing. */
 const MAX_UPLOAD = 256 * 1024 * 1024;
@@ -57,7 +58,7 @@ export function uploadForm(api: ApiPromise, you: Session, twin: number, elements
         '.',
       );
     } catch (error) {
-      outcome.textContent = `Not uploaded: ${error instanceof Error ? error.message : error}`;
+      outcome.textContent = `Not uploaded: ${errorText(error)}`;
       outcome.className = 'refusal';
     }
   };

@@ -10,9 +10,9 @@ import { FeedReader } from '../offchain/feed';
 import { session } from '../session';
 import { verifyDocuments } from '../verify/documents';
 import { verifyFeed } from '../verify/feed';
+import { errorText } from '../text';
 
 type Json = Record<string, any>;
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export async function verifyView(api: ApiPromise, twin: number): Promise<HTMLElement> {
   const you = session();
@@ -64,7 +64,7 @@ export async function verifyView(api: ApiPromise, twin: number): Promise<HTMLEle
         rows.push([feed.id, feed.element, verdict.entries, verdict.checkpoints, verdict.problems.length ? verdict.problems.join('; ') : 'ok']);
       } catch (error) {
         unverified++;
-        rows.push([feed.id, feed.element, '—', '—', `not verified: ${message(error)}`]);
+        rows.push([feed.id, feed.element, '—', '—', `not verified: ${errorText(error)}`]);
       }
     }
     feeds.replaceChildren(table(['Feed', 'Element', 'Entries', 'Checkpoints', 'Verdict'], rows, { id: 'feed-verdicts' }));
@@ -76,7 +76,7 @@ export async function verifyView(api: ApiPromise, twin: number): Promise<HTMLEle
     summary.dataset.problems = String(problems);
     summary.dataset.unverified = String(unverified);
   })().catch((error) => {
-    progress.textContent = `Verification stopped: ${message(error)}`;
+    progress.textContent = `Verification stopped: ${errorText(error)}`;
     progress.className = 'refusal';
   });
   return section;
