@@ -22,6 +22,8 @@ export async function trailView(api: ApiPromise, twin: number): Promise<HTMLElem
       cursor = null;
     }
     note.className = '';
+    // Said before the request so that what is on the page never passes for the new answer.
+    note.textContent = 'Reading the trail…';
     try {
       const page = await trailPage(api, twin, filter, cursor);
       for (const change of page.changes) {
