@@ -91,7 +91,7 @@ export async function openDocumentVersion(
   version: DocumentVersion,
   progress: (done: number, total: number) => void,
 ): Promise<Uint8Array> {
-  const envelope = await getEnvelope(api, you.pair, document.id, version.keyEnvelope);
+  const envelope = await getEnvelope(api, you.signer, document.id, version.keyEnvelope);
   return openVersion(version, (cid) => getBlock(api, cid), envelope, { privateKey: you.rsa.privateKey, publicKey: you.rsa.publicKeyDer }, progress);
 }
 
@@ -102,7 +102,7 @@ const MAX_ANNOTATION = 1 << 20;
 export async function openAnnotation(api: ApiPromise, you: Session, document: DocumentDetail, annotation: Annotation): Promise<string> {
   const manifest = decodeManifest(await getBlock(api, annotation.contentId));
   if (manifest.size > MAX_ANNOTATION) throw new FormatError(`${manifest.size} bytes is too long for an annotation`);
-  const envelope = await getEnvelope(api, you.pair, document.id, manifest.envelope);
+  const envelope = await getEnvelope(api, you.signer, document.id, manifest.envelope);
   const chain = { contentId: annotation.contentId, keyEnvelope: manifest.envelope, size: manifest.size };
   const bytes = await openVersion(chain, (cid) => getBlock(api, cid), envelope, { privateKey: you.rsa.privateKey, publicKey: you.rsa.publicKeyDer });
   return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

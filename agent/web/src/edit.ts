@@ -24,7 +24,7 @@ export async function insertSnippet(api: ApiPromise, you: Session, twin: number,
   for (const element of elements) {
     const call = api.tx.twinSpec.insertElement(twin, chainText(element.id), chainText(element.parent), element.previousSibling === null ? null : chainText(element.previousSibling), chainText(element.fragment));
     try {
-      await submit(api, you.pair, call, progress);
+      await submit(api, you.signer, call, progress);
     } catch (error) {
       const done = inserted.length ? `${inserted.length} of ${elements.length} elements were inserted (${inserted.join(', ')}); ` : '';
       throw new Error(`${done}element ${element.id} was not: ${errorText(error)}`);
@@ -35,7 +35,7 @@ export async function insertSnippet(api: ApiPromise, you: Session, twin: number,
 }
 
 export async function replaceFragment(api: ApiPromise, you: Session, twin: number, element: string, fragment: string, progress: Progress): Promise<void> {
-  await submit(api, you.pair, api.tx.twinSpec.replaceFragment(twin, chainText(element), chainText(fragment)), progress);
+  await submit(api, you.signer, api.tx.twinSpec.replaceFragment(twin, chainText(element), chainText(fragment)), progress);
 }
 
 /** Removes `element` with everything below it; the number of elements removed. */
@@ -46,6 +46,6 @@ export async function removeElement(api: ApiPromise, you: Session, twin: number,
   const depth = detail.elements[at].depth;
   let size = 1;
   while (at + size < detail.elements.length && detail.elements[at + size].depth > depth) size++;
-  await submit(api, you.pair, api.tx.twinSpec.removeElement(twin, chainText(element), size), progress);
+  await submit(api, you.signer, api.tx.twinSpec.removeElement(twin, chainText(element), size), progress);
   return size;
 }

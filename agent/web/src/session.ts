@@ -1,15 +1,15 @@
 // Who is signed in on this page: an identity unlocked in memory. Reloading the page or
 // signing out forgets the unlocked keys; only the encrypted files stay (keys/vault.ts).
 
-import type { KeyringPair } from '@polkadot/keyring/types';
 import { openAccount, parseAccountJson } from './keys/account';
 import { openRsaKey, type RsaKey } from './keys/pkcs8';
 import type { StoredIdentity } from './keys/vault';
+import { pairSigner, type AccountSigner } from './signer';
 
 export interface Session {
   name: string;
   address: string;
-  pair: KeyringPair;
+  signer: AccountSigner;
   rsa: RsaKey;
 }
 
@@ -27,20 +27,20 @@ export function onSessionChange(listener: (session: Session | null) => void): vo
 export async function signIn(identity: StoredIdentity, passphrase: string): Promise<Session> {
   const pair = await openAccount(parseAccountJson(identity.accountJson), passphrase);
   const rsa = await openRsaKey(identity.rsaPem, passphrase);
-  return begin(identity, pair, rsa);
+  return begin(identity, pairSigner(pair), rsa);
 }
 
-/** Signs in with keys already opened (an import has just opened them). */
-export function begin(identity: Pick<StoredIdentity, 'name' | 'address'>, pair: KeyringPair, rsa: RsaKey): Session {
+/** Signs in with keys already opened (an import has just opened them, or an extension keeps the account's). */
+export function begin(identity: Pick<StoredIdentity, 'name' | 'address'>, signer: AccountSigner, rsa: RsaKey): Session {
   signOut();
-  current = { name: identity.name, address: identity.address, pair, rsa };
+  current = { name: identity.name, address: identity.address, signer, rsa };
   listeners.forEach((listener) => listener(current));
   return current;
 }
 
 export function signOut(): void {
   if (!current) return;
-  current.pair.lock();
+  current.signer.forget();
   current = null;
   listeners.forEach((listener) => listener(null));
 }

@@ -1,9 +1,10 @@
-// Sending a transaction signed in the page: signed with the session's pair (the secret never
-// leaves the page), followed until finalized, and a refusal told as the chain names it.
+// Sending a transaction as the signed-in party: signed in the page with its unlocked key (the
+// secret never leaves the page) or by its extension (signer.ts), followed until finalized,
+// and a refusal told as the chain names it.
 
 import type { ApiPromise } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
-import type { KeyringPair } from '@polkadot/keyring/types';
+import type { AccountSigner } from './signer';
 import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
 
 /** The chain refused the transaction: `error` is `pallet.Error` where the chain names it. */
@@ -25,7 +26,7 @@ export interface Finalized {
 }
 
 /** Signs and submits `transaction`; resolves once it succeeded in a finalized block. */
-export function submit(api: ApiPromise, pair: KeyringPair, transaction: SubmittableExtrinsic<'promise'>, progress: Progress = () => undefined): Promise<Finalized> {
+export function submit(api: ApiPromise, signer: AccountSigner, transaction: SubmittableExtrinsic<'promise'>, progress: Progress = () => undefined): Promise<Finalized> {
   progress('signing');
   return new Promise<Finalized>((resolve, reject) => {
     let unsubscribe: (() => void) | undefined;
@@ -34,7 +35,7 @@ export function submit(api: ApiPromise, pair: KeyringPair, transaction: Submitta
       outcome();
     };
     transaction
-      .signAndSend(pair, { nonce: -1 }, ({ status, dispatchError, events }) => {
+      .signAndSend(signer.sending.account, { ...signer.sending.options, nonce: -1 }, ({ status, dispatchError, events }) => {
         if (status.isReady || status.isBroadcast) progress('submitted');
         if (status.isInBlock) {
           if (dispatchError) return finish(() => reject(refusal(api, dispatchError)));

@@ -194,10 +194,16 @@ impl SignedAction {
 		blake2_256(&request)
 	}
 
-	/// Checks the signature alone, as made for the chain `genesis`.
+	/// Checks the signature alone, as made for the chain `genesis`: over the signing message,
+	/// or over the message wrapped in `<Bytes>` … `</Bytes>`, which is how a browser extension
+	/// (Polkadot.js and those implementing its injection interface) signs raw bytes, so that
+	/// a party may sign store requests with the key its extension keeps. Wrapped or not, what
+	/// is signed opens with the request domain and names the chain.
 	pub fn verify_signature(&self, genesis: &GenesisHash) -> Result<(), AuthError> {
 		let message = signing_message(genesis, &self.action, self.timestamp_ms, &self.nonce);
-		if sr25519::Pair::verify(&self.signature, message, &self.signer) {
+		if sr25519::Pair::verify(&self.signature, &message, &self.signer)
+			|| sr25519::Pair::verify(&self.signature, wrapped_bytes(&message), &self.signer)
+		{
 			Ok(())
 		} else {
 			Err(AuthError::BadSignature { signer: self.signer })
@@ -215,6 +221,12 @@ fn signing_message(
 	message.extend_from_slice(genesis);
 	(action, timestamp_ms, nonce).encode_to(&mut message);
 	message
+}
+
+/// `message` as browser extensions sign raw bytes: between `<Bytes>` and `</Bytes>`, so that
+/// no raw signature they give can pass for a transaction's.
+fn wrapped_bytes(message: &[u8]) -> Vec<u8> {
+	[b"<Bytes>".as_slice(), message, b"</Bytes>".as_slice()].concat()
 }
 
 /// The signed requests a replica accepted recently, to refuse them a second time.
@@ -280,6 +292,50 @@ mod tests {
 	}
 
 	const GENESIS: GenesisHash = [7; 32];
+
+	/// A request signed as a browser extension signs raw bytes (`<Bytes>` around the message).
+	fn signed_by_extension(
+		action: Action,
+		pair: &sr25519::Pair,
+		genesis: &GenesisHash,
+		wrap: impl Fn(&[u8]) -> Vec<u8>,
+	) -> SignedAction {
+		let mut request = SignedAction::sign_at(action, pair, &GENESIS, now_ms(), [9; 16]);
+		let message =
+			signing_message(genesis, &request.action, request.timestamp_ms, &request.nonce);
+		request.signature = pair.sign(&wrap(&message));
+		request
+	}
+
+	#[test]
+	fn extension_signatures_are_accepted_for_their_chain_only() {
+		let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+		let wrapped = signed_by_extension(read(1), &alice, &GENESIS, wrapped_bytes);
+		assert_eq!(wrapped.verify_signature(&GENESIS), Ok(()));
+		// The same request signed by the extension for another chain.
+		let elsewhere = signed_by_extension(read(1), &alice, &[8; 32], wrapped_bytes);
+		assert!(matches!(
+			elsewhere.verify_signature(&GENESIS),
+			Err(AuthError::BadSignature { .. })
+		));
+		// Half a wrapping, or another one, is not the extension's.
+		let others: [fn(&[u8]) -> Vec<u8>; 3] = [
+			|m: &[u8]| [b"<Bytes>".as_slice(), m].concat(),
+			|m: &[u8]| [m, b"</Bytes>".as_slice()].concat(),
+			|m: &[u8]| [b"<Bytes> ".as_slice(), m, b" </Bytes>".as_slice()].concat(),
+		];
+		for wrap in others {
+			let request = signed_by_extension(read(1), &alice, &GENESIS, wrap);
+			assert!(matches!(
+				request.verify_signature(&GENESIS),
+				Err(AuthError::BadSignature { .. })
+			));
+		}
+		// Another action under the extension's signature.
+		let mut forged = signed_by_extension(read(1), &alice, &GENESIS, wrapped_bytes);
+		forged.action = read(2);
+		assert!(matches!(forged.verify_signature(&GENESIS), Err(AuthError::BadSignature { .. })));
+	}
 
 	#[test]
 	fn signed_requests_are_checked_once() {

@@ -3,7 +3,6 @@
 // signed-in party (dt-offchain's crypto/feed_cipher.rs: AES-256-GCM, nonce epoch ‖ sequence).
 
 import type { ApiPromise } from '@polkadot/api';
-import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, u8aToHex } from '@polkadot/util';
 import { FormatError, buffer, concat, u32le, u64le, utf8 } from '../crypto/bytes';
 import { importDocumentKey } from '../crypto/chunks';
@@ -70,9 +69,9 @@ export class FeedReader {
   ) {}
 
   /** A signed ReadFeed for a feed above Public; public feeds are read without. */
-  private signedRead(): string | null {
+  private async signedRead(): Promise<string | null> {
     if (!this.encrypted || !this.you) return null;
-    return u8aToHex(signRequest({ readFeed: { feed: BigInt(this.feed) } }, this.you.pair, this.api.genesisHash.toU8a()));
+    return u8aToHex(await signRequest({ readFeed: { feed: BigInt(this.feed) } }, this.you.signer, this.api.genesisHash.toU8a()));
   }
 
   /** Entries timestamped in [fromMs, toMs), every page, each handed to `onPage` as it comes. */
@@ -80,7 +79,7 @@ export class FeedReader {
     const all: Entry[] = [];
     // The first page by time; then on by sequence number, which pages unambiguously even
     // where many entries share a millisecond.
-    let page = pageOf(await this.api.rpc.feed.rangeByTime.raw<Json[]>(this.feed, fromMs, toMs, PAGE, this.signedRead()));
+    let page = pageOf(await this.api.rpc.feed.rangeByTime.raw<Json[]>(this.feed, fromMs, toMs, PAGE, await this.signedRead()));
     for (;;) {
       const inWindow = page.filter((entry) => entry.timestamp < toMs);
       all.push(...inWindow);
@@ -89,24 +88,24 @@ export class FeedReader {
       // empty page, or one reaching past the window, ends the read.
       if (page.length === 0 || inWindow.length < page.length) return all;
       const next = page[page.length - 1].sequence + 1;
-      page = pageOf(await this.api.rpc.feed.range.raw<Json[]>(this.feed, next, next + PAGE, PAGE, this.signedRead()));
+      page = pageOf(await this.api.rpc.feed.range.raw<Json[]>(this.feed, next, next + PAGE, PAGE, await this.signedRead()));
     }
   }
 
   /** Entries with sequence numbers in [from, to): one page, possibly fewer than asked. */
   async range(from: number, to: number): Promise<Entry[]> {
-    return pageOf(await this.api.rpc.feed.range.raw<Json[]>(this.feed, from, to, PAGE, this.signedRead()));
+    return pageOf(await this.api.rpc.feed.range.raw<Json[]>(this.feed, from, to, PAGE, await this.signedRead()));
   }
 
   /** The newest entry, or null while the log is empty. */
   async latest(): Promise<Entry | null> {
-    const entry = await this.api.rpc.feed.latest.raw<Json | null>(this.feed, this.signedRead());
+    const entry = await this.api.rpc.feed.latest.raw<Json | null>(this.feed, await this.signedRead());
     return entry ? toEntry(entry) : null;
   }
 
   /** Calls `onEntry` with every new entry; `onLag` if the node dropped some. Returns the stop. */
   async follow(onEntry: (entry: Entry) => void, onLag: (resumeFrom: number, message: string) => void): Promise<() => void> {
-    return this.api.rpc.feed.subscribe.raw(this.feed, this.signedRead(), (json: Json) => {
+    return this.api.rpc.feed.subscribe.raw(this.feed, await this.signedRead(), (json: Json) => {
       if (json && json.lagged) onLag(Number(json.lagged.resumeFrom), String(json.lagged.message));
       else if (json) onEntry(toEntry(json));
     });
@@ -143,7 +142,7 @@ export class FeedReader {
     const you = this.you;
     if (!you) throw new FormatError('sign in to open an encrypted feed');
     const item = (await this.api.rpc.store.feedEpochItem(this.feed, epoch)).toU8a();
-    const request = signRequest({ readLatestEnvelope: { item } }, you.pair as KeyringPair, this.api.genesisHash.toU8a());
+    const request = await signRequest({ readLatestEnvelope: { item } }, you.signer, this.api.genesisHash.toU8a());
     const envelope = (await this.api.rpc.store.getEnvelope(u8aToHex(request))).toU8a(true);
     const key = await openEnvelope(envelope, you.rsa.privateKey, you.rsa.publicKeyDer);
     return importDocumentKey(key, 'decrypt');

@@ -2,8 +2,8 @@
 // action, SCALE-encoded, signed with the party's ledger account for this chain, so replicas
 // can check who asks, that it was meant for this chain and that it is fresh and used once.
 
-import type { KeyringPair } from '@polkadot/keyring/types';
 import { compact, concat, u64le, utf8 } from '../crypto/bytes';
+import type { AccountSigner } from '../signer';
 
 const DOMAIN = utf8('dt-ledger/offchain-request/v2');
 
@@ -48,8 +48,8 @@ function encodeOp(op: AclOp): Uint8Array {
 }
 
 /** The signed request, SCALE `SignedAction`: action, signer, timestamp, nonce, signature. */
-export function signRequest(action: Action, pair: KeyringPair, genesis: Uint8Array, timestampMs = Date.now(), nonce = crypto.getRandomValues(new Uint8Array(16))): Uint8Array {
+export async function signRequest(action: Action, signer: AccountSigner, genesis: Uint8Array, timestampMs = Date.now(), nonce = crypto.getRandomValues(new Uint8Array(16))): Promise<Uint8Array> {
   const encoded = encodeAction(action);
   const message = concat(DOMAIN, fixed(genesis, 32, 'the genesis hash'), encoded, u64le(timestampMs), nonce);
-  return concat(encoded, pair.publicKey, u64le(timestampMs), nonce, pair.sign(message));
+  return concat(encoded, signer.publicKey, u64le(timestampMs), nonce, await signer.signBytes(message));
 }

@@ -2,9 +2,9 @@
 // the definitions in chain.ts.
 
 import type { ApiPromise } from '@polkadot/api';
-import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import { cidText } from '../crypto/cid';
+import type { AccountSigner } from '../signer';
 import { signRequest } from './request';
 
 /** A block by content id, as the node serves it (the caller verifies it against the id). */
@@ -35,9 +35,9 @@ const ENVELOPE_NOT_KEPT_BY_NETWORK = /^(7306|7308)\b/;
  * A document's key envelope `envelope`, read as `reader` from the replicas that keep it
  * behind the reader list; as a plain block where the network does not keep it (as dt does).
  */
-export async function getEnvelope(api: ApiPromise, reader: KeyringPair, document: number, envelope: Uint8Array): Promise<Uint8Array> {
+export async function getEnvelope(api: ApiPromise, reader: AccountSigner, document: number, envelope: Uint8Array): Promise<Uint8Array> {
   const item = await documentItem(api, document);
-  const request = signRequest({ readEnvelope: { item, envelope } }, reader, api.genesisHash.toU8a());
+  const request = await signRequest({ readEnvelope: { item, envelope } }, reader, api.genesisHash.toU8a());
   try {
     // As hex: @polkadot/api reads a Uint8Array given for `Bytes` as length-prefixed.
     return (await api.rpc.store.getEnvelope(u8aToHex(request))).toU8a(true);
@@ -48,8 +48,8 @@ export async function getEnvelope(api: ApiPromise, reader: KeyringPair, document
 }
 
 /** Stores `bytes` as a block, signed by `uploader` (a member); the block's content id. */
-export async function putBlock(api: ApiPromise, uploader: KeyringPair, bytes: Uint8Array, cid: Uint8Array): Promise<void> {
-  const request = signRequest({ putBlock: { block: cid } }, uploader, api.genesisHash.toU8a());
+export async function putBlock(api: ApiPromise, uploader: AccountSigner, bytes: Uint8Array, cid: Uint8Array): Promise<void> {
+  const request = await signRequest({ putBlock: { block: cid } }, uploader, api.genesisHash.toU8a());
   await api.rpc.store.putBlock(u8aToHex(bytes), u8aToHex(request));
 }
 
@@ -70,7 +70,7 @@ const LIST_CONFLICT = /^7305\b/;
  * Brings `item`'s reader list to exactly `wanted`, one signed change per reader (adds,
  * then removals), as `dt` does; returns the list's new version.
  */
-export async function setReaders(api: ApiPromise, manager: KeyringPair, item: Uint8Array, wanted: string[], publicKeyOf: (account: string) => Uint8Array): Promise<number> {
+export async function setReaders(api: ApiPromise, manager: AccountSigner, item: Uint8Array, wanted: string[], publicKeyOf: (account: string) => Uint8Array): Promise<number> {
   const genesis = api.genesisHash.toU8a();
   let list = await readerList(api, item);
   const changes = [
@@ -80,7 +80,7 @@ export async function setReaders(api: ApiPromise, manager: KeyringPair, item: Ui
   for (const { add, account } of changes) {
     for (let attempt = 0; ; attempt++) {
       const op = add ? { addReader: publicKeyOf(account) } : { removeReader: publicKeyOf(account) };
-      const request = signRequest({ changeAcl: { item, baseVersion: BigInt(list.version), op } }, manager, genesis);
+      const request = await signRequest({ changeAcl: { item, baseVersion: BigInt(list.version), op } }, manager, genesis);
       try {
         const view = (await api.rpc.store.changeAcl(u8aToHex(request))).toJSON() as { version: number; readers: string[] };
         list = { version: Number(view.version), readers: view.readers.map(String) };
@@ -96,7 +96,7 @@ export async function setReaders(api: ApiPromise, manager: KeyringPair, item: Ui
 }
 
 /** Publishes a key envelope behind `item`'s reader list, signed by a manager. */
-export async function putEnvelope(api: ApiPromise, manager: KeyringPair, item: Uint8Array, envelope: Uint8Array, cid: Uint8Array): Promise<void> {
-  const request = signRequest({ writeEnvelope: { item, envelope: cid } }, manager, api.genesisHash.toU8a());
+export async function putEnvelope(api: ApiPromise, manager: AccountSigner, item: Uint8Array, envelope: Uint8Array, cid: Uint8Array): Promise<void> {
+  const request = await signRequest({ writeEnvelope: { item, envelope: cid } }, manager, api.genesisHash.toU8a());
   await api.rpc.store.putEnvelope(u8aToHex(envelope), u8aToHex(request));
 }

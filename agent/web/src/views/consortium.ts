@@ -29,7 +29,7 @@ function votingFor(api: ApiPromise, refresh: () => Promise<void>): Voting {
     if (!you) return;
     outcome.className = 'outcome';
     try {
-      await submit(api, you.pair, transaction, (status) => (outcome.textContent = `${what}: ${status}…`));
+      await submit(api, you.signer, transaction, (status) => (outcome.textContent = `${what}: ${status}…`));
       await refresh();
     } catch (error) {
       outcome.textContent = `${what} refused: ${errorText(error)}`;

@@ -1,5 +1,6 @@
 // #/documents/ID: a document with its versions, annotations and reader list; the signed-in
-// party downloads a version, decrypted in the page, and reads the annotations.
+// party downloads a version, decrypted in the page, reads the annotations, and adds a
+// version or an annotation (document-writes.ts).
 
 import type { ApiPromise } from '@polkadot/api';
 import { sha256 } from '../crypto/bytes';
@@ -7,10 +8,12 @@ import { openAnnotation, openDocumentVersion, readDocument, readersOf, type Docu
 import { button, h, table } from '../dom';
 import { session, type Session } from '../session';
 import { errorText } from '../text';
+import { annotationForm, versionForm } from './document-writes';
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
-export async function documentView(api: ApiPromise, id: number): Promise<HTMLElement> {
+/** `done`: what the party has just written to it, said above the refreshed document. */
+export async function documentView(api: ApiPromise, id: number, done?: string): Promise<HTMLElement> {
   const you = session();
   const document = await readDocument(api, id, you?.address ?? null);
   if (!document) {
@@ -18,9 +21,15 @@ export async function documentView(api: ApiPromise, id: number): Promise<HTMLEle
     return h('section', { id: 'document' }, h('p', { class: 'refusal' }, `There is no document ${id} that ${who}.`));
   }
   const readers = await readersOf(api, id);
-  return h(
+  const written = (what: string) =>
+    void documentView(api, id, what).then(
+      (fresh) => section.replaceWith(fresh),
+      (error) => section.prepend(h('p', { class: 'refusal' }, `${what} Reading the document again failed: ${errorText(error)}`)),
+    );
+  const section = h(
     'section',
     { id: 'document', 'data-document': String(id) },
+    done ? h('p', { id: 'document-done' }, done) : null,
     h('h2', {}, document.title),
     h(
       'p',
@@ -56,7 +65,10 @@ export async function documentView(api: ApiPromise, id: number): Promise<HTMLEle
           h('p', {}, `Reader list version ${readers.version}: the key envelopes are served to these accounts only.`),
           h('ul', {}, readers.readers.map((reader) => h('li', {}, reader))),
         ),
+    you && !document.retired ? versionForm(api, you, document, written) : null,
+    you ? annotationForm(api, you, document, written) : null,
   );
+  return section;
 }
 
 function downloadCell(api: ApiPromise, you: Session, document: DocumentDetail, version: DocumentVersion): HTMLElement {

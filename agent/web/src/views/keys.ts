@@ -6,9 +6,11 @@ import { equal } from '../crypto/bytes';
 import { hexToU8a } from '@polkadot/util';
 import { button, form, h } from '../dom';
 import { openAccount, parseAccountJson } from '../keys/account';
-import { openRsaKey } from '../keys/pkcs8';
+import { extensionAccounts, signerFor, type ExtensionAccount } from '../keys/extension';
+import { openRsaKey, type RsaKey } from '../keys/pkcs8';
 import { forgetIdentity, listIdentities, saveIdentity, type StoredIdentity } from '../keys/vault';
 import { begin, session, signIn, signOut } from '../session';
+import { pairSigner } from '../signer';
 import { errorText } from '../text';
 
 
@@ -21,7 +23,7 @@ export async function keysView(api: ApiPromise): Promise<HTMLElement> {
     stored.replaceChildren(...(await storedPart(render)));
   };
   await render();
-  return h('section', { id: 'keys' }, signedIn, stored, importForm(api, render));
+  return h('section', { id: 'keys' }, signedIn, stored, importForm(api, render), extensionForm(api, render));
 }
 
 function signedInPart(rerender: () => Promise<void>): HTMLElement[] {
@@ -121,15 +123,76 @@ async function importFiles(api: ApiPromise, accountFile: File | undefined, rsaFi
   };
   await saveIdentity(stored);
   // Both files are open already: sign in with them rather than running the key derivations again.
-  begin(stored, pair, rsa);
+  begin(stored, pairSigner(pair), rsa);
+  return { stored, warning: await registrationWarning(api, json.address, rsa) };
+}
+
+/** What is wrong with signing in as `address` with `rsa` by the chain's member entry, if anything. */
+async function registrationWarning(api: ApiPromise, address: string, rsa: RsaKey): Promise<string> {
   // The member entry holds the registered key (the runtime API's Option<Vec<u8>> result is
   // not one @polkadot/api decodes from the metadata).
-  const member = (await api.query.consortium.members(json.address)).toJSON() as { encryptionKey?: string } | null;
-  let warning = '';
-  if (!member) {
-    warning = 'The chain has no encryption key for this account: it is not a member of the consortium.';
-  } else if (!member.encryptionKey || !equal(hexToU8a(member.encryptionKey), rsa.publicKeyDer)) {
-    warning = 'This RSA key is not the one the chain has for the account: documents sealed for the account will not open with it (dt key register NAME registers it).';
+  const member = (await api.query.consortium.members(address)).toJSON() as { encryptionKey?: string } | null;
+  if (!member) return 'The chain has no encryption key for this account: it is not a member of the consortium.';
+  if (!member.encryptionKey || !equal(hexToU8a(member.encryptionKey), rsa.publicKeyDer)) {
+    return 'This RSA key is not the one the chain has for the account: documents sealed for the account will not open with it (dt key register NAME registers it).';
   }
-  return { stored, warning };
+  return '';
+}
+
+/**
+ * Signing in with an account a browser extension keeps: the extension signs every
+ * transaction and store request (asking its user each time); the RSA key, which no extension
+ * holds, is opened here from `dt key export`'s file for the documents and feeds.
+ */
+function extensionForm(api: ApiPromise, rerender: () => Promise<void>): HTMLElement {
+  const accounts = h('select', { id: 'extension-account' });
+  const rsa = h('input', { type: 'file', id: 'extension-rsa-file', accept: '.pem' });
+  const passphrase = h('input', { type: 'password', id: 'extension-passphrase' });
+  const outcome = h('p', { id: 'extension-outcome' });
+  let found: ExtensionAccount[] = [];
+  const connect = async () => {
+    outcome.className = '';
+    outcome.textContent = 'Asking the browser\'s extensions…';
+    try {
+      found = await extensionAccounts();
+      accounts.replaceChildren(...found.map((account, index) => h('option', { value: String(index) }, `${account.name} (${account.address}) in ${account.extension}`)));
+      outcome.textContent = `${found.length} account(s) offered.`;
+    } catch (error) {
+      outcome.textContent = errorText(error);
+      outcome.className = 'refusal';
+    }
+  };
+  const use = async () => {
+    outcome.className = '';
+    const chosen = found[Number(accounts.value)];
+    try {
+      if (!chosen) throw new Error('connect to the extension and choose an account first');
+      const pem = rsa.files?.[0];
+      if (!pem) throw new Error("choose the account's RSA key (NAME.rsa.pem from dt key export)");
+      outcome.textContent = 'Opening the RSA key…';
+      const key = await openRsaKey(await pem.text(), passphrase.value);
+      const signer = await signerFor(chosen);
+      begin({ name: chosen.name, address: chosen.address }, signer, key);
+      const warning = await registrationWarning(api, chosen.address, key);
+      outcome.textContent = `Signed in as ${chosen.name} (${chosen.address}) with ${signer.keptBy}.${warning ? ` ${warning}` : ''}`;
+      if (warning) outcome.className = 'warning';
+      await rerender();
+    } catch (error) {
+      outcome.textContent = `Not signed in: ${errorText(error)}`;
+      outcome.className = 'refusal';
+    }
+  };
+  return form(
+    { id: 'extension' },
+    () => void use(),
+    h('h2', {}, 'Sign with a browser extension'),
+    h('p', {}, 'An account kept by the Polkadot.js extension (or one like it); it asks you to approve every signature. The RSA key and its passphrase open documents and feeds in this page and are not stored.'),
+    button('Connect', 'connect', connect),
+    ' ',
+    h('label', {}, 'Account ', accounts),
+    h('label', {}, 'RSA key (NAME.rsa.pem) ', rsa),
+    h('label', {}, 'Passphrase ', passphrase),
+    button('Sign in with the extension', 'use-extension', use),
+    outcome,
+  );
 }

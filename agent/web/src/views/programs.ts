@@ -51,7 +51,7 @@ function programForm(api: ApiPromise, you: Session, twin: number, program: Progr
       args.push({ name: parameter.name, value: parsed.value });
     }
     try {
-      const finalized = await submit(api, you.pair, api.tx.programs.callProgram(twin, program.element, program.name, args), (status) => {
+      const finalized = await submit(api, you.signer, api.tx.programs.callProgram(twin, program.element, program.name, args), (status) => {
         outcome.textContent = `Call: ${status}…`;
       });
       const queued = finalized.events.find(({ event }) => api.events.programs.ProgramCallQueued.is(event));

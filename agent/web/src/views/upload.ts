@@ -11,7 +11,7 @@ import { uploadDocument } from '../upload';
 import { errorText } from '../text';
 
 /** Files larger than this are refused in the page: it holds the whole file while sealing. */
-const MAX_UPLOAD = 256 * 1024 * 1024;
+export const MAX_UPLOAD = 256 * 1024 * 1024;
 
 export function uploadForm(api: ApiPromise, you: Session, twin: number, elements: Element[]): HTMLElement {
   const file = h('input', { type: 'file', id: 'upload-file' });

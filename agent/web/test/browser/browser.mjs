@@ -17,11 +17,15 @@ export function launch() {
   });
 }
 
-/** Opens the client at `fragment` (e.g. `#/twins`) on `node` (the node under test by default). */
-export async function openPage(browser, fragment = '', node = required('DT_NODE_WS')) {
+/**
+ * Opens the client at `fragment` (e.g. `#/twins`) on `node` (the node under test by default);
+ * `prepare(page)` runs before the client loads (e.g. to inject a browser extension).
+ */
+export async function openPage(browser, fragment = '', node = required('DT_NODE_WS'), prepare = async () => undefined) {
   const artifacts = required('DT_WEB_ARTIFACTS');
   mkdirSync(artifacts, { recursive: true });
   const page = await browser.newPage();
+  await prepare(page);
   const errors = [];
   page.on('pageerror', (error) => errors.push(error.message));
   const url = new URL(required('DT_WEB_URL'));

@@ -56,7 +56,7 @@ test('the maintainer inserts, replaces and removes an element from the page', as
 });
 
 test('an auditor may not insert, and a snippet of two elements is not one', async () => {
-  const { page } = await signedIn(browser, 'bob', required('DT_NODE_WS'));
+  const { page } = await signedIn(browser, 'dave', required('DT_AUDITOR_WS'));
   await open(page, 'filling-station-1');
   await page.$eval('#edit-snippet', (area, value) => (area.value = value), snippet);
   assert.match(await act(page, '#edit-insert button[name="insert"]'), /^Inserting refused: element camera-1 was not: twinSpec\.NotAuthorized/);

@@ -1,13 +1,13 @@
 // A sensor feed in a real Chromium against the four-partner consortium: the device agent
 // streams the fill-level sensor into an Internal feed (sealed under its key epochs) at 100
-// readings per second; the owner's auditor Bob charts it live, decrypted in the page, and
-// over a past time range, with the expected range as a band and readings outside it marked.
+// readings per second; the owner Bob charts it live, decrypted in the page, and over a past
+// time range, with the expected range as a band and readings outside it marked (the old
+// sensor's closed feed: scenario.test.mjs).
 // The page must keep up: how far it trails the feed and how long the page's main thread is
 // blocked are measured and printed (figures in docs/performance.md), not asserted.
 //
 // Environment (scripts/tests/web-client.sh sets it): as documents.test.mjs, plus DT_FEED
-// (the agent's feed), DT_CLOSED_FEED (the exchanged sensor's), DT_BIN (dt, to read the feed's
-// head) and DT_KEYSTORE (Bob's key).
+// (the agent's feed), DT_BIN (dt, to read the feed's head) and DT_KEYSTORE (Bob's key).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -73,15 +73,6 @@ test('a past range is charted from the history, readings outside the range marke
   assert.ok(Number(shown) > 500, `ten seconds at 100 readings/s: ${status}`);
   assert.equal(Number(await page.$eval('svg.feed-chart', (svg) => svg.dataset.outside)), Number(outside));
   await page.screenshot({ path: join(artifacts, 'feed-history.png'), fullPage: true });
-});
-
-test("the old sensor's closed feed shows its last minute of readings", async () => {
-  await page.evaluate((feed) => (location.hash = `#/feeds/${feed}`), required('DT_CLOSED_FEED'));
-  await waitForText(page, '#feed-status', /^Closed; its last minute: \d+ readings/, 60_000);
-  assert.match(await page.$eval('#feed p', (p) => p.textContent), /; closed\.$/);
-  const shown = Number(await page.$eval('svg.feed-chart', (svg) => svg.dataset.points));
-  assert.ok(shown > 100, `the old sensor's last readings drawn: ${shown}`);
-  await page.screenshot({ path: join(artifacts, 'feed-closed.png'), fullPage: true });
 });
 
 test('without signing in, the encrypted feed is refused with the reason', async () => {

@@ -10,14 +10,14 @@ import { after, before, test } from 'node:test';
 import { launch, required, signedIn, waitForText } from './browser.mjs';
 
 const twin = required('DT_TWIN');
-const alice = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
+const bob = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 let browser;
 let page;
 let artifacts;
 
 before(async () => {
   browser = await launch();
-  ({ page, artifacts } = await signedIn(browser, 'bob'));
+  ({ page, artifacts } = await signedIn(browser, 'dave', required('DT_AUDITOR_WS')));
 });
 after(async () => browser?.close());
 
@@ -27,12 +27,12 @@ test("the auditor reads the twin's whole trail: who, what, when, in which block"
   await page.evaluate((twin) => (location.hash = `#/twins/${twin}/trail`), twin);
   await waitForText(page, '#trail-note', /change\(s\) shown|cannot tell/);
   const trail = await rows();
-  // Oldest first: the trail opens with the twin's creation by the manufacturer (its access
+  // Oldest first: the trail opens with the twin's creation by the owner (its access
   // control is created in the same block).
   const created = trail.find((row) => row[3] === 'twinSpec.TwinCreated');
   assert.ok(created, 'the creation is in the trail');
   assert.equal(created[0], trail[0][0]);
-  assert.equal(created[2], alice);
+  assert.equal(created[2], bob);
   assert.deepEqual(trail.map((row) => Number(row[0])), trail.map((row) => Number(row[0])).sort((a, b) => a - b));
   for (const event of ['access.RoleGranted', 'documents.DocumentRegistered', 'feeds.FeedRegistered', 'twinSpec.ProgramDeclared']) {
     assert.ok(trail.some((row) => row[3] === event), `${event} in the trail: ${trail.map((row) => row[3])}`);
@@ -49,10 +49,10 @@ test('the trail filters by event and by account', async () => {
   assert.ok(documents.length >= 2, 'the report and the blueprint');
   assert.ok(documents.every((row) => row[3] === 'documents.DocumentRegistered'));
   await page.$eval('#trail-events', (input) => (input.value = ''));
-  await page.type('#trail-who', alice);
+  await page.type('#trail-who', bob);
   await page.click('#trail button[name="filter"]');
   await waitForText(page, '#trail-note', /change\(s\) shown/);
-  assert.ok((await rows()).every((row) => row[2] === alice));
+  assert.ok((await rows()).every((row) => row[2] === bob));
 });
 
 test('the search finds elements by name and id through the index', async () => {

@@ -53,11 +53,11 @@ test("an element's history lists its versions with the block and the account tha
   await page.$eval('[data-element="filling-station-1"] > summary a.history', (a) => a.click());
   await page.waitForSelector('#element-history #versions tbody tr', { timeout: 30_000 });
   const versions = await page.$$eval('#element-history #versions tbody tr', (rows) => rows.map((row) => [...row.cells].slice(0, 5).map((c) => c.textContent)));
-  // Imported with the twin by the manufacturer (Alice), unchanged since.
+  // Imported with the twin by the owner (Bob), unchanged since.
   assert.equal(versions.length, 1);
   assert.equal(versions[0][0], '1');
   assert.equal(versions[0][1], 'Imported');
-  assert.equal(versions[0][3], '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY');
+  assert.equal(versions[0][3], '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty');
   assert.match(await page.$eval('#element-history pre', (p) => p.textContent), /FillingStation1/);
   assert.deepEqual(errors, []);
   await page.close();
