@@ -8,6 +8,7 @@ mod envelopes;
 pub(crate) mod readers;
 mod store;
 mod transfer;
+mod write;
 
 use crate::{chain, feed_reader, keystore, Output};
 use anyhow::{anyhow, bail, Context, Result};
@@ -18,7 +19,7 @@ use dt_offchain::{
 	crypto::{ReaderPrivateKey, ReaderPublicKey},
 };
 use dt_primitives::access::{Action, Confidentiality, ElementId, TwinId};
-use dt_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent};
+use dt_runtime::{AccountId, BlockNumber, RuntimeCall};
 use envelopes::{FetchError, PublishError, Published};
 use indicatif::{ProgressBar, ProgressStyle};
 use keystore::Keystore;
@@ -177,204 +178,13 @@ pub async fn doc_command(
 			store,
 			signer,
 		} => {
-			let (input, size) = open_input(&file)?;
-			let title = match title {
-				Some(title) => title,
-				None => file_name(&file)?,
-			};
-			let title = check_title(&title)?;
-			let media_type = match media_type {
-				Some(media_type) => check_media_type(&media_type)?,
-				None => guess_media_type(&file).to_owned(),
-			};
-			let element = element.map(|id| element_id(&id)).transpose()?;
-			let me = unlock(keystore, &signer.key)?;
-			let client = chain::connect(node).await?;
-			chain::twin(&client, twin).await?;
-			if let Some(element) = &element {
-				check_element(&client, twin, element).await?;
-			}
-			let level = confidentiality;
-			ensure_may(&client, twin, &me, Action::AddDocument, "add documents to", level).await?;
-			let readers =
-				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?.signing_as(&me.pair);
-			let network = envelopes::has_network(&store).await?;
-			if network {
-				ensure_may_publish(&client, twin, &me).await?;
-				ensure_key_registered(&readers, &me)?;
-			}
-			let progress = progress_bar(json, size, "uploading");
-			let uploaded = transfer::upload(&store, input, &readers.keys(), !network, &progress)
-				.await
-				.with_context(|| {
-					format!("uploading {} failed; nothing was registered", file.display())
-				})?;
-			progress.finish_and_clear();
-			let call = pallet_dt_documents::Call::register_document {
-				twin,
-				title: title.clone().into_bytes().try_into().expect("length checked"),
-				media_type: media_type.clone().into_bytes().try_into().expect("length checked"),
-				size: uploaded.size,
-				content_id: content_id(&uploaded.content_id),
-				key_envelope: content_id(&uploaded.key_envelope),
-				confidentiality: level,
-				element: element.clone(),
-			};
-			let finalized = submit(
-				json,
-				&client,
-				&me.pair,
-				RuntimeCall::Documents(call),
-				"register the document",
-			)
-			.await
-			.with_context(|| stored_but_unregistered(&uploaded.content_id))?;
-			let document = finalized
-				.events
-				.iter()
-				.find_map(|event| match event {
-					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentRegistered {
-						document,
-						..
-					}) => Some(*document),
-					_ => None,
-				})
-				.ok_or_else(|| anyhow!("the chain did not report the new document"))?;
-			let names = Names::new(keystore);
-			let published = publish_version(
-				network,
-				&store,
-				&me,
-				twin,
-				document,
-				0,
-				&readers,
-				&uploaded.envelope,
-				&names,
-			)
-			.await?;
-			Ok(Output {
-				text: format!(
-					"document {document} on twin {twin}: \"{title}\" ({media_type}, {}), version 0, {}\n\
-					 content id: {}\n{}registered in block {}\n{}",
-					bytes_text(uploaded.size),
-					level_name(level),
-					uploaded.content_id,
-					readers_text(&readers, &names),
-					block_text(&client, finalized.block).await,
-					published_text(&published, &names)
-				),
-				json: json!({
-					"document": document,
-					"twin": twin,
-					"version": 0,
-					"title": title,
-					"media_type": media_type,
-					"confidentiality": level_name(level),
-					"element": element.as_ref().map(|e| String::from_utf8_lossy(e).into_owned()),
-					"content_id": uploaded.content_id.to_string(),
-					"key_envelope": uploaded.key_envelope.to_string(),
-					"size": uploaded.size,
-					"chunks": uploaded.chunks,
-					"readers": readers_json(&readers, &names),
-					"skipped": skipped_json(&readers),
-					"author_key_registered": readers.author_key_registered,
-					"reader_list": published_json(&published),
-					"store": store.url(),
-					"block": finalized.block,
-					"block_number": block_number(&client, finalized.block).await,
-				}),
-			})
+			let request =
+				write::NewDocument { twin, file, title, element, confidentiality, media_type };
+			write::upload(keystore, node, json, request, store, &signer.key).await
 		},
 		DocCommand::Version { twin, document, file, store, signer } => {
-			let (input, size) = open_input(&file)?;
-			let me = unlock(keystore, &signer.key)?;
-			let client = chain::connect(node).await?;
-			let history = document_of(&client, twin, document).await?;
-			let info = &history.document;
-			if let Some((who, block)) = &info.retired {
-				bail!("document {document} was retired by {who} in block {block}: it takes no new versions");
-			}
-			let level = info.confidentiality;
-			ensure_may(&client, twin, &me, Action::VersionDocument, "add versions to", level)
-				.await?;
-			let readers =
-				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?.signing_as(&me.pair);
-			let network = envelopes::has_network(&store).await?;
-			if network {
-				ensure_key_registered(&readers, &me)?;
-			}
-			let progress = progress_bar(json, size, "uploading");
-			let uploaded = transfer::upload(&store, input, &readers.keys(), !network, &progress)
+			write::add_version(keystore, node, json, (twin, document, file), store, &signer.key)
 				.await
-				.with_context(|| {
-					format!("uploading {} failed; nothing was registered", file.display())
-				})?;
-			progress.finish_and_clear();
-			let call = pallet_dt_documents::Call::add_version {
-				document,
-				size: uploaded.size,
-				content_id: content_id(&uploaded.content_id),
-				key_envelope: content_id(&uploaded.key_envelope),
-			};
-			let finalized =
-				submit(json, &client, &me.pair, RuntimeCall::Documents(call), "add the version")
-					.await
-					.with_context(|| stored_but_unregistered(&uploaded.content_id))?;
-			let version = finalized
-				.events
-				.iter()
-				.find_map(|event| match event {
-					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentVersionAdded {
-						version,
-						..
-					}) => Some(*version),
-					_ => None,
-				})
-				.ok_or_else(|| anyhow!("the chain did not report the new version"))?;
-			let names = Names::new(keystore);
-			let published = publish_version(
-				network,
-				&store,
-				&me,
-				twin,
-				document,
-				version,
-				&readers,
-				&uploaded.envelope,
-				&names,
-			)
-			.await?;
-			Ok(Output {
-				text: format!(
-					"document {document} on twin {twin}: version {version} ({}), {}\ncontent id: {}\n{}\
-					 registered in block {}\n{}",
-					bytes_text(uploaded.size),
-					level_name(level),
-					uploaded.content_id,
-					readers_text(&readers, &names),
-					block_text(&client, finalized.block).await,
-					published_text(&published, &names)
-				),
-				json: json!({
-					"document": document,
-					"twin": twin,
-					"version": version,
-					"content_id": uploaded.content_id.to_string(),
-					"key_envelope": uploaded.key_envelope.to_string(),
-					"size": uploaded.size,
-					"chunks": uploaded.chunks,
-					"readers": readers_json(&readers, &names),
-					"skipped": skipped_json(&readers),
-					"author_key_registered": readers.author_key_registered,
-					"reader_list": published_json(&published),
-					"store": store.url(),
-					"block": finalized.block,
-					"block_number": block_number(&client, finalized.block).await,
-				}),
-			})
 		},
 		DocCommand::Download { twin, document, version, output, store, signer } => {
 			let directory = output_directory(&output)?;
@@ -452,87 +262,8 @@ pub async fn doc_command(
 			})
 		},
 		DocCommand::Annotate { twin, document, text, version, store, signer } => {
-			if text.trim().is_empty() {
-				bail!("the annotation is empty: give its text");
-			}
-			let me = unlock(keystore, &signer.key)?;
-			let client = chain::connect(node).await?;
-			let history = document_of(&client, twin, document).await?;
-			let (number, _) = pick_version(&history, version)?;
-			let level = history.document.confidentiality;
-			// The chain decides whether this account may annotate: an annotation is small,
-			// so there is nothing to save by asking first.
-			let readers =
-				readers::readers_of(&client, twin, level, &me.account, &me.public).await?;
-			let store = store.connect(node).await?.signing_as(&me.pair);
-			let network = envelopes::has_network(&store).await?;
-			let uploaded = transfer::upload(
-				&store,
-				std::io::Cursor::new(text.clone().into_bytes()),
-				&readers.keys(),
-				!network,
-				&ProgressBar::hidden(),
-			)
-			.await
-			.context("storing the annotation failed; nothing was registered")?;
-			// Published behind the document's list when this party may; otherwise (a reader
-			// annotating) kept as a block, which only the sealed readers can open.
-			if network
-				&& !envelopes::publish_annotation(&store, &me.pair, document, &uploaded.envelope)
-					.await
-					.context(
-						"publishing the annotation's key envelope failed; nothing was registered",
-					)? {
-				store.put(&uploaded.envelope).await.context(
-					"storing the annotation's key envelope failed; nothing was registered",
-				)?;
-			}
-			let call = pallet_dt_documents::Call::annotate {
-				document,
-				version: number,
-				content_id: content_id(&uploaded.content_id),
-			};
-			let finalized = submit(
-				json,
-				&client,
-				&me.pair,
-				RuntimeCall::Documents(call),
-				"annotate the document",
-			)
-			.await?;
-			let annotation = finalized
-				.events
-				.iter()
-				.find_map(|event| match event {
-					RuntimeEvent::Documents(pallet_dt_documents::Event::DocumentAnnotated {
-						annotation,
-						..
-					}) => Some(*annotation),
-					_ => None,
-				})
-				.ok_or_else(|| anyhow!("the chain did not report the annotation"))?;
-			let names = Names::new(keystore);
-			Ok(Output {
-				text: format!(
-					"annotation {annotation} of version {number} of document {document}\n\
-					 content id: {}\n{}registered in block {}",
-					uploaded.content_id,
-					readers_text(&readers, &names),
-					block_text(&client, finalized.block).await
-				),
-				json: json!({
-					"document": document,
-					"twin": twin,
-					"version": number,
-					"annotation": annotation,
-					"content_id": uploaded.content_id.to_string(),
-					"readers": readers_json(&readers, &names),
-					"skipped": skipped_json(&readers),
-					"author_key_registered": readers.author_key_registered,
-					"block": finalized.block,
-					"block_number": block_number(&client, finalized.block).await,
-				}),
-			})
+			let target = (twin, document, version, text);
+			write::annotate(keystore, node, json, target, store, &signer.key).await
 		},
 		DocCommand::List { twin, element, reader } => {
 			let element = element.map(|id| element_id(&id)).transpose()?;

@@ -10,7 +10,7 @@ import type { Level } from '../readers';
 import type { Session } from '../session';
 import { errorText } from '../text';
 import { addVersion, annotateVersion, type DocumentTarget } from '../upload';
-import { MAX_UPLOAD } from './upload';
+import { chosenFile } from './upload';
 
 /** An annotation is a note: the form takes this much (readers open up to 1 MiB, documents.ts). */
 const MAX_ANNOTATION_CHARS = 16 * 1024;
@@ -25,17 +25,8 @@ export function versionForm(api: ApiPromise, you: Session, document: DocumentDet
   const file = h('input', { type: 'file', id: 'version-file' });
   const outcome = h('p', { id: 'version-outcome' });
   const run = async () => {
-    outcome.className = '';
-    const chosen = file.files?.[0];
-    if (!chosen) {
-      outcome.textContent = 'Choose a file first.';
-      return;
-    }
-    if (chosen.size > MAX_UPLOAD) {
-      outcome.textContent = `${chosen.name} is ${chosen.size} bytes; the page uploads at most ${MAX_UPLOAD} (use dt doc version for larger files).`;
-      outcome.className = 'refusal';
-      return;
-    }
+    const chosen = chosenFile(file, outcome, 'dt doc version');
+    if (!chosen) return;
     try {
       const contents = new Uint8Array(await chosen.arrayBuffer());
       const added = await addVersion(api, you, targetOf(document), contents, (step) => (outcome.textContent = `Adding: ${step}…`));

@@ -11,7 +11,26 @@ import { uploadDocument } from '../upload';
 import { errorText } from '../text';
 
 /** Files larger than this are refused in the page: it holds the whole file while sealing. */
-export const MAX_UPLOAD = 256 * 1024 * 1024;
+const MAX_UPLOAD = 256 * 1024 * 1024;
+
+/**
+ * The file chosen in `input`, or null with the reason in `outcome`: none chosen, or one
+ * larger than the page seals (`dtCommand` is what takes it instead).
+ */
+export function chosenFile(input: HTMLInputElement, outcome: HTMLElement, dtCommand: string): File | null {
+  outcome.className = '';
+  const chosen = input.files?.[0];
+  if (!chosen) {
+    outcome.textContent = 'Choose a file first.';
+    return null;
+  }
+  if (chosen.size > MAX_UPLOAD) {
+    outcome.textContent = `${chosen.name} is ${chosen.size} bytes; the page uploads at most ${MAX_UPLOAD} (use ${dtCommand} for larger files).`;
+    outcome.className = 'refusal';
+    return null;
+  }
+  return chosen;
+}
 
 export function uploadForm(api: ApiPromise, you: Session, twin: number, elements: Element[]): HTMLElement {
   const file = h('input', { type: 'file', id: 'upload-file' });
@@ -25,17 +44,8 @@ export function uploadForm(api: ApiPromise, you: Session, twin: number, elements
   const level = h('select', { id: 'upload-level' }, LEVELS.map((l) => h('option', l === 'Internal' ? { value: l, selected: '' } : { value: l }, l)));
   const outcome = h('p', { id: 'upload-outcome' });
   const run = async () => {
-    const chosen = file.files?.[0];
-    outcome.className = '';
-    if (!chosen) {
-      outcome.textContent = 'Choose a file first.';
-      return;
-    }
-    if (chosen.size > MAX_UPLOAD) {
-      outcome.textContent = `${chosen.name} is ${chosen.size} bytes; the page uploads at most ${MAX_UPLOAD} (use dt doc upload for larger files).`;
-      outcome.className = 'refusal';
-      return;
-    }
+    const chosen = chosenFile(file, outcome, 'dt doc upload');
+    if (!chosen) return;
     try {
       const uploaded = await uploadDocument(
         api,
