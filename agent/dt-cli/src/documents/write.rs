@@ -1,11 +1,12 @@
 //! `dt doc upload`, `version` and `annotate`: a file or a text sealed for the accounts cleared
 //! for the document's level, its blocks stored, then registered on chain and (on the store's
-//! network) its key envelope published behind the document's reader list.
+//! network) its key envelope published behind the document's reader list. And the writes
+//! that are the chain's alone: `attach` and `retire`.
 
 use super::{
 	block_number, block_text, bytes_text, check_element, check_media_type, check_title, content_id,
-	document_of, element_id, ensure_key_registered, ensure_may, ensure_may_publish, envelopes,
-	file_name, guess_media_type, level_name, open_input, pick_version, progress_bar,
+	document_of, element_id, element_text, ensure_key_registered, ensure_may, ensure_may_publish,
+	envelopes, file_name, guess_media_type, level_name, open_input, pick_version, progress_bar,
 	publish_version, published_json, published_text, readers, readers_json, readers_text,
 	skipped_json, stored_but_unregistered, submit, transfer, unlock, Names, Party, Readers, Store,
 	StoreArg,
@@ -90,6 +91,7 @@ fn reported<T>(
 		.ok_or_else(|| anyhow!("the chain did not report the {what}"))
 }
 
+/// `dt doc upload`: a new document, version 0.
 pub async fn upload(
 	keystore: &Keystore,
 	node: &str,
@@ -152,6 +154,7 @@ pub async fn upload(
 	Ok(output)
 }
 
+/// `dt doc version`: the next version, sealed for the readers cleared now.
 pub async fn add_version(
 	keystore: &Keystore,
 	node: &str,
@@ -279,6 +282,7 @@ async fn register_version(
 	})
 }
 
+/// `dt doc annotate`: a text on a version, sealed like the document.
 pub async fn annotate(
 	keystore: &Keystore,
 	node: &str,
@@ -358,6 +362,76 @@ pub async fn annotate(
 			"readers": readers_json(&readers, &names),
 			"skipped": skipped_json(&readers),
 			"author_key_registered": readers.author_key_registered,
+			"block": finalized.block,
+			"block_number": block_number(&client, finalized.block).await,
+		}),
+	})
+}
+
+/// `dt doc attach`: the document moved to an element, or to the whole twin.
+pub async fn attach(
+	keystore: &Keystore,
+	node: &str,
+	json: bool,
+	(twin, document, element): (TwinId, DocumentId, Option<String>),
+	signer: &str,
+) -> Result<Output> {
+	let element = element.map(|id| element_id(&id)).transpose()?;
+	let me = unlock(keystore, signer)?;
+	let client = chain::connect(node).await?;
+	let history = document_of(&client, twin, document).await?;
+	if let Some(element) = &element {
+		check_element(&client, twin, element).await?;
+	}
+	let call = pallet_dt_documents::Call::attach_to_element { document, element: element.clone() };
+	let finalized =
+		submit(json, &client, &me.pair, RuntimeCall::Documents(call), "attach the document")
+			.await?;
+	let title = String::from_utf8_lossy(&history.document.title).into_owned();
+	let place = element_text(&element)
+		.map(|e| format!("element {e}"))
+		.unwrap_or_else(|| "the whole twin".into());
+	Ok(Output {
+		text: format!(
+			"document {document} (\"{title}\") attached to {place} of twin {twin} in block {}",
+			block_text(&client, finalized.block).await
+		),
+		json: json!({
+			"document": document,
+			"twin": twin,
+			"element": element_text(&element),
+			"block": finalized.block,
+			"block_number": block_number(&client, finalized.block).await,
+		}),
+	})
+}
+
+/// `dt doc retire`: no new versions; its history stays readable.
+pub async fn retire(
+	keystore: &Keystore,
+	node: &str,
+	json: bool,
+	(twin, document): (TwinId, DocumentId),
+	signer: &str,
+) -> Result<Output> {
+	let me = unlock(keystore, signer)?;
+	let client = chain::connect(node).await?;
+	let history = document_of(&client, twin, document).await?;
+	let call = pallet_dt_documents::Call::retire_document { document };
+	let finalized =
+		submit(json, &client, &me.pair, RuntimeCall::Documents(call), "retire the document")
+			.await?;
+	let title = String::from_utf8_lossy(&history.document.title).into_owned();
+	Ok(Output {
+		text: format!(
+			"document {document} (\"{title}\") of twin {twin} retired in block {}; its \
+			 versions stay readable",
+			block_text(&client, finalized.block).await
+		),
+		json: json!({
+			"document": document,
+			"twin": twin,
+			"retired": true,
 			"block": finalized.block,
 			"block_number": block_number(&client, finalized.block).await,
 		}),
