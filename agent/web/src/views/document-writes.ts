@@ -27,6 +27,7 @@ export function versionForm(api: ApiPromise, you: Session, document: DocumentDet
   const run = async () => {
     const chosen = chosenFile(file, outcome, 'dt doc version');
     if (!chosen) return;
+    outcome.textContent = 'Adding: reading the file…';
     try {
       const contents = new Uint8Array(await chosen.arrayBuffer());
       const added = await addVersion(api, you, targetOf(document), contents, (step) => (outcome.textContent = `Adding: ${step}…`));

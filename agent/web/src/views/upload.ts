@@ -46,6 +46,8 @@ export function uploadForm(api: ApiPromise, you: Session, twin: number, elements
   const run = async () => {
     const chosen = chosenFile(file, outcome, 'dt doc upload');
     if (!chosen) return;
+    // Said at once, before the file is read: the last upload's outcome must not stand meanwhile.
+    outcome.textContent = 'Uploading: reading the file…';
     try {
       const uploaded = await uploadDocument(
         api,
