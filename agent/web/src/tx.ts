@@ -5,7 +5,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { AccountSigner } from './signer';
-import type { DispatchError, EventRecord } from '@polkadot/types/interfaces';
+import type { DispatchError, Event, EventRecord } from '@polkadot/types/interfaces';
 
 /** The chain refused the transaction: `error` is `pallet.Error` where the chain names it. */
 export class Refused extends Error {
@@ -55,6 +55,16 @@ export function submit(api: ApiPromise, signer: AccountSigner, transaction: Subm
       })
       .catch((error: Error) => reject(poolRefusal(error)));
   });
+}
+
+/**
+ * The number field `field` of the first event of `kind` in `finalized` (an id the chain gave,
+ * e.g. a document's or a call's); an error naming both when the chain reported none.
+ */
+export function eventNumber(finalized: Finalized, kind: { is: (event: Event) => boolean }, field: string): number {
+  const found = finalized.events.find(({ event }) => kind.is(event));
+  if (!found) throw new Error(`the chain reported no ${field} in block ${finalized.block}`);
+  return Number((found.event.data as unknown as Record<string, { toString(): string }>)[field].toString());
 }
 
 function refusal(api: ApiPromise, error: DispatchError): Refused {

@@ -13,7 +13,7 @@ import { documentItem, hasNetwork, putBlock, putEnvelope, setReaders } from './o
 import { clearedReaders, type Level, type Readers } from './readers';
 import type { Session } from './session';
 import { chainText } from './text';
-import { submit, type Finalized } from './tx';
+import { eventNumber, submit } from './tx';
 
 export interface NewDocument {
   twin: number;
@@ -73,7 +73,7 @@ export async function uploadDocument(api: ApiPromise, you: Session, request: New
     request.element === null ? null : chainText(request.element),
   );
   const finalized = await submit(api, you.signer, call, (status) => progress(`registering: ${status}`));
-  const document = eventField(finalized, api.events.documents.DocumentRegistered, 'document', 'no document');
+  const document = eventNumber(finalized, api.events.documents.DocumentRegistered, 'document');
   if (network) await publishVersion(api, you, document, sealed, readers, progress);
   return { document, block: finalized.block, readers: readers.included.map((reader) => reader.account), skipped: readers.skipped };
 }
@@ -87,7 +87,7 @@ export async function addVersion(api: ApiPromise, you: Session, document: Docume
   const { sealed, network, readers } = await sealAndStore(api, you, document.twin, document.confidentiality, contents, progress);
   const call = api.tx.documents.addVersion(document.id, contents.length, u8aToHex(sealed.contentId), u8aToHex(sealed.keyEnvelope));
   const finalized = await submit(api, you.signer, call, (status) => progress(`adding the version: ${status}`));
-  const version = eventField(finalized, api.events.documents.DocumentVersionAdded, 'version', 'no version');
+  const version = eventNumber(finalized, api.events.documents.DocumentVersionAdded, 'version');
   if (network) await publishVersion(api, you, document.id, sealed, readers, progress);
   return { version, block: finalized.block, readers: readers.included.map((reader) => reader.account), skipped: readers.skipped };
 }
@@ -113,7 +113,7 @@ export async function annotateVersion(api: ApiPromise, you: Session, document: D
   }
   const call = api.tx.documents.annotate(document.id, version, u8aToHex(sealed.contentId));
   const finalized = await submit(api, you.signer, call, (status) => progress(`annotating: ${status}`));
-  const annotation = eventField(finalized, api.events.documents.DocumentAnnotated, 'annotation', 'no annotation');
+  const annotation = eventNumber(finalized, api.events.documents.DocumentAnnotated, 'annotation');
   return { annotation, block: finalized.block };
 }
 
@@ -144,11 +144,4 @@ async function publishVersion(api: ApiPromise, you: Session, document: number, s
   await setReaders(api, you.signer, item, readers.included.map((reader) => reader.account), (account) => decodeAddress(account));
   progress('publishing the key envelope');
   await putEnvelope(api, you.signer, item, sealed.envelope, sealed.keyEnvelope);
-}
-
-/** A number field of the event `kind` in a finalized submission; `missing` names what the chain did not report. */
-function eventField(finalized: Finalized, kind: { is: (event: never) => boolean }, field: string, missing: string): number {
-  const found = finalized.events.find(({ event }) => kind.is(event as never));
-  if (!found) throw new Error(`the chain reported ${missing} in block ${finalized.block}`);
-  return Number((found.event.data as unknown as Record<string, { toString(): string }>)[field].toString());
 }

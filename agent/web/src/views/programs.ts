@@ -6,7 +6,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { button, form, h } from '../dom';
 import { fixedText, parseArgument, readCall, readPrograms, type ArgumentValue, type Parameter, type Program } from '../programs';
 import type { Session } from '../session';
-import { submit } from '../tx';
+import { eventNumber, submit } from '../tx';
 import { errorText } from '../text';
 
 const FINAL = new Set(['Completed', 'Failed', 'Cancelled', 'Expired']);
@@ -54,9 +54,7 @@ function programForm(api: ApiPromise, you: Session, twin: number, program: Progr
       const finalized = await submit(api, you.signer, api.tx.programs.callProgram(twin, program.element, program.name, args), (status) => {
         outcome.textContent = `Call: ${status}…`;
       });
-      const queued = finalized.events.find(({ event }) => api.events.programs.ProgramCallQueued.is(event));
-      if (!queued) throw new Error(`the chain queued no call in block ${finalized.block}`);
-      const id = Number((queued.event.data as unknown as { call: { toString(): string } }).call.toString());
+      const id = eventNumber(finalized, api.events.programs.ProgramCallQueued, 'call');
       outcome.dataset.call = String(id);
       await follow(api, id, (state) => {
         outcome.textContent = `Call ${id}: ${state.status}${state.result ? `: ${state.result}` : ''}`;

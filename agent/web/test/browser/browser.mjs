@@ -1,7 +1,9 @@
 // What the browser tests share: Debian's Chromium through puppeteer-core, and a page of the
 // served client on the node under test, with its script errors collected.
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import puppeteer from 'puppeteer-core';
 
 export function required(name) {
@@ -71,4 +73,41 @@ export async function signedIn(browser, party, node = required('DT_NODE_WS')) {
   await importKey(opened.page, party, required('DT_WEB_PASSPHRASE'));
   await waitForText(opened.page, '#party', new RegExp(`^Signed in as ${party}`));
   return opened;
+}
+
+/**
+ * Every frame `page` sends to its node over WebSocket from now on, as the page sent it (to
+ * look for secrets in, or count submissions).
+ */
+export async function recordSentFrames(page) {
+  const sent = [];
+  const cdp = await page.createCDPSession();
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketFrameSent', ({ response }) => sent.push(response.payloadData));
+  return sent;
+}
+
+const execute = promisify(execFile);
+
+/** Runs `dt ARGS` (DT_BIN) against `node` with the test's keystore; its standard output. */
+export async function dt(node, ...args) {
+  const { stdout } = await execute(required('DT_BIN'), ['--node', node, ...args], {
+    env: { ...process.env, DT_KEYSTORE: required('DT_KEYSTORE'), DT_PASSPHRASE: required('DT_WEB_PASSPHRASE') },
+  });
+  return stdout;
+}
+
+/**
+ * Uploads `file` with the add-a-document form of the twin page `page` shows, on `element`
+ * at `level` (with `title` if given), and returns the outcome the page says.
+ */
+export async function uploadWithForm(page, file, { element, level, title }) {
+  await page.waitForSelector('#upload button[name="upload"]', { timeout: 30_000 });
+  await (await page.$('#upload-file')).uploadFile(file);
+  if (title) await page.type('#upload-title', title);
+  await page.select('#upload-element', element);
+  await page.select('#upload-level', level);
+  await page.click('#upload button[name="upload"]');
+  await waitForText(page, '#upload-outcome', /^(Uploaded|Not uploaded)/, 120_000);
+  return page.$eval('#upload-outcome', (p) => p.textContent);
 }

@@ -10,14 +10,12 @@
 // DT_SECRET_DOCUMENT, DT_AUDITOR_WS and DT_MAINTAINER_WS (the parties' nodes), DT_BIN,
 // DT_KEYSTORE and DT_WEB_PASSPHRASE (dt).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
-import { launch, required, signedIn, waitForText } from './browser.mjs';
+import { dt, launch, required, signedIn, waitForText } from './browser.mjs';
 
 const twin = required('DT_TWIN');
 const documentId = required('DT_DOCUMENT');
@@ -26,7 +24,7 @@ const bob = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 const alice = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
 const charlie = '5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y';
 const dave = '5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy';
-const run = promisify(execFile);
+
 let browser;
 let page;
 let artifacts;
@@ -71,12 +69,7 @@ test('the auditor downloads the version dt uploaded: decrypted in the page, byte
 });
 
 /** `dt ARGS` as the owner, on the owner's node; its standard output. */
-async function dtAsOwner(...args) {
-  const { stdout } = await run(required('DT_BIN'), ['--node', required('DT_NODE_WS'), ...args, '--as', 'bob'], {
-    env: { ...process.env, DT_KEYSTORE: required('DT_KEYSTORE'), DT_PASSPHRASE: required('DT_WEB_PASSPHRASE') },
-  });
-  return stdout;
-}
+const dtAsOwner = (...args) => dt(required('DT_NODE_WS'), ...args, '--as', 'bob');
 
 test('the auditor annotates the report from the page; dt reads the annotation as the owner', async () => {
   const note = `Audited on ${new Date().toISOString()}: the swap is documented`;

@@ -12,20 +12,17 @@
 //
 // Environment (scripts/tests/web-client.sh sets it): as scenario.test.mjs.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { launch, openPage, required, waitForText } from './browser.mjs';
+import { dt, launch, openPage, required, uploadWithForm, waitForText } from './browser.mjs';
 
-const run = promisify(execFile);
 const twin = required('DT_TWIN');
 const work = mkdtempSync(join(tmpdir(), 'dt-web-extension-'));
 const WALLET = 'test-wallet';
@@ -125,9 +122,7 @@ test('the extension signs an upload, its registration and every store request; d
   // The chunk and manifest puts, the reader list's changes and the envelope: each signed.
   assert.ok(given.bytes >= 4, `store requests signed by the extension: ${given.bytes}`);
   const downloaded = join(work, 'downloaded.bin');
-  await run(required('DT_BIN'), ['--node', required('DT_AUDITOR_WS'), 'doc', 'download', twin, document, '--as', 'dave', '--output', downloaded], {
-    env: { ...process.env, DT_KEYSTORE: required('DT_KEYSTORE'), DT_PASSPHRASE: required('DT_WEB_PASSPHRASE') },
-  });
+  await dt(required('DT_AUDITOR_WS'), 'doc', 'download', twin, document, '--as', 'dave', '--output', downloaded);
   assert.ok(readFileSync(downloaded).equals(readFileSync(file)), 'dt opened the very bytes the page sealed');
 });
 
@@ -144,13 +139,8 @@ test('when the extension declines to sign, the upload stops and nothing is regis
   assert.equal((await api.query.documents.nextDocumentId()).toNumber(), before, 'no document was registered');
 });
 
+/** Uploads `file` from the twin's page, on the first fill-level sensor, Internal. */
 async function uploadFrom(file) {
   await page.evaluate((twin) => (location.hash = `#/twins/${twin}`), twin);
-  await page.waitForSelector('#upload button[name="upload"]', { timeout: 30_000 });
-  await (await page.$('#upload-file')).uploadFile(file);
-  await page.select('#upload-element', 'fill-level-sensor-1');
-  await page.select('#upload-level', 'Internal');
-  await page.click('#upload button[name="upload"]');
-  await waitForText(page, '#upload-outcome', /^(Uploaded|Not uploaded)/, 120_000);
-  return page.$eval('#upload-outcome', (p) => p.textContent);
+  return uploadWithForm(page, file, { element: 'fill-level-sensor-1', level: 'Internal' });
 }

@@ -9,14 +9,11 @@
 // Environment (scripts/tests/web-client.sh sets it): as documents.test.mjs, plus DT_FEED
 // (the agent's feed), DT_BIN (dt, to read the feed's head) and DT_KEYSTORE (Bob's key).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { launch, openPage, required, signedIn, waitForText } from './browser.mjs';
+import { dt, launch, openPage, required, signedIn, waitForText } from './browser.mjs';
 
 const feed = required('DT_FEED');
-const run = promisify(execFile);
 let browser;
 let page;
 let artifacts;
@@ -84,8 +81,6 @@ test('without signing in, the encrypted feed is refused with the reason', async 
 
 /** The feed's newest sequence number, as `dt feed latest` reads it from the owner's node. */
 async function latestSequence() {
-  const { stdout } = await run(required('DT_BIN'), ['--node', required('DT_NODE_WS'), '--json', 'feed', 'latest', feed, '--as', 'bob'], {
-    env: { ...process.env, DT_KEYSTORE: required('DT_KEYSTORE'), DT_PASSPHRASE: required('DT_WEB_PASSPHRASE') },
-  });
+  const stdout = await dt(required('DT_NODE_WS'), '--json', 'feed', 'latest', feed, '--as', 'bob');
   return JSON.parse(stdout).sequence;
 }

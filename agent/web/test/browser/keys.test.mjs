@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { importKey, launch, openPage, required, waitForText as waitForTextIn } from './browser.mjs';
+import { importKey, launch, openPage, recordSentFrames, required, waitForText as waitForTextIn } from './browser.mjs';
 
 const keys = required('DT_WEB_KEYS');
 const passphrase = required('DT_WEB_PASSPHRASE');
@@ -21,15 +21,13 @@ const bobAddress = '5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty';
 let browser;
 let page;
 let artifacts;
-const sent = [];
+let sent;
 
 before(async () => {
   browser = await launch();
   ({ page, artifacts } = await openPage(browser, '#/keys'));
   // Every frame the page sends to the node, to look for secrets in at the end.
-  const cdp = await page.createCDPSession();
-  await cdp.send('Network.enable');
-  cdp.on('Network.webSocketFrameSent', ({ response }) => sent.push(response.payloadData));
+  sent = await recordSentFrames(page);
   await page.reload({ waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#status[data-connected]', { timeout: 30_000 });
   await page.waitForSelector('#import');

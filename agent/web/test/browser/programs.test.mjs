@@ -8,21 +8,19 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launch, required, signedIn, waitForText } from './browser.mjs';
+import { launch, recordSentFrames, required, signedIn, waitForText } from './browser.mjs';
 
 const twin = required('DT_TWIN');
 const form = 'form.program[data-program="SetFillVolume"]';
 let browser;
 let page;
 let artifacts;
-const sent = [];
+let sent;
 
 before(async () => {
   browser = await launch();
   ({ page, artifacts } = await signedIn(browser, 'charlie', required('DT_MAINTAINER_WS')));
-  const cdp = await page.createCDPSession();
-  await cdp.send('Network.enable');
-  cdp.on('Network.webSocketFrameSent', ({ response }) => sent.push(response.payloadData));
+  sent = await recordSentFrames(page);
   await page.evaluate((twin) => (location.hash = `#/twins/${twin}`), twin);
   await page.waitForSelector(`${form} button[name="call"]`, { timeout: 30_000 });
 });

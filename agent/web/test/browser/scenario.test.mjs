@@ -16,16 +16,13 @@
 // nodes DT_NODE_WS (the owner's), DT_MANUFACTURER_WS, DT_MAINTAINER_WS, DT_AUDITOR_WS, and
 // DT_BIN, DT_KEYSTORE, DT_WEB_PASSPHRASE for `dt`.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
-import { launch, required, signedIn, waitForText } from './browser.mjs';
+import { dt, launch, required, signedIn, uploadWithForm, waitForText } from './browser.mjs';
 
-const run = promisify(execFile);
 const twin = required('DT_TWIN');
 const newSensor = required('DT_NEW_SENSOR');
 const charlie = '5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y';
@@ -63,16 +60,14 @@ test('2. the maintainer uploads the report on the new sensor from the page; the 
   const { page } = await signedIn(browser, 'charlie', required('DT_MAINTAINER_WS'));
   await openTwin(page);
   writeFileSync(report, randomBytes(1_500_000));
-  const outcome = await uploadFrom(page, report, 'Maintenance report', newSensor, 'Confidential');
+  const outcome = await uploadWithForm(page, report, { title: 'Maintenance report', element: newSensor, level: 'Confidential' });
   assert.match(outcome, /^Uploaded as document \d+, sealed for \d+ reader\(s\)\.$/);
   reportId = await page.$eval('#upload-outcome a', (a) => a.dataset.document);
   await shot(page, '2-maintainer-upload');
   await page.close();
   // The auditor opens it with dt on his own node: the very bytes the page sealed.
   const downloaded = join(work, 'downloaded.bin');
-  await run(required('DT_BIN'), ['--node', required('DT_AUDITOR_WS'), 'doc', 'download', twin, reportId, '--as', 'dave', '--output', downloaded], {
-    env: { ...process.env, DT_KEYSTORE: required('DT_KEYSTORE'), DT_PASSPHRASE: required('DT_WEB_PASSPHRASE') },
-  });
+  await dt(required('DT_AUDITOR_WS'), 'doc', 'download', twin, reportId, '--as', 'dave', '--output', downloaded);
   assert.ok(readFileSync(downloaded).equals(readFileSync(report)), 'dt opened the very bytes the page sealed');
   // The owner's page told him, live, once the block was final.
   const notice = '#notifications li[data-event="documents.DocumentRegistered"]';
@@ -128,18 +123,6 @@ test('5. the auditor is refused the secret blueprint, even by its id, and may no
   await openTwin(page);
   const note = join(work, 'auditor-note.txt');
   writeFileSync(note, 'not mine to add');
-  assert.match(await uploadFrom(page, note, 'Auditor note', newSensor, 'Internal'), /^Not uploaded: documents\.NotAuthorized/);
+  assert.match(await uploadWithForm(page, note, { title: 'Auditor note', element: newSensor, level: 'Internal' }), /^Not uploaded: documents\.NotAuthorized/);
   await page.close();
 });
-
-/** Uploads `file` with the twin page's form (the page is on the twin) and returns the outcome. */
-async function uploadFrom(page, file, title, element, level) {
-  await page.waitForSelector('#upload button[name="upload"]', { timeout: 30_000 });
-  await (await page.$('#upload-file')).uploadFile(file);
-  await page.type('#upload-title', title);
-  await page.select('#upload-element', element);
-  await page.select('#upload-level', level);
-  await page.click('#upload button[name="upload"]');
-  await waitForText(page, '#upload-outcome', /^(Uploaded|Not uploaded)/, 120_000);
-  return page.$eval('#upload-outcome', (p) => p.textContent);
-}
