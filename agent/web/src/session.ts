@@ -1,5 +1,6 @@
-// Who is signed in on this page: an identity unlocked in memory. Reloading the page or
-// signing out forgets the unlocked keys; only the encrypted files stay (keys/vault.ts).
+// Who is signed in on this page: an identity whose keys are unlocked in memory, or whose
+// account a browser extension keeps (signer.ts). Reloading the page or signing out forgets
+// the unlocked keys; only the encrypted files stay (keys/vault.ts).
 
 import { openAccount, parseAccountJson } from './keys/account';
 import { openRsaKey, type RsaKey } from './keys/pkcs8';

@@ -3,14 +3,13 @@
 // version or an annotation (document-writes.ts).
 
 import type { ApiPromise } from '@polkadot/api';
+import { u8aToHex } from '@polkadot/util';
 import { sha256 } from '../crypto/bytes';
 import { openAnnotation, openDocumentVersion, readDocument, readersOf, type DocumentDetail, type DocumentVersion } from '../documents';
 import { button, h, table } from '../dom';
 import { session, type Session } from '../session';
 import { errorText } from '../text';
 import { annotationForm, versionForm } from './document-writes';
-
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 /** `done`: what the party has just written to it, said above the refreshed document. */
 export async function documentView(api: ApiPromise, id: number, done?: string): Promise<HTMLElement> {
@@ -83,7 +82,7 @@ function downloadCell(api: ApiPromise, you: Session, document: DocumentDetail, v
           outcome.textContent = `decrypting chunk ${done} of ${total}…`;
         });
         save(bytes, document);
-        outcome.textContent = `${bytes.length} bytes, SHA-256 ${hex(await sha256(bytes))}`;
+        outcome.textContent = `${bytes.length} bytes, SHA-256 ${u8aToHex(await sha256(bytes), -1, false)}`;
       } catch (error) {
         outcome.textContent = `Not opened: ${errorText(error)}`;
         outcome.className = 'outcome refusal';
