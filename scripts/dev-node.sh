@@ -5,8 +5,23 @@
 # deletes its log when the script exits. It sets
 # `rpc_port`, `node_pid` and `node_log`.
 
+# A free port of 127.0.0.1 below the kernel's ephemeral range (32768 and up), where the
+# local ports of outgoing connections come from: a port 0 probe's port may be taken by a
+# connection among the nodes before the node binds it.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - <<'PY'
+import random, socket, sys
+for _ in range(200):
+    port = random.randrange(10000, 32768)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    sys.exit(0)
+sys.exit("no free port of 127.0.0.1 found below 32768")
+PY
 }
 
 start_dev_node() {

@@ -7,7 +7,8 @@
 # `consortium_pid` and `consortium_dir`.
 
 # The first of `count` consecutive free ports of 127.0.0.1 (plus the same block 100 above,
-# which local-network.sh gives the off-chain store).
+# which local-network.sh gives the off-chain store), below the kernel's ephemeral range
+# (32768 and up) that the local ports of the nodes' outgoing connections come from.
 free_port_block() {
 	python3 - "$1" <<'PY'
 import random, socket, sys
@@ -20,7 +21,7 @@ def free(port):
         except OSError:
             return False
 for _ in range(200):
-    base = random.randrange(20000, 60000)
+    base = random.randrange(10000, 32768 - 100 - count)
     if all(free(p) for p in list(range(base, base + count)) + list(range(base + 100, base + 100 + count))):
         print(base)
         sys.exit(0)

@@ -148,23 +148,17 @@ fn parties(ledger: &Ledger) -> Parties {
 	parties
 }
 
+// One way of choosing ports for every test that starts nodes (see there why not port 0).
+#[path = "../../node/tests/common/ports.rs"]
+mod ports;
+
 /// A TCP address on 127.0.0.1 with a port no other node of this process was given.
 ///
 /// libp2p binds listeners with SO_REUSEPORT, and Linux may hand the same port 0 to two such
 /// sockets, which then share incoming connections: nodes of tests running side by side
-/// would receive each other's dials. So every node gets a port probed here (the probe holds
-/// the port exclusively) and never handed out twice.
+/// would receive each other's dials. `ports::free_port` never hands a port out twice.
 fn fresh_address() -> Multiaddr {
-	static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-	let mut given = GIVEN.lock().unwrap();
-	loop {
-		let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-		let port = probe.local_addr().unwrap().port();
-		if !given.contains(&port) {
-			given.push(port);
-			return format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
-		}
-	}
+	format!("/ip4/127.0.0.1/tcp/{}", ports::free_port()).parse().unwrap()
 }
 
 /// Four partner nodes (A, B, C, D = 0..4) with k = 1.

@@ -20,7 +20,6 @@ use sp_io::hashing::twox_128;
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Header as GenericHeader, traits::BlakeTwo256};
 use std::{
-	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
 	sync::{Mutex, MutexGuard, PoisonError},
@@ -29,6 +28,9 @@ use std::{
 
 pub mod agent;
 pub mod plant;
+mod ports;
+
+pub use ports::free_port;
 
 /// Makes the tests of one binary that start nodes take turns: each starts several
 /// processes, and the machine may have only two cores. Hold the guard for the whole test.
@@ -54,11 +56,6 @@ pub fn node_key(index: u8) -> String {
 	let mut key = [0u8; 32];
 	key[31] = index;
 	hex::encode(key)
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A dt-node child process; killed when dropped.

@@ -127,7 +127,7 @@ pub fn build_swarm(
 	keypair: identity::Keypair,
 	listen: Multiaddr,
 ) -> Result<Swarm<StoreBehaviour>, NodeError> {
-	let transport_error = |error: &dyn std::fmt::Display| NodeError::Transport(error.to_string());
+	let transport_error = |error: &dyn std::error::Error| NodeError::Transport(error_chain(error));
 	let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
 		.with_tokio()
 		.with_other_transport(|key| {
@@ -192,6 +192,21 @@ pub fn build_swarm(
 	Ok(swarm)
 }
 
+/// `error` and its sources, each as it describes itself: libp2p's `TransportError::Other`
+/// (e.g. a listen address already in use) says nothing itself and keeps the cause as its source.
+fn error_chain(error: &dyn std::error::Error) -> String {
+	let mut parts = Vec::new();
+	let mut next = Some(error);
+	while let Some(error) = next {
+		let text = error.to_string();
+		if !text.is_empty() && !parts.last().is_some_and(|last: &String| last.ends_with(&text)) {
+			parts.push(text);
+		}
+		next = error.source();
+	}
+	parts.join(": ")
+}
+
 /// Waits for the swarm's first listen address (the port is known only then when the
 /// configuration asked for port 0).
 pub async fn first_listen_addr(swarm: &mut Swarm<StoreBehaviour>) -> Result<Multiaddr, NodeError> {
@@ -199,10 +214,10 @@ pub async fn first_listen_addr(swarm: &mut Swarm<StoreBehaviour>) -> Result<Mult
 		match swarm.select_next_some().await {
 			SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
 			SwarmEvent::ListenerError { error, .. } => {
-				return Err(NodeError::Transport(error.to_string()))
+				return Err(NodeError::Transport(error_chain(&error)))
 			},
 			SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
-				return Err(NodeError::Transport(error.to_string()))
+				return Err(NodeError::Transport(error_chain(&error)))
 			},
 			_ => {},
 		}
@@ -593,5 +608,18 @@ mod tests {
 		// A suffix naming someone else is replaced by the peer the address was learned for.
 		let other = bare.clone().with_p2p(PeerId::random()).unwrap();
 		assert_eq!(of_peer(other, peer), suffixed);
+	}
+
+	#[tokio::test]
+	async fn a_listen_address_in_use_is_named_in_the_error() {
+		let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let port = taken.local_addr().unwrap().port();
+		let listen = addr(&format!("/ip4/127.0.0.1/tcp/{port}"));
+		let error = match build_swarm(identity::Keypair::generate_ed25519(), listen) {
+			Ok(mut swarm) => first_listen_addr(&mut swarm).await.unwrap_err(),
+			Err(error) => error,
+		};
+		let text = error.to_string();
+		assert!(text.contains("in use"), "the error does not say why: {text:?}");
 	}
 }

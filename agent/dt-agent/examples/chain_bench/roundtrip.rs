@@ -77,18 +77,34 @@ pub async fn roundtrip(args: &[String]) -> Result<bool, Error> {
 	watcher.abort();
 	let calls = calls.lock().unwrap();
 	// Alice's calls are queued in the order of her nonces: the nth queued is sample n.
-	let (mut to_queued, mut to_outcome, mut failed) = (Vec::new(), Vec::new(), 0);
-	for (call, submitted) in calls.queued.iter().zip(&submitted) {
-		to_queued.push(call.1.duration_since(*submitted));
-		match calls.finished.get(&call.0) {
-			Some((true, at)) => to_outcome.push(at.duration_since(*submitted)),
+	let (mut to_queued, mut to_claimed, mut to_outcome, mut failed) =
+		(Vec::new(), Vec::new(), Vec::new(), 0);
+	// The steps between: where the round trip's time goes.
+	let (mut queued_to_claimed, mut claimed_to_outcome) = (Vec::new(), Vec::new());
+	for (&(call, queued), submitted) in calls.queued.iter().zip(&submitted) {
+		to_queued.push(queued.duration_since(*submitted));
+		let claimed = calls.claimed.get(&call);
+		if let Some(claimed) = claimed {
+			to_claimed.push(claimed.duration_since(*submitted));
+			queued_to_claimed.push(claimed.duration_since(queued));
+		}
+		match calls.finished.get(&call) {
+			Some((true, at)) => {
+				to_outcome.push(at.duration_since(*submitted));
+				if let Some(claimed) = claimed {
+					claimed_to_outcome.push(at.duration_since(*claimed));
+				}
+			},
 			Some((false, _)) => failed += 1,
 			None => {},
 		}
 	}
 	print_percentiles("submitted → queued, finalized", to_queued);
+	print_percentiles("submitted → claimed by the device, finalized", to_claimed);
 	let completed = to_outcome.len();
 	print_percentiles("submitted → Completed, finalized", to_outcome);
+	print_percentiles("  of which queued → claimed", queued_to_claimed);
+	print_percentiles("  and claimed → Completed", claimed_to_outcome);
 	println!("completed: {completed} of {samples}; failed: {failed}");
 	Ok(completed == samples)
 }
@@ -99,6 +115,8 @@ pub async fn roundtrip(args: &[String]) -> Result<bool, Error> {
 struct CallSightings {
 	/// Each queued call, in the order queued.
 	queued: Vec<(CallId, Instant)>,
+	/// When each call was claimed.
+	claimed: HashMap<CallId, Instant>,
 	/// Whether each finished call completed, and when.
 	finished: HashMap<CallId, (bool, Instant)>,
 }
@@ -119,6 +137,9 @@ async fn watch_calls(
 			match event {
 				ProgramsEvent::ProgramCallQueued { twin: of, call, .. } if of == twin => {
 					calls.queued.push((call, now))
+				},
+				ProgramsEvent::ProgramCallClaimed { twin: of, call, .. } if of == twin => {
+					calls.claimed.insert(call, now);
 				},
 				ProgramsEvent::ProgramCallCompleted { twin: of, call, .. } if of == twin => {
 					calls.finished.insert(call, (true, now));

@@ -10,11 +10,16 @@
 
 use serde_json::Value;
 use std::{
-	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Output, Stdio},
 	time::{Duration, Instant},
 };
+
+// The node tests' ports module: one way of choosing ports for every test that starts nodes.
+#[path = "../../../../node/tests/common/ports.rs"]
+mod ports;
+
+pub use ports::free_port;
 
 /// The passphrase every test key is stored under.
 pub const PASSPHRASE: &str = "correct horse battery staple";
@@ -34,11 +39,6 @@ pub fn node_binary() -> PathBuf {
 		path.display()
 	);
 	path
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A development chain node (`--chain dev --alice`: Alice is the only partner, Bob a member
