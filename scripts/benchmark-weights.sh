@@ -48,7 +48,11 @@ export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 echo "building dt-node ($mode) with runtime-benchmarks"
 profile_args=()
 [ "$mode" = release ] && profile_args=(--release)
-cargo build --locked -p dt-node --features runtime-benchmarks "${profile_args[@]+"${profile_args[@]}"}"
+# The same invocation as `DT_BENCH_FEATURES=dt-node/runtime-benchmarks scripts/bench-chain.sh`:
+# the workspace's features unify alike, so one build serves the weights and the chain's
+# benchmark (building dt-node alone would compile most dependencies again).
+cargo build --locked --workspace --bins --example chain_bench --example ingestion_bench \
+	--features dt-node/runtime-benchmarks "${profile_args[@]+"${profile_args[@]}"}"
 node_bin="$CARGO_TARGET_DIR/$mode/dt-node"
 
 # The template's {{header}}: what the figures were measured with.

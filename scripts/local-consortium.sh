@@ -1,8 +1,9 @@
 # Sourced by the scripts that need a throw-away four-partner `local` consortium
-# (scripts/tests/web-client.sh): `start_local_consortium BIN_DIR NAME` starts
-# scripts/local-network.sh with the dt-node in BIN_DIR, a temporary chain directory and free
-# ports of 127.0.0.1, waits until the consortium finalizes blocks (or fails with its logs),
-# and stops the four nodes and deletes their data when the script exits. It sets
+# (scripts/tests/web-client.sh, scripts/benchmark-db-weights.sh):
+# `start_local_consortium BIN_DIR NAME` starts scripts/local-network.sh with the dt-node in
+# BIN_DIR, a temporary chain directory and free ports of 127.0.0.1, waits until the
+# consortium finalizes blocks (or fails with its logs), and stops the four nodes and deletes
+# their data when the script exits. It sets
 # `consortium_rpc` (the first partner's RPC port; partner i listens on consortium_rpc + i),
 # `consortium_pid` and `consortium_dir`.
 

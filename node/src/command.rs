@@ -120,7 +120,16 @@ pub fn run() -> sc_cli::Result<()> {
 					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(
 						config.chain_spec,
 					)),
-				_ => Err("dt-node only runs `benchmark pallet`".into()),
+				// The database weights: reads and writes of every key of the chain's state at
+				// its best block, on this node's database (scripts/benchmark-db-weights.sh).
+				BenchmarkCmd::Storage(cmd) => {
+					let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
+					let db = backend.expose_db();
+					let storage = backend.expose_storage();
+					let trie_cache = backend.expose_shared_trie_cache();
+					cmd.run(config, client, db, storage, trie_cache)
+				},
+				_ => Err("dt-node runs `benchmark pallet` and `benchmark storage`".into()),
 			})
 		},
 		Some(Subcommand::ChainInfo(cmd)) => {

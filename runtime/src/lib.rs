@@ -33,6 +33,7 @@ pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
 pub mod configs;
+pub mod db_weights;
 pub mod genesis_config_presets;
 mod no_deposits;
 

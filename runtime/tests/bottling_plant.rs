@@ -590,3 +590,28 @@ fn a_program_call_travels_from_the_maintainer_to_the_device() {
 		assert_eq!(finished.call.caller, account(MAINTAINER));
 	});
 }
+
+/// pallet_session declares a rotation's block full: a session ends only when it has a
+/// validator change to report or to apply, or new session keys are due.
+#[test]
+fn sessions_end_only_with_something_to_change() {
+	use dt_runtime::configs::{RotateOnChange, SESSIONS_PER_KEY_ROTATION, SESSION_PERIOD};
+	use pallet_session::ShouldEndSession;
+	local_consortium().execute_with(|| {
+		let boundary = SESSION_PERIOD;
+		assert!(!RotateOnChange::should_end_session(boundary), "nothing to change");
+		assert!(
+			RotateOnChange::should_end_session(SESSION_PERIOD * SESSIONS_PER_KEY_ROTATION),
+			"session keys are due"
+		);
+		// Governance changed the validators: the next boundary reports them, not a block
+		// before it.
+		pallet_dt_consortium::ValidatorsChanged::<Runtime>::put(true);
+		assert!(!RotateOnChange::should_end_session(boundary + 1));
+		assert!(RotateOnChange::should_end_session(boundary));
+		// Reported and queued: the boundary after applies them.
+		pallet_dt_consortium::ValidatorsChanged::<Runtime>::put(false);
+		pallet_session::QueuedChanged::<Runtime>::put(true);
+		assert!(RotateOnChange::should_end_session(boundary * 2));
+	});
+}

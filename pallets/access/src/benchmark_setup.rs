@@ -59,12 +59,23 @@ pub fn give<T: Config>(
 /// programs, add external sources and manage access. Every authorization of such a change
 /// then goes through every permission of every role.
 pub fn costliest_writer<T: Config>(twin: TwinId, who: &T::AccountId, scope: &ElementId) {
+	writer_with_roles::<T>(twin, who, scope, Pallet::<T>::max_roles_held());
+}
+
+/// As [`costliest_writer`], with `roles` roles (at least one, at most
+/// [`Pallet::max_roles_held`]): the account's own first, then its organisation's.
+pub fn writer_with_roles<T: Config>(
+	twin: TwinId,
+	who: &T::AccountId,
+	scope: &ElementId,
+	roles: u32,
+) {
 	let organisation =
 		T::Consortium::organisation_of(who).expect("the writer is a member of the consortium");
 	let per_grantee = T::MaxRolesPerGrantee::get();
 	let mut access = ManagedTwins::<T>::get(twin).expect("the twin has access control");
 	let room = T::MaxCustomRolesPerTwin::get().saturating_sub(access.custom_role_count);
-	let count = per_grantee.saturating_mul(2).min(room).max(1);
+	let count = roles.min(Pallet::<T>::max_roles_held()).min(room).max(1);
 	let per_role = T::MaxPermissionsPerRole::get();
 	let mut roles = Vec::new();
 	for index in 0..count {

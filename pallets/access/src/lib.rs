@@ -499,6 +499,12 @@ pub mod pallet {
 			roles
 		}
 
+		/// The most roles an account can hold on a twin: its own grant's and its
+		/// organisation's.
+		pub fn max_roles_held() -> u32 {
+			T::MaxRolesPerGrantee::get().saturating_mul(2)
+		}
+
 		/// The roles of `who` on `twin`, granted to the account during its current membership
 		/// and to its organisation, if it is a member of the consortium.
 		fn effective_roles(twin: TwinId, who: &T::AccountId) -> BTreeSet<Role> {
@@ -830,6 +836,14 @@ pub mod pallet {
 					_ => None,
 				})
 				.max()
+		}
+
+		fn roles_held(twin: TwinId, who: &T::AccountId) -> u32 {
+			Self::effective_roles(twin, who).len() as u32
+		}
+
+		fn max_roles_held() -> u32 {
+			Self::max_roles_held()
 		}
 
 		fn twin_created(twin: TwinId, creator: &T::AccountId) {

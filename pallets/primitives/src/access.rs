@@ -265,6 +265,14 @@ pub trait Authorize<AccountId> {
 	/// Sets up the access control of a new twin: the default role map, and the Owner role
 	/// for its creator.
 	fn twin_created(twin: TwinId, creator: &AccountId);
+
+	/// How many roles `who` holds on `twin`, its own and its organisation's: an
+	/// authorization or a clearance of `who` reads each one's permissions once. A call
+	/// charged for [`Self::max_roles_held`] before dispatch is refunded to this.
+	fn roles_held(twin: TwinId, who: &AccountId) -> u32;
+
+	/// The most roles an account can hold on a twin, its own and its organisation's.
+	fn max_roles_held() -> u32;
 }
 
 /// Identifies one membership of an account in the consortium: an account gets a new one each

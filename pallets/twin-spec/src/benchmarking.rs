@@ -2,7 +2,8 @@
 //!
 //! `insert_element` and `remove_element` are measured on twins of 10 up to 10,000 elements
 //! (component `e`), to show that their cost does not grow with the document: the slope of
-//! `e` must stay near zero (see `scripts/bench-spec-scaling.sh`). Every storage access costs
+//! `e` must stay near zero (see `scripts/bench-spec-scaling.sh`). What a run leaves of it
+//! (noise of a few nanoseconds per element) is charged for the twin's actual size. Every storage access costs
 //! a little more as the whole state trie grows (logarithmically, for every pallet alike), so
 //! these benchmarks keep the chain's state at the same size: another twin holds the
 //! elements the measured twin does not have.
@@ -10,7 +11,9 @@
 //! Every change of an element is measured at its worst: the caller is the costliest writer
 //! the access control can have (the most roles, each with the most permissions,
 //! specification writes scoped elsewhere but for the role checked last), so every permission
-//! is checked against every ancestor. Authorizing a change walks up the element's ancestors
+//! is checked against every ancestor. `insert_element`, `remove_element` and
+//! `replace_fragment` are measured over the number of such roles `r` as well: they are
+//! charged for the most before dispatch and for the roles the caller holds after it. Authorizing a change walks up the element's ancestors
 //! once; `insert_element`, `remove_element` and `replace_fragment` are measured over the
 //! depth `d` of the element (the calls are charged for `MaxTreeDepth` before dispatch and
 //! for the depth they found after it), the other calls at the deepest level the tree allows.
@@ -171,9 +174,15 @@ fn deep_chain<T: Config>(
 /// The costliest writer on `twin` (see the module docs), allowed to write at `scope` and
 /// below.
 fn costliest_writer<T: Config>(twin: TwinId, scope: &ElementId) -> T::AccountId {
+	writer_with_roles::<T>(twin, scope, T::Authorize::max_roles_held())
+}
+
+/// The costliest writer on `twin` that holds `roles` roles, allowed to write at `scope` and
+/// below.
+fn writer_with_roles<T: Config>(twin: TwinId, scope: &ElementId, roles: u32) -> T::AccountId {
 	let writer: T::AccountId = account("writer", 0, 0);
 	T::BenchmarkHelper::make_member(&writer);
-	T::BenchmarkHelper::make_costliest_writer(twin, &writer, scope);
+	T::BenchmarkHelper::make_writer(twin, &writer, scope, roles);
 	writer
 }
 
@@ -305,12 +314,13 @@ mod benchmarks {
 	}
 
 	/// Inserting at depth `d` (authorizing it walks up `d - 1` ancestors of the parent),
-	/// between two siblings (both get relinked), as the costliest writer.
+	/// between two siblings (both get relinked), as the costliest writer holding `r` roles.
 	#[benchmark]
 	fn insert_element(
 		e: Linear<SMALL_TWIN, LARGE_TWIN>,
 		d: Linear<2, { T::MaxTreeDepth::get() }>,
 		b: Linear<0, MAX_PADDING>,
+		r: Linear<1, { T::Authorize::max_roles_held() }>,
 	) {
 		let owner: T::AccountId = whitelisted_caller();
 		let twin = seed_twin::<T>(&owner, e.saturating_sub(d).max(1));
@@ -337,7 +347,7 @@ mod benchmarks {
 		)
 		.expect("room for a sibling");
 		Twins::<T>::insert(twin, info);
-		let caller = costliest_writer::<T>(twin, &top);
+		let caller = writer_with_roles::<T>(twin, &top, r);
 		let fragment = element_fragment::<T::MaxFragmentLength>("new", b);
 
 		#[extrinsic_call]
@@ -359,12 +369,13 @@ mod benchmarks {
 	}
 
 	/// Removing an element at depth `d` (authorizing it walks up its `d` ancestors) with
-	/// `n - 1` children, as the costliest writer.
+	/// `n - 1` children, as the costliest writer holding `r` roles.
 	#[benchmark]
 	fn remove_element(
 		e: Linear<SMALL_TWIN, LARGE_TWIN>,
 		d: Linear<1, { T::MaxTreeDepth::get() - 1 }>,
 		n: Linear<1, { T::MaxRemovedElements::get() }>,
+		r: Linear<1, { T::Authorize::max_roles_held() }>,
 	) {
 		let owner: T::AccountId = whitelisted_caller();
 		let twin = seed_twin::<T>(&owner, e.saturating_sub(d + 1).max(1));
@@ -391,7 +402,7 @@ mod benchmarks {
 			.expect("the subtree is built");
 			previous = Some(element_id(&id));
 		}
-		let caller = costliest_writer::<T>(twin, &top);
+		let caller = writer_with_roles::<T>(twin, &top, r);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller.clone()), twin, target.clone(), n);
@@ -450,13 +461,18 @@ mod benchmarks {
 	}
 
 	/// Replacing the fragment of an element at depth `d` (authorizing it walks up its `d`
-	/// ancestors), which describes a declared program, as the costliest writer.
+	/// ancestors), which describes a declared program, as the costliest writer holding `r`
+	/// roles.
 	#[benchmark]
-	fn replace_fragment(d: Linear<1, { T::MaxTreeDepth::get() }>, b: Linear<0, MAX_PADDING>) {
+	fn replace_fragment(
+		d: Linear<1, { T::MaxTreeDepth::get() }>,
+		b: Linear<0, MAX_PADDING>,
+		r: Linear<1, { T::Authorize::max_roles_held() }>,
+	) {
 		let (twin, top, deepest) = deep_twin::<T>(d);
 		let owner: T::AccountId = whitelisted_caller();
 		declare::<T>(&owner, twin, &deepest, &deepest);
-		let caller = costliest_writer::<T>(twin, &top);
+		let caller = writer_with_roles::<T>(twin, &top, r);
 		let fragment = element_fragment::<T::MaxFragmentLength>(&id_text(&deepest), b);
 
 		#[extrinsic_call]

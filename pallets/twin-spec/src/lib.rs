@@ -96,14 +96,15 @@ pub trait BenchmarkHelper<AccountId> {
 	/// Makes `who` a member of the consortium, so the twin's access control recognises it.
 	fn make_member(who: &AccountId);
 
-	/// Makes `who` (a member) the costliest caller of a specification change on `twin`: the
-	/// most roles with the most permissions, specification writes scoped elsewhere but for
-	/// the role checked last, which may write at `scope` and below, read everything, declare
-	/// programs, add external sources and manage access.
-	fn make_costliest_writer(
+	/// Makes `who` (a member) the costliest caller of a specification change on `twin` that
+	/// holds `roles` roles: each with the most permissions, specification writes scoped
+	/// elsewhere but for the role checked last, which may write at `scope` and below, read
+	/// everything, declare programs, add external sources and manage access.
+	fn make_writer(
 		twin: dt_primitives::access::TwinId,
 		who: &AccountId,
 		scope: &dt_primitives::access::ElementId,
+		roles: u32,
 	);
 }
 
@@ -476,13 +477,15 @@ pub mod pallet {
 		/// right after `previous_sibling`, which must be a child of `parent`. Needs a
 		/// specification write at `parent` and clearance for its level.
 		///
-		/// Charged for an element at the deepest level before dispatch, for the depth of the
-		/// new element after it.
+		/// Charged for an element at the deepest level of the largest twin, by a writer holding
+		/// the most roles, before dispatch; for the depth of the new element, the twin's size
+		/// and the roles the writer holds after it.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::insert_element(
 			T::MaxElementsPerTwin::get(),
 			T::MaxTreeDepth::get(),
 			fragment.len() as u32,
+			T::Authorize::max_roles_held(),
 		))]
 		pub fn insert_element(
 			origin: OriginFor<T>,
@@ -498,9 +501,10 @@ pub mod pallet {
 				Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
 			Self::authorize_write(twin, &who, &parent, &parent_node)?;
 			let actual_weight = T::WeightInfo::insert_element(
-				T::MaxElementsPerTwin::get(),
+				info.element_count.min(T::MaxElementsPerTwin::get()),
 				charged_depth::<T>(parent_node.depth.saturating_add(1), 2),
 				fragment.len() as u32,
+				charged_roles::<T>(twin, &who),
 			);
 			let new = NewElement {
 				id: element.clone(),
@@ -535,6 +539,7 @@ pub mod pallet {
 			let witness = subtree_size.min(T::MaxRemovedElements::get());
 			let subtree = Self::collect_subtree(twin, &element, &node, witness)?;
 			Self::authorize_removal(twin, &who, &path, &subtree)?;
+			let roles = charged_roles::<T>(twin, &who);
 			let removal = Self::delete_subtree(twin, &mut info, &element, &node, subtree)?;
 			Twins::<T>::insert(twin, info);
 			Self::deposit_event(Event::ElementRemoved {
@@ -543,7 +548,7 @@ pub mod pallet {
 				removed: removal.elements,
 				author: who,
 			});
-			Ok(Some(removal.weight::<T>(node.depth)).into())
+			Ok(Some(removal.weight::<T>(node.depth, roles)).into())
 		}
 
 		/// Replaces an element's fragment. The new fragment carries the same `ID` (none for a
@@ -551,10 +556,14 @@ pub mod pallet {
 		/// its level; if the element describes a declared program (its parameters and safety
 		/// bounds come from this fragment), also the right to declare programs.
 		///
-		/// Charged for an element at the deepest level before dispatch, for the element's
-		/// depth after it.
+		/// Charged for an element at the deepest level, by a writer holding the most roles,
+		/// before dispatch; for the element's depth and the roles the writer holds after it.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::replace_fragment(T::MaxTreeDepth::get(), fragment.len() as u32))]
+		#[pallet::weight(T::WeightInfo::replace_fragment(
+			T::MaxTreeDepth::get(),
+			fragment.len() as u32,
+			T::Authorize::max_roles_held(),
+		))]
 		pub fn replace_fragment(
 			origin: OriginFor<T>,
 			twin: TwinId,
@@ -569,6 +578,7 @@ pub mod pallet {
 			let actual_weight = T::WeightInfo::replace_fragment(
 				charged_depth::<T>(node.depth, 1),
 				fragment.len() as u32,
+				charged_roles::<T>(twin, &who),
 			);
 			if node.describes_programs > 0 {
 				Self::authorize(twin, &who, Action::DeclareProgram)?;
@@ -921,8 +931,16 @@ pub mod pallet {
 			programs: elements.saturating_mul(T::MaxProgramsPerElement::get()),
 			sources: elements.saturating_mul(T::MaxSourcesPerElement::get()),
 		}
-		.weight::<T>(T::MaxTreeDepth::get())
+		.weight::<T>(T::MaxTreeDepth::get(), T::Authorize::max_roles_held())
 		.max(T::WeightInfo::remove_element_refused(elements))
+	}
+
+	/// The roles a change by `who` on `twin` is charged for: authorizing and clearing it
+	/// read each role's permissions. Never below one, the fewest the benchmarks measure,
+	/// nor above what the call was charged for before dispatch.
+	pub(crate) fn charged_roles<T: Config>(twin: TwinId, who: &T::AccountId) -> u32 {
+		let most = T::Authorize::max_roles_held();
+		T::Authorize::roles_held(twin, who).clamp(1, most.max(1))
 	}
 
 	/// The depth a change at an element of `depth` is charged for: authorizing it walks up

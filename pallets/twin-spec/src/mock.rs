@@ -81,8 +81,8 @@ impl crate::BenchmarkHelper<u64> for FixedConsortium {
 		<FixedConsortium as pallet_dt_access::BenchmarkHelper<u64>>::make_member(who);
 	}
 
-	fn make_costliest_writer(twin: TwinId, who: &u64, scope: &ElementId) {
-		pallet_dt_access::benchmark_setup::costliest_writer::<Test>(twin, who, scope);
+	fn make_writer(twin: TwinId, who: &u64, scope: &ElementId, roles: u32) {
+		pallet_dt_access::benchmark_setup::writer_with_roles::<Test>(twin, who, scope, roles);
 	}
 }
 

@@ -7,7 +7,7 @@ use crate::{
 	ChangeKind, FragmentRejection, NewElement, WeightInfo,
 };
 use dt_primitives::{
-	access::{ElementId, ProgramName, TwinId},
+	access::{Authorize, ElementId, ProgramName, TwinId},
 	aml_fragment::FragmentError,
 	program::ProgramParameters,
 };
@@ -42,6 +42,7 @@ impl<T: Config> Pallet<T> {
 			T::MaxElementsPerTwin::get(),
 			T::MaxTreeDepth::get(),
 			fragment_len,
+			T::Authorize::max_roles_held(),
 		))
 	}
 

@@ -1,6 +1,6 @@
 use crate::{mock::*, *};
 use dt_primitives::{
-	access::{Confidentiality, Grantee, Permission, ProgramName, Role, TwinId},
+	access::{Authorize, Confidentiality, Grantee, Permission, ProgramName, Role, TwinId},
 	aml_fragment::{FragmentError, HeaderError},
 	program::{DeclarationError, ParameterDeclaration, ParameterType, ProgramParameters},
 };
@@ -1929,14 +1929,66 @@ mod bounded_work {
 	/// for the depth of the element it changed (authorizing it walked up that many
 	/// ancestors): a shallow write leaves room in the block.
 	#[test]
-	fn writes_are_charged_for_the_depth_they_walk() {
+	fn writes_are_charged_for_the_roles_their_writer_holds() {
 		use frame_support::{
 			dispatch::GetDispatchInfo,
 			traits::{Get, UnfilteredDispatchable},
 		};
 		new_test_ext().execute_with(|| {
 			let twin = plant();
-			let elements = <Test as Config>::MaxElementsPerTwin::get();
+			let largest = <Test as Config>::MaxElementsPerTwin::get();
+			let size = || Twins::<Test>::get(twin).unwrap().element_count;
+			let most = <Access as Authorize<u64>>::max_roles_held();
+			// Each part has the same length: "part-1", "part-2".
+			let length = interface("part-1").len() as u32;
+			let insert = |element: &str| Call::<Test>::insert_element {
+				twin,
+				element: id(element),
+				parent: id("sensor-old"),
+				previous_sibling: None,
+				fragment: interface(element),
+			};
+			let inserted_by = |who: u64, element: &str| {
+				insert(element)
+					.dispatch_bypass_filter(RuntimeOrigin::signed(who))
+					.unwrap()
+					.actual_weight
+					.unwrap()
+			};
+			// Charged for the most roles before dispatch.
+			let declared = insert("part-1").get_dispatch_info().call_weight;
+			assert_eq!(
+				declared,
+				<() as WeightInfo>::insert_element(largest, MAX_TREE_DEPTH, length, most)
+			);
+			// MAINTAINER holds the Maintainer role: charged for one, and for the twin's size.
+			let elements = size();
+			let one = inserted_by(MAINTAINER, "part-1");
+			assert_eq!(one, <() as WeightInfo>::insert_element(elements, 4, length, 1));
+			// Its organisation is granted two roles more: three roles' permissions are read.
+			for role in [Role::Auditor, Role::Manufacturer] {
+				assert_ok!(Access::grant_role(
+					RuntimeOrigin::signed(OWNER),
+					twin,
+					Grantee::Organisation(1),
+					role
+				));
+			}
+			assert_eq!(<Access as Authorize<u64>>::roles_held(twin, &MAINTAINER), 3);
+			let elements = size();
+			let three = inserted_by(MAINTAINER, "part-2");
+			assert_eq!(three, <() as WeightInfo>::insert_element(elements, 4, length, 3));
+			assert!(one.all_lte(three) && one != three, "{one} < {three}");
+			assert!(three.all_lte(declared) && three != declared, "{three} < {declared}");
+		});
+	}
+
+	#[test]
+	fn writes_are_charged_for_the_depth_they_walk() {
+		use frame_support::{dispatch::GetDispatchInfo, traits::UnfilteredDispatchable};
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let elements = Twins::<Test>::get(twin).unwrap().element_count;
 			let part = interface("part");
 			let length = part.len() as u32;
 			// Below the root, the hierarchy, the filler and the old sensor: depth 4.
@@ -1949,7 +2001,7 @@ mod bounded_work {
 			};
 			let declared = insert.get_dispatch_info().call_weight;
 			let info = insert.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
-			let charged = <() as WeightInfo>::insert_element(elements, 4, length);
+			let charged = <() as WeightInfo>::insert_element(elements, 4, length, 1);
 			assert_eq!(info.actual_weight, Some(charged));
 			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
 
@@ -1960,7 +2012,7 @@ mod bounded_work {
 			};
 			let declared = replace.get_dispatch_info().call_weight;
 			let info = replace.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
-			let charged = <() as WeightInfo>::replace_fragment(4, length);
+			let charged = <() as WeightInfo>::replace_fragment(4, length, 1);
 			assert_eq!(info.actual_weight, Some(charged));
 			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
 
@@ -1968,14 +2020,15 @@ mod bounded_work {
 				Call::<Test>::remove_element { twin, element: id("part"), subtree_size: 1 };
 			let declared = remove.get_dispatch_info().call_weight;
 			let info = remove.dispatch_bypass_filter(RuntimeOrigin::signed(OWNER)).unwrap();
-			let charged = tree::Removal { elements: 1, programs: 0, sources: 0 }.weight::<Test>(4);
+			let charged =
+				tree::Removal { elements: 1, programs: 0, sources: 0 }.weight::<Test>(4, 1);
 			assert_eq!(info.actual_weight, Some(charged));
 			assert!(charged.all_lte(declared) && charged != declared, "{charged} < {declared}");
 
 			// An element right below the hierarchy (depth 2) costs less than one at depth 4.
 			let line = fragment(r#"<InternalElement Name="Line" ID="line" />"#);
-			let shallow = <() as WeightInfo>::insert_element(elements, 2, line.len() as u32);
-			let deep = <() as WeightInfo>::insert_element(elements, 4, line.len() as u32);
+			let shallow = <() as WeightInfo>::insert_element(elements, 2, line.len() as u32, 1);
+			let deep = <() as WeightInfo>::insert_element(elements, 4, line.len() as u32, 1);
 			let info = TwinSpec::insert_element(
 				RuntimeOrigin::signed(OWNER),
 				twin,

@@ -26,13 +26,15 @@ pub(crate) struct Removal {
 }
 
 impl Removal {
-	/// The weight of this removal below an element at `depth`.
-	pub fn weight<T: Config>(&self, depth: u32) -> Weight {
+	/// The weight of this removal below an element at `depth`, by a caller holding `roles`
+	/// roles on the twin.
+	pub fn weight<T: Config>(&self, depth: u32, roles: u32) -> Weight {
 		let db = T::DbWeight::get();
 		T::WeightInfo::remove_element(
 			T::MaxElementsPerTwin::get(),
 			crate::charged_depth::<T>(depth, 1),
 			self.elements,
+			roles,
 		)
 		// A program is read and deleted, and the element describing it read and written;
 		// a source is a read of its index and two writes.
