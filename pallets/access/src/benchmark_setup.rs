@@ -53,17 +53,12 @@ pub fn give<T: Config>(
 }
 
 /// Makes `who` (a member of the consortium) the costliest caller of a specification change
-/// on `twin`: it and its organisation hold the most roles a grantee can, each with the most
-/// permissions, all of them specification writes scoped to subtrees elsewhere, except in the
-/// role checked last, which may also write at `scope` and below, read everything, declare
-/// programs, add external sources and manage access. Every authorization of such a change
-/// then goes through every permission of every role.
-pub fn costliest_writer<T: Config>(twin: TwinId, who: &T::AccountId, scope: &ElementId) {
-	writer_with_roles::<T>(twin, who, scope, Pallet::<T>::max_roles_held());
-}
-
-/// As [`costliest_writer`], with `roles` roles (at least one, at most
-/// [`Pallet::max_roles_held`]): the account's own first, then its organisation's.
+/// on `twin` that holds `roles` roles (at least one, at most [`Pallet::max_roles_held`]: the
+/// account's own first, then its organisation's), each with the most permissions, all of
+/// them specification writes scoped to subtrees elsewhere, except in the role checked last,
+/// which may also write at `scope` and below, read everything, declare programs, add
+/// external sources and manage access. Every authorization of such a change then goes
+/// through every permission of every role.
 pub fn writer_with_roles<T: Config>(
 	twin: TwinId,
 	who: &T::AccountId,
