@@ -986,11 +986,11 @@ async fn the_consortium_upgrades_its_runtime(
 			.expect("the migration's post-upgrade checks hold on the scenario's state");
 	}
 	for node in nodes {
-		assert!(node.log_contains("recounted the documents of every twin"), "{}", node.log_tail());
+		assert!(node.log_shows("recounted the documents of every twin"), "{}", node.log_tail());
 		// The node checked that the runtime APIs it calls are still those it was built for.
 		let upgraded =
 			format!("upgraded the runtime from spec version {running} to {next_version}");
-		assert!(node.log_contains(&upgraded), "{}", node.log_tail());
+		assert!(node.log_shows(&upgraded), "{}", node.log_tail());
 		assert!(!node.log_contains("changed runtime APIs this node calls"), "{}", node.log_tail());
 	}
 

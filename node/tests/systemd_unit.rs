@@ -160,7 +160,7 @@ async fn a_partner_node_runs_from_the_systemd_unit_and_the_operator_guides_steps
 	assert_eq!(local_peer, peer_id, "the node key file is the one the unit names");
 	rpc_client.wait_finalized(2, Duration::from_secs(90)).await;
 	assert!(TcpStream::connect(("127.0.0.1", store)).is_ok(), "the store listens on DT_STORE_PORT");
-	assert!(node.log_contains("Service test consortium"), "{}", node.log_tail());
+	assert!(node.log_shows("Service test consortium"), "{}", node.log_tail());
 
 	// Stopping as systemd does (SIGTERM), well within TimeoutStopSec.
 	let timeout: u64 = unit

@@ -186,7 +186,7 @@ async fn the_twin_index_keeps_trails_past_pruning_and_rebuilds() {
 	let (rebuilt, complete_from) = whole_trail(&archive_rpc, archive_twin, 1000).await;
 	assert_eq!(complete_from, 0, "an archive node has every block's state");
 	assert_eq!(rebuilt, before, "the rebuilt trail is the same");
-	assert!(archive.log_contains("twin index: building"), "{}", archive.log_tail());
+	assert!(archive.log_shows("twin index: building"), "{}", archive.log_tail());
 	drop(archive);
 
 	// The pruning node, long after the changes: their blocks' state is gone...
@@ -247,7 +247,7 @@ async fn the_twin_index_keeps_trails_past_pruning_and_rebuilds() {
 	let status = wait_indexed(&rpc).await;
 	let complete_from = status["completeFrom"].as_u64().unwrap() as u32;
 	assert!(complete_from > changed_at, "{status}");
-	assert!(pruned.log_contains("no longer has the state of blocks #0"), "{}", pruned.log_tail());
+	assert!(pruned.log_shows("no longer has the state of blocks #0"), "{}", pruned.log_tail());
 	let (trail, from) = whole_trail(&rpc, twin, 100).await;
 	assert_eq!((trail.len(), from), (0, u64::from(complete_from)));
 	let (audited, stderr) = audit(&dt, &pruned, twin);
@@ -267,7 +267,7 @@ async fn the_twin_index_keeps_trails_past_pruning_and_rebuilds() {
 	pruned.restart();
 	let rpc = pruned.rpc().await;
 	wait_indexed(&rpc).await;
-	assert!(pruned.log_contains("moved it aside to"), "{}", pruned.log_tail());
+	assert!(pruned.log_shows("moved it aside to"), "{}", pruned.log_tail());
 	let moved = std::fs::read_dir(file.parent().unwrap())
 		.unwrap()
 		.filter_map(Result::ok)

@@ -207,9 +207,24 @@ impl Node {
 		self.spawn();
 	}
 
-	/// Whether the node's log, from its start, contains `text`.
+	/// Whether the node's log, from its start, contains `text` now.
 	pub fn log_contains(&self, text: &str) -> bool {
 		std::fs::read_to_string(&self.log_path).is_ok_and(|log| log.contains(text))
+	}
+
+	/// Whether the node's log comes to contain `text` within a few seconds. A node writes
+	/// its log through a buffer that another thread flushes every 50 ms, so a line logged
+	/// before the node answered an RPC call may reach the file only after the answer (on a
+	/// loaded machine, seconds after): a check for a line the node must have logged waits.
+	pub fn log_shows(&self, text: &str) -> bool {
+		let deadline = Instant::now() + Duration::from_secs(15);
+		while !self.log_contains(text) {
+			if Instant::now() > deadline {
+				return false;
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		true
 	}
 
 	/// The last lines of the node's log, for failure messages.
