@@ -9,7 +9,8 @@
 #      manufacturer's node to the device agent's outcome finalized (the agent on the
 #      maintainer's node);
 #   2. bursts well beyond a block: 5,000 remarks from four accounts, 2,000 from one, 4,000
-#      element insertions, 4,000 document registrations, 4,000 feed checkpoints and 6,000 of
+#      element insertions, 2,000 insertions of ten elements each (20,000 elements), 4,000
+#      document registrations, 4,000 feed checkpoints and 6,000 of
 #      the three in turn (the mix) from four; accepted, refused, finalized, lost, failed,
 #      finalized per second, finality lag;
 #   3. feed ingestion: 100,000 readings into a public and a confidential feed through the
@@ -22,7 +23,9 @@
 # arguments for every node, e.g. "--pool-type fork-aware" or "-ltxpool=debug"),
 # DT_BENCH_FEATURES (cargo features for the build, e.g. dt-node/runtime-benchmarks to reuse
 # what scripts/benchmark-weights.sh built: the same calls and weights, plus the benchmarking
-# code), DT_BENCH_KEEP=1 keeps the consortium's chain data and logs.
+# code), DT_BENCH_KEEP=1 keeps the consortium's chain data and logs, DT_BENCH_ONLY (an
+# extended regular expression: only the measurements whose title matches run, e.g.
+# "remarks from four|insertions" for the bursts that compare insertions with remarks).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -86,6 +89,7 @@ status=0
 measure() {
 	local title=$1
 	shift
+	[[ -z "${DT_BENCH_ONLY:-}" || "$title" =~ $DT_BENCH_ONLY ]] || return 0
 	echo
 	echo "== $title ($mode build): $bench $1 $manufacturer $maintainer ${*:2}"
 	"$bench" "$1" "$manufacturer" "$maintainer" "${@:2}" || status=1
@@ -101,12 +105,15 @@ measure "program-call round trip" roundtrip 100 5000
 measure "burst of 5,000 remarks from four accounts" burst 4 1250 remark
 measure "burst of 2,000 remarks from one account" burst 1 2000 remark
 measure "burst of 4,000 element insertions from four accounts" burst 4 1000 insert
+measure "burst of 2,000 insertions of ten elements from four accounts" burst 4 500 insert-batch
 measure "burst of 4,000 document registrations from four accounts" burst 4 1000 document
 measure "burst of 4,000 feed checkpoints from four accounts" burst 4 1000 checkpoint
 measure "burst of 6,000 twin writes from four accounts, the mix" burst 4 1500 mix
-echo
-echo "== feed ingestion into the manufacturer's node, replicated to the partners ($mode build): \
-$bin/examples/ingestion_bench $manufacturer 100000 1000"
-"$bin/examples/ingestion_bench" "$manufacturer" 100000 1000 || status=1
-echo "   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+ingestion="feed ingestion into the manufacturer's node, replicated to the partners"
+if [[ -z "${DT_BENCH_ONLY:-}" || "$ingestion" =~ $DT_BENCH_ONLY ]]; then
+	echo
+	echo "== $ingestion ($mode build): $bin/examples/ingestion_bench $manufacturer 100000 1000"
+	"$bin/examples/ingestion_bench" "$manufacturer" 100000 1000 || status=1
+	echo "   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 exit $status

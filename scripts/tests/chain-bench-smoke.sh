@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A short run of the chain benchmark (agent/dt-agent/examples/chain_bench/) against a
 # throw-away `dt-node --dev`, so the harness behind docs/performance.md keeps working: a few
-# latency samples, and bursts of remarks, element insertions, document registrations,
+# latency samples, and bursts of remarks, element insertions (one by one and ten to a
+# transaction), document registrations,
 # checkpoints and the mix of the three, which must lose nothing; three program calls run by
 # the device agent and reported back.
 # Its figures come from scripts/bench-chain.sh on release builds, never from here. Uses the
@@ -32,9 +33,9 @@ run() {
 }
 run "submitted → finalized: p50" latency "$url" "$url" 5 200
 run "lost: 0 " burst "$url" "$url" 2 300 remark
-for workload in insert document checkpoint mix; do
+for workload in insert insert-batch document checkpoint mix; do
 	run "failed: 0 " burst "$url" "$url" 2 100 "$workload"
 	grep -q "^lost: 0 " <<<"$output" || { echo "$workload transactions were lost"; exit 1; }
 done
 run "completed: 3 of 3" roundtrip "$url" "$url" 3 1000
-echo "ok   the chain benchmark runs (latency; 600 remarks, 200 each of insertions, documents, checkpoints and the mix on --dev, none lost; 3 program calls completed)"
+echo "ok   the chain benchmark runs (latency; 600 remarks, 200 each of insertions, batches of ten insertions, documents, checkpoints and the mix on --dev, none lost; 3 program calls completed)"

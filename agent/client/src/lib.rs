@@ -34,6 +34,7 @@ mod runtime_code;
 mod runtime_version;
 mod submission;
 mod twin_import;
+mod twin_insert;
 
 pub use client::{from_hex, hex_string, Client, Finalized, SigningContext};
 pub use dispatch_error::dispatch_error_name;
@@ -42,3 +43,4 @@ pub use events::{FinalizedBlock, FinalizedEvents};
 pub use runtime_code::{RuntimeCode, RuntimeCodeError};
 pub use runtime_version::ChainRuntime;
 pub use twin_import::{twin_import, ELEMENTS_PER_CALL};
+pub use twin_insert::{insertion_calls, Insertion};

@@ -89,11 +89,14 @@ impl TwinImport {
 	}
 }
 
-fn element_id(id: &str) -> Result<ElementId, ClientError> {
+pub(crate) fn element_id(id: &str) -> Result<ElementId, ClientError> {
 	bounded(id.as_bytes(), "an element id").map_err(|e| ClientError::Aml(format!("{id}: {e}")))
 }
 
-fn bounded<S: Get<u32>>(bytes: &[u8], what: &str) -> Result<BoundedVec<u8, S>, ClientError> {
+pub(crate) fn bounded<S: Get<u32>>(
+	bytes: &[u8],
+	what: &str,
+) -> Result<BoundedVec<u8, S>, ClientError> {
 	bytes.to_vec().try_into().map_err(|_| {
 		ClientError::Aml(format!(
 			"{what} is {} bytes, more than the chain's {}",

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum TwinEdit {
-	/// Inserts an AML element (with the elements nested in it) under a parent element.
+	/// Inserts an AML element (with the elements nested in it) under a parent element, in one
+	/// transaction, all or none (a snippet of more than 120 elements in several, each all or
+	/// none).
 	Insert {
 		twin: TwinId,
 		/// A file holding the element's AML snippet.
@@ -117,37 +119,25 @@ pub async fn twin_edit(keystore: &Keystore, node: &str, command: TwinEdit) -> Re
 			let records =
 				dt_aml::parse_snippet(snippet.as_bytes(), Some(&parent), after.as_deref())
 					.map_err(|e| anyhow!("the snippet is not an insertable AML element: {e}"))?;
-			let calls = records
-				.iter()
-				.map(|record| {
-					Ok(RuntimeCall::TwinSpec(SpecCall::insert_element {
-						twin,
-						element: element_id(&record.id)?,
-						parent: element_id(record.parent.as_deref().unwrap_or(&parent))?,
-						previous_sibling: record
-							.previous_sibling
-							.as_deref()
-							.map(element_id)
-							.transpose()?,
-						fragment: bounded(record.fragment.as_str(), "the element's XML")?,
-					}))
-				})
-				.collect::<Result<Vec<_>>>()?;
+			let insertions = dt_client::insertion_calls(twin, &parent, &records)?;
 			let pair = unlock(keystore, &signer)?;
 			let client = chain::connect(node).await?;
 			chain::twin(&client, twin).await?;
 			let mut block = None;
-			for (done, (call, record)) in calls.into_iter().zip(&records).enumerate() {
-				let finalized = chain::submit(&client, &pair, call, "insert the element")
-					.await
-					.with_context(|| match done {
-						0 => format!("element {} was not inserted", record.id),
-						_ => format!(
-							"{done} of {} elements were inserted; {} and the rest were not",
-							records.len(),
-							record.id
-						),
-					})?;
+			let mut inserted = 0;
+			for insertion in insertions {
+				let finalized =
+					chain::submit(&client, &pair, insertion.call, "insert the elements")
+						.await
+						.with_context(|| match inserted {
+							0 => format!("none of the {} elements was inserted", records.len()),
+							_ => format!(
+								"{inserted} of {} elements were inserted; {} and the rest were not",
+								records.len(),
+								insertion.elements[0]
+							),
+						})?;
+				inserted += insertion.elements.len();
 				block = Some(finalized.block);
 			}
 			let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();

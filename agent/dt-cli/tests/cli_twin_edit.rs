@@ -104,6 +104,25 @@ fn dt_edits_a_twins_specification_permissions_and_members() {
 	let error = dt
 		.fails(&["twin", "insert", &twin, "--xml", snippet, "--parent", "conveyor", "--as", "bob"]);
 	assert!(error.contains("refused by the chain: twinSpec."), "{error}");
+	// A snippet goes in all or none: its inner element's id is taken, so its outer element
+	// is not inserted either.
+	let snippet = r#"<InternalElement Name="Extra" ID="extra"><InternalElement Name="Copy" ID="conveyor"/></InternalElement>"#;
+	let error = dt.fails(&[
+		"twin",
+		"insert",
+		&twin,
+		"--xml",
+		snippet,
+		"--parent",
+		"bottling-line",
+		"--as",
+		"alice",
+	]);
+	assert!(
+		error.contains("none of the 2 elements was inserted")
+			&& error.contains("twinSpec.DuplicateElement"),
+		"{error}"
+	);
 	let error = dt.fails(&["twin", "remove", &twin, "ghost", "--as", "alice"]);
 	assert!(error.contains("has no element ghost"), "{error}");
 	let error = dt.fails(&["twin", "remove", "99", "capper", "--as", "alice"]);

@@ -11,7 +11,7 @@ import type { Observable } from '@polkadot/types/types';
 export const rpc = {
   twin: {
     parseSnippet: {
-      description: 'An AML snippet split into the elements insertElement takes, as dt twin insert does',
+      description: 'An AML snippet split into the elements insertElements takes, as dt twin insert does',
       params: [
         { name: 'snippet', type: 'Text' },
         { name: 'parent', type: 'Text' },

@@ -368,6 +368,62 @@ mod benchmarks {
 		});
 	}
 
+	/// Inserting `n` elements in a row below a parent at depth `d - 1` (authorizing it walks
+	/// up `d - 2` ancestors), each between two siblings (the one inserted before it and the
+	/// parent's last child, both relinked), with `b` bytes of padding, as the costliest writer
+	/// holding `r` roles.
+	#[benchmark]
+	fn insert_elements(
+		n: Linear<1, { T::MaxElementsPerCall::get().min(T::MaxChildrenPerElement::get() - 2) }>,
+		d: Linear<2, { T::MaxTreeDepth::get() }>,
+		b: Linear<0, MAX_PADDING>,
+		r: Linear<1, { T::Authorize::max_roles_held() }>,
+	) {
+		let owner: T::AccountId = whitelisted_caller();
+		let twin = seed_twin::<T>(&owner, LARGE_TWIN - d);
+		let top = child_id(0);
+		let parent = deep_chain::<T>(&owner, twin, &top, d - 1);
+		let mut info = Twins::<T>::get(twin).expect("seeded");
+		for (id, previous) in [("first", None), ("last", Some(element_id("first")))] {
+			let placed = NewElement {
+				id: element_id(id),
+				parent: Some(parent.clone()),
+				previous_sibling: previous,
+				fragment: element_fragment::<T::MaxFragmentLength>(id, 0),
+			};
+			Pallet::<T>::insert(twin, &mut info, &owner, placed, ChangeKind::Inserted)
+				.expect("room for two children");
+		}
+		Twins::<T>::insert(twin, info);
+		let count_before = Twins::<T>::get(twin).expect("seeded").element_count;
+		let caller = writer_with_roles::<T>(twin, &top, r);
+		let new_id = |index: u32| element_id(&format!("new-{index}"));
+		let elements: BoundedVec<_, T::MaxElementsPerCall> = (0..n)
+			.map(|index| NewElement {
+				id: new_id(index),
+				parent: Some(parent.clone()),
+				previous_sibling: Some(index.checked_sub(1).map_or(element_id("first"), new_id)),
+				fragment: element_fragment::<T::MaxFragmentLength>(
+					&format!("new-{index}"),
+					if index == 0 { b } else { 0 },
+				),
+			})
+			.collect::<Vec<_>>()
+			.try_into()
+			.expect("n is at most MaxElementsPerCall");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), twin, parent.clone(), elements);
+
+		assert_eq!(Twins::<T>::get(twin).expect("seeded").element_count, count_before + n);
+		assert_last_event::<T>(Event::ElementInserted {
+			twin,
+			element: new_id(n - 1),
+			parent,
+			author: caller,
+		});
+	}
+
 	/// Removing an element at depth `d` (authorizing it walks up its `d` ancestors) with
 	/// `n - 1` children, as the costliest writer holding `r` roles.
 	#[benchmark]

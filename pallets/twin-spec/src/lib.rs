@@ -29,6 +29,9 @@
 //!
 //! - [`Pallet::insert_element`]: a new element as first child of its parent or right after
 //!   a given sibling.
+//! - [`Pallet::insert_elements`]: several new elements below one parent in one transaction,
+//!   all or none (an AML snippet of nested elements, or a run of siblings): authorized once,
+//!   at that parent, and charged per element far less than as many insertions.
 //! - [`Pallet::remove_element`]: an element with its whole subtree (and the programs and
 //!   sources attached to them). The caller states the subtree's size as a witness, so the
 //!   call is weighed before it runs; a larger subtree is refused before more elements than
@@ -396,6 +399,11 @@ pub mod pallet {
 		/// The element describes a program declared outside the removed subtree; remove or
 		/// re-declare that program first.
 		DescribesDeclaredProgram,
+		/// An insertion of several elements needs one element at least.
+		NoElements,
+		/// Each element inserted by one call goes under the call's parent or under an
+		/// element the call inserted before it.
+		ParentOutsideInsertion,
 	}
 
 	#[pallet::hooks]
@@ -515,6 +523,61 @@ pub mod pallet {
 			Self::insert(twin, &mut info, &who, new, ChangeKind::Inserted)?;
 			Twins::<T>::insert(twin, info);
 			Self::deposit_event(Event::ElementInserted { twin, element, parent, author: who });
+			Ok(Some(actual_weight).into())
+		}
+
+		/// Inserts several elements at once, all or none: a run of siblings, a subtree, or
+		/// both (an AML snippet of nested elements). Each element is placed as
+		/// [`Pallet::insert_element`] would place it, in the given order; its parent is
+		/// `parent` or an element inserted before it by this call. Needs a specification write
+		/// at `parent` and clearance for its level, checked once: the new elements inherit
+		/// `parent`'s level and lie inside any scope that covers it.
+		///
+		/// Charged before dispatch for `parent` at the deepest level and a writer holding the
+		/// most roles; for `parent`'s depth and the roles the writer holds after it.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::insert_elements(
+			elements.len() as u32,
+			T::MaxTreeDepth::get(),
+			total_fragment_len(elements),
+			T::Authorize::max_roles_held(),
+		))]
+		pub fn insert_elements(
+			origin: OriginFor<T>,
+			twin: TwinId,
+			parent: ElementId,
+			elements: BoundedVec<NewElement<T::MaxFragmentLength>, T::MaxElementsPerCall>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			ensure!(!elements.is_empty(), Error::<T>::NoElements);
+			let mut info = Self::editable_twin(twin)?;
+			let parent_node =
+				Elements::<T>::get((twin, &parent)).ok_or(Error::<T>::UnknownParent)?;
+			Self::authorize_write(twin, &who, &parent, &parent_node)?;
+			let actual_weight = T::WeightInfo::insert_elements(
+				elements.len() as u32,
+				charged_depth::<T>(parent_node.depth.saturating_add(1), 2),
+				total_fragment_len(&elements),
+				charged_roles::<T>(twin, &who),
+			);
+			let mut inserted = alloc::collections::BTreeSet::new();
+			for element in elements {
+				let element_parent = element.parent.clone().ok_or(Error::<T>::RootAlreadyExists)?;
+				ensure!(
+					element_parent == parent || inserted.contains(&element_parent),
+					Error::<T>::ParentOutsideInsertion
+				);
+				let id = element.id.clone();
+				Self::insert(twin, &mut info, &who, element, ChangeKind::Inserted)?;
+				Self::deposit_event(Event::ElementInserted {
+					twin,
+					element: id.clone(),
+					parent: element_parent,
+					author: who.clone(),
+				});
+				inserted.insert(id);
+			}
+			Twins::<T>::insert(twin, info);
 			Ok(Some(actual_weight).into())
 		}
 

@@ -529,6 +529,221 @@ mod insert {
 	}
 }
 
+mod insert_several {
+	use super::*;
+	use frame_support::{
+		dispatch::{DispatchResultWithPostInfo, GetDispatchInfo},
+		traits::UnfilteredDispatchable,
+	};
+
+	type Batch =
+		BoundedVec<NewElement<ConstU32<MAX_FRAGMENT_LENGTH>>, ConstU32<MAX_ELEMENTS_PER_CALL>>;
+
+	fn new(
+		element: &str,
+		parent: &str,
+		after: Option<&str>,
+		xml: Fragment,
+	) -> NewElement<ConstU32<MAX_FRAGMENT_LENGTH>> {
+		NewElement {
+			id: id(element),
+			parent: Some(id(parent)),
+			previous_sibling: after.map(id),
+			fragment: xml,
+		}
+	}
+
+	/// A new sensor with its output below the filler, after the old one, and a pump after
+	/// the new sensor: an AML snippet of nested elements and a sibling.
+	fn sensor_and_pump() -> Batch {
+		let sensor = r#"<InternalElement Name="Sensor" ID="sensor-new"><Attribute Name="Level" Unit="mm" /><?dt-children?></InternalElement>"#;
+		vec![
+			new("sensor-new", "filler", Some("sensor-old"), fragment(sensor)),
+			new("sensor-new-out", "sensor-new", None, interface("sensor-new-out")),
+			new("pump", "filler", Some("sensor-new"), interface("pump")),
+		]
+		.try_into()
+		.unwrap()
+	}
+
+	fn insert(who: u64, twin: TwinId, parent: &str, elements: Batch) -> DispatchResultWithPostInfo {
+		TwinSpec::insert_elements(RuntimeOrigin::signed(who), twin, id(parent), elements)
+	}
+
+	#[test]
+	fn a_snippet_of_nested_elements_goes_in_with_one_call() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let count = Twins::<Test>::get(twin).unwrap().element_count;
+			assert_ok!(insert(MAINTAINER, twin, "filler", sensor_and_pump()));
+			assert_eq!(children(twin, "filler"), ["sensor-old", "sensor-new", "pump", "valve"]);
+			assert_eq!(children(twin, "sensor-new"), ["sensor-new-out"]);
+			assert_eq!(Twins::<Test>::get(twin).unwrap().element_count, count + 3);
+			let expected = expected_after(|tree| {
+				let parse = |x: &str| dt_aml::Fragment::parse(x).unwrap();
+				for element in sensor_and_pump() {
+					let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+					let (parent, after) = (
+						element.parent.as_ref().map(|parent| text(parent)),
+						element.previous_sibling.as_ref().map(|sibling| text(sibling)),
+					);
+					tree.insert(
+						&text(&element.id),
+						parent.as_deref(),
+						after.as_deref(),
+						parse(&text(&element.fragment)),
+					)
+					.unwrap();
+				}
+			});
+			assert_same_element_tree(&expected, &export(twin));
+			// One event per element, as single insertions give: watchers and the index see
+			// the same changes.
+			let inserted: Vec<_> = System::events()
+				.into_iter()
+				.filter_map(|record| match record.event {
+					RuntimeEvent::TwinSpec(Event::ElementInserted {
+						element,
+						parent,
+						author,
+						..
+					}) => Some((element, parent, author)),
+					_ => None,
+				})
+				.collect();
+			assert_eq!(
+				inserted,
+				[
+					(id("sensor-new"), id("filler"), MAINTAINER),
+					(id("sensor-new-out"), id("sensor-new"), MAINTAINER),
+					(id("pump"), id("filler"), MAINTAINER),
+				]
+			);
+			let out = Elements::<Test>::get((twin, id("sensor-new-out"))).unwrap();
+			assert_eq!((out.depth, out.version, out.last_change), (4, 1, ChangeKind::Inserted));
+		});
+	}
+
+	#[test]
+	fn one_bad_element_leaves_the_twin_as_it_was() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let with = |last: NewElement<ConstU32<MAX_FRAGMENT_LENGTH>>| -> Batch {
+				let mut elements = sensor_and_pump().into_inner();
+				elements.push(last);
+				elements.try_into().unwrap()
+			};
+			let refusals = [
+				(
+					with(new("valve", "filler", None, interface("valve"))),
+					Error::<Test>::DuplicateElement,
+				),
+				(
+					with(new("pump", "filler", None, interface("pump"))),
+					Error::<Test>::DuplicateElement,
+				),
+				(
+					with(new("x", "filler", Some("labeler"), interface("x"))),
+					Error::<Test>::SiblingNotUnderParent,
+				),
+				(
+					with(new("x", "filler", None, interface("other-id"))),
+					Error::<Test>::InvalidFragment(FragmentRejection(FragmentError::IdMismatch)),
+				),
+				// Under an element the call has not inserted (yet), or outside the parent.
+				(
+					with(new("x", "later", None, interface("x"))),
+					Error::<Test>::ParentOutsideInsertion,
+				),
+				(
+					with(new("x", "labeler", None, interface("x"))),
+					Error::<Test>::ParentOutsideInsertion,
+				),
+				(
+					with(new("x", "sensor-old", None, interface("x"))),
+					Error::<Test>::ParentOutsideInsertion,
+				),
+				(
+					with(NewElement {
+						id: id("x"),
+						parent: None,
+						previous_sibling: None,
+						fragment: interface("x"),
+					}),
+					Error::<Test>::RootAlreadyExists,
+				),
+				(Batch::default(), Error::<Test>::NoElements),
+			];
+			for (elements, error) in refusals {
+				assert_noop!(insert(OWNER, twin, "filler", elements), error);
+			}
+			assert_noop!(
+				insert(OWNER, twin, "nowhere", sensor_and_pump()),
+				Error::<Test>::UnknownParent
+			);
+			assert_noop!(insert(OWNER, 7, "filler", sensor_and_pump()), Error::<Test>::UnknownTwin);
+		});
+	}
+
+	#[test]
+	fn is_authorized_at_the_parent_like_one_insertion() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			// No write permission (the auditor reads), or not a party to the twin at all.
+			for who in [AUDITOR, OUTSIDER] {
+				assert_noop!(
+					insert(who, twin, "filler", sensor_and_pump()),
+					Error::<Test>::NotAuthorized
+				);
+			}
+			// A writer scoped to the filler writes below it, not next to it.
+			grant_scoped_writer(twin, CONTRACTOR, "filler");
+			let beside: Batch = vec![new("out", HIERARCHY, Some("filler"), interface("out"))]
+				.try_into()
+				.unwrap();
+			assert_noop!(insert(CONTRACTOR, twin, HIERARCHY, beside), Error::<Test>::NotAuthorized);
+			assert_ok!(insert(CONTRACTOR, twin, "filler", sensor_and_pump()));
+			// Nobody writes below what they may not read: a secret parent needs clearance.
+			assert_ok!(TwinSpec::set_element_confidentiality(
+				RuntimeOrigin::signed(OWNER),
+				twin,
+				id("labeler"),
+				Confidentiality::Secret,
+			));
+			let below: Batch = vec![new("x", "labeler", None, interface("x"))].try_into().unwrap();
+			assert_noop!(
+				insert(MAINTAINER, twin, "labeler", below.clone()),
+				Error::<Test>::InsufficientClearance
+			);
+			// The new elements inherit the parent's level.
+			assert_ok!(insert(OWNER, twin, "labeler", below));
+			let x = Elements::<Test>::get((twin, id("x"))).unwrap();
+			assert_eq!(x.confidentiality, Confidentiality::Secret);
+		});
+	}
+
+	#[test]
+	fn is_charged_for_the_parents_depth_and_the_writers_roles() {
+		new_test_ext().execute_with(|| {
+			let twin = plant();
+			let most = <Access as Authorize<u64>>::max_roles_held();
+			let elements = sensor_and_pump();
+			let bytes = elements.iter().map(|element| element.fragment.len() as u32).sum::<u32>();
+			let call = Call::<Test>::insert_elements { twin, parent: id("filler"), elements };
+			assert_eq!(
+				call.get_dispatch_info().call_weight,
+				<() as WeightInfo>::insert_elements(3, MAX_TREE_DEPTH, bytes, most)
+			);
+			// The filler is at depth 2: its children at 3; MAINTAINER holds one role.
+			let actual = call.dispatch_bypass_filter(RuntimeOrigin::signed(MAINTAINER)).unwrap();
+			assert_eq!(
+				actual.actual_weight,
+				Some(<() as WeightInfo>::insert_elements(3, 3, bytes, 1))
+			);
+		});
+	}
+}
+
 mod remove {
 	use super::*;
 

@@ -17,6 +17,8 @@
 //! - `insert`: `twinSpec.insertElement`, a new element under the filling station of a
 //!   bottling-plant twin that each account creates first (a specification write, checked
 //!   against the writer's roles along the element's path);
+//! - `insert-batch`: `twinSpec.insertElements`, ten new elements there in one transaction
+//!   (authorized once, at the filling station), as `dt twin insert` adds a snippet;
 //! - `document`: `documents.registerDocument`, a public document of that twin (the
 //!   registration only: its content ids name no stored bytes);
 //! - `checkpoint`: `feeds.anchorCheckpoint`, the next checkpoint of a feed of that twin the
@@ -287,6 +289,13 @@ async fn burst(args: &[String]) -> Result<bool, Error> {
 	);
 	let mut lag = sightings.finality_lag.clone();
 	lag.sort();
+	let writes = workload.writes_per_transaction();
+	if writes > 1 {
+		println!(
+			"twin writes: {:.0} per second ({writes} per transaction)",
+			(finalized * writes) as f64 / span
+		);
+	}
 	println!(
 		"finality lag (best - finalized) while it ran: median {}, max {} blocks",
 		lag.get(lag.len() / 2).copied().unwrap_or(0),

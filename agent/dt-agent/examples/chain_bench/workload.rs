@@ -36,6 +36,9 @@ pub enum Workload {
 pub enum TwinWrite {
 	/// A new element under the filling station.
 	Insert,
+	/// A snippet of [`ELEMENTS_PER_BATCH`] new elements in one transaction, as `dt twin
+	/// insert` adds one: an element under the filling station and the others below it.
+	InsertBatch,
 	/// A new public document of the twin.
 	Document,
 	/// The next checkpoint of the account's feed.
@@ -53,6 +56,7 @@ impl Workload {
 		let write = match name {
 			"remark" => return Ok(Workload::Remark),
 			"insert" => TwinWrite::Insert,
+			"insert-batch" => TwinWrite::InsertBatch,
 			"document" => TwinWrite::Document,
 			"checkpoint" => TwinWrite::Checkpoint,
 			"mix" => TwinWrite::Mix,
@@ -93,7 +97,8 @@ impl Workload {
 		let counts_writes = |kind: TwinWrite| *write == kind || *write == TwinWrite::Mix;
 		let at = client.finalized_head().await?;
 		let mut counts = vec![0u32; twins.len()];
-		if counts_writes(TwinWrite::Insert) {
+		if counts_writes(TwinWrite::Insert) || *write == TwinWrite::InsertBatch {
+			let per_transaction = self.writes_per_transaction() as u64;
 			let listed: Vec<Value> = client.request("twin_listTwins", rpc_params![at]).await?;
 			for (count, twin) in counts.iter_mut().zip(twins) {
 				let elements = listed
@@ -101,7 +106,7 @@ impl Workload {
 					.find(|listed| listed["id"] == *twin)
 					.and_then(|listed| listed["elementCount"].as_u64())
 					.ok_or_else(|| format!("twin {twin} is not listed"))?;
-				*count += elements as u32;
+				*count += (elements / per_transaction) as u32;
 			}
 		}
 		if counts_writes(TwinWrite::Document) {
@@ -128,6 +133,14 @@ impl Workload {
 		Ok(Some(counts))
 	}
 
+	/// How many twin writes one transaction makes.
+	pub fn writes_per_transaction(&self) -> usize {
+		match self {
+			Workload::Twin { write: TwinWrite::InsertBatch, .. } => ELEMENTS_PER_BATCH,
+			_ => 1,
+		}
+	}
+
 	/// The call of `account`'s transaction number `index` in run `run`: unlike any an
 	/// earlier run signed, so the pool never takes it for one it has seen.
 	pub fn call(&self, run: u128, account: usize, index: usize) -> RuntimeCall {
@@ -149,6 +162,32 @@ impl Workload {
 					parent: bounded(ELEMENT).expect("a short id"),
 					previous_sibling: None,
 					fragment: bounded(&fragment).expect("a short fragment"),
+				})
+			},
+			TwinWrite::InsertBatch => {
+				// A sensor under the filling station with its interfaces below it (the
+				// station takes at most MaxChildrenPerElement children, the bursts' sensors
+				// fit).
+				let id = |k: usize| bounded(&format!("{unique}-{k}")).expect("a short id");
+				let elements = (0..ELEMENTS_PER_BATCH)
+					.map(|k| pallet_dt_twin_spec::NewElement {
+						id: id(k),
+						parent: Some(if k == 0 {
+							bounded(ELEMENT).expect("a short id")
+						} else {
+							id(0)
+						}),
+						previous_sibling: (k >= 2).then(|| id(k - 1)),
+						fragment: bounded(&format!(
+							r#"<InternalElement Name="Bench{nth}-{k}" ID="{unique}-{k}" />"#
+						))
+						.expect("a short fragment"),
+					})
+					.collect::<Vec<_>>();
+				RuntimeCall::TwinSpec(TwinSpecCall::insert_elements {
+					twin: twins[account],
+					parent: bounded(ELEMENT).expect("a short id"),
+					elements: elements.try_into().expect("fewer than MaxElementsPerCall"),
 				})
 			},
 			TwinWrite::Document => RuntimeCall::Documents(DocumentsCall::register_document {
@@ -177,7 +216,10 @@ impl Workload {
 }
 
 /// The workloads, as the usage names them.
-const WORKLOADS: &str = "remark, insert, document, checkpoint or mix";
+const WORKLOADS: &str = "remark, insert, insert-batch, document, checkpoint or mix";
+/// Elements one `insert-batch` transaction inserts: a sensor with its interfaces and
+/// attributes' elements, about what one `dt twin insert` snippet holds.
+pub const ELEMENTS_PER_BATCH: usize = 10;
 /// When the benchmark's feeds' first entries were taken (any fixed time does: the chain
 /// checks only that checkpoints go forward).
 const CHECKPOINT_EPOCH_MS: u64 = 1_800_000_000_000;

@@ -59,7 +59,7 @@ test('an auditor may not insert, and a snippet of two elements is not one', asyn
   const { page } = await signedIn(browser, 'dave', required('DT_AUDITOR_WS'));
   await open(page, 'filling-station-1');
   await page.$eval('#edit-snippet', (area, value) => (area.value = value), snippet);
-  assert.match(await act(page, '#edit-insert button[name="insert"]'), /^Inserting refused: element camera-1 was not: twinSpec\.NotAuthorized/);
+  assert.match(await act(page, '#edit-insert button[name="insert"]'), /^Inserting refused: none of the elements was inserted: twinSpec\.NotAuthorized/);
   await page.$eval('#edit-snippet', (area) => (area.value = '<InternalElement ID="a"/><InternalElement ID="b"/>'));
   assert.match(await act(page, '#edit-insert button[name="insert"]'), /^Inserting refused: 7006: the snippet is not an insertable AML element/);
   await page.close();
