@@ -54,7 +54,6 @@ pub fn insertion_calls(
 				.map_err(|e| ClientError::Aml(format!("element {}: {e}", record.id)))?,
 		});
 		batch.ids.insert(record.id.clone());
-		batch.order.push(record.id.clone());
 	}
 	calls.extend(current.map(|batch| batch.into_call(twin)).transpose()?);
 	Ok(calls)
@@ -65,20 +64,19 @@ struct Batch {
 	parent: String,
 	elements: Vec<NewElement<<Runtime as Config>::MaxFragmentLength>>,
 	ids: HashSet<String>,
-	order: Vec<String>,
 }
 
 impl Batch {
 	fn below(parent: &str) -> Self {
-		Batch {
-			parent: parent.to_string(),
-			elements: Vec::new(),
-			ids: HashSet::new(),
-			order: Vec::new(),
-		}
+		Batch { parent: parent.to_string(), elements: Vec::new(), ids: HashSet::new() }
 	}
 
 	fn into_call(self, twin: TwinId) -> Result<Insertion, ClientError> {
+		let ids = self
+			.elements
+			.iter()
+			.map(|element| String::from_utf8_lossy(&element.id).into_owned());
+		let order = ids.collect();
 		let elements: BoundedVec<_, <Runtime as Config>::MaxElementsPerCall> =
 			self.elements.try_into().expect("ELEMENTS_PER_CALL is below the bound");
 		Ok(Insertion {
@@ -87,7 +85,7 @@ impl Batch {
 				parent: element_id(&self.parent)?,
 				elements,
 			}),
-			elements: self.order,
+			elements: order,
 		})
 	}
 }
