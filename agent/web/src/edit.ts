@@ -58,8 +58,10 @@ export async function insertSnippet(api: ApiPromise, you: Session, twin: number,
     try {
       await submit(api, you.signer, call, progress);
     } catch (error) {
-      const done = inserted.length ? `${inserted.length} of ${elements.length} elements were inserted (${inserted.join(', ')}); ` : 'none of the elements was inserted: ';
-      throw new Error(`${done}${inserted.length ? `${insertion.elements[0].id} and the rest were not: ` : ''}${errorText(error)}`);
+      const done = inserted.length
+        ? `${inserted.length} of ${elements.length} elements were inserted (${inserted.join(', ')}); ${insertion.elements[0].id} and the rest were not`
+        : 'none of the elements was inserted';
+      throw new Error(`${done}: ${errorText(error)}`);
     }
     inserted.push(...insertion.elements.map((element) => element.id));
   }
